@@ -1,0 +1,44 @@
+package io.apivip.daemon;
+
+import io.apivip.daemon.cli.CheckConfigCommand;
+import io.apivip.daemon.cli.GenKeyCommand;
+import io.apivip.daemon.cli.RunCommand;
+import io.apivip.daemon.cli.VersionCommand;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code apivip} command line: one executable for the daemon and the operator's commands. */
+@Command(
+    name = "apivip",
+    mixinStandardHelpOptions = true,
+    versionProvider = VersionCommand.Provider.class,
+    description = "Keeps the Kubernetes API reachable on a floating virtual IP.",
+    subcommands = {
+      RunCommand.class,
+      CheckConfigCommand.class,
+      GenKeyCommand.class,
+      VersionCommand.class,
+      CommandLine.HelpCommand.class
+    },
+    footer = {
+      "",
+      "Exit status: 0 success, 1 failure, 2 invalid arguments or configuration."
+    })
+public final class Main implements Runnable {
+
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  public static void main(String[] args) {
+    Logging.chooseFormat();
+    System.exit(commandLine().execute(args));
+  }
+
+  public static CommandLine commandLine() {
+    return new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true);
+  }
+
+  @Override
+  public void run() {
+    throw new CommandLine.ParameterException(spec.commandLine(), "a command is required");
+  }
+}

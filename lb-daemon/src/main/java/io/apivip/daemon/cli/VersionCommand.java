@@ -1,0 +1,27 @@
+package io.apivip.daemon.cli;
+
+import java.util.Optional;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.IVersionProvider;
+
+/** {@code apivip version}: the version of this build and of the Java runtime it runs on. */
+@Command(name = "version", description = "Print the version and exit.")
+public final class VersionCommand implements Runnable {
+
+  public static String version() {
+    return Optional.ofNullable(VersionCommand.class.getPackage().getImplementationVersion()).orElse("dev");
+  }
+
+  @Override
+  public void run() {
+    System.out.println("apivip " + version() + " (Java " + Runtime.version() + ")");
+  }
+
+  /** Serves {@code apivip --version}. */
+  public static final class Provider implements IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      return new String[] {"apivip " + version()};
+    }
+  }
+}

@@ -1,0 +1,111 @@
+package io.apivip.daemon.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.apivip.daemon.Main;
+import io.apivip.lab.Pki;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class CommandLineTest {
+
+  static final Path EXAMPLE = Path.of("../config/apivip.conf").toAbsolutePath().normalize();
+
+  @TempDir Path dir;
+
+  record Result(int exitCode, String out, String err) {}
+
+  static Result apivip(String... args) {
+    PrintStream oldOut = System.out;
+    PrintStream oldErr = System.err;
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    try {
+      System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+      System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+      int code = Main.commandLine().execute(args);
+      return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    } finally {
+      System.setOut(oldOut);
+      System.setErr(oldErr);
+    }
+  }
+
+  /** The shipped example, with this machine's key and CA in place of /etc/apivip and MicroK8s's. */
+  Path exampleWithLocalFiles(String extra) throws IOException {
+    Path key = dir.resolve("cluster.key");
+    if (!Files.exists(key)) {
+      assertThat(apivip("gen-key", "--out", key.toString()).exitCode()).isZero();
+      Pki.newCa("ca").writeCa(dir.resolve("ca.crt"));
+    }
+    Path config = dir.resolve("apivip.conf");
+    Files.writeString(
+        config,
+        """
+        include file("%s")
+        cluster.key-file = "%s"
+        health.ca-file = "%s"
+        %s
+        """
+            .formatted(EXAMPLE, key, dir.resolve("ca.crt"), extra));
+    return config;
+  }
+
+  @Test
+  void checkConfigAcceptsTheShippedExample() throws IOException {
+    Result result = apivip("check-config", "--config", exampleWithLocalFiles("").toString());
+    assertThat(result.exitCode()).as(result.err()).isZero();
+    assertThat(result.out()).contains("node-id=node1").contains("interval=\"100ms\"");
+    assertThat(result.err()).contains(": valid");
+  }
+
+  @Test
+  void checkConfigNamesATypoedKeyAndExitsTwo() throws IOException {
+    Result result = apivip("check-config", "--config", exampleWithLocalFiles("heartbeat.intervall = 200ms").toString());
+    assertThat(result.exitCode()).isEqualTo(2);
+    assertThat(result.err()).contains("heartbeat.intervall = 200ms: unknown key; did you mean heartbeat.interval?");
+    assertThat(result.out()).isEmpty();
+  }
+
+  @Test
+  void runRefusesInvalidConfig() throws IOException {
+    Result result = apivip("run", "--config", exampleWithLocalFiles("vip.address = \"not-an-ip\"").toString());
+    assertThat(result.exitCode()).isEqualTo(2);
+  }
+
+  @Test
+  void genKeyWritesAPrivateKeyAndNeverOverwrites() throws IOException {
+    Path key = dir.resolve("new.key");
+    assertThat(apivip("gen-key", "--out", key.toString()).exitCode()).isZero();
+    assertThat(Files.getPosixFilePermissions(key)).isEqualTo(PosixFilePermissions.fromString("rw-------"));
+    String content = Files.readString(key);
+    assertThat(content).matches("[0-9a-f]{64}\n");
+
+    Result again = apivip("gen-key", "--out", key.toString());
+    assertThat(again.exitCode()).isEqualTo(1);
+    assertThat(again.err()).contains("refusing to overwrite");
+    assertThat(Files.readString(key)).isEqualTo(content);
+  }
+
+  @Test
+  void usageErrorsExitTwo() {
+    assertThat(apivip().exitCode()).isEqualTo(2);
+    assertThat(apivip("no-such-command").exitCode()).isEqualTo(2);
+    assertThat(apivip("gen-key").exitCode()).isEqualTo(2);
+    assertThat(apivip("--help").exitCode()).isZero();
+  }
+
+  @Test
+  void versionPrintsTheVersion() {
+    Result result = apivip("version");
+    assertThat(result.exitCode()).isZero();
+    assertThat(result.out()).startsWith("apivip ");
+  }
+}

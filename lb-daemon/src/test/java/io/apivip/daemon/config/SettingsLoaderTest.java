@@ -1,0 +1,275 @@
+package io.apivip.daemon.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.typesafe.config.ConfigFactory;
+import io.apivip.daemon.config.Settings.CheckKind;
+import io.apivip.daemon.config.Settings.Policy;
+import io.apivip.lab.Pki;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+class SettingsLoaderTest {
+
+  @TempDir static Path dir;
+  static Path key;
+  static Path ca;
+  static Path clientCert;
+  static Path clientKey;
+  static Path token;
+
+  @BeforeAll
+  static void files() throws IOException {
+    key = dir.resolve("cluster.key");
+    KeyFile.generate(key);
+    Pki pki = Pki.newCa("test-ca");
+    ca = dir.resolve("ca.crt");
+    pki.writeCa(ca);
+    clientCert = dir.resolve("client.crt");
+    clientKey = dir.resolve("client.key");
+    pki.issueClient("apivip").write(clientCert, clientKey);
+    token = dir.resolve("token");
+    Files.writeString(token, "secret-token\n");
+  }
+
+  /** A valid three-node configuration; each case appends lines that override it. */
+  static String base() {
+    return """
+        node-id = "n1"
+        cluster.nodes = [
+          { id = "n1", address = "192.0.2.11", priority = 150 }
+          { id = "n2", address = "192.0.2.12" }
+          { id = "n3", address = "192.0.2.13" }
+        ]
+        cluster.key-file = "%s"
+        vip.address = "192.0.2.100/24"
+        vip.interface = "lo"
+        health.ca-file = "%s"
+        """.formatted(key, ca);
+  }
+
+  static Settings load(String overrides) throws InvalidConfigException {
+    return SettingsLoader.load(ConfigFactory.parseString(base() + "\n" + overrides)).settings();
+  }
+
+  static List<String> problems(String overrides) {
+    try {
+      load(overrides);
+    } catch (InvalidConfigException e) {
+      return e.problems().stream().map(ConfigProblem::toString).toList();
+    }
+    return List.of();
+  }
+
+  @Test
+  void readsDefaultsAndDerivedValues() throws Exception {
+    Settings settings = load("");
+    assertThat(settings.nodeId()).isEqualTo("n1");
+    assertThat(settings.self().priority()).isEqualTo(150);
+    assertThat(settings.cluster().nodes()).hasSize(3);
+    assertThat(settings.cluster().nodes().get(1).priority()).isEqualTo(100);
+    assertThat(settings.cluster().quorum()).isEqualTo(2);
+    assertThat(settings.cluster().preempt()).isFalse();
+    assertThat(settings.heartbeat().interval()).isEqualTo(Duration.ofMillis(100));
+    assertThat(settings.heartbeat().failureTimeout()).isEqualTo(Duration.ofMillis(500));
+    assertThat(settings.heartbeat().replayWindow()).isEqualTo(Duration.ofSeconds(10));
+    assertThat(settings.vip().address()).isEqualTo(InetAddress.getByName("192.0.2.100"));
+    assertThat(settings.vip().prefixLength()).isEqualTo(24);
+    assertThat(settings.proxy().listeners())
+        .extracting(l -> l.address().getAddress().getHostAddress() + ":" + l.address().getPort() + " " + l.onVip() + " " + l.policy())
+        .containsExactly("192.0.2.100:6443 true LEAST_CONNECTIONS", "127.0.0.1:6443 false LOCAL_FIRST");
+    assertThat(settings.backends())
+        .extracting(b -> b.nodeId() + "@" + b.address().getAddress().getHostAddress() + ":" + b.address().getPort())
+        .containsExactly("n1@192.0.2.11:16443", "n2@192.0.2.12:16443", "n3@192.0.2.13:16443");
+    assertThat(settings.health().kind()).isEqualTo(CheckKind.HTTPS);
+    assertThat(settings.health().path()).isEqualTo("/readyz");
+    assertThat(settings.health().statuses()).containsExactly(200);
+    assertThat(settings.health().rise()).isEqualTo(2);
+    assertThat(settings.health().fall()).isEqualTo(2);
+    assertThat(settings.admin().listen()).isEqualTo(new InetSocketAddress("127.0.0.1", 6490));
+    assertThat(settings.admin().metricsListen()).isEmpty();
+    assertThat(settings.proxy().idleTimeout()).isZero();
+  }
+
+  @Test
+  void acceptsFileWrappedInApivipBlock() throws Exception {
+    Settings settings =
+        SettingsLoader.load(ConfigFactory.parseString("apivip { " + base() + " }")).settings();
+    assertThat(settings.nodeId()).isEqualTo("n1");
+  }
+
+  @Test
+  void readsExplicitValues() throws Exception {
+    Settings settings =
+        load(
+            """
+            vip.address = "2001:db8::100"
+            cluster.quorum = 3
+            cluster.previous-key-file = "%s"
+            proxy.listeners = [ { address = "vip", policy = round-robin, port = 7443 } ]
+            backends.servers = [ { node = "n2", address = "192.0.2.12", port = 6444 }, { address = "192.0.2.50" } ]
+            health.client-cert-file = "%s"
+            health.client-key-file = "%s"
+            health.bearer-token-file = "%s"
+            admin.metrics-listen = "[::]:6491"
+            """
+                .formatted(key, clientCert, clientKey, token));
+    assertThat(settings.vip().prefixLength()).isEqualTo(128);
+    assertThat(settings.cluster().quorum()).isEqualTo(3);
+    assertThat(settings.cluster().previousKeyFile()).contains(key);
+    assertThat(settings.proxy().listeners()).singleElement()
+        .satisfies(l -> {
+          assertThat(l.policy()).isEqualTo(Policy.ROUND_ROBIN);
+          assertThat(l.address().getPort()).isEqualTo(7443);
+        });
+    assertThat(settings.backends()).extracting(Settings.Backend::nodeId).containsExactly("n2", "");
+    assertThat(settings.admin().metricsListen()).contains(new InetSocketAddress("::", 6491));
+  }
+
+  static Stream<Arguments> invalid() {
+    return Stream.of(
+        Arguments.of("heartbeat.failure-timout = 1s", "heartbeat.failure-timout = 1s: unknown key; did you mean heartbeat.failure-timeout?"),
+        Arguments.of("cluster.nodes = [ { id = n1, address = \"192.0.2.11\", priorty = 5 } ]", "cluster.nodes[0].priorty = 5: unknown key; expected one of"),
+        Arguments.of("node-id = \"\"", "node-id = : is required and must not be empty"),
+        Arguments.of("node-id = n9", "node-id = n9: must be the id of one of cluster.nodes [n1, n2, n3]"),
+        Arguments.of("cluster.nodes = []", "cluster.nodes = []: is required"),
+        Arguments.of("cluster.nodes = [ { id = n1, address = \"192.0.2.11\" }, { id = n1, address = \"192.0.2.12\" } ]", "cluster.nodes[1].id = n1: is used by another node"),
+        Arguments.of("cluster.nodes = [ { id = n1, address = \"192.0.2.11\" }, { id = n2, address = \"192.0.2.11\" } ]", "cluster.nodes[1].address = 192.0.2.11: is used by another node"),
+        Arguments.of("cluster.nodes = [ { id = \"n 1\", address = \"192.0.2.11\" } ]", "cluster.nodes[0].id = n 1: must be 1 to 32 letters"),
+        Arguments.of("cluster.nodes = [ { id = n1, address = \"node1.example\" } ]", "cluster.nodes[0].address = node1.example: must be an IPv4 or IPv6 address"),
+        Arguments.of("cluster.nodes = [ { id = n1, address = \"192.0.2.11\", priority = 300 } ]", "cluster.nodes[0].priority = 300: must be between 1 and 255"),
+        Arguments.of("cluster.quorum = 4", "cluster.quorum = 4: must be between 0 and 3"),
+        Arguments.of("cluster.preempt = maybe", "cluster.preempt = maybe: must be true or false"),
+        Arguments.of("cluster.preempt-delay = -1s", "cluster.preempt-delay = -1s: must not be negative"),
+        Arguments.of("cluster.handoff-timeout = 0s", "cluster.handoff-timeout = 0s: must be a positive duration"),
+        Arguments.of("cluster.key-file = \"/nonexistent/cluster.key\"", "cluster.key-file = /nonexistent/cluster.key: no such file; create it with: apivip gen-key"),
+        Arguments.of("heartbeat.port = 70000", "heartbeat.port = 70000: must be between 1 and 65535"),
+        Arguments.of("heartbeat.interval = soon", "heartbeat.interval = soon: must be a duration"),
+        Arguments.of("heartbeat.failure-timeout = 150ms", "heartbeat.failure-timeout = 150ms: must be at least 3 x heartbeat.interval (100ms)"),
+        Arguments.of("heartbeat.replay-window = 100ms", "heartbeat.replay-window = 100ms: must be at least 1s"),
+        Arguments.of("vip.address = \"\"", "vip.address = : is required"),
+        Arguments.of("vip.address = \"192.0.2.300\"", "vip.address = 192.0.2.300: must be an IPv4 or IPv6 address"),
+        Arguments.of("vip.address = \"192.0.2.100/33\"", "vip.address = 192.0.2.100/33: prefix must be between 1 and 32"),
+        Arguments.of("vip.address = \"192.0.2.12\"", "vip.address = 192.0.2.12: is the address of node n2"),
+        Arguments.of("vip.interface = \"\"", "vip.interface = : is required"),
+        Arguments.of("vip.announce-count = 1000", "vip.announce-count = 1000: must be between 0 and 100"),
+        Arguments.of("proxy.listeners = []", "proxy.listeners = []: must name at least one listener"),
+        Arguments.of("proxy.listeners = [ { address = \"somewhere\" } ]", "proxy.listeners[0].address = somewhere: must be \"vip\" or an IP address"),
+        Arguments.of("proxy.listeners = [ { address = vip, policy = random } ]", "proxy.listeners[0].policy = random: must be least-connections, round-robin or local-first"),
+        Arguments.of("proxy.listeners = [ { address = vip }, { address = \"192.0.2.100\" } ]", "proxy.listeners[1].address = 192.0.2.100: listens on the same address and port"),
+        Arguments.of("proxy.connect-attempts = 0", "proxy.connect-attempts = 0: must be between 1 and 16"),
+        Arguments.of("proxy.port = 16443", "backends.port = 16443: must differ from the port of proxy.listeners"),
+        Arguments.of("admin.port = 6443", "admin.port = 6443: must differ from the port of proxy.listeners"),
+        Arguments.of("admin.metrics-listen = \"6491\"", "admin.metrics-listen = 6491: must be address:port"),
+        Arguments.of("admin.metrics-listen = \"0.0.0.0:6490\"", "admin.metrics-listen = 6490: must differ from the port of admin.port"),
+        Arguments.of("admin.address = localhost", "admin.address = localhost: must be an IPv4 or IPv6 address"),
+        Arguments.of("backends.servers = [ { node = n7, address = \"192.0.2.70\" } ]", "backends.servers[0].node = n7: must be the id of one of cluster.nodes"),
+        Arguments.of("backends.servers = [ { address = \"192.0.2.70\" }, { address = \"192.0.2.70\" } ]", "backends.servers[1].address = 192.0.2.70: is listed twice"),
+        Arguments.of("health.kind = ping", "health.kind = ping: must be tcp, tls or https"),
+        Arguments.of("health.path = readyz", "health.path = readyz: must start with /"),
+        Arguments.of("health.statuses = [700]", "health.statuses = [700]: must be a non-empty list of HTTP statuses"),
+        Arguments.of("health.ca-file = \"/nonexistent/ca.crt\"", "health.ca-file = /nonexistent/ca.crt: no such file, or not readable"),
+        Arguments.of("health.client-cert-file = \"/x.crt\"", "health.client-key-file = : must be set together with"),
+        Arguments.of("health.rise = 0", "health.rise = 0: must be between 1 and 100"),
+        Arguments.of("health.fall = many", "health.fall = many: must be a whole number between 1 and 100"),
+        Arguments.of("health.timeout = 0ms", "health.timeout = 0ms: must be a positive duration"),
+        Arguments.of("health.bearer-token-file = \"/nonexistent/token\"", "health.bearer-token-file = /nonexistent/token: no such file"),
+        Arguments.of("log.level = loud", "log.level = loud: must be one of error, warn, info, debug, trace"));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("invalid")
+  void reportsProblemWithKeyValueAndExpectation(String override, String message) {
+    assertThat(problems(override)).anySatisfy(problem -> assertThat(problem).startsWith(message));
+  }
+
+  @Test
+  void reportsAllProblemsTogether() {
+    assertThat(problems("heartbeat.port = 0\nhealth.rise = 0\nlog.level = loud")).hasSize(3);
+  }
+
+  @Test
+  void keyFileMustBeLongEnoughAndPrivate() throws IOException {
+    Path shortKey = dir.resolve("short.key");
+    Files.writeString(shortKey, "too short\n");
+    Files.setPosixFilePermissions(shortKey, PosixFilePermissions.fromString("rw-------"));
+    assertThat(problems("cluster.key-file = \"" + shortKey + "\""))
+        .anySatisfy(p -> assertThat(p).endsWith("holds 9 bytes, must hold at least 32"));
+
+    Path openKey = dir.resolve("open.key");
+    Files.writeString(openKey, "x".repeat(64));
+    Files.setPosixFilePermissions(openKey, PosixFilePermissions.fromString("rw-r--r--"));
+    assertThat(problems("cluster.key-file = \"" + openKey + "\""))
+        .anySatisfy(p -> assertThat(p).contains("is readable by group or others (mode rw-r--r--); run: chmod 600"));
+  }
+
+  @Test
+  void tlsFilesMustParse() throws IOException {
+    Path garbage = dir.resolve("garbage.pem");
+    Files.writeString(garbage, "-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n");
+    assertThat(problems("health.ca-file = \"" + garbage + "\""))
+        .anySatisfy(p -> assertThat(p).startsWith("health.ca-file = " + garbage + ": is not a PEM certificate file"));
+    assertThat(problems("health.client-cert-file = \"" + clientCert + "\"\nhealth.client-key-file = \"" + garbage + "\""))
+        .anySatisfy(p -> assertThat(p).startsWith("health.client-key-file = " + garbage + ": is not a PEM private key"));
+    assertThat(problems("health.client-cert-file = \"" + clientCert + "\"\nhealth.client-key-file = \"" + clientKey + "\"")).isEmpty();
+  }
+
+  @Test
+  void tlsFilesAreNotNeededForTcpChecks() {
+    assertThat(problems("health.kind = tcp\nhealth.ca-file = \"/nonexistent/ca.crt\"")).isEmpty();
+  }
+
+  @Test
+  void warnsWhenVipIsOutsideTheInterfaceSubnet() throws Exception {
+    // "lo" carries 127.0.0.1/8: a VIP in 127/8 is inside it, 192.0.2.100 is not.
+    String inside = "vip.address = \"127.0.0.100/8\"";
+    assertThat(SettingsLoader.load(ConfigFactory.parseString(base() + inside)).warnings()).isEmpty();
+    assertThat(SettingsLoader.load(ConfigFactory.parseString(base())).warnings())
+        .anySatisfy(w -> assertThat(w).startsWith("vip.address = 192.0.2.100: not inside any subnet of lo"));
+    assertThat(SettingsLoader.load(ConfigFactory.parseString(base() + "vip.interface = nosuch0")).warnings())
+        .anySatisfy(w -> assertThat(w).isEqualTo("vip.interface = nosuch0: no such interface on this machine"));
+  }
+
+  @Test
+  void warnsWhenQuorumIsLessThanMajority() throws Exception {
+    assertThat(SettingsLoader.load(ConfigFactory.parseString(base() + "cluster.quorum = 1")).warnings())
+        .anySatisfy(w -> assertThat(w).contains("cluster.quorum = 1 is less than a majority of 3 nodes (2)"));
+  }
+
+  @Test
+  void twoNodeClusterMayRunWithQuorumOne() throws Exception {
+    Settings settings =
+        load("cluster.nodes = [ { id = n1, address = \"192.0.2.11\" }, { id = n2, address = \"192.0.2.12\" } ]\ncluster.quorum = 1");
+    assertThat(settings.cluster().quorum()).isEqualTo(1);
+  }
+
+  @Test
+  void missingFileIsAProblem() {
+    assertThatThrownBy(() -> SettingsLoader.load(dir.resolve("absent.conf")))
+        .isInstanceOf(InvalidConfigException.class)
+        .hasMessageContaining("--config = " + dir.resolve("absent.conf") + ": no such file");
+  }
+
+  @Test
+  void syntaxErrorIsAProblem() throws IOException {
+    Path broken = dir.resolve("broken.conf");
+    Files.writeString(broken, "node-id = {");
+    assertThatThrownBy(() -> SettingsLoader.load(broken))
+        .isInstanceOf(InvalidConfigException.class)
+        .hasMessageContaining("cannot be parsed");
+  }
+}

@@ -1,8 +1,11 @@
 package io.apivip.daemon;
 
 import io.apivip.daemon.cli.CheckConfigCommand;
+import io.apivip.daemon.cli.DrainCommand;
 import io.apivip.daemon.cli.GenKeyCommand;
+import io.apivip.daemon.cli.ResumeCommand;
 import io.apivip.daemon.cli.RunCommand;
+import io.apivip.daemon.cli.StatusCommand;
 import io.apivip.daemon.cli.VersionCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -15,6 +18,9 @@ import picocli.CommandLine.Command;
     description = "Keeps the Kubernetes API reachable on a floating virtual IP.",
     subcommands = {
       RunCommand.class,
+      StatusCommand.class,
+      DrainCommand.class,
+      ResumeCommand.class,
       CheckConfigCommand.class,
       GenKeyCommand.class,
       VersionCommand.class,

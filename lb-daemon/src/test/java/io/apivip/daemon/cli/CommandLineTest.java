@@ -14,15 +14,15 @@ import java.nio.file.attribute.PosixFilePermissions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class CommandLineTest {
+public class CommandLineTest {
 
   static final Path EXAMPLE = Path.of("../config/apivip.conf").toAbsolutePath().normalize();
 
   @TempDir Path dir;
 
-  record Result(int exitCode, String out, String err) {}
+  public record Result(int exitCode, String out, String err) {}
 
-  static Result apivip(String... args) {
+  public static Result apivip(String... args) {
     PrintStream oldOut = System.out;
     PrintStream oldErr = System.err;
     ByteArrayOutputStream out = new ByteArrayOutputStream();

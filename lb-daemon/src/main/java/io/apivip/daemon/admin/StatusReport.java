@@ -1,0 +1,53 @@
+package io.apivip.daemon.admin;
+
+import java.util.List;
+
+/**
+ * What {@code GET /status} answers, as JSON: this node, the members as this node sees them, who
+ * holds the VIP, quorum, drain progress and the apiservers with their health and connections.
+ * Ages and offsets are in seconds; a null field is not known (for example a peer never heard).
+ */
+public record StatusReport(
+    String node,
+    String cluster,
+    String version,
+    boolean maintenance,
+    Vip vip,
+    Quorum quorum,
+    List<Member> members,
+    List<Backend> backends,
+    Drain drain) {
+
+  public StatusReport {
+    members = List.copyOf(members);
+    backends = List.copyOf(backends);
+  }
+
+  /** {@code holder} is the node that says it holds the VIP, or null when none does. */
+  public record Vip(String address, String interfaceName, String holder, boolean heldHere, boolean onInterface) {}
+
+  public record Quorum(int required, int seen, boolean present) {}
+
+  /** {@code state} is self, alive or suspected. */
+  public record Member(
+      String id,
+      String address,
+      int priority,
+      String state,
+      boolean eligible,
+      boolean maintenance,
+      boolean holdsVip,
+      Double lastHeardSeconds,
+      Double clockOffsetSeconds,
+      long rejectedDatagrams) {}
+
+  /** {@code health} is up, down or unknown; {@code routable} tells whether new connections may go there. */
+  public record Backend(
+      String node, String address, String health, String reason, boolean routable, int activeConnections) {}
+
+  /**
+   * Progress of {@code apivip drain}: {@code complete} once this node no longer holds the VIP and
+   * every live peer has seen its maintenance flag, so no new connection reaches its apiserver.
+   */
+  public record Drain(boolean requested, boolean complete, String detail) {}
+}

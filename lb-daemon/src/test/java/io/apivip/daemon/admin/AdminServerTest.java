@@ -1,0 +1,175 @@
+package io.apivip.daemon.admin;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.apivip.daemon.Transports;
+import io.apivip.daemon.cli.CommandLineTest;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.netty.channel.EventLoopGroup;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class AdminServerTest {
+
+  /** A daemon stand-in: drain completes after a few status polls, or never. */
+  static final class FakeDaemon implements AdminApi {
+    volatile boolean maintenance;
+    final AtomicInteger pollsUntilDrained = new AtomicInteger(3);
+    final AtomicInteger drains = new AtomicInteger();
+
+    @Override
+    public StatusReport status() {
+      boolean complete = maintenance && pollsUntilDrained.getAndDecrement() <= 0;
+      String detail = !maintenance ? "" : complete ? "node2 holds the VIP; 2 peers route around this node" : "waiting for node2 to take the VIP";
+      return new StatusReport(
+          "node1", "apivip", "test", maintenance,
+          new StatusReport.Vip("192.0.2.100", "eth0", complete || !maintenance ? "node2" : "node1", !complete && maintenance, false),
+          new StatusReport.Quorum(2, 3, true),
+          List.of(
+              new StatusReport.Member("node1", "192.0.2.11", 100, "self", true, maintenance, false, null, null, 0),
+              new StatusReport.Member("node2", "192.0.2.12", 100, "alive", true, false, true, 0.04, -0.002, 0)),
+          List.of(new StatusReport.Backend("node1", "192.0.2.11:16443", "up", "200", !maintenance, 7)),
+          new StatusReport.Drain(maintenance, complete, detail));
+    }
+
+    @Override
+    public StatusReport drain() {
+      drains.incrementAndGet();
+      maintenance = true;
+      return status();
+    }
+
+    @Override
+    public StatusReport resume() {
+      maintenance = false;
+      return status();
+    }
+  }
+
+  final Transports transports = Transports.nio();
+  final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  final FakeDaemon daemon = new FakeDaemon();
+  final HttpClient http = HttpClient.newHttpClient();
+  EventLoopGroup group;
+  AdminServer server;
+
+  @BeforeEach
+  void start() throws Exception {
+    group = transports.newGroup(1, "admin-test");
+    registry.counter("apivip.test.events", "kind", "demo").increment(3);
+    server = new AdminServer(daemon, registry);
+    server.start(new InetSocketAddress("127.0.0.1", 0), Optional.of(new InetSocketAddress("127.0.0.1", 0)), group, transports);
+  }
+
+  @AfterEach
+  void stop() {
+    server.close();
+    group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
+  }
+
+  HttpResponse<String> get(String path) throws Exception {
+    return http.send(HttpRequest.newBuilder(base().resolve(path)).GET().build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  HttpResponse<String> post(String path) throws Exception {
+    return http.send(HttpRequest.newBuilder(base().resolve(path)).POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  URI base() {
+    return URI.create("http://127.0.0.1:" + server.adminAddress().getPort());
+  }
+
+  @Test
+  void servesStatusAsJson() throws Exception {
+    HttpResponse<String> response = get("/status");
+    assertThat(response.statusCode()).isEqualTo(200);
+    assertThat(response.headers().firstValue("content-type")).contains("application/json");
+    StatusReport report = Json.read(response.body(), StatusReport.class);
+    assertThat(report.node()).isEqualTo("node1");
+    assertThat(report.members()).extracting(StatusReport.Member::id).containsExactly("node1", "node2");
+    assertThat(report.backends().get(0).activeConnections()).isEqualTo(7);
+  }
+
+  @Test
+  void servesPrometheusMetrics() throws Exception {
+    HttpResponse<String> response = get("/metrics");
+    assertThat(response.statusCode()).isEqualTo(200);
+    assertThat(response.body()).contains("apivip_test_events_total{kind=\"demo\"} 3.0");
+  }
+
+  @Test
+  void drainAndResumeNeedPost() throws Exception {
+    assertThat(get("/drain").statusCode()).isEqualTo(405);
+    assertThat(daemon.drains).hasValue(0);
+    assertThat(post("/drain").statusCode()).isEqualTo(200);
+    assertThat(daemon.maintenance).isTrue();
+    assertThat(post("/resume").statusCode()).isEqualTo(200);
+    assertThat(daemon.maintenance).isFalse();
+    assertThat(get("/nowhere").statusCode()).isEqualTo(404);
+    assertThat(get("/healthz").body()).isEqualTo("ok\n");
+  }
+
+  @Test
+  void metricsListenerServesNoActions() throws Exception {
+    URI metrics = URI.create("http://127.0.0.1:" + server.metricsAddress().orElseThrow().getPort());
+    HttpResponse<String> drain =
+        http.send(HttpRequest.newBuilder(metrics.resolve("/drain")).POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(drain.statusCode()).isEqualTo(404);
+    assertThat(daemon.drains).hasValue(0);
+    HttpResponse<String> scrape = http.send(HttpRequest.newBuilder(metrics.resolve("/metrics")).GET().build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(scrape.body()).contains("apivip_test_events_total");
+  }
+
+  @Test
+  void statusCommandRendersATable() {
+    CommandLineTest.Result result = CommandLineTest.apivip("status", "--admin", "127.0.0.1:" + server.adminAddress().getPort());
+    assertThat(result.exitCode()).as(result.err()).isZero();
+    assertThat(result.out())
+        .contains("node node1 of cluster apivip (apivip test): node2 holds the VIP 192.0.2.100")
+        .contains("quorum: yes, 3 nodes seen, 2 needed")
+        .containsPattern("node2\\s+192.0.2.12\\s+100\\s+alive\\s+yes\\s+no\\s+\\*\\s+0.04s\\s+-0.002s")
+        .containsPattern("192.0.2.11:16443\\s+node1\\s+up\\s+yes\\s+7\\s+200");
+  }
+
+  @Test
+  void statusCommandPrintsJson() throws Exception {
+    CommandLineTest.Result result = CommandLineTest.apivip("status", "--json", "--admin", "127.0.0.1:" + server.adminAddress().getPort());
+    assertThat(result.exitCode()).isZero();
+    assertThat(Json.read(result.out(), StatusReport.class).node()).isEqualTo("node1");
+  }
+
+  @Test
+  void drainWaitReturnsWhenDrained() {
+    CommandLineTest.Result result = CommandLineTest.apivip("drain", "--wait", "--admin", "127.0.0.1:" + server.adminAddress().getPort());
+    assertThat(result.exitCode()).as(result.err()).isZero();
+    assertThat(result.out()).contains("draining: waiting for node2 to take the VIP").contains("node node1 is drained: node2 holds the VIP");
+  }
+
+  @Test
+  void drainWaitFailsWithTheReasonAfterTimeout() {
+    daemon.pollsUntilDrained.set(Integer.MAX_VALUE);
+    CommandLineTest.Result result =
+        CommandLineTest.apivip("drain", "--wait", "--timeout", "1", "--admin", "127.0.0.1:" + server.adminAddress().getPort());
+    assertThat(result.exitCode()).isEqualTo(1);
+    assertThat(result.err()).contains("not drained after 1s: waiting for node2 to take the VIP");
+  }
+
+  @Test
+  void commandsSayWhenTheDaemonIsNotRunning() {
+    int port = server.adminAddress().getPort();
+    server.close();
+    CommandLineTest.Result result = CommandLineTest.apivip("status", "--admin", "127.0.0.1:" + port);
+    assertThat(result.exitCode()).isEqualTo(1);
+    assertThat(result.err()).contains("cannot reach the apivip daemon").contains("is it running?");
+  }
+}

@@ -1,0 +1,214 @@
+package io.apivip.lab.cluster;
+
+import io.apivip.lab.netns.Exec;
+import io.apivip.lab.netns.Host;
+import io.apivip.lab.netns.NetnsLab;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One node of a {@link ClusterLab}: a namespace running a stand-in kube-apiserver and a real apivip
+ * process (the built jar), which a test can kill, stop, restart, cut off and break.
+ */
+public final class LabNode {
+
+  private static final Duration START_TIMEOUT = Duration.ofSeconds(30);
+  private static final Duration COMMAND_TIMEOUT = Duration.ofSeconds(10);
+
+  private final NetnsLab network;
+  private final Host host;
+  private final Path directory;
+  private final Path jar;
+  private final List<String> javaOptions;
+  private Process apivip;
+  private Process apiserver;
+  private PrintStream apiserverCommands;
+  private BufferedReader apiserverReplies;
+
+  LabNode(NetnsLab network, Host host, Path directory, Path jar, List<String> javaOptions) {
+    this.network = network;
+    this.host = host;
+    this.directory = directory;
+    this.jar = jar;
+    this.javaOptions = List.copyOf(javaOptions);
+  }
+
+  /** The node id, also its namespace's short name: n1, n2, ... */
+  public String id() {
+    return host.name();
+  }
+
+  public Host host() {
+    return host;
+  }
+
+  public Path config() {
+    return directory.resolve("apivip.conf");
+  }
+
+  /** apivip's log (stdout and stderr), appended across restarts. */
+  public Path log() {
+    return directory.resolve("apivip.log");
+  }
+
+  synchronized void startApiserver() throws IOException {
+    ProcessBuilder builder =
+        new ProcessBuilder(java("-Xmx64m", "-cp", jar.toString(), "io.apivip.lab.apiserver.StandInApiServerMain",
+                "--listen", host.ipv4().getHostAddress() + ":" + ClusterLab.APISERVER_PORT,
+                "--name", id(),
+                "--cert", directory.resolve("apiserver.crt").toString(),
+                "--key", directory.resolve("apiserver.key").toString()))
+            .redirectError(ProcessBuilder.Redirect.appendTo(directory.resolve("apiserver.log").toFile()));
+    apiserver = network.start(host, builder);
+    apiserverCommands = new PrintStream(apiserver.getOutputStream(), true, StandardCharsets.UTF_8);
+    apiserverReplies = new BufferedReader(new InputStreamReader(apiserver.getInputStream(), StandardCharsets.UTF_8));
+    String first = readLine(apiserverReplies, START_TIMEOUT);
+    if (first == null || !first.startsWith("listening")) {
+      throw new IllegalStateException("stand-in apiserver on " + id() + " did not start: " + first);
+    }
+  }
+
+  /**
+   * Switches the node's stand-in apiserver: healthy, fail-readyz, hang, refuse or "slow MS".
+   */
+  public synchronized void apiserver(String command) {
+    apiserverCommands.println(command);
+    String reply = readLine(apiserverReplies, COMMAND_TIMEOUT);
+    if (reply == null || !reply.startsWith("ok")) {
+      throw new IllegalStateException("stand-in apiserver on " + id() + " refused '" + command + "': " + reply);
+    }
+  }
+
+  /** Starts apivip on this node; returns at once (see {@link ClusterLab#awaitStatus}). */
+  public synchronized void startApivip() throws IOException {
+    if (apivip != null && apivip.isAlive()) {
+      throw new IllegalStateException("apivip already runs on " + id());
+    }
+    ProcessBuilder builder =
+        new ProcessBuilder(java("-Xmx128m", "-jar", jar.toString(), "run", "--config", config().toString()))
+            .redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.appendTo(log().toFile()));
+    apivip = network.start(host, builder);
+  }
+
+  public synchronized boolean running() {
+    return apivip != null && apivip.isAlive();
+  }
+
+  /** SIGKILL, then the cable is pulled: the node vanishes without a word, as in a power loss. */
+  public void kill() throws InterruptedException {
+    Process process;
+    synchronized (this) {
+      process = apivip;
+    }
+    network.cutLink(host);
+    if (process != null) {
+      process.destroyForcibly();
+      process.waitFor(COMMAND_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+    }
+  }
+
+  /** SIGKILL only: the process dies, the link stays up. */
+  public void crash() throws InterruptedException {
+    Process process;
+    synchronized (this) {
+      process = apivip;
+    }
+    if (process != null) {
+      process.destroyForcibly();
+      process.waitFor(COMMAND_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+    }
+  }
+
+  /** SIGTERM, as systemd stops the service; answers the exit status, or empty if it did not exit in time. */
+  public Optional<Integer> stop(Duration timeout) throws InterruptedException {
+    Process process;
+    synchronized (this) {
+      process = apivip;
+    }
+    if (process == null) {
+      return Optional.empty();
+    }
+    process.destroy();
+    if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+      return Optional.empty();
+    }
+    return Optional.of(process.exitValue());
+  }
+
+  public void cutLink() {
+    network.cutLink(host);
+  }
+
+  public void restoreLink() {
+    network.restoreLink(host);
+  }
+
+  /** The daemon's {@code /status} JSON, or empty when it does not answer. */
+  public Optional<String> statusJson() {
+    Exec.Result result = network.exec(host, "curl", "-sf", "--max-time", "2", "http://127.0.0.1:" + ClusterLab.ADMIN_PORT + "/status");
+    return result.ok() ? Optional.of(result.stdout()) : Optional.empty();
+  }
+
+  /** The daemon's Prometheus metrics text, or empty when it does not answer. */
+  public Optional<String> metrics() {
+    Exec.Result result = network.exec(host, "curl", "-sf", "--max-time", "2", "http://127.0.0.1:" + ClusterLab.ADMIN_PORT + "/metrics");
+    return result.ok() ? Optional.of(result.stdout()) : Optional.empty();
+  }
+
+  /** Runs an apivip command on this node, as an operator would: {@code apivip drain --wait}. */
+  public Exec.Result apivipCommand(Duration timeout, String... arguments) {
+    List<String> command = java("-Xmx64m", "-XX:TieredStopAtLevel=1", "-jar", jar.toString());
+    command.addAll(List.of(arguments));
+    command.addAll(List.of("--config", config().toString()));
+    return network.exec(host, timeout, command);
+  }
+
+  /** Whether the VIP is on this node's interface. */
+  public boolean hasVip(java.net.InetAddress vip) {
+    return network.hasAddress(host, vip);
+  }
+
+  private List<String> java(String... arguments) {
+    List<String> command = new ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.addAll(javaOptions);
+    command.addAll(List.of(arguments));
+    return command;
+  }
+
+  private static String readLine(BufferedReader reader, Duration timeout) {
+    CompletableFuture<String> line =
+        CompletableFuture.supplyAsync(
+            () -> {
+              try {
+                return reader.readLine();
+              } catch (IOException e) {
+                return null;
+              }
+            });
+    try {
+      return line.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return null;
+    } catch (Exception e) {
+      return null;
+    }
+  }
+
+  @Override
+  public String toString() {
+    return id() + " (" + host.ipv4().getHostAddress() + ")";
+  }
+}

@@ -205,9 +205,13 @@ public final class ClusterLab implements AutoCloseable {
     return last.filter(test);
   }
 
-  /** Starts a client in the client namespace that connects to VIP:6443 every {@code intervalMillis}. */
-  public LabProbe startProbe(long intervalMillis, int watchers) throws IOException {
-    LabProbe probe = LabProbe.start(network, options.jar(), options.javaOptions(), vip, PROXY_PORT, caFile(), intervalMillis, watchers);
+  /**
+   * Starts a client in the client namespace that opens a new connection to VIP:6443 every {@code
+   * intervalMillis} (a connection not made within {@code connectTimeout} fails) and holds {@code
+   * watchers} watch streams.
+   */
+  public LabProbe startProbe(long intervalMillis, int watchers, Duration connectTimeout) throws IOException {
+    LabProbe probe = LabProbe.start(network, options.jar(), options.javaOptions(), vip, PROXY_PORT, caFile(), intervalMillis, watchers, connectTimeout);
     synchronized (probes) {
       probes.add(probe);
     }

@@ -51,13 +51,14 @@ public final class LabProbe implements AutoCloseable {
   }
 
   static LabProbe start(NetnsLab network, Path jar, List<String> javaOptions, InetAddress vip, int port, Path ca,
-      long intervalMillis, int watchers) throws IOException {
+      long intervalMillis, int watchers, Duration connectTimeout) throws IOException {
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.addAll(javaOptions);
     command.addAll(List.of("-Xmx256m", "-cp", jar.toString(), Probe.class.getName(),
         "--target", vip.getHostAddress() + ":" + port, "--ca", ca.toString(),
-        "--interval-ms", Long.toString(intervalMillis), "--watchers", Integer.toString(watchers)));
+        "--interval-ms", Long.toString(intervalMillis), "--watchers", Integer.toString(watchers),
+        "--connect-timeout-ms", Long.toString(connectTimeout.toMillis())));
     Process process = network.start(network.client(), new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD));
     LabProbe probe = new LabProbe(process);
     probe.reader.start();

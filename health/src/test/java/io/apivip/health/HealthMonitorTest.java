@@ -172,9 +172,12 @@ class HealthMonitorTest {
     EventLoopGroup group = Lab.newGroup(1);
     Duration interval = Duration.ofMillis(500);
     Duration timeout = Duration.ofMillis(500);
+    NettyProber prober = Lab.prober(group, lab.readyz(timeout));
     try (StandInApiServer server = lab.server("b1");
-        HealthMonitor monitor =
-            new HealthMonitor(List.of(Lab.backend(server)), Lab.prober(group, lab.readyz(timeout)), new Schedule(interval, 1, 1), new SimpleMeterRegistry())) {
+        HealthMonitor monitor = new HealthMonitor(List.of(Lab.backend(server)), prober, new Schedule(interval, 1, 1), new SimpleMeterRegistry())) {
+      // A cold JVM may take longer than the timeout for its first TLS handshake (class loading under
+      // the paranoid leak detector); this test is about hang detection, so warm up first.
+      prober.probe(Lab.backend(server)).get(5, TimeUnit.SECONDS);
       BlockingQueue<HealthEvent> events = events(monitor);
       monitor.start();
       assertThat(next(events)).extracting(HealthEvent::to, HealthEvent::reason).containsExactly(HealthState.UP, "HTTP 200");

@@ -18,6 +18,7 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
@@ -54,11 +55,17 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
   static final long WATCH_EVENT_INTERVAL_MILLIS = 100;
 
   private final String name;
-  private final Supplier<Mode> mode;
+  /** kube-apiserver's answer to a request without valid credentials when anonymous auth is off. */
+  static final String UNAUTHORIZED_JSON =
+      "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\",\"message\":\"Unauthorized\",\"reason\":\"Unauthorized\",\"code\":401}\n";
 
-  ApiHandler(String name, Supplier<Mode> mode) {
+  private final Supplier<Mode> mode;
+  private final Supplier<Optional<String>> requiredToken;
+
+  ApiHandler(String name, Supplier<Mode> mode, Supplier<Optional<String>> requiredToken) {
     this.name = name;
     this.mode = mode;
+    this.requiredToken = requiredToken;
   }
 
   @Override
@@ -67,6 +74,11 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     boolean keepAlive = HttpUtil.isKeepAlive(request);
     Mode now = mode.get();
     if (now instanceof Mode.Hang) {
+      return;
+    }
+    Optional<String> token = requiredToken.get();
+    if (token.isPresent() && !("Bearer " + token.get()).equals(request.headers().get(HttpHeaderNames.AUTHORIZATION))) {
+      respond(ctx, HttpResponseStatus.UNAUTHORIZED, "application/json", UNAUTHORIZED_JSON, keepAlive);
       return;
     }
     if (now instanceof Mode.Slow slow) {

@@ -51,6 +51,7 @@ public final class StandInApiServer implements AutoCloseable {
   private final ServerBootstrap bootstrap;
   private final InetSocketAddress address;
   private volatile Mode mode = Mode.HEALTHY;
+  private volatile Optional<String> requiredToken = Optional.empty();
   private Channel listener; // guarded by this; null while refusing or closed
 
   private StandInApiServer(String name, InetSocketAddress listen, SslContext tls) {
@@ -115,6 +116,14 @@ public final class StandInApiServer implements AutoCloseable {
     return mode;
   }
 
+  /**
+   * From now on, answer 401 like kube-apiserver without anonymous auth to requests that do not carry
+   * {@code Authorization: Bearer TOKEN}; empty accepts every request again.
+   */
+  public void requireBearerToken(Optional<String> token) {
+    requiredToken = Objects.requireNonNull(token);
+  }
+
   /** Connections open right now, as the server sees them. */
   public int openConnections() {
     return connections.size();
@@ -147,7 +156,7 @@ public final class StandInApiServer implements AutoCloseable {
         .addLast(tls.newHandler(channel.alloc()))
         .addLast(new HttpServerCodec())
         .addLast(new HttpObjectAggregator(64 * 1024))
-        .addLast(new ApiHandler(name, this::mode));
+        .addLast(new ApiHandler(name, this::mode, () -> requiredToken));
   }
 
   /**

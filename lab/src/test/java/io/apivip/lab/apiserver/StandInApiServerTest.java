@@ -165,6 +165,18 @@ class StandInApiServerTest {
   }
 
   @Test
+  void canRefuseRequestsWithoutTheBearerToken() throws Exception {
+    start(Optional.empty());
+    server.requireBearerToken(Optional.of("s3cret"));
+    HttpResponse<String> anonymous = get("/readyz");
+    assertThat(anonymous.statusCode()).isEqualTo(401);
+    assertThat(anonymous.body()).contains("\"reason\":\"Unauthorized\"");
+    URI uri = URI.create("https://127.0.0.1:" + server.address().getPort() + "/readyz");
+    HttpRequest withToken = HttpRequest.newBuilder(uri).header("Authorization", "Bearer s3cret").build();
+    assertThat(client.send(withToken, HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
+  }
+
+  @Test
   void parsesEveryCommandAndRejectsOthers() {
     for (Mode mode : List.of(Mode.HEALTHY, Mode.FAIL_READYZ, Mode.HANG, Mode.REFUSE, Mode.slow(250))) {
       assertThat(Mode.parse(mode.command())).contains(mode);

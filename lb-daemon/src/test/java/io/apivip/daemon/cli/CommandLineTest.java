@@ -38,12 +38,14 @@ public class CommandLineTest {
     }
   }
 
-  /** The shipped example, with this machine's key and CA in place of /etc/apivip and MicroK8s's. */
+  /** The shipped example, with this machine's key, CA and client certificate in place of /etc/apivip and MicroK8s's. */
   Path exampleWithLocalFiles(String extra) throws IOException {
     Path key = dir.resolve("cluster.key");
     if (!Files.exists(key)) {
       assertThat(apivip("gen-key", "--out", key.toString()).exitCode()).isZero();
-      Pki.newCa("ca").writeCa(dir.resolve("ca.crt"));
+      Pki ca = Pki.newCa("ca");
+      ca.writeCa(dir.resolve("ca.crt"));
+      ca.issueClient("apivip").write(dir.resolve("client.crt"), dir.resolve("client.key"));
     }
     Path config = dir.resolve("apivip.conf");
     Files.writeString(
@@ -52,9 +54,11 @@ public class CommandLineTest {
         include file("%s")
         cluster.key-file = "%s"
         health.ca-file = "%s"
+        health.client-cert-file = "%s"
+        health.client-key-file = "%s"
         %s
         """
-            .formatted(EXAMPLE, key, dir.resolve("ca.crt"), extra));
+            .formatted(EXAMPLE, key, dir.resolve("ca.crt"), dir.resolve("client.crt"), dir.resolve("client.key"), extra));
     return config;
   }
 

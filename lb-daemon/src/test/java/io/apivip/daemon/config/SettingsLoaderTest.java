@@ -59,7 +59,9 @@ class SettingsLoaderTest {
         vip.address = "192.0.2.100/24"
         vip.interface = "lo"
         health.ca-file = "%s"
-        """.formatted(key, ca);
+        health.client-cert-file = "%s"
+        health.client-key-file = "%s"
+        """.formatted(key, ca, clientCert, clientKey);
   }
 
   static Settings load(String overrides) throws InvalidConfigException {
@@ -98,6 +100,7 @@ class SettingsLoaderTest {
     assertThat(settings.health().kind()).isEqualTo(CheckKind.HTTPS);
     assertThat(settings.health().path()).isEqualTo("/readyz");
     assertThat(settings.health().statuses()).containsExactly(200);
+    assertThat(settings.health().clientCertFile()).contains(clientCert);
     assertThat(settings.health().rise()).isEqualTo(2);
     assertThat(settings.health().fall()).isEqualTo(2);
     assertThat(settings.admin().listen()).isEqualTo(new InetSocketAddress("127.0.0.1", 6490));
@@ -183,7 +186,7 @@ class SettingsLoaderTest {
         Arguments.of("health.path = readyz", "health.path = readyz: must start with /"),
         Arguments.of("health.statuses = [700]", "health.statuses = [700]: must be a non-empty list of HTTP statuses"),
         Arguments.of("health.ca-file = \"/nonexistent/ca.crt\"", "health.ca-file = /nonexistent/ca.crt: no such file, or not readable"),
-        Arguments.of("health.client-cert-file = \"/x.crt\"", "health.client-key-file = : must be set together with"),
+        Arguments.of("health.client-cert-file = \"/x.crt\"\nhealth.client-key-file = \"\"", "health.client-key-file = : must be set together with"),
         Arguments.of("health.rise = 0", "health.rise = 0: must be between 1 and 100"),
         Arguments.of("health.fall = many", "health.fall = many: must be a whole number between 1 and 100"),
         Arguments.of("health.timeout = 0ms", "health.timeout = 0ms: must be a positive duration"),

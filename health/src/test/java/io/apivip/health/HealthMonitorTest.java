@@ -1,0 +1,203 @@
+package io.apivip.health;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.apivip.lab.apiserver.Mode;
+import io.apivip.lab.apiserver.StandInApiServer;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.netty.channel.EventLoopGroup;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class HealthMonitorTest {
+
+  static final Backend B1 = new Backend("n1", new InetSocketAddress("192.0.2.11", 16443));
+  static final Backend B2 = new Backend("n2", new InetSocketAddress("192.0.2.12", 16443));
+
+  @TempDir Path dir;
+
+  /** Answers each backend's checks from a script of results (+ healthy, - failed); the last one repeats. */
+  static final class ScriptedProber implements Prober {
+    final Map<Backend, Deque<Boolean>> scripts = new ConcurrentHashMap<>();
+    final Map<Backend, AtomicInteger> checks = new ConcurrentHashMap<>();
+
+    ScriptedProber script(Backend backend, String results) {
+      Deque<Boolean> script = new ArrayDeque<>();
+      for (String result : results.split(" ")) {
+        script.add(result.equals("+"));
+      }
+      scripts.put(backend, script);
+      return this;
+    }
+
+    @Override
+    public CompletableFuture<CheckResult> probe(Backend backend) {
+      int number = checks.computeIfAbsent(backend, b -> new AtomicInteger()).incrementAndGet();
+      Deque<Boolean> script = scripts.get(backend);
+      boolean healthy = script.size() > 1 ? script.poll() : script.peek();
+      String reason = "check " + number;
+      return CompletableFuture.completedFuture(
+          healthy ? CheckResult.healthy(reason, Duration.ofMillis(1)) : CheckResult.failed(reason, Duration.ofMillis(1)));
+    }
+  }
+
+  static BlockingQueue<HealthEvent> events(HealthMonitor monitor) {
+    BlockingQueue<HealthEvent> events = new LinkedBlockingQueue<>();
+    monitor.addListener(events::add);
+    return events;
+  }
+
+  static HealthEvent next(BlockingQueue<HealthEvent> events) throws InterruptedException {
+    HealthEvent event = events.poll(5, TimeUnit.SECONDS);
+    assertThat(event).as("an event within 5s").isNotNull();
+    return event;
+  }
+
+  static Schedule fast(int rise, int fall) {
+    return new Schedule(Duration.ofMillis(10), 0, rise, fall);
+  }
+
+  @Test
+  void startsUnknownAndTheFirstResultDecidesAtOnce() throws Exception {
+    ScriptedProber prober = new ScriptedProber().script(B1, "+").script(B2, "-");
+    try (HealthMonitor monitor = new HealthMonitor(List.of(B1, B2), prober, fast(2, 2), new SimpleMeterRegistry())) {
+      assertThat(monitor.snapshot().values()).extracting(BackendStatus::state).containsExactly(HealthState.UNKNOWN, HealthState.UNKNOWN);
+      BlockingQueue<HealthEvent> events = events(monitor);
+      monitor.start();
+      Map<Backend, HealthEvent> first = new ConcurrentHashMap<>();
+      for (int i = 0; i < 2; i++) {
+        HealthEvent event = next(events);
+        first.put(event.backend(), event);
+      }
+      assertThat(first.get(B1)).extracting(HealthEvent::from, HealthEvent::to, HealthEvent::reason).containsExactly(HealthState.UNKNOWN, HealthState.UP, "check 1");
+      assertThat(first.get(B2)).extracting(HealthEvent::from, HealthEvent::to, HealthEvent::reason).containsExactly(HealthState.UNKNOWN, HealthState.DOWN, "check 1");
+      assertThat(monitor.state(B1)).isEqualTo(HealthState.UP);
+      assertThat(monitor.snapshot().get(B2)).extracting(BackendStatus::state, BackendStatus::reason).containsExactly(HealthState.DOWN, "check 1");
+    }
+  }
+
+  @Test
+  void fallsAfterFallFailuresAndRisesAfterRiseSuccessesInARow() throws Exception {
+    // Checks:                          1 2 3 4 5 6 7 8 9
+    ScriptedProber prober = new ScriptedProber().script(B1, "+ - + - - + - + + +");
+    try (HealthMonitor monitor = new HealthMonitor(List.of(B1), prober, fast(2, 2), new SimpleMeterRegistry())) {
+      BlockingQueue<HealthEvent> events = events(monitor);
+      monitor.start();
+      assertThat(next(events)).extracting(HealthEvent::to, HealthEvent::reason).containsExactly(HealthState.UP, "check 1");
+      assertThat(next(events)).extracting(HealthEvent::to, HealthEvent::reason).containsExactly(HealthState.DOWN, "check 5");
+      assertThat(next(events)).extracting(HealthEvent::to, HealthEvent::reason).containsExactly(HealthState.UP, "check 9");
+      Thread.sleep(100);
+      assertThat(events).as("one event per transition, none while the state holds").isEmpty();
+    }
+  }
+
+  @Test
+  void callsListenersOnItsOwnThreadAndSurvivesAFailingListener() throws Exception {
+    ScriptedProber prober = new ScriptedProber().script(B1, "+");
+    try (HealthMonitor monitor = new HealthMonitor(List.of(B1), prober, fast(2, 2), new SimpleMeterRegistry())) {
+      BlockingQueue<String> threads = new LinkedBlockingQueue<>();
+      monitor.addListener(event -> {
+        throw new IllegalStateException("listener bug");
+      });
+      monitor.addListener(event -> threads.add(Thread.currentThread().getName()));
+      monitor.start();
+      assertThat(threads.poll(5, TimeUnit.SECONDS)).isEqualTo("apivip-health");
+    }
+  }
+
+  @Test
+  void aPassiveFailureTakesAnUpBackendDownAtOnceAndItMustRiseAgain() throws Exception {
+    ScriptedProber prober = new ScriptedProber().script(B1, "+");
+    Schedule slow = new Schedule(Duration.ofMillis(300), 0, 2, 2);
+    try (HealthMonitor monitor = new HealthMonitor(List.of(B1), prober, slow, new SimpleMeterRegistry())) {
+      BlockingQueue<HealthEvent> events = events(monitor);
+      monitor.start();
+      assertThat(next(events).to()).isEqualTo(HealthState.UP);
+      int checksBefore = prober.checks.get(B1).get();
+      monitor.reportConnectFailure(B1, "connect refused");
+      HealthEvent down = next(events);
+      assertThat(down).extracting(HealthEvent::from, HealthEvent::to, HealthEvent::reason)
+          .containsExactly(HealthState.UP, HealthState.DOWN, "passive: connect refused");
+      assertThat(prober.checks.get(B1).get()).as("down before any further check").isEqualTo(checksBefore);
+      HealthEvent up = next(events);
+      assertThat(up.to()).isEqualTo(HealthState.UP);
+      assertThat(prober.checks.get(B1).get()).as("rise=2 good checks after the report").isGreaterThanOrEqualTo(checksBefore + 2);
+    }
+  }
+
+  @Test
+  void publishesUpGaugeDurationsAndResultsByOutcome() throws Exception {
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    ScriptedProber prober = new ScriptedProber().script(B1, "+").script(B2, "-");
+    try (HealthMonitor monitor = new HealthMonitor(List.of(B1, B2), prober, fast(1, 1), registry)) {
+      BlockingQueue<HealthEvent> events = events(monitor);
+      monitor.start();
+      next(events);
+      next(events);
+      Thread.sleep(50);
+      assertThat(registry.get("apivip.backend.up").tag("backend", "192.0.2.11:16443").gauge().value()).isEqualTo(1.0);
+      assertThat(registry.get("apivip.backend.up").tag("backend", "192.0.2.12:16443").tag("name", "n2").gauge().value()).isEqualTo(0.0);
+      assertThat(registry.get("apivip.health.checks").tag("backend", "192.0.2.11:16443").tag("outcome", "healthy").counter().count()).isPositive();
+      assertThat(registry.get("apivip.health.checks").tag("backend", "192.0.2.12:16443").tag("outcome", "failed").counter().count()).isPositive();
+      assertThat(registry.get("apivip.health.checks").tag("backend", "192.0.2.12:16443").tag("outcome", "healthy").counter().count()).isZero();
+      assertThat(registry.get("apivip.health.check.duration").tag("backend", "192.0.2.11:16443").timer().count()).isPositive();
+    }
+  }
+
+  @Test
+  void rejectsReportsAboutUnknownBackends() {
+    try (HealthMonitor monitor = new HealthMonitor(List.of(B1), new ScriptedProber().script(B1, "+"), fast(2, 2), new SimpleMeterRegistry())) {
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> monitor.reportConnectFailure(B2, "refused"))
+          .isInstanceOf(IllegalArgumentException.class);
+    }
+  }
+
+  /** Against the stand-in, over the network: the behaviour an operator sees. */
+  @Test
+  void detectsAHangingServerWithinTheTimeoutPlusOneInterval() throws Exception {
+    Lab lab = new Lab(dir);
+    EventLoopGroup group = Lab.newGroup(1);
+    Duration interval = Duration.ofMillis(500);
+    Duration timeout = Duration.ofMillis(500);
+    NettyProber prober = Lab.prober(group, lab.readyz(timeout));
+    try (StandInApiServer server = lab.server("b1");
+        HealthMonitor monitor = new HealthMonitor(List.of(Lab.backend(server)), prober, new Schedule(interval, 1, 1), new SimpleMeterRegistry())) {
+      // A cold JVM may take longer than the timeout for its first TLS handshake (class loading under
+      // the paranoid leak detector); this test is about hang detection, so warm up first.
+      prober.probe(Lab.backend(server)).get(5, TimeUnit.SECONDS);
+      BlockingQueue<HealthEvent> events = events(monitor);
+      monitor.start();
+      assertThat(next(events)).extracting(HealthEvent::to, HealthEvent::reason).containsExactly(HealthState.UP, "HTTP 200");
+      long hungAt = System.nanoTime();
+      server.mode(Mode.HANG);
+      HealthEvent down = next(events);
+      Duration detectedAfter = Duration.ofNanos(System.nanoTime() - hungAt);
+      assertThat(down.to()).isEqualTo(HealthState.DOWN);
+      assertThat(down.reason()).isEqualTo("timeout after 500ms in TLS handshake");
+      // At worst the hang starts just after a check: the next one starts within interval + jitter
+      // and times out after timeout. 300ms allow for scheduling on a loaded machine.
+      assertThat(detectedAfter).isLessThanOrEqualTo(interval.multipliedBy(11).dividedBy(10).plus(timeout).plusMillis(300));
+
+      server.mode(Mode.FAIL_READYZ);
+      server.mode(Mode.HEALTHY);
+      assertThat(next(events)).extracting(HealthEvent::to, HealthEvent::reason).containsExactly(HealthState.UP, "HTTP 200");
+      server.mode(Mode.REFUSE);
+      assertThat(next(events).reason()).startsWith("ConnectException: Connection refused");
+    } finally {
+      Lab.shutdown(group);
+    }
+  }
+}

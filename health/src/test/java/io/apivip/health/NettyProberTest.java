@@ -103,7 +103,7 @@ class NettyProberTest {
   void tlsTimesOutOnAHangingServer() throws Exception {
     CheckResult result = probeIn(Mode.HANG, new CheckSpec.Tls(TIMEOUT, lab.tls()));
     assertThat(result.outcome()).isEqualTo(CheckResult.Outcome.TIMEOUT);
-    assertThat(result.reason()).isEqualTo("timeout after 500ms in TLS handshake");
+    assertThat(result.reason()).isEqualTo("timeout after 2s in TLS handshake");
     assertThat(result.duration()).isGreaterThanOrEqualTo(TIMEOUT);
   }
 
@@ -140,14 +140,14 @@ class NettyProberTest {
   void httpsTimesOutOnAHangingServer() throws Exception {
     CheckResult result = probeIn(Mode.HANG, lab.readyz(TIMEOUT));
     assertThat(result.outcome()).isEqualTo(CheckResult.Outcome.TIMEOUT);
-    assertThat(result.reason()).isEqualTo("timeout after 500ms in TLS handshake");
+    assertThat(result.reason()).isEqualTo("timeout after 2s in TLS handshake");
   }
 
   @Test
   void httpsTimesOutOnAResponseSlowerThanTheTimeout() throws Exception {
     CheckResult result = probeIn(Mode.slow(TIMEOUT.toMillis() * 3), lab.readyz(TIMEOUT));
     assertThat(result.outcome()).isEqualTo(CheckResult.Outcome.TIMEOUT);
-    assertThat(result.reason()).isEqualTo("timeout after 500ms waiting for the HTTP response");
+    assertThat(result.reason()).isEqualTo("timeout after 2s waiting for the HTTP response");
   }
 
   @Test

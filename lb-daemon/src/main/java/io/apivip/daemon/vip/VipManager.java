@@ -245,32 +245,21 @@ public final class VipManager implements AutoCloseable {
   }
 
   private void add() throws KernelException {
-    long begin = scheduler.nanoTime();
-    AddressControl.Change change;
-    try {
-      change = addresses.add(vip);
-    } catch (KernelException e) {
-      metrics.addressOperation(VipMetrics.ADD, VipMetrics.FAILED);
-      addressProblem = failed(addressProblem, "add VIP " + vip, e);
-      throw e;
-    }
-    long end = scheduler.nanoTime();
-    metrics.addressOperation(VipMetrics.ADD, outcome(change));
-    addressProblem = succeeded(addressProblem);
+    AddressChange added = changeAddress(VipMetrics.ADD, addresses::add);
     present = true;
     pendingAnnouncements = settings.announceCount();
     burstLogPending = true;
     if (timePresent) {
-      metrics.decisionToPresent(end - causeNanos);
+      metrics.decisionToPresent(added.sinceCause());
       timePresent = false;
     }
     log.info(
         "VIP {} added on {}{} in {} ms, {} ms after the decision ({})",
         vip.cidr(),
         vip.interfaceName(),
-        change == AddressControl.Change.UNCHANGED ? " (it was there already)" : "",
-        millis(end - begin),
-        millis(end - causeNanos),
+        added.change() == AddressControl.Change.UNCHANGED ? " (it was there already)" : "",
+        millis(added.took()),
+        millis(added.sinceCause()),
         cause);
   }
 
@@ -318,24 +307,38 @@ public final class VipManager implements AutoCloseable {
   }
 
   private void remove() throws KernelException {
-    long begin = scheduler.nanoTime();
-    AddressControl.Change change;
-    try {
-      change = addresses.remove(vip);
-    } catch (KernelException e) {
-      metrics.addressOperation(VipMetrics.REMOVE, VipMetrics.FAILED);
-      addressProblem = failed(addressProblem, "remove VIP " + vip, e);
-      throw e;
-    }
-    long end = scheduler.nanoTime();
-    metrics.addressOperation(VipMetrics.REMOVE, outcome(change));
-    addressProblem = succeeded(addressProblem);
+    AddressChange removed = changeAddress(VipMetrics.REMOVE, addresses::remove);
     present = false;
-    if (change == AddressControl.Change.CHANGED) {
-      log.info("VIP {} removed from {} in {} ms, {} ms after the decision ({})", vip.cidr(), vip.interfaceName(), millis(end - begin), millis(end - causeNanos), cause);
+    if (removed.change() == AddressControl.Change.CHANGED) {
+      log.info(
+          "VIP {} removed from {} in {} ms, {} ms after the decision ({})", vip.cidr(), vip.interfaceName(), millis(removed.took()), millis(removed.sinceCause()), cause);
     } else {
       log.debug("VIP {} was not on {}; nothing to remove ({})", vip.cidr(), vip.interfaceName(), cause);
     }
+  }
+
+  /** How an address operation went: what changed, how long it took, how long since its cause. */
+  private record AddressChange(AddressControl.Change change, long took, long sinceCause) {}
+
+  private interface AddressOperation {
+    AddressControl.Change apply(VipAddress vip) throws KernelException;
+  }
+
+  /** Runs an add or a remove, timing it, counting its outcome and keeping {@link #addressProblem} up to date. */
+  private AddressChange changeAddress(String name, AddressOperation operation) throws KernelException {
+    long begin = scheduler.nanoTime();
+    AddressControl.Change change;
+    try {
+      change = operation.apply(vip);
+    } catch (KernelException e) {
+      metrics.addressOperation(name, VipMetrics.FAILED);
+      addressProblem = failed(addressProblem, name + " VIP " + vip, e);
+      throw e;
+    }
+    long end = scheduler.nanoTime();
+    metrics.addressOperation(name, change == AddressControl.Change.CHANGED ? VipMetrics.CHANGED : VipMetrics.UNCHANGED);
+    addressProblem = succeeded(addressProblem);
+    return new AddressChange(change, end - begin, end - causeNanos);
   }
 
   /** Every check-interval: is the interface usable, and is the held address still there? */
@@ -487,10 +490,6 @@ public final class VipManager implements AutoCloseable {
     if (timer != null) {
       timer.cancel();
     }
-  }
-
-  private static String outcome(AddressControl.Change change) {
-    return change == AddressControl.Change.CHANGED ? VipMetrics.CHANGED : VipMetrics.UNCHANGED;
   }
 
   private static String describe(List<Frames.Kind> sent) {

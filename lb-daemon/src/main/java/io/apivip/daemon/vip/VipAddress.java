@@ -15,9 +15,47 @@ public record VipAddress(InetAddress address, int prefixLength, String interface
     return address instanceof Inet6Address;
   }
 
-  /** "192.0.2.100/32", as {@code ip} takes it. */
+  /** "192.0.2.100/32" or "2001:db8::100/128", as {@code ip} takes and shows it. */
   public String cidr() {
-    return address.getHostAddress() + "/" + prefixLength;
+    return literal() + "/" + prefixLength;
+  }
+
+  /** The address as people write it: IPv6 in the short form of RFC 5952, not Java's "2001:db8:0:0:0:0:0:100". */
+  public String literal() {
+    if (!(address instanceof Inet6Address)) {
+      return address.getHostAddress();
+    }
+    byte[] bytes = address.getAddress();
+    int[] groups = new int[8];
+    for (int i = 0; i < 8; i++) {
+      groups[i] = ((bytes[2 * i] & 0xff) << 8) | (bytes[2 * i + 1] & 0xff);
+    }
+    // The first longest run of two or more zero groups becomes "::".
+    int runStart = -1;
+    int runLength = 1;
+    for (int i = 0; i < 8; i++) {
+      int length = 0;
+      while (i + length < 8 && groups[i + length] == 0) {
+        length++;
+      }
+      if (length > runLength) {
+        runStart = i;
+        runLength = length;
+      }
+    }
+    StringBuilder text = new StringBuilder();
+    for (int i = 0; i < 8; i++) {
+      if (i == runStart) {
+        text.append("::");
+        i += runLength - 1;
+        continue;
+      }
+      if (text.length() > 0 && text.charAt(text.length() - 1) != ':') {
+        text.append(':');
+      }
+      text.append(Integer.toHexString(groups[i]));
+    }
+    return text.toString();
   }
 
   @Override

@@ -247,6 +247,8 @@ public final class VipManager implements AutoCloseable {
   private void add() throws KernelException {
     AddressChange added = changeAddress(VipMetrics.ADD, addresses::add);
     present = true;
+    // A new burst, at once: a burst cut short (by the link going down) must not delay it.
+    cancelAnnouncements();
     pendingAnnouncements = settings.announceCount();
     burstLogPending = true;
     if (timePresent) {
@@ -284,7 +286,7 @@ public final class VipManager implements AutoCloseable {
       burstLogPending = false;
       log.info(
           "VIP {} announced on {} as at {} ({}), {} ms after the decision ({}); {} more every {} ms",
-          vip.address().getHostAddress(),
+          vip.literal(),
           vip.interfaceName(),
           announcement.mac(),
           describe(announcement.sent()),
@@ -293,7 +295,7 @@ public final class VipManager implements AutoCloseable {
           pendingAnnouncements,
           settings.announceInterval().toMillis());
     } else {
-      log.debug("VIP {} announced again on {} ({} left in this burst)", vip.address().getHostAddress(), vip.interfaceName(), pendingAnnouncements);
+      log.debug("VIP {} announced again on {} ({} left in this burst)", vip.literal(), vip.interfaceName(), pendingAnnouncements);
     }
     if (pendingAnnouncements > 0) {
       announceTimer =
@@ -432,7 +434,7 @@ public final class VipManager implements AutoCloseable {
       log.error(
           "cannot announce VIP {} on {}: {}. Give apivip CAP_NET_RAW (systemd: AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW); "
               + "this node is not eligible to hold the VIP until it can announce it",
-          vip.address().getHostAddress(),
+          vip.literal(),
           vip.interfaceName(),
           e.getMessage());
     }

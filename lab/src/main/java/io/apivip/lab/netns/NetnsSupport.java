@@ -30,12 +30,16 @@ public final class NetnsSupport {
 
   /** Returns when network namespaces work here; otherwise skips the test, or fails it when required. */
   public static void assumeAvailable() {
-    String why = problem();
+    verdict(problem(), Boolean.parseBoolean(System.getProperty(REQUIRED_PROPERTY)));
+  }
+
+  /** Returns when there is no problem; otherwise aborts the test, or fails it when namespaces are required. */
+  static void verdict(String why, boolean required) {
     if (why.isEmpty()) {
       return;
     }
     String message = "network-namespace test needs root and a working `ip netns`: " + why;
-    if (Boolean.parseBoolean(System.getProperty(REQUIRED_PROPERTY))) {
+    if (required) {
       Assertions.fail(message + " (" + REQUIRED_PROPERTY + "=true, so this is a failure, not a skip)");
     }
     Assumptions.abort(message + "; skipped (run as root, or set -D" + REQUIRED_PROPERTY + "=true to fail instead)");

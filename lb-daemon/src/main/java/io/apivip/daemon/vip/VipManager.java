@@ -1,0 +1,504 @@
+package io.apivip.daemon.vip;
+
+import io.apivip.daemon.config.Settings;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Puts the VIP on this node's interface when the cluster decides this node holds it, announces it to
+ * the LAN (gratuitous ARP / unsolicited neighbour advertisement), and takes it off when the cluster
+ * decides otherwise. Watches the interface while running and says whether this node can hold the VIP.
+ *
+ * <p>How the daemon uses it:
+ *
+ * <pre>
+ *   VipManager vip = new VipManager(settings.vip(), registry);
+ *   vip.addListener(status -> cluster.setEligible(status.eligible()));  // and status.holding() for heartbeats
+ *   vip.start();               // removes a VIP left by a crash (unless hold() came first), starts watching
+ *   vip.hold("elected");       // add, then announce announce-count times, then every refresh-interval
+ *   vip.release("lost quorum"); // remove
+ *   vip.close();               // on shutdown, after the handoff: removes the VIP if still there
+ * </pre>
+ *
+ * <p>Threads: every method returns at once; the kernel work runs on a thread of its own
+ * ("apivip-vip"), which owns all mutable state here. Listeners run on that thread after each change
+ * of {@link Status} and must not block. {@link #status()} may be read from any thread.
+ *
+ * <p>Failures: an add, remove or announcement that fails is logged (once per distinct problem),
+ * counted and retried with backoff, and the node is not {@link Status#eligible() eligible} until it
+ * succeeds. The same holds while the interface is missing, down or without carrier; the cluster
+ * should then move the VIP away (call {@link #release}). If the held address disappears (someone ran
+ * {@code ip addr del}, or the interface lost it), it is added and announced again. The interface is
+ * checked every {@code vip.check-interval}.
+ */
+public final class VipManager implements AutoCloseable {
+
+  /**
+   * What the VIP is doing on this node.
+   *
+   * @param wanted the cluster asked this node to hold the VIP
+   * @param present the address is on the interface, as far as the last operation or check knows
+   * @param eligible this node can hold the VIP: interface usable and the last kernel operation succeeded
+   * @param problem why not eligible, for status pages; "" when eligible
+   */
+  public record Status(boolean wanted, boolean present, boolean eligible, String problem) {
+
+    /** Holds the VIP: wants it and has it; what heartbeats should say. */
+    public boolean holding() {
+      return wanted && present;
+    }
+  }
+
+  private static final Logger log = LoggerFactory.getLogger(VipManager.class);
+  private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(10);
+
+  private final VipAddress vip;
+  private final Settings.Vip settings;
+  private final AddressControl addresses;
+  private final Announcer announcer;
+  private final Scheduler scheduler;
+  private final Backoff backoff;
+  private final VipMetrics metrics;
+  private final List<Consumer<Status>> listeners = new CopyOnWriteArrayList<>();
+  private volatile Status status = new Status(false, false, true, "");
+
+  // Owned by the scheduler thread.
+  private boolean started;
+  private boolean closed;
+  private boolean wanted;
+  private boolean present;
+  /** Why the address is being added or removed, and since when: for the log lines' timings. */
+  private String cause = "";
+  private long causeNanos;
+  /** A hold decision whose first "present" and first "announced" are still to be timed. */
+  private boolean timePresent;
+  private boolean timeAnnounced;
+  private int pendingAnnouncements;
+  private boolean burstLogPending;
+  /** Kernel operations failed in a row, for the backoff. */
+  private int failures;
+  /** Why this node cannot hold the VIP, one per source; null when fine. Any non-null means not eligible. */
+  private String linkProblem;
+  private String inspectProblem;
+  private String addressProblem;
+  private String announceProblem;
+  private boolean permissionReported;
+  private Scheduler.Cancellable announceTimer;
+  private Scheduler.Cancellable retryTimer;
+  private Scheduler.Cancellable refreshTimer;
+  private Scheduler.Cancellable checkTimer;
+
+  /** The production manager: {@code ip} for addresses, packet sockets for announcements, its own thread. */
+  public VipManager(Settings.Vip settings, MeterRegistry registry) {
+    this(settings, registry, new IpRoute2(), new RawAnnouncer(), new ExecutorScheduler("apivip-vip"), Backoff.VIP);
+  }
+
+  VipManager(Settings.Vip settings, MeterRegistry registry, AddressControl addresses, Announcer announcer, Scheduler scheduler, Backoff backoff) {
+    this.settings = settings;
+    this.vip = VipAddress.of(settings);
+    this.addresses = addresses;
+    this.announcer = announcer;
+    this.scheduler = scheduler;
+    this.backoff = backoff;
+    this.metrics = new VipMetrics(registry, this::status);
+  }
+
+  /** Checks the interface, removes a stale VIP unless {@link #hold} was called first, and starts watching. */
+  public void start() {
+    scheduler.execute(this::onStart);
+  }
+
+  /** Take the VIP: add it and announce it. Repeated calls while holding do nothing. */
+  public void hold(String reason) {
+    long decided = scheduler.nanoTime();
+    scheduler.execute(() -> onHold(reason, decided));
+  }
+
+  /** Let the VIP go: remove it. Repeated calls do nothing. */
+  public void release(String reason) {
+    long decided = scheduler.nanoTime();
+    scheduler.execute(() -> onRelease(reason, decided));
+  }
+
+  public Status status() {
+    return status;
+  }
+
+  /** Called on the VIP thread after every change of {@link #status()}; must not block. */
+  public void addListener(Consumer<Status> listener) {
+    listeners.add(listener);
+  }
+
+  /** Removes the VIP if this node still has it, stops watching and ends the thread (waits up to 10 s). */
+  @Override
+  public void close() {
+    scheduler.execute(this::onClose);
+    scheduler.shutdown(CLOSE_TIMEOUT);
+  }
+
+  private void onStart() {
+    if (started || closed) {
+      return;
+    }
+    started = true;
+    LinkState link = inspect();
+    if (link != null && link.present() && !wanted) {
+      log.warn("VIP {} found on {} at start-up although this node was not elected (left by a crash?); removing it", vip.cidr(), vip.interfaceName());
+      present = true;
+      setCause("stale at start-up", scheduler.nanoTime());
+    }
+    if (link != null && link.usable()) {
+      probeAnnouncer();
+    }
+    checkTimer = scheduler.schedule(settings.checkInterval(), this::check);
+    reconcile();
+  }
+
+  private void onHold(String reason, long decided) {
+    if (closed || wanted) {
+      return;
+    }
+    wanted = true;
+    // Added even if we think it is there: the add is idempotent, and confirms it.
+    present = false;
+    setCause(reason, decided);
+    timePresent = true;
+    timeAnnounced = settings.announceCount() > 0;
+    cancelAnnouncements();
+    if (!settings.refreshInterval().isZero()) {
+      refreshTimer = scheduler.schedule(settings.refreshInterval(), this::refresh);
+    }
+    reconcile();
+  }
+
+  private void onRelease(String reason, long decided) {
+    if (closed || (!wanted && !present)) {
+      return;
+    }
+    wanted = false;
+    // Removed even if we think it is gone: the removal is idempotent.
+    present = true;
+    setCause(reason, decided);
+    timePresent = false;
+    timeAnnounced = false;
+    cancelAnnouncements();
+    cancel(refreshTimer);
+    refreshTimer = null;
+    reconcile();
+  }
+
+  private void onClose() {
+    if (closed) {
+      return;
+    }
+    cancelAnnouncements();
+    cancel(refreshTimer);
+    cancel(retryTimer);
+    cancel(checkTimer);
+    if (wanted || present) {
+      wanted = false;
+      setCause("shutdown", scheduler.nanoTime());
+      try {
+        remove();
+      } catch (KernelException e) {
+        log.error("VIP {} could not be removed from {} at shutdown: {}", vip.cidr(), vip.interfaceName(), e.getMessage());
+      }
+    }
+    closed = true;
+    publish();
+  }
+
+  /** Brings the interface one step closer to what is wanted; on a failure, retries with backoff. */
+  private void reconcile() {
+    cancel(retryTimer);
+    retryTimer = null;
+    if (!started || closed) {
+      publish();
+      return;
+    }
+    try {
+      if (wanted && linkProblem == null) {
+        if (!present) {
+          add();
+        }
+        if (pendingAnnouncements > 0 && announceTimer == null) {
+          announce();
+        }
+      } else if (!wanted && present) {
+        remove();
+      }
+      failures = 0;
+    } catch (KernelException e) {
+      failures++;
+      retryTimer = scheduler.schedule(backoff.delay(failures), this::reconcile);
+    }
+    publish();
+  }
+
+  private void add() throws KernelException {
+    AddressChange added = changeAddress(VipMetrics.ADD, addresses::add);
+    present = true;
+    // A new burst, at once: a burst cut short (by the link going down) must not delay it.
+    cancelAnnouncements();
+    pendingAnnouncements = settings.announceCount();
+    burstLogPending = true;
+    if (timePresent) {
+      metrics.decisionToPresent(added.sinceCause());
+      timePresent = false;
+    }
+    log.info(
+        "VIP {} added on {}{} in {} ms, {} ms after the decision ({})",
+        vip.cidr(),
+        vip.interfaceName(),
+        added.change() == AddressControl.Change.UNCHANGED ? " (it was there already)" : "",
+        millis(added.took()),
+        millis(added.sinceCause()),
+        cause);
+  }
+
+  private void announce() throws KernelException {
+    Announcer.Announcement announcement;
+    try {
+      announcement = announcer.announce(vip);
+    } catch (KernelException e) {
+      metrics.announcementFailed(e.kind() == KernelException.Kind.NO_PERMISSION ? VipMetrics.NO_PERMISSION : VipMetrics.ERROR);
+      announceProblem = announceFailed(e);
+      throw e;
+    }
+    long sent = scheduler.nanoTime();
+    announcement.sent().forEach(metrics::announcementSent);
+    announceProblem = succeeded(announceProblem);
+    pendingAnnouncements--;
+    if (timeAnnounced) {
+      metrics.decisionToAnnounced(sent - causeNanos);
+      timeAnnounced = false;
+    }
+    if (burstLogPending) {
+      burstLogPending = false;
+      log.info(
+          "VIP {} announced on {} as at {} ({}), {} ms after the decision ({}); {} more every {} ms",
+          vip.literal(),
+          vip.interfaceName(),
+          announcement.mac(),
+          describe(announcement.sent()),
+          millis(sent - causeNanos),
+          cause,
+          pendingAnnouncements,
+          settings.announceInterval().toMillis());
+    } else {
+      log.debug("VIP {} announced again on {} ({} left in this burst)", vip.literal(), vip.interfaceName(), pendingAnnouncements);
+    }
+    if (pendingAnnouncements > 0) {
+      announceTimer =
+          scheduler.schedule(
+              settings.announceInterval(),
+              () -> {
+                announceTimer = null;
+                reconcile();
+              });
+    }
+  }
+
+  private void remove() throws KernelException {
+    AddressChange removed = changeAddress(VipMetrics.REMOVE, addresses::remove);
+    present = false;
+    if (removed.change() == AddressControl.Change.CHANGED) {
+      log.info(
+          "VIP {} removed from {} in {} ms, {} ms after the decision ({})", vip.cidr(), vip.interfaceName(), millis(removed.took()), millis(removed.sinceCause()), cause);
+    } else {
+      log.debug("VIP {} was not on {}; nothing to remove ({})", vip.cidr(), vip.interfaceName(), cause);
+    }
+  }
+
+  /** How an address operation went: what changed, how long it took, how long since its cause. */
+  private record AddressChange(AddressControl.Change change, long took, long sinceCause) {}
+
+  private interface AddressOperation {
+    AddressControl.Change apply(VipAddress vip) throws KernelException;
+  }
+
+  /** Runs an add or a remove, timing it, counting its outcome and keeping {@link #addressProblem} up to date. */
+  private AddressChange changeAddress(String name, AddressOperation operation) throws KernelException {
+    long begin = scheduler.nanoTime();
+    AddressControl.Change change;
+    try {
+      change = operation.apply(vip);
+    } catch (KernelException e) {
+      metrics.addressOperation(name, VipMetrics.FAILED);
+      addressProblem = failed(addressProblem, name + " VIP " + vip, e);
+      throw e;
+    }
+    long end = scheduler.nanoTime();
+    metrics.addressOperation(name, change == AddressControl.Change.CHANGED ? VipMetrics.CHANGED : VipMetrics.UNCHANGED);
+    addressProblem = succeeded(addressProblem);
+    return new AddressChange(change, end - begin, end - causeNanos);
+  }
+
+  /** Every check-interval: is the interface usable, and is the held address still there? */
+  private void check() {
+    if (closed) {
+      return;
+    }
+    checkTimer = scheduler.schedule(settings.checkInterval(), this::check);
+    boolean wasDown = linkProblem != null;
+    LinkState link = inspect();
+    if (link == null) {
+      publish();
+      return;
+    }
+    long now = scheduler.nanoTime();
+    if (wasDown && linkProblem == null && wanted) {
+      present = false;
+      setCause("interface " + vip.interfaceName() + " usable again", now);
+    } else if (wanted && present && link.usable() && !link.present()) {
+      metrics.disruption(VipMetrics.ADDRESS_REMOVED);
+      log.warn("VIP {} disappeared from {} while held (removed by someone else?); adding it back", vip.cidr(), vip.interfaceName());
+      present = false;
+      setCause("it disappeared", now);
+    }
+    if (!wanted && announceProblem != null && link.usable()) {
+      probeAnnouncer();
+    }
+    if (retryTimer == null) {
+      reconcile();
+    } else {
+      publish();
+    }
+  }
+
+  /** Looks at the interface, recording whether it can carry the VIP; null when even that failed. */
+  private LinkState inspect() {
+    LinkState link;
+    try {
+      link = addresses.inspect(vip);
+    } catch (KernelException e) {
+      inspectProblem = failed(inspectProblem, "look at interface " + vip.interfaceName(), e);
+      return null;
+    }
+    inspectProblem = succeeded(inspectProblem);
+    if (link.usable()) {
+      if (linkProblem != null) {
+        log.info("interface {} is usable again{}", vip.interfaceName(), wanted ? "; adding and announcing the VIP again" : "");
+        linkProblem = null;
+      }
+      return link;
+    }
+    String problem = link.problem(vip.interfaceName());
+    if (!problem.equals(linkProblem)) {
+      if (linkProblem == null) {
+        metrics.disruption(VipMetrics.LINK_DOWN);
+      }
+      log.warn("{}: this node is not eligible to hold the VIP until it is back{}", problem, wanted ? " (it holds the VIP now: the cluster should move it)" : "");
+      linkProblem = problem;
+    }
+    return link;
+  }
+
+  /** Whether announcements could be sent, without sending one: at start-up, and while an announcement problem stands. */
+  private void probeAnnouncer() {
+    try {
+      announcer.probe(vip);
+      announceProblem = succeeded(announceProblem);
+    } catch (KernelException e) {
+      if (announceProblem == null) {
+        metrics.announcementFailed(e.kind() == KernelException.Kind.NO_PERMISSION ? VipMetrics.NO_PERMISSION : VipMetrics.ERROR);
+      }
+      announceProblem = announceFailed(e);
+    }
+  }
+
+  /** Re-announces once every refresh-interval while holding, for switches that age their tables. */
+  private void refresh() {
+    if (closed || !wanted) {
+      return;
+    }
+    refreshTimer = scheduler.schedule(settings.refreshInterval(), this::refresh);
+    if (present && pendingAnnouncements == 0 && retryTimer == null) {
+      pendingAnnouncements = 1;
+      reconcile();
+    }
+  }
+
+  private String announceFailed(KernelException e) {
+    if (e.kind() == KernelException.Kind.NO_PERMISSION && !permissionReported) {
+      permissionReported = true;
+      log.error(
+          "cannot announce VIP {} on {}: {}. Give apivip CAP_NET_RAW (systemd: AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW); "
+              + "this node is not eligible to hold the VIP until it can announce it",
+          vip.literal(),
+          vip.interfaceName(),
+          e.getMessage());
+    }
+    return failed(announceProblem, "announce VIP " + vip, e);
+  }
+
+  /** The new problem after a failure, logged when it differs from the standing one. */
+  private String failed(String standing, String operation, KernelException e) {
+    String problem = "cannot " + operation + ": " + e.getMessage();
+    if (!problem.equals(standing)) {
+      log.warn("{}; retrying, and not eligible to hold the VIP until it works", problem);
+    } else {
+      log.debug("still failing: {}", problem);
+    }
+    return problem;
+  }
+
+  /** After a success: a standing problem is over (logged), and null is its new value. */
+  private String succeeded(String standing) {
+    if (standing != null) {
+      log.info("works again: {}", standing.replaceFirst("^cannot ", ""));
+    }
+    return null;
+  }
+
+  private void publish() {
+    String problem =
+        Stream.of(linkProblem, inspectProblem, addressProblem, announceProblem).filter(Objects::nonNull).collect(Collectors.joining("; "));
+    Status next = new Status(wanted, present, problem.isEmpty(), problem);
+    if (next.equals(status)) {
+      return;
+    }
+    status = next;
+    for (Consumer<Status> listener : listeners) {
+      try {
+        listener.accept(next);
+      } catch (RuntimeException e) {
+        log.error("VIP status listener failed", e);
+      }
+    }
+  }
+
+  private void setCause(String reason, long nanos) {
+    cause = reason;
+    causeNanos = nanos;
+  }
+
+  private void cancelAnnouncements() {
+    cancel(announceTimer);
+    announceTimer = null;
+    pendingAnnouncements = 0;
+  }
+
+  private static void cancel(Scheduler.Cancellable timer) {
+    if (timer != null) {
+      timer.cancel();
+    }
+  }
+
+  private static String describe(List<Frames.Kind> sent) {
+    return String.join(" + ", sent.stream().map(Frames.Kind::tag).toList());
+  }
+
+  private static String millis(long nanos) {
+    return String.format(Locale.ROOT, "%.1f", nanos / 1e6);
+  }
+}

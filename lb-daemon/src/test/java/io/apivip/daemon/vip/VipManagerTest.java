@@ -1,0 +1,338 @@
+package io.apivip.daemon.vip;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import io.apivip.daemon.config.Settings;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.net.InetAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
+
+/** The manager's decisions on virtual time, against an in-memory interface. */
+class VipManagerTest {
+
+  private static final Duration INTERVAL = Duration.ofMillis(300);
+  private static final Duration REFRESH = Duration.ofSeconds(60);
+  private static final Duration CHECK = Duration.ofSeconds(1);
+  private static final Backoff BACKOFF = new Backoff(Duration.ofMillis(100), Duration.ofSeconds(2));
+
+  private final FakeScheduler scheduler = new FakeScheduler();
+  private final FakeKernel kernel = new FakeKernel(scheduler);
+  private final MeterRegistry registry = new SimpleMeterRegistry();
+  private final List<VipManager.Status> published = new ArrayList<>();
+  private final ListAppender<ILoggingEvent> logs = new ListAppender<>();
+  private final Logger logger = (Logger) LoggerFactory.getLogger(VipManager.class);
+  private VipManager manager;
+
+  @BeforeEach
+  void setUp() throws Exception {
+    logs.start();
+    logger.addAppender(logs);
+    manager = manager(3, REFRESH);
+  }
+
+  @AfterEach
+  void tearDown() {
+    logger.detachAppender(logs);
+  }
+
+  @Test
+  void holdAddsTheAddressAndAnnouncesItAnnounceCountTimesAtTheInterval() {
+    start();
+    manager.hold("elected");
+    scheduler.runDue();
+
+    assertThat(kernel.present).isTrue();
+    assertThat(manager.status()).isEqualTo(new VipManager.Status(true, true, true, ""));
+    scheduler.advance(Duration.ofSeconds(5));
+    assertThat(kernel.journal).containsExactly("add@0", "announce@0", "announce@300", "announce@600");
+    assertThat(counter(VipMetrics.ANNOUNCEMENTS_SENT, "kind", "garp-request")).isEqualTo(3);
+    assertThat(counter(VipMetrics.ANNOUNCEMENTS_SENT, "kind", "garp-reply")).isEqualTo(3);
+    assertThat(counter(VipMetrics.ADDRESS_OPERATIONS, "operation", "add", "outcome", "changed")).isEqualTo(1);
+    assertThat(registry.get(VipMetrics.DECISION_TO_PRESENT).timer().count()).isEqualTo(1);
+    assertThat(registry.get(VipMetrics.DECISION_TO_ANNOUNCED).timer().count()).isEqualTo(1);
+    assertThat(registry.get(VipMetrics.HELD).gauge().value()).isEqualTo(1);
+    assertThat(messages()).anyMatch(line -> line.startsWith("VIP 192.0.2.100/32 added on eth0 in "));
+    assertThat(messages()).anyMatch(line -> line.startsWith("VIP 192.0.2.100 announced on eth0 as at 02:00:00:00:00:0b (garp-request + garp-reply)"));
+  }
+
+  @Test
+  void repeatedHoldsDoNothingMore() {
+    start();
+    manager.hold("elected");
+    manager.hold("elected again");
+    scheduler.advance(Duration.ofSeconds(5));
+
+    assertThat(kernel.calls("add")).hasSize(1);
+    assertThat(kernel.calls("announce")).hasSize(3);
+  }
+
+  @Test
+  void refreshesEveryRefreshIntervalWhileHoldingAndNeverAfterRelease() {
+    start();
+    manager.hold("elected");
+    scheduler.advance(Duration.ofSeconds(130));
+    assertThat(kernel.calls("announce")).containsExactly("announce@0", "announce@300", "announce@600", "announce@60000", "announce@120000");
+
+    manager.release("lost quorum");
+    scheduler.advance(Duration.ofSeconds(300));
+    assertThat(kernel.calls("announce")).hasSize(5);
+    assertThat(kernel.present).isFalse();
+  }
+
+  @Test
+  void aZeroRefreshIntervalTurnsRefreshOff() throws Exception {
+    manager = manager(3, Duration.ZERO);
+    start();
+    manager.hold("elected");
+    scheduler.advance(Duration.ofSeconds(300));
+
+    assertThat(kernel.calls("announce")).hasSize(3);
+  }
+
+  @Test
+  void anAnnounceCountOfZeroAddsWithoutAnnouncing() throws Exception {
+    manager = manager(0, REFRESH);
+    start();
+    manager.hold("elected");
+    scheduler.advance(Duration.ofSeconds(10));
+
+    assertThat(kernel.journal).containsExactly("add@0");
+    assertThat(manager.status().holding()).isTrue();
+  }
+
+  @Test
+  void releaseRemovesTheAddressAndStopsTheAnnouncementsUnderWay() {
+    start();
+    manager.hold("elected");
+    scheduler.advance(Duration.ofMillis(100));
+    manager.release("drain");
+    scheduler.advance(Duration.ofSeconds(5));
+
+    assertThat(kernel.journal).containsExactly("add@0", "announce@0", "remove@100");
+    assertThat(manager.status()).isEqualTo(new VipManager.Status(false, false, true, ""));
+    assertThat(registry.get(VipMetrics.HELD).gauge().value()).isZero();
+    assertThat(messages()).anyMatch(line -> line.startsWith("VIP 192.0.2.100/32 removed from eth0 in ") && line.endsWith("(drain)"));
+  }
+
+  @Test
+  void releasingWhatWasNeverHeldDoesNotTouchTheKernel() {
+    start();
+    manager.release("not elected");
+    manager.release("not elected");
+    scheduler.advance(Duration.ofSeconds(5));
+
+    assertThat(kernel.journal).isEmpty();
+  }
+
+  @Test
+  void startRemovesAVipLeftByACrash() {
+    kernel.present = true;
+    start();
+
+    assertThat(kernel.journal).containsExactly("remove@0");
+    assertThat(kernel.present).isFalse();
+    assertThat(messages()).anyMatch(line -> line.contains("found on eth0 at start-up"));
+  }
+
+  @Test
+  void startKeepsTheVipWhenElectedBeforeStartAndAnnouncesIt() {
+    kernel.present = true;
+    manager.hold("elected");
+    start();
+    scheduler.advance(Duration.ofSeconds(5));
+
+    assertThat(kernel.calls("remove")).isEmpty();
+    assertThat(kernel.calls("announce")).hasSize(3);
+    assertThat(counter(VipMetrics.ADDRESS_OPERATIONS, "operation", "add", "outcome", "unchanged")).isEqualTo(1);
+  }
+
+  @Test
+  void aFailedAddMakesTheNodeIneligibleAndIsRetriedWithBackoffUntilItWorks() {
+    start();
+    for (int i = 0; i < 3; i++) {
+      kernel.addFailures.add(FakeKernel.failure(KernelException.Kind.FAILED, "ip -4 addr add: RTNETLINK answers: No buffer space available"));
+    }
+    manager.hold("elected");
+    scheduler.runDue();
+    assertThat(manager.status().eligible()).isFalse();
+    assertThat(manager.status().problem()).contains("No buffer space available");
+
+    scheduler.advance(Duration.ofSeconds(2));
+    // Retries after 100, 200 and 400 ms; the fourth attempt works.
+    assertThat(kernel.calls("add")).containsExactly("add@0", "add@100", "add@300", "add@700");
+    assertThat(manager.status()).isEqualTo(new VipManager.Status(true, true, true, ""));
+    assertThat(published).extracting(VipManager.Status::eligible).containsSubsequence(false, true);
+    assertThat(counter(VipMetrics.ADDRESS_OPERATIONS, "operation", "add", "outcome", "failed")).isEqualTo(3);
+    assertThat(logs.list.stream().filter(event -> event.getLevel().toString().equals("WARN")).map(ILoggingEvent::getFormattedMessage))
+        .singleElement()
+        .asString()
+        .contains("No buffer space available");
+    assertThat(messages()).contains("works again: add VIP 192.0.2.100/32 on eth0: ip -4 addr add: RTNETLINK answers: No buffer space available");
+    assertThat(kernel.calls("announce")).first().isEqualTo("announce@700");
+  }
+
+  @Test
+  void theBackoffGrowsToItsMaximumAndStaysThere() {
+    start();
+    for (int i = 0; i < 10; i++) {
+      kernel.removeFailures.add(FakeKernel.failure(KernelException.Kind.FAILED, "busy"));
+    }
+    manager.hold("elected");
+    scheduler.runDue();
+    manager.release("drain");
+    scheduler.advance(Duration.ofSeconds(30));
+
+    assertThat(kernel.calls("remove"))
+        .containsExactly(
+            "remove@0", "remove@100", "remove@300", "remove@700", "remove@1500", "remove@3100", "remove@5100", "remove@7100", "remove@9100",
+            "remove@11100", "remove@13100");
+    assertThat(kernel.present).isFalse();
+    assertThat(manager.status().eligible()).isTrue();
+  }
+
+  @Test
+  void withoutCapNetRawTheNodeIsIneligibleFromStartUpAndSaysSoOnce() {
+    kernel.announcerBroken =
+        FakeKernel.failure(KernelException.Kind.NO_PERMISSION, "socket(AF_PACKET, SOCK_RAW): Operation not permitted (EPERM): apivip needs CAP_NET_RAW");
+    start();
+    assertThat(manager.status().eligible()).isFalse();
+    assertThat(manager.status().problem()).contains("CAP_NET_RAW");
+
+    manager.hold("elected");
+    scheduler.advance(Duration.ofSeconds(10));
+    assertThat(kernel.present).isTrue();
+    assertThat(manager.status().eligible()).isFalse();
+    assertThat(kernel.calls("announce")).hasSizeGreaterThan(3);
+    assertThat(counter(VipMetrics.ANNOUNCEMENT_FAILURES, "reason", "no-permission")).isEqualTo(1 + kernel.calls("announce").size());
+    assertThat(logs.list.stream().filter(event -> event.getLevel().toString().equals("ERROR")).map(ILoggingEvent::getFormattedMessage))
+        .singleElement()
+        .asString()
+        .contains("CAP_NET_RAW", "AmbientCapabilities");
+
+    kernel.announcerBroken = null;
+    scheduler.advance(Duration.ofSeconds(10));
+    assertThat(manager.status().eligible()).isTrue();
+  }
+
+  @Test
+  void aNodeThatCouldNotAnnounceBecomesEligibleOnceItCouldWithoutSendingAnything() {
+    kernel.announcerBroken = FakeKernel.failure(KernelException.Kind.FAILED, "sendto: Network is down");
+    start();
+    assertThat(manager.status().eligible()).isFalse();
+
+    kernel.announcerBroken = null;
+    scheduler.advance(CHECK);
+    assertThat(manager.status().eligible()).isTrue();
+    assertThat(kernel.calls("announce")).isEmpty();
+  }
+
+  @Test
+  void anAddressRemovedBySomeoneElseIsAddedBackAndAnnouncedAgain() {
+    start();
+    manager.hold("elected");
+    scheduler.advance(Duration.ofSeconds(2));
+    kernel.present = false;
+    scheduler.advance(CHECK);
+
+    assertThat(kernel.present).isTrue();
+    assertThat(kernel.calls("add")).containsExactly("add@0", "add@3000");
+    assertThat(kernel.calls("announce")).hasSize(4);
+    scheduler.advance(Duration.ofSeconds(1));
+    assertThat(kernel.calls("announce")).hasSize(6);
+    assertThat(counter(VipMetrics.DISRUPTIONS, "cause", "address-removed")).isEqualTo(1);
+    assertThat(registry.get(VipMetrics.DECISION_TO_PRESENT).timer().count()).isEqualTo(1);
+    assertThat(messages()).anyMatch(line -> line.contains("disappeared from eth0 while held"));
+  }
+
+  @Test
+  void anInterfaceDownMakesTheNodeIneligibleAndBackUpItAddsAndAnnouncesAgain() {
+    start();
+    manager.hold("elected");
+    scheduler.advance(Duration.ofSeconds(2));
+    kernel.carrier = false;
+    scheduler.advance(CHECK);
+
+    assertThat(manager.status().eligible()).isFalse();
+    assertThat(manager.status().problem()).isEqualTo("interface eth0 has no carrier");
+    assertThat(counter(VipMetrics.DISRUPTIONS, "cause", "link-down")).isEqualTo(1);
+    scheduler.advance(Duration.ofSeconds(5));
+    assertThat(counter(VipMetrics.DISRUPTIONS, "cause", "link-down")).isEqualTo(1);
+    assertThat(kernel.calls("announce")).hasSize(3);
+
+    kernel.carrier = true;
+    scheduler.advance(CHECK);
+    assertThat(manager.status()).isEqualTo(new VipManager.Status(true, true, true, ""));
+    assertThat(kernel.calls("add")).hasSize(2);
+    assertThat(kernel.calls("announce")).hasSize(4);
+  }
+
+  @Test
+  void aHoldWhileTheInterfaceIsMissingWaitsForIt() {
+    kernel.exists = false;
+    start();
+    manager.hold("elected");
+    scheduler.advance(Duration.ofSeconds(3));
+    assertThat(kernel.journal).isEmpty();
+    assertThat(manager.status().problem()).isEqualTo("interface eth0 does not exist");
+
+    kernel.exists = true;
+    scheduler.advance(CHECK);
+    assertThat(kernel.journal).containsExactly("add@4000", "announce@4000");
+  }
+
+  @Test
+  void closeRemovesAVipStillHeldAndStopsEverything() {
+    start();
+    manager.hold("elected");
+    scheduler.runDue();
+    manager.close();
+
+    assertThat(kernel.present).isFalse();
+    assertThat(kernel.journal).containsExactly("add@0", "announce@0", "remove@0");
+    scheduler.advance(Duration.ofSeconds(100));
+    assertThat(kernel.journal).hasSize(3);
+  }
+
+  @Test
+  void listenersHearEachChangeOnce() {
+    start();
+    manager.hold("elected");
+    scheduler.advance(Duration.ofSeconds(2));
+    manager.release("drain");
+    scheduler.advance(Duration.ofSeconds(2));
+
+    assertThat(published)
+        .containsExactly(
+            new VipManager.Status(true, true, true, ""), new VipManager.Status(false, false, true, ""));
+  }
+
+  private VipManager manager(int announceCount, Duration refresh) throws Exception {
+    Settings.Vip settings = new Settings.Vip(InetAddress.getByName("192.0.2.100"), 32, "eth0", announceCount, INTERVAL, refresh, CHECK);
+    VipManager made = new VipManager(settings, registry, kernel, kernel, scheduler, BACKOFF);
+    made.addListener(published::add);
+    return made;
+  }
+
+  private void start() {
+    manager.start();
+    scheduler.runDue();
+  }
+
+  private List<String> messages() {
+    return logs.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
+  }
+
+  private double counter(String name, String... tags) {
+    return registry.get(name).tags(tags).counter().count();
+  }
+}

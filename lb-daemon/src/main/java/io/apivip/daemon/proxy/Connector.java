@@ -6,6 +6,9 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.util.ReferenceCountUtil;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -16,6 +19,10 @@ import org.slf4j.LoggerFactory;
  * turn until one accepts, then hands both channels to {@link Relay}. The client channel is not read
  * until then (autoRead off), so a retry never has to replay a client byte and the client does not
  * notice a dead apiserver. With none left to try the client is closed at once.
+ *
+ * <p>One exception: when a client sends its bytes and its end of stream before the apiserver answers
+ * the connect, epoll reads them anyway (EPOLLRDHUP drains the socket whatever autoRead says). They are
+ * held here, at most one socket receive buffer, and passed on in order once the relay starts.
  */
 final class Connector extends ChannelInboundHandlerAdapter {
 
@@ -28,6 +35,8 @@ final class Connector extends ChannelInboundHandlerAdapter {
   private final ProxyLog events;
   private final int attempts;
   private final boolean splice;
+  private final List<Object> readEarly = new ArrayList<>(0);
+  private boolean endedEarly;
 
   /**
    * @param backendBootstrap options of backend channels; cloned per connect onto the client's event
@@ -69,6 +78,7 @@ final class Connector extends ChannelInboundHandlerAdapter {
         .handler(new Relay(client, slot.meters.bytesToClient()))
         .connect(slot.backend.address());
     Channel backend = connect.channel();
+    HalfCloseSafeEpoll.protect(backend);
     backend.closeFuture().addListener(closed -> slot.closed(listener.index()));
     connect.addListener(connected -> {
       if (connected.isSuccess()) {
@@ -98,8 +108,37 @@ final class Connector extends ChannelInboundHandlerAdapter {
       backend.close();
       return;
     }
+    List<Object> early = List.copyOf(readEarly);
+    readEarly.clear();
     ctx.pipeline().replace(this, "relay", new Relay(backend, slot.meters.bytesToBackend()));
+    for (Object message : early) {
+      client.pipeline().fireChannelRead(message);
+    }
+    if (endedEarly) {
+      client.pipeline().fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
+    }
     Relay.start(client, backend, splice);
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object message) {
+    readEarly.add(message);
+  }
+
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
+    if (event instanceof ChannelInputShutdownEvent) {
+      endedEarly = true;
+    } else {
+      ctx.fireUserEventTriggered(event);
+    }
+  }
+
+  @Override
+  public void handlerRemoved(ChannelHandlerContext ctx) {
+    // Still holding bytes here means the client went away before the relay started.
+    readEarly.forEach(ReferenceCountUtil::release);
+    readEarly.clear();
   }
 
   private void giveUp(Channel client, String reason) {

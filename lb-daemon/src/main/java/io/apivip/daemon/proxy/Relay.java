@@ -50,8 +50,15 @@ final class Relay extends ChannelInboundHandlerAdapter {
     if (splice && client instanceof AbstractEpollStreamChannel from && backend instanceof AbstractEpollStreamChannel to) {
       spliceBothWays(from, to);
     } else {
-      client.read();
-      backend.read();
+      readMore(client);
+      readMore(backend);
+    }
+  }
+
+  /** Asks for the next read, unless the input has ended and there is nothing more to read. */
+  private static void readMore(Channel channel) {
+    if (!channel.config().isAutoRead() && !((DuplexChannel) channel).isInputShutdown()) {
+      channel.read();
     }
   }
 
@@ -78,9 +85,7 @@ final class Relay extends ChannelInboundHandlerAdapter {
     Channel self = ctx.channel();
     peer.writeAndFlush(msg).addListener((ChannelFutureListener) written -> {
       if (written.isSuccess()) {
-        if (!self.config().isAutoRead()) {
-          self.read();
-        }
+        readMore(self);
       } else {
         resetBoth(self, written.cause());
       }

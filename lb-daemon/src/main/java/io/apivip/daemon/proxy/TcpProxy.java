@@ -137,6 +137,9 @@ public final class TcpProxy {
       }
     }
     servers = List.copyOf(bound);
+    if (splice) {
+      log.warn("proxy.splice is on: Netty's splice can lose the last bytes of a stream that ends while bytes are in flight");
+    }
     log.info(
         "proxy started: {} apiservers, at most {} client connections, connect timeout {}, {} attempts, relay by {}",
         pool.size(),
@@ -193,6 +196,7 @@ public final class TcpProxy {
           return;
         }
         events.underLimit();
+        HalfCloseSafeEpoll.protect(client);
         clients.add(client);
         if (!idleTimeout.isZero()) {
           client.pipeline().addLast(new IdleStateHandler(0, 0, idleTimeout.toNanos(), TimeUnit.NANOSECONDS));

@@ -131,6 +131,7 @@ rss_mib() { # PID
   awk '/^VmRSS:/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"
 }
 
+load_at_start=$(cut -d' ' -f1 /proc/loadavg)
 results=$work/results
 record() { # TARGET METRIC VALUE
   echo "$1 $2 $3" >>"$results"
@@ -230,6 +231,6 @@ stop http
 
 # ---- the table -----------------------------------------------------------------------------------
 
-machine="$(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -1), $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), Linux $(uname -r)"
+machine="$(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -1), $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), Linux $(uname -r), load average $load_at_start at the start and $(cut -d' ' -f1 /proc/loadavg) at the end"
 versions="HAProxy $(haproxy -v | sed -n 's/^HAProxy version \([^ ]*\).*/\1/p'), $(iperf3 --version | head -1 | cut -d' ' -f1-2), $(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2), $(java -version 2>&1 | head -1)"
 python3 bench/proxy/table.py "$results" "$(date -u +%Y-%m-%d)" "$machine" "$versions" bench/README.md

@@ -449,6 +449,24 @@ class TcpProxyTest {
     }
   }
 
+  @Test
+  void closesAConnectionIdleForTheConfiguredTimeoutButNotABusyOne() throws Exception {
+    TestBackend apiserver = backend("n1", TestBackend.ECHO);
+    Settings.Proxy settings = new Settings.Proxy(
+        List.of(listener(Policy.LEAST_CONNECTIONS)), Duration.ofSeconds(1), 3, 100, Duration.ofSeconds(1), Duration.ZERO, false);
+    start(settings, "n1", apiserver.backend());
+
+    try (Socket client = connect(0)) {
+      // Busy for longer than the timeout, with gaps far below it.
+      for (int i = 0; i < 15; i++) {
+        assertEcho(client, "busy " + i);
+        Thread.sleep(100);
+      }
+      client.setSoTimeout((int) SOON.toMillis());
+      assertThat(client.getInputStream().read()).as("closed once idle").isEqualTo(-1);
+    }
+  }
+
   // ---- draining ----------------------------------------------------------------------------
 
   @Test

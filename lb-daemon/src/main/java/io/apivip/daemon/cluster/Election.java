@@ -177,7 +177,12 @@ public final class Election {
       if (self.id().equals(id)) {
         return Optional.of(self);
       }
-      return peers.stream().filter(peer -> peer.id().equals(id)).findFirst();
+      for (Member peer : peers) {
+        if (peer.id().equals(id)) {
+          return Optional.of(peer);
+        }
+      }
+      return Optional.empty();
     }
 
     List<Member> everyone() {
@@ -218,30 +223,41 @@ public final class Election {
 
   /** Rules 2 and 3: whom the deciding node wants to hold the VIP. */
   static Target target(Input in) {
-    List<Member> everyone = in.everyone();
-    Optional<Member> keeper = everyone.stream().filter(m -> m.qualified() && m.holds()).max(RANK);
-    Optional<Member> best = everyone.stream().filter(Member::qualified).max(RANK);
-    if (keeper.isEmpty()) {
-      return best.map(m -> new Target(Optional.of(m.id()), TargetKind.BEST_QUALIFIED))
-          .orElse(new Target(Optional.empty(), TargetKind.NONE));
+    Member keeper = null;
+    Member best = null;
+    for (Member member : in.everyone()) {
+      if (member.qualified()) {
+        best = higher(best, member);
+        if (member.holds()) {
+          keeper = higher(keeper, member);
+        }
+      }
     }
-    Member holder = keeper.get();
-    if (holder == in.self()) {
-      Member challenger = best.orElseThrow();
+    if (keeper == null) {
+      return best == null
+          ? new Target(Optional.empty(), TargetKind.NONE)
+          : new Target(Optional.of(best.id()), TargetKind.BEST_QUALIFIED);
+    }
+    if (keeper == in.self()) {
       boolean preempts =
           in.rules().preempt()
-              && challenger != holder
-              && challenger.qualifiedSince() != NEVER
-              && in.now() - challenger.qualifiedSince() >= in.rules().preemptDelayNanos();
+              && best != keeper
+              && best.qualifiedSince() != NEVER
+              && in.now() - best.qualifiedSince() >= in.rules().preemptDelayNanos();
       return preempts
-          ? new Target(Optional.of(challenger.id()), TargetKind.PREEMPTION)
-          : new Target(Optional.of(holder.id()), TargetKind.KEEPER);
+          ? new Target(Optional.of(best.id()), TargetKind.PREEMPTION)
+          : new Target(Optional.of(keeper.id()), TargetKind.KEEPER);
     }
+    String keeperId = keeper.id();
     Optional<Member> successor =
-        holder.backing().filter(id -> !id.equals(holder.id())).flatMap(in::member).filter(Member::qualified);
-    return successor
-        .map(m -> new Target(Optional.of(m.id()), TargetKind.HANDOVER))
-        .orElse(new Target(Optional.of(holder.id()), TargetKind.KEEPER));
+        keeper.backing().filter(id -> !id.equals(keeperId)).flatMap(in::member).filter(Member::qualified);
+    return successor.isPresent()
+        ? new Target(Optional.of(successor.get().id()), TargetKind.HANDOVER)
+        : new Target(Optional.of(keeperId), TargetKind.KEEPER);
+  }
+
+  private static Member higher(Member current, Member candidate) {
+    return current == null || RANK.compare(candidate, current) > 0 ? candidate : current;
   }
 
   /** Rule 4: may the node stop backing {@code previous} and back {@code target} without abstaining? */
@@ -294,8 +310,7 @@ public final class Election {
 
     if (!self.holds()) {
       if (backed) {
-        boolean handover = in.peers().stream().anyMatch(p -> p.alive() && p.holds());
-        Reason reason = handover ? Reason.TOOK_OVER : Reason.ELECTED;
+        Reason reason = anotherHolds(in) ? Reason.TOOK_OVER : Reason.ELECTED;
         return new Decision(backing, abstainingSince, true, NEVER, Optional.of(reason), seesQuorum, true);
       }
       return new Decision(backing, abstainingSince, false, NEVER, Optional.empty(), seesQuorum, false);
@@ -311,12 +326,13 @@ public final class Election {
             || (backing.isPresent() && !backsItself)
             || in.handingOverSince() != NEVER;
     if (!handingOver) {
-      boolean outranked =
-          in.peers().stream().anyMatch(p -> p.qualified() && p.holds() && RANK.compare(p, self) > 0);
+      boolean outranked = false;
+      for (Member peer : in.peers()) {
+        outranked |= peer.qualified() && peer.holds() && RANK.compare(peer, self) > 0;
+      }
       return release(backing, abstainingSince, outranked ? Reason.YIELDED : Reason.LOST_BACKING, true);
     }
-    boolean successorHolds = in.peers().stream().anyMatch(p -> p.alive() && p.holds());
-    if (successorHolds) {
+    if (anotherHolds(in)) {
       return release(backing, abstainingSince, Reason.HANDED_OVER, true);
     }
     if (backed) {
@@ -328,6 +344,15 @@ public final class Election {
       return release(backing, abstainingSince, Reason.HANDOFF_TIMEOUT, true);
     }
     return new Decision(backing, abstainingSince, true, since, Optional.empty(), true, false);
+  }
+
+  private static boolean anotherHolds(Input in) {
+    for (Member peer : in.peers()) {
+      if (peer.alive() && peer.holds()) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static Decision release(

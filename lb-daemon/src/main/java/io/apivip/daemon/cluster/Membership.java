@@ -36,6 +36,9 @@ final class Membership {
     final InetAddress address;
     final int configuredPriority;
     Heartbeat last;
+    /** Derived from {@code last} once at receipt: whom it backs, and its entry about us. */
+    Optional<String> backing = Optional.empty();
+    Heartbeat.PeerEntry aboutMe;
     long lastHeardNanos = NEVER;
     long qualifiedSince = NEVER;
     long clockOffsetMillis;
@@ -101,6 +104,8 @@ final class Membership {
 
   void heard(Peer peer, Heartbeat heartbeat, long now, long wallMillis) {
     peer.last = heartbeat;
+    peer.backing = heartbeat.backing();
+    peer.aboutMe = heartbeat.entry(selfId).orElse(null);
     peer.lastHeardNanos = now;
     peer.clockOffsetMillis = heartbeat.wallClockMillis() - wallMillis;
   }
@@ -129,16 +134,12 @@ final class Membership {
 
   /** Until when the peer cannot have suspected us, from its acknowledgement of our sequence; NEVER if unknown. */
   long leaseEnd(Peer peer, long incarnation) {
-    if (peer.last == null) {
+    Heartbeat.PeerEntry entry = peer.aboutMe;
+    if (entry == null || entry.incarnation() != incarnation || entry.lastSequence() <= 0) {
       return NEVER;
     }
-    return peer.last
-        .entry(selfId)
-        .filter(entry -> entry.incarnation() == incarnation && entry.lastSequence() > 0)
-        .map(entry -> sentAt(entry.lastSequence()))
-        .filter(sent -> sent != NEVER)
-        .map(sent -> sent + failureTimeoutNanos - leaseMarginNanos)
-        .orElse(NEVER);
+    long sent = sentAt(entry.lastSequence());
+    return sent == NEVER ? NEVER : sent + failureTimeoutNanos - leaseMarginNanos;
   }
 
   private long sentAt(long sequence) {
@@ -153,8 +154,9 @@ final class Membership {
     boolean connected = alive && now < leaseEnd(peer, incarnation);
     boolean backsMe =
         connected
-            && last.backing().filter(selfId::equals).isPresent()
-            && last.entry(selfId).map(entry -> entry.lastSequence() >= epoch).orElse(false);
+            && peer.backing.isPresent()
+            && peer.backing.get().equals(selfId)
+            && peer.aboutMe.lastSequence() >= epoch;
     return new Election.Member(
         peer.id,
         peer.priority(),
@@ -162,7 +164,7 @@ final class Membership {
         last != null && last.eligible(),
         last != null && last.maintenance(),
         last != null && last.holdsVip(),
-        last == null ? Optional.empty() : last.backing(),
+        peer.backing,
         peer.qualifiedSince,
         connected,
         backsMe);

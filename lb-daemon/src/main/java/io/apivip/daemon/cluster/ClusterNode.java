@@ -41,6 +41,7 @@ public final class ClusterNode {
   private final Membership membership;
   private final Election.Rules rules;
   private final long intervalNanos;
+  private final long stallGraceNanos;
   private final int priority;
   private final long incarnation;
 
@@ -55,6 +56,8 @@ public final class ClusterNode {
   private long abstainingSince = NEVER;
   private long handingOverSince = NEVER;
   private long nextSendNanos;
+  /** After a stall of our own, decisions wait until then, so the datagrams queued meanwhile are read first. */
+  private long readingUntil = NEVER;
   private boolean sendNow;
   private boolean seesQuorum;
   private boolean backedHolder;
@@ -76,6 +79,7 @@ public final class ClusterNode {
             config.previousKey());
     this.replayGuard = new ReplayGuard(config.replayWindow());
     this.intervalNanos = config.interval().toNanos();
+    this.stallGraceNanos = intervalNanos / 5;
     this.membership =
         new Membership(config.selfId(), config.peers(), intervalNanos, config.failureTimeout().toNanos());
     this.rules = config.rules();
@@ -88,7 +92,7 @@ public final class ClusterNode {
   public void start() {
     long now = clock.nanoTime();
     abstainingSince = now;
-    membership.step(now);
+    stepped(now);
     sendNow = true;
     evaluate(now);
     log.info(
@@ -114,13 +118,15 @@ public final class ClusterNode {
       metrics.dropped(replay.get());
       return replay;
     }
-    membership.step(now);
+    stepped(now);
     Peer peer = membership.peer(heartbeat.senderId()).orElseThrow();
     Heartbeat previous = peer.last;
+    boolean silent = peer.lastHeardNanos == NEVER || now - peer.lastHeardNanos > 2 * intervalNanos;
     membership.heard(peer, heartbeat, now, clock.wallMillis());
     boolean newCandidate = heartbeat.candidate() && (previous == null || !previous.candidate());
-    if (newCandidate && backing.equals(Optional.of(peer.id))) {
-      // It needs our acknowledgement of its new epoch to take the VIP; don't make it wait an interval.
+    if (silent || (newCandidate && backing.equals(Optional.of(peer.id)))) {
+      // Answer at once: a peer back from a stall (or new) renews its leases from our acknowledgement,
+      // and a new candidate needs our acknowledgement of its new epoch to take the VIP.
       sendNow = true;
     }
     evaluate(now);
@@ -130,8 +136,22 @@ public final class ClusterNode {
   /** The timer: sends the periodic heartbeat and acts on timeouts. */
   public void tick() {
     long now = clock.nanoTime();
-    membership.step(now);
+    stepped(now);
     evaluate(now);
+  }
+
+  /**
+   * A step begins. If this node itself stalled (GC, CPU starvation), the heartbeats that queued up
+   * in its socket meanwhile carry fresh acknowledgements of its leases; a timer that runs before
+   * the socket is read would see only the stale ones and drop the VIP for nothing. So after a stall
+   * decisions wait a short grace while datagrams are read. The node held the address all through
+   * the stall anyway; the grace adds a fraction of it.
+   */
+  private void stepped(long now) {
+    if (membership.step(now)) {
+      readingUntil = now + stallGraceNanos;
+      sendNow = true;
+    }
   }
 
   /** When {@link #tick()} must run next, on the {@link Clock#nanoTime()} scale. */
@@ -144,6 +164,9 @@ public final class ClusterNode {
     }
     if (handingOverSince != NEVER) {
       next = Membership.after(now, handingOverSince + rules.handoffTimeoutNanos(), next);
+    }
+    if (readingUntil != NEVER) {
+      next = Math.min(next, Math.max(now, readingUntil));
     }
     return next;
   }
@@ -178,6 +201,13 @@ public final class ClusterNode {
   }
 
   private void evaluate(long now) {
+    if (readingUntil != NEVER && now < readingUntil) {
+      if (sendNow || now >= nextSendNanos) {
+        send(now);
+      }
+      return;
+    }
+    readingUntil = NEVER;
     membership.updateQualified(now);
     reportPeers(now);
     Election.Decision decision = Election.decide(electionInput(now));

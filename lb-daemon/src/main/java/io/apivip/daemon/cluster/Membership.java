@@ -21,7 +21,8 @@ import java.util.Optional;
  * own steps and does not count the stall against its peers: their last-heard times move forward by
  * the excess. That only makes this node suspect later, which the safety argument allows; without it
  * a node resuming from a 400 ms pause would suspect everyone before reading the heartbeats queued
- * in its socket, and drop the VIP for nothing.
+ * in its socket, and drop the VIP for nothing. For the same reason {@link ClusterNode} reads for a
+ * short grace after a stall before it decides anything.
  *
  * <p>Owned by the cluster's owner thread, like everything it holds.
  */
@@ -70,8 +71,9 @@ final class Membership {
     this.failureTimeoutNanos = failureTimeoutNanos;
     // Our own steps come at least every interval; a longer gap is a stall of ours.
     this.expectedGapNanos = intervalNanos + intervalNanos / 2;
-    // Covers a timer that fires a little late; clock rates differ by parts per million only.
-    this.leaseMarginNanos = intervalNanos / 10;
+    // Covers a timer that fires a little late; clock rates differ by parts per million only. Kept
+    // small: every millisecond here is a millisecond less of pause a holder survives.
+    this.leaseMarginNanos = intervalNanos / 50;
     for (Settings.Node node : others) {
       peers.put(node.id(), new Peer(node));
     }
@@ -89,9 +91,13 @@ final class Membership {
     return peers.values().stream().filter(peer -> peer.address.equals(address)).findFirst();
   }
 
-  /** Called first at every step: forgives peers the part of a gap since our last step that was our own stall. */
-  void step(long now) {
-    if (lastStepNanos != NEVER && now - lastStepNanos > expectedGapNanos) {
+  /**
+   * Called first at every step: forgives peers the part of a gap since our last step that was our
+   * own stall. Returns true when there was such a stall.
+   */
+  boolean step(long now) {
+    boolean stalled = lastStepNanos != NEVER && now - lastStepNanos > expectedGapNanos;
+    if (stalled) {
       long stall = now - lastStepNanos - expectedGapNanos;
       for (Peer peer : peers.values()) {
         if (peer.lastHeardNanos != NEVER) {
@@ -100,6 +106,7 @@ final class Membership {
       }
     }
     lastStepNanos = now;
+    return stalled;
   }
 
   void heard(Peer peer, Heartbeat heartbeat, long now, long wallMillis) {

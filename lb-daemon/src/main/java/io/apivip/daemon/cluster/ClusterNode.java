@@ -299,19 +299,28 @@ public final class ClusterNode {
   }
 
   private void reportMaintenance() {
-    Set<String> draining = new TreeSet<>();
+    int draining = maintenance ? 1 : 0;
+    boolean same = !maintenance || maintenanceReported.contains(config.selfId());
+    for (Peer peer : membership.peers()) {
+      if (peer.last != null && peer.last.maintenance()) {
+        draining++;
+        same &= maintenanceReported.contains(peer.id);
+      }
+    }
+    if (same && draining == maintenanceReported.size()) {
+      return;
+    }
+    Set<String> nodes = new TreeSet<>();
     if (maintenance) {
-      draining.add(config.selfId());
+      nodes.add(config.selfId());
     }
     for (Peer peer : membership.peers()) {
       if (peer.last != null && peer.last.maintenance()) {
-        draining.add(peer.id);
+        nodes.add(peer.id);
       }
     }
-    if (!draining.equals(maintenanceReported)) {
-      maintenanceReported = Set.copyOf(draining);
-      listener.maintenanceChanged(maintenanceReported);
-    }
+    maintenanceReported = Set.copyOf(nodes);
+    listener.maintenanceChanged(maintenanceReported);
   }
 
   /** The snapshot for /status and the gauges. */

@@ -4,8 +4,6 @@ import static io.apivip.daemon.cluster.Simulation.MS;
 import static io.apivip.daemon.cluster.Simulation.SECOND;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import ch.qos.logback.classic.Level;
-import ch.qos.logback.classic.Logger;
 import io.apivip.daemon.cluster.Simulation.Node;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -16,10 +14,8 @@ import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.IntStream;
 import java.util.stream.LongStream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.slf4j.LoggerFactory;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * The main test of the cluster: thousands of seeded runs of 3, 5 and 7 nodes through chaos (loss,
@@ -27,9 +23,11 @@ import org.slf4j.LoggerFactory;
  * maintenance flips, forged, replayed and malformed datagrams) and calm phases, with the invariants
  * of {@link Simulation#check} after every event. Prints the failover figures.
  *
- * <p>A longer run: {@code bench/cluster/simulate SEEDS} (or {@code -Dapivip.sim.seeds=N}); one
- * seed again: {@code -Dapivip.sim.seed=S}.
+ * <p>A longer run: {@code bench/cluster/simulate SEEDS [FIRST]} (or {@code -Dapivip.sim.seeds=N
+ * -Dapivip.sim.first=F}); one seed again: {@code bench/cluster/simulate --seed S} (or {@code
+ * -Dapivip.sim.seed=S}).
  */
+@ExtendWith(QuietClusterLogs.class)
 class ClusterSimulationTest {
 
   private static final int[] SIZES = {3, 5, 7};
@@ -37,20 +35,6 @@ class ClusterSimulationTest {
   private static final long INTERVAL = 100 * MS;
   /** Invariant 2's margin: time to suspect the dead, abstain once, back and take the VIP. */
   private static final long SETTLE = 2 * FAILURE_TIMEOUT + 5 * INTERVAL + 100 * MS;
-
-  private static Level previousLevel;
-
-  @BeforeAll
-  static void quiet() {
-    Logger logger = (Logger) LoggerFactory.getLogger("io.apivip.daemon.cluster");
-    previousLevel = logger.getLevel();
-    logger.setLevel(Level.ERROR);
-  }
-
-  @AfterAll
-  static void loud() {
-    ((Logger) LoggerFactory.getLogger("io.apivip.daemon.cluster")).setLevel(previousLevel);
-  }
 
   /** Figures gathered over runs. */
   static final class Figures {
@@ -66,7 +50,9 @@ class ClusterSimulationTest {
     long[] seeds =
         single != null
             ? new long[] {Long.parseLong(single)}
-            : LongStream.range(1, 1 + Integer.getInteger("apivip.sim.seeds", 1500)).toArray();
+            : LongStream.range(0, Integer.getInteger("apivip.sim.seeds", 1800))
+                .map(i -> i + Long.getLong("apivip.sim.first", 1))
+                .toArray();
     Figures figures = new Figures();
     long started = System.nanoTime();
     AtomicInteger next = new AtomicInteger();
@@ -127,10 +113,10 @@ class ClusterSimulationTest {
     }
     Adversary adversary = new Adversary(sim, figures);
     adversary.every(150 * MS);
-    long t = calm(sim, 0, 3 * SECOND, figures);
+    long t = calm(sim, 0, SETTLE + SECOND, figures);
     for (int cycle = 0; cycle < 3; cycle++) {
-      t = chaos(sim, t, (2 + sim.random.nextInt(3)) * SECOND);
-      t = calm(sim, t, 3 * SECOND, figures);
+      t = chaos(sim, t, (1500 + sim.random.nextInt(1500)) * MS);
+      t = calm(sim, t, SETTLE + SECOND, figures);
     }
     killHolder(sim, figures);
   }
@@ -204,7 +190,7 @@ class ClusterSimulationTest {
     long end = start + length;
     int faults = 3 + sim.random.nextInt(8);
     for (int i = 0; i < faults; i++) {
-      long when = start + (long) (sim.random.nextDouble() * (length - SECOND));
+      long when = start + (long) (sim.random.nextDouble() * (length - 500 * MS));
       sim.at(when, () -> fault(sim, end));
     }
     sim.runUntil(end);

@@ -4,40 +4,23 @@ import static io.apivip.daemon.cluster.Simulation.MS;
 import static io.apivip.daemon.cluster.Simulation.SECOND;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import ch.qos.logback.classic.Level;
-import ch.qos.logback.classic.Logger;
 import io.apivip.daemon.cluster.Simulation.Node;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.slf4j.LoggerFactory;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Focused simulations: a paused node (GC, CPU starvation) must not move the VIP on its own, and
  * the quorum edge cases (two nodes with quorum 1, even-sized clusters) behave as documented.
  * Default settings: interval 100 ms, failure-timeout 500 ms, on a LAN with 0.1 to 2 ms delay.
  */
+@ExtendWith(QuietClusterLogs.class)
 class PauseAndQuorumSimulationTest {
 
   private static final long SETTLE = 2 * SECOND;
-  private static Level previousLevel;
-
-  @BeforeAll
-  static void quiet() {
-    Logger logger = (Logger) LoggerFactory.getLogger("io.apivip.daemon.cluster");
-    previousLevel = logger.getLevel();
-    logger.setLevel(Level.ERROR);
-  }
-
-  @AfterAll
-  static void loud() {
-    ((Logger) LoggerFactory.getLogger("io.apivip.daemon.cluster")).setLevel(previousLevel);
-  }
-
   private static Simulation settled(long seed, int size, int quorum) {
     Simulation sim = new Simulation(seed, size, quorum, Duration.ofSeconds(3), false);
     for (Node node : sim.nodes) {

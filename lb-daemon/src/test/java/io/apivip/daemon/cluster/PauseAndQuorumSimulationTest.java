@@ -53,7 +53,7 @@ class PauseAndQuorumSimulationTest {
 
   @Test
   void aPauseShorterThanTheFailureTimeoutMinusAnIntervalMovesNothing() {
-    int runs = 150;
+    int runs = 100;
     int holder200 = flaps(200 * MS, true, runs);
     int other200 = flaps(200 * MS, false, runs);
     int holder300 = flaps(300 * MS, true, runs);

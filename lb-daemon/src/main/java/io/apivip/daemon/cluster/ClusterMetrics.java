@@ -7,6 +7,7 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
+import java.util.function.ToDoubleFunction;
 
 /**
  * The cluster's meters. Counters are bumped on the owner thread; gauges read the latest {@link
@@ -45,17 +46,17 @@ public interface ClusterMetrics {
     private final Map<Election.Reason, Counter> transitions = new EnumMap<>(Election.Reason.class);
 
     Micrometer(MeterRegistry registry, List<String> peerIds, Supplier<ClusterStatus> status) {
-      Gauge.builder("apivip.vip.held", () -> status.get().holding() ? 1 : 0)
+      Gauge.builder("apivip.vip.held", () -> read(status, s -> s.holding() ? 1 : 0))
           .description("1 while this node holds the VIP")
           .register(registry);
-      Gauge.builder("apivip.cluster.quorum.present", () -> status.get().quorumPresent() ? 1 : 0)
+      Gauge.builder("apivip.cluster.quorum.present", () -> read(status, s -> s.quorumPresent() ? 1 : 0))
           .description("1 while this node sees a quorum of the cluster, itself included")
           .register(registry);
-      Gauge.builder("apivip.cluster.peers.alive", () -> status.get().peersAlive())
+      Gauge.builder("apivip.cluster.peers.alive", () -> read(status, ClusterStatus::peersAlive))
           .description("Peers whose heartbeats arrive")
           .register(registry);
       for (String peer : peerIds) {
-        Gauge.builder("apivip.cluster.peer.last.heard.age", () -> lastHeardSeconds(status.get(), peer))
+        Gauge.builder("apivip.cluster.peer.last.heard.age", () -> read(status, s -> lastHeardSeconds(s, peer)))
             .description("Time since the last accepted heartbeat of the peer; NaN before the first")
             .baseUnit("seconds")
             .tag("peer", peer)
@@ -82,6 +83,12 @@ public interface ClusterMetrics {
                 .tag("reason", reason.tag())
                 .register(registry));
       }
+    }
+
+    /** NaN until the first snapshot exists (a scrape racing the start). */
+    private static double read(Supplier<ClusterStatus> status, ToDoubleFunction<ClusterStatus> value) {
+      ClusterStatus current = status.get();
+      return current == null ? Double.NaN : value.applyAsDouble(current);
     }
 
     private static double lastHeardSeconds(ClusterStatus status, String peer) {

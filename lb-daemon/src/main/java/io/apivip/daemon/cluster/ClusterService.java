@@ -155,7 +155,7 @@ public final class ClusterService implements AutoCloseable {
 
   /** The VIP part confirms the address is on the interface (after a hold decision). */
   public void addressUp() {
-    post(node::addressUp);
+    post(() -> node.addressUp());
   }
 
   /** The latest snapshot, at most one heartbeat interval old. */

@@ -43,7 +43,7 @@ final class ClockCheck {
     }
     if (measured > 0 && largest <= window / 2) {
       findings.add(Finding.ok(CHECK, "clocks of " + measured + " peer" + (measured == 1 ? "" : "s") + " within "
-          + String.format(Locale.ROOT, "%.3fs", largest) + " of this node's (" + windowText + ")"));
+          + String.format(Locale.ROOT, "%.3fs", largest) + " of this node's, well inside " + windowText));
     }
     return findings;
   }

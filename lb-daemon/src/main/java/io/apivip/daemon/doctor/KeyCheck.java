@@ -7,8 +7,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.nio.file.attribute.UserPrincipal;
-import java.nio.file.attribute.UserPrincipalNotFoundException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -50,7 +48,6 @@ final class KeyCheck {
       String hint = Files.exists(file) ? "" : " (once, on one node; copy it to the others: " + GUIDE + ")";
       return new Local(List.of(Finding.fail(CHECK, key + " " + file + ": " + problem.get() + hint)), Optional.empty());
     }
-    List<Finding> findings = new ArrayList<>();
     String fingerprint;
     String owner;
     String mode;
@@ -61,23 +58,19 @@ final class KeyCheck {
     } catch (IOException e) {
       return new Local(List.of(Finding.fail(CHECK, key + " " + file + " cannot be read: " + e.getMessage())), Optional.empty());
     }
-    if (!owner.equals(serviceUser) && userExists(file, serviceUser)) {
-      findings.add(Finding.fail(CHECK, key + " " + file + " is owned by " + owner + ", but the daemon runs as " + serviceUser
-          + " and cannot read it: run: sudo chown " + serviceUser + ":" + serviceUser + " " + file));
-    } else {
-      findings.add(Finding.ok(CHECK, key + " " + file + ": mode " + mode + ", owner " + owner + ", fingerprint " + fingerprint
-          + " (apivip doctor on every node must show the same)"));
-    }
-    return new Local(findings, Optional.of(fingerprint));
+    Finding finding = !owner.equals(serviceUser) && userExists(file, serviceUser)
+        ? Finding.fail(CHECK, key + " " + file + " is owned by " + owner + ", but the daemon runs as " + serviceUser
+            + " and cannot read it: run: sudo chown " + serviceUser + ":" + serviceUser + " " + file)
+        : Finding.ok(CHECK, key + " " + file + ": mode " + mode + ", owner " + owner + ", fingerprint " + fingerprint
+            + " (apivip doctor on every node must show the same)");
+    return new Local(List.of(finding), Optional.of(fingerprint));
   }
 
   private static boolean userExists(Path file, String user) {
     try {
-      UserPrincipal principal = file.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName(user);
-      return principal != null;
-    } catch (UserPrincipalNotFoundException e) {
-      return false;
+      return file.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName(user) != null;
     } catch (IOException | UnsupportedOperationException e) {
+      // UserPrincipalNotFoundException included: no such user, so ownership cannot be judged.
       return false;
     }
   }

@@ -52,6 +52,11 @@ public final class Daemon implements AdminApi, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Daemon.class);
   /** Heartbeats a peer may miss before we assume it has not seen our maintenance flag yet. */
   private static final int MAINTENANCE_PROPAGATION_INTERVALS = 3;
+  /**
+   * How long connections in flight on the VIP may finish before a planned handoff moves it. Short:
+   * new connections wait meanwhile, and their clients send their SYN again after one second.
+   */
+  private static final Duration HANDOFF_QUIESCE = Duration.ofMillis(300);
 
   private final Settings settings;
   private final Transports transports = Transports.best();
@@ -155,6 +160,7 @@ public final class Daemon implements AdminApi, AutoCloseable {
         String reason = decision.reason().name().toLowerCase(java.util.Locale.ROOT).replace('_', ' ');
         if (decision.hold()) {
           addressConfirmed = false;
+          proxy.reopenVip();
           vip.hold(reason);
         } else {
           vip.release(reason);
@@ -199,22 +205,41 @@ public final class Daemon implements AdminApi, AutoCloseable {
 
   // ---- planned maintenance -------------------------------------------------------------------
 
+  /**
+   * Starts a planned handoff and answers at once. If this node holds the VIP, its proxy first
+   * finishes the connections in flight on the VIP while new ones wait (see {@link
+   * TcpProxy#quiesceVip}); only then does the cluster hear of the maintenance and move the VIP, so
+   * no connection is cut by the move.
+   */
   @Override
-  public StatusReport drain() {
+  public synchronized StatusReport drain() {
     if (!maintenance) {
       maintenance = true;
       maintenanceSinceNanos = System.nanoTime();
       log.info("maintenance on: handing the VIP over and taking this node's apiserver out of rotation");
-      cluster.enterMaintenance();
+      if (cluster.status().holding()) {
+        proxy.quiesceVip(HANDOFF_QUIESCE).whenComplete((done, failure) -> enterMaintenanceIfStillDraining());
+      } else {
+        cluster.enterMaintenance();
+      }
     }
     return status();
   }
 
+  private synchronized void enterMaintenanceIfStillDraining() {
+    if (maintenance) {
+      cluster.enterMaintenance();
+    } else {
+      proxy.reopenVip();
+    }
+  }
+
   @Override
-  public StatusReport resume() {
+  public synchronized StatusReport resume() {
     if (maintenance && !stopping) {
       maintenance = false;
       log.info("maintenance off: this node serves again");
+      proxy.reopenVip();
       cluster.leaveMaintenance();
     }
     return status();
@@ -322,7 +347,7 @@ public final class Daemon implements AdminApi, AutoCloseable {
     stopping = true;
     if (cluster != null && vip != null) {
       drain();
-      Duration handoff = settings.cluster().handoffTimeout().plus(settings.heartbeat().failureTimeout());
+      Duration handoff = settings.cluster().handoffTimeout().plus(settings.heartbeat().failureTimeout()).plus(HANDOFF_QUIESCE);
       long deadline = System.nanoTime() + handoff.toNanos();
       while (System.nanoTime() < deadline && (cluster.status().holding() || vip.status().present())) {
         sleep(Duration.ofMillis(20));

@@ -3,6 +3,7 @@ package io.apivip.lab.apiserver;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpContent;
@@ -15,6 +16,7 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -128,8 +130,11 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     }
   }
 
+  private boolean watching;
+
   /** A chunked response that never ends: one JSON event line per tick until the client closes. */
   private void watch(ChannelHandlerContext ctx) {
+    watching = true;
     HttpResponse response = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
     response.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/json");
     response.headers().set(StandInApiServer.BACKEND_HEADER, name);
@@ -155,6 +160,23 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
   private String watchEvent(long resourceVersion) {
     return "{\"type\":\"MODIFIED\",\"object\":{\"kind\":\"ConfigMap\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"apivip-watch\","
         + "\"namespace\":\"default\",\"resourceVersion\":\"" + resourceVersion + "\"},\"data\":{\"backend\":\"" + name + "\"}}}\n";
+  }
+
+  /**
+   * The client ended its side: as kube-apiserver, end the response (a watch gets its last chunk)
+   * and close through the pipeline, so TLS says goodbye with close_notify: a clean end for the client.
+   */
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
+    if (event instanceof ChannelInputShutdownEvent) {
+      if (watching) {
+        ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT).addListener(ChannelFutureListener.CLOSE);
+      } else {
+        ctx.close();
+      }
+      return;
+    }
+    ctx.fireUserEventTriggered(event);
   }
 
   @Override

@@ -57,12 +57,14 @@ public final class StandInApiServer implements AutoCloseable {
   private StandInApiServer(String name, InetSocketAddress listen, SslContext tls) {
     this.name = Objects.requireNonNull(name);
     this.tls = tls;
-    this.group = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("apiserver-" + name, true), NioIoHandler.newFactory());
+    this.group = new MultiThreadIoEventLoopGroup(2, new DefaultThreadFactory("apiserver-" + name, true), NioIoHandler.newFactory());
     this.bootstrap =
         new ServerBootstrap()
             .group(group)
             .channel(NioServerSocketChannel.class)
             .option(ChannelOption.SO_REUSEADDR, true)
+            // A client that ends its side ends its watch, cleanly, as kube-apiserver does (ApiHandler).
+            .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
             .childHandler(new ChannelInitializer<SocketChannel>() {
               @Override
               protected void initChannel(SocketChannel channel) {

@@ -225,7 +225,8 @@ public final class ClusterLab implements AutoCloseable {
    * watchers} watch streams.
    */
   public LabProbe startProbe(long intervalMillis, int watchers, Duration connectTimeout) throws IOException {
-    LabProbe probe = LabProbe.start(network, options.jar(), options.javaOptions(), vip, PROXY_PORT, caFile(), intervalMillis, watchers, connectTimeout);
+    // The probe makes a TLS handshake every few milliseconds: it gets the full JIT, as a client would.
+    LabProbe probe = LabProbe.start(network, options.jar(), List.of(), vip, PROXY_PORT, caFile(), intervalMillis, watchers, connectTimeout);
     synchronized (probes) {
       probes.add(probe);
     }

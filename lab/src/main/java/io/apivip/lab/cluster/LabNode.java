@@ -63,7 +63,9 @@ public final class LabNode {
 
   synchronized void startApiserver() throws IOException {
     ProcessBuilder builder =
-        new ProcessBuilder(java("-Xmx64m", "-cp", jar.toString(), "io.apivip.lab.apiserver.StandInApiServerMain",
+        // The stand-in does the lab's heavy lifting (every TLS handshake and watch stream ends here),
+        // so it gets the full JIT and room, as a real apiserver would.
+        new ProcessBuilder(fullJava("-Xmx256m", "-cp", jar.toString(), "io.apivip.lab.apiserver.StandInApiServerMain",
                 "--listen", host.ipv4().getHostAddress() + ":" + ClusterLab.APISERVER_PORT,
                 "--name", id(),
                 "--cert", directory.resolve("apiserver.crt").toString(),
@@ -177,6 +179,13 @@ public final class LabNode {
   /** Whether the VIP is on this node's interface. */
   public boolean hasVip(java.net.InetAddress vip) {
     return network.hasAddress(host, vip);
+  }
+
+  private static List<String> fullJava(String... arguments) {
+    List<String> command = new ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.addAll(List.of(arguments));
+    return command;
   }
 
   private List<String> java(String... arguments) {

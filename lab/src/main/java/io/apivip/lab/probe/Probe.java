@@ -36,8 +36,10 @@ import javax.net.ssl.TrustManagerFactory;
  * the target's address, as kubectl does), asks for {@code /version}, and prints one line per
  * attempt: {@code attempt <startMillis> ok|fail <millis> <backend-or-reason>}. With {@code
  * --watchers N} it also holds N watch streams open and, on the command {@code report}, prints
- * {@code watchers open=.. events=.. clean-closes=.. errors=.. reconnects=.. reconnect-failures=..}.
- * A closed watch is reopened at once, as client-go does. It stops when standard input closes or
+ * {@code watchers open=.. events=.. clean-closes=.. resets=.. reconnects=.. connect-failures=..}:
+ * streams open now, event lines received, streams that ended with a clean end of stream, streams
+ * that broke (reset or error), streams opened again after one ended, and attempts to open one that
+ * failed. A closed watch is reopened at once, as client-go does. It stops when standard input closes or
  * says {@code stop}.
  *
  * <p>The connect timeout (default 1 s) decides what counts as a failure: with 1 s, a connection
@@ -49,6 +51,7 @@ public final class Probe {
 
   private static final int READ_TIMEOUT_MILLIS = 3000;
   private static final int MAX_ATTEMPTS_IN_FLIGHT = 200;
+  private static final long WATCHER_STAGGER_MILLIS = 10;
 
   private final InetSocketAddress target;
   private final int connectTimeoutMillis;
@@ -59,9 +62,9 @@ public final class Probe {
   private final AtomicInteger watchersOpen = new AtomicInteger();
   private final AtomicLong watchEvents = new AtomicLong();
   private final AtomicInteger watchCleanCloses = new AtomicInteger();
-  private final AtomicInteger watchErrors = new AtomicInteger();
+  private final AtomicInteger watchResets = new AtomicInteger();
+  private final AtomicInteger watchConnectFailures = new AtomicInteger();
   private final AtomicInteger watchReconnects = new AtomicInteger();
-  private final AtomicInteger watchReconnectFailures = new AtomicInteger();
   private volatile boolean running = true;
 
   Probe(InetSocketAddress target, int connectTimeoutMillis, SSLContext tls, PrintStream out) {
@@ -105,7 +108,12 @@ public final class Probe {
 
   void run(long intervalMillis, int watchers, BufferedReader commands) throws IOException, InterruptedException {
     for (int i = 0; i < watchers; i++) {
-      workers.execute(this::watchForever);
+      // Staggered, as real watchers start: 200 TLS handshakes at one instant only measure the CPU.
+      long delay = i * WATCHER_STAGGER_MILLIS;
+      workers.execute(() -> {
+        sleepQuietly(delay);
+        watchForever();
+      });
     }
     ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(daemonThreads("probe-tick"));
     if (intervalMillis > 0) {
@@ -129,9 +137,9 @@ public final class Probe {
   String watchReport() {
     return String.format(
         Locale.ROOT,
-        "watchers open=%d events=%d clean-closes=%d errors=%d reconnects=%d reconnect-failures=%d",
-        watchersOpen.get(), watchEvents.get(), watchCleanCloses.get(), watchErrors.get(),
-        watchReconnects.get(), watchReconnectFailures.get());
+        "watchers open=%d events=%d clean-closes=%d resets=%d reconnects=%d connect-failures=%d",
+        watchersOpen.get(), watchEvents.get(), watchCleanCloses.get(), watchResets.get(),
+        watchReconnects.get(), watchConnectFailures.get());
   }
 
   private void launchAttempt() {
@@ -202,42 +210,43 @@ public final class Probe {
   private void watchForever() {
     boolean first = true;
     while (running) {
-      try (SSLSocket socket = connect()) {
-        if (!first) {
-          watchReconnects.incrementAndGet();
-        }
-        first = false;
+      SSLSocket socket;
+      try {
+        socket = connect();
         socket.setSoTimeout(0);
         socket.getOutputStream().write(("GET /api/v1/pods?watch=true HTTP/1.1\r\nHost: " + target.getAddress().getHostAddress()
             + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
         socket.getOutputStream().flush();
-        watchersOpen.incrementAndGet();
-        try {
-          InputStream input = socket.getInputStream();
-          byte[] buffer = new byte[4096];
-          int read;
-          while ((read = input.read(buffer)) >= 0) {
-            for (int i = 0; i < read; i++) {
-              if (buffer[i] == '\n') {
-                watchEvents.incrementAndGet();
-              }
+      } catch (IOException | RuntimeException e) {
+        if (running) {
+          watchConnectFailures.incrementAndGet();
+          sleepQuietly(100);
+        }
+        continue;
+      }
+      if (!first) {
+        watchReconnects.incrementAndGet();
+      }
+      first = false;
+      watchersOpen.incrementAndGet();
+      try (socket) {
+        InputStream input = socket.getInputStream();
+        byte[] buffer = new byte[4096];
+        int read;
+        while ((read = input.read(buffer)) >= 0) {
+          for (int i = 0; i < read; i++) {
+            if (buffer[i] == '\n') {
+              watchEvents.incrementAndGet();
             }
           }
-          watchCleanCloses.incrementAndGet();
-        } finally {
-          watchersOpen.decrementAndGet();
         }
+        watchCleanCloses.incrementAndGet();
       } catch (IOException | RuntimeException e) {
-        if (!running) {
-          return;
+        if (running) {
+          watchResets.incrementAndGet();
         }
-        if (first) {
-          watchErrors.incrementAndGet();
-        } else {
-          watchReconnectFailures.incrementAndGet();
-        }
-        first = false;
-        sleepQuietly(100);
+      } finally {
+        watchersOpen.decrementAndGet();
       }
     }
   }

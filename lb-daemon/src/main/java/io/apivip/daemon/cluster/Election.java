@@ -38,7 +38,9 @@ import java.util.Optional;
  *   <li><b>Handing over</b> (make before break). A holder that stops qualifying (drain, or it turns
  *       ineligible) or that hands over to a preempting node keeps the VIP until it sees another node
  *       announce that it holds the VIP (that node announces only once its address is up), or for
- *       cluster.handoff-timeout at most, and only while it sees a quorum. Once it has started
+ *       cluster.handoff-timeout at most (and for as long as no other node qualifies: a holder
+ *       that cannot serve well answers clients faster than no holder), and only while it sees a
+ *       quorum. Once it has started
  *       handing over it goes on doing so even if it qualifies again meanwhile, so a drain that is
  *       cancelled half way costs no gap either.
  *   <li><b>Two holders.</b> A qualified holder that is no longer backed by a quorum, and is not
@@ -346,10 +348,21 @@ public final class Election {
       return new Decision(backing, abstainingSince, true, NEVER, Optional.empty(), true, true);
     }
     long since = in.handingOverSince() == NEVER ? in.now() : in.handingOverSince();
-    if (in.now() - since >= rules.handoffTimeoutNanos()) {
+    // With no qualified node to take over, keep it: when every node's health checks fail at once
+    // (an overloaded network, a CA rotated everywhere) a holder that answers quickly beats none.
+    if (in.now() - since >= rules.handoffTimeoutNanos() && anotherQualifies(in)) {
       return release(backing, abstainingSince, Reason.HANDOFF_TIMEOUT, true);
     }
     return new Decision(backing, abstainingSince, true, since, Optional.empty(), true, false);
+  }
+
+  private static boolean anotherQualifies(Input in) {
+    for (Member peer : in.peers()) {
+      if (peer.qualified()) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static boolean anotherHolds(Input in) {

@@ -31,6 +31,18 @@ final class Relay extends ChannelInboundHandlerAdapter {
 
   private static final Logger log = LoggerFactory.getLogger(Relay.class);
 
+  /**
+   * Fired on a client channel to end its connection gracefully: the apiserver sees the client's end
+   * of stream, ends its response and closes with TLS's close_notify, which reaches the client as a
+   * clean end. Connections still connecting ignore it.
+   */
+  static final Object END_GRACEFULLY = new Object() {
+    @Override
+    public String toString() {
+      return "END_GRACEFULLY";
+    }
+  };
+
   private final Channel peer;
   private final Counter bytesRelayed;
 
@@ -94,7 +106,7 @@ final class Relay extends ChannelInboundHandlerAdapter {
 
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
-    if (event instanceof ChannelInputShutdownEvent) {
+    if (event instanceof ChannelInputShutdownEvent || event == END_GRACEFULLY) {
       forwardEndOfStream(ctx.channel());
     } else if (event instanceof IdleStateEvent) {
       log.debug("closing idle connection {} <-> {}", ctx.channel().remoteAddress(), peer.remoteAddress());

@@ -50,6 +50,8 @@ import org.slf4j.LoggerFactory;
 public final class TcpProxy {
 
   private static final Logger log = LoggerFactory.getLogger(TcpProxy.class);
+  /** How long an apiserver gets to end a connection gracefully during a handoff before it is closed. */
+  private static final Duration GRACEFUL_END = Duration.ofSeconds(1);
 
   private final Settings.Proxy settings;
   private final Transports transports;
@@ -62,6 +64,8 @@ public final class TcpProxy {
   private final Bootstrap backendBootstrap;
   private final boolean splice;
   private final ChannelGroup clients = new DefaultChannelGroup("apivip-proxy-clients", GlobalEventExecutor.INSTANCE);
+  private final ChannelGroup vipClients = new DefaultChannelGroup("apivip-proxy-vip-clients", GlobalEventExecutor.INSTANCE);
+  private final AtomicBoolean vipGateClosed = new AtomicBoolean();
   private final AtomicInteger openClients = new AtomicInteger();
   private final AtomicBoolean draining = new AtomicBoolean();
   private final CompletableFuture<Void> drained = new CompletableFuture<>();
@@ -198,6 +202,9 @@ public final class TcpProxy {
         events.underLimit();
         HalfCloseSafeEpoll.protect(client);
         clients.add(client);
+        if (listener.settings().onVip()) {
+          vipClients.add(client);
+        }
         if (!idleTimeout.isZero()) {
           client.pipeline().addLast(new IdleStateHandler(0, 0, idleTimeout.toNanos(), TimeUnit.NANOSECONDS));
         }
@@ -216,6 +223,61 @@ public final class TcpProxy {
     pool.setMaintenance(nodeIds);
     if (!previous.equals(Set.copyOf(nodeIds))) {
       log.info("nodes in maintenance (no new connections to their apiservers): {}", nodeIds.isEmpty() ? "none" : nodeIds);
+    }
+  }
+
+  /**
+   * Prepares a planned handoff of the VIP: new connections to the VIP listeners are dropped
+   * silently (clients send their SYN again a second later, by when the new holder answers; see
+   * {@link SynGate}), connections in flight get up to {@code wait} to finish, and those still open
+   * then (watches and other long streams) are closed, so their clients reconnect to the new holder.
+   * The future completes when that is done. Any thread; {@link #reopenVip} undoes it.
+   */
+  public CompletableFuture<Void> quiesceVip(Duration wait) {
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    if (!vipGateClosed.compareAndSet(false, true)) {
+      done.complete(null);
+      return done;
+    }
+    for (int i = 0; i < listeners.size() && i < servers.size(); i++) {
+      if (listeners.get(i).settings().onVip()) {
+        SynGate.close(servers.get(i)).ifPresent(problem ->
+            log.warn("cannot hold new VIP connections back during the handoff ({}); some may be reset", problem));
+      }
+    }
+    long deadline = System.nanoTime() + wait.toNanos();
+    int inFlight = vipClients.size();
+    ScheduledFuture<?>[] poll = new ScheduledFuture<?>[1];
+    long[] closeBy = {0};
+    poll[0] = boss.next().scheduleAtFixedRate(() -> {
+      if (vipClients.isEmpty()) {
+        poll[0].cancel(false);
+        done.complete(null);
+      } else if (closeBy[0] == 0 && System.nanoTime() >= deadline) {
+        // Watches and other long streams: end them as their clients would, so the apiserver closes
+        // them cleanly and the clients reconnect (to the new holder).
+        log.info("handing the VIP over: ending {} long-lived VIP connections so their clients reconnect to the new holder", vipClients.size());
+        vipClients.forEach(client -> client.pipeline().fireUserEventTriggered(Relay.END_GRACEFULLY));
+        closeBy[0] = System.nanoTime() + GRACEFUL_END.toNanos();
+      } else if (closeBy[0] != 0 && System.nanoTime() >= closeBy[0]) {
+        poll[0].cancel(false);
+        log.info("handing the VIP over: closing {} VIP connections that did not end within {} ms", vipClients.size(), GRACEFUL_END.toMillis());
+        vipClients.close().addListener(closed -> done.complete(null));
+      }
+    }, 10, 10, TimeUnit.MILLISECONDS);
+    log.info("handing the VIP over: new VIP connections wait for the new holder; {} in flight may finish within {} ms", inFlight, wait.toMillis());
+    return done;
+  }
+
+  /** Accepts new connections on the VIP listeners again (after {@link #quiesceVip}); any thread. */
+  public void reopenVip() {
+    if (vipGateClosed.compareAndSet(true, false)) {
+      for (int i = 0; i < listeners.size() && i < servers.size(); i++) {
+        if (listeners.get(i).settings().onVip()) {
+          SynGate.open(servers.get(i));
+        }
+      }
+      log.info("accepting new VIP connections again");
     }
   }
 

@@ -153,10 +153,13 @@ final class Simulation {
       if (inspection.seesQuorum()) {
         quorate.add(inspection);
       }
+      // A holder hands over for handoff-timeout at most, unless no other node qualifies in its view
+      // (then it keeps the VIP: see Election, rule 6).
       if (inspection.handingOver()
           && !node.paused()
           && inspection.handingOverSince() != Election.NEVER
-          && node.toSim(inspection.handingOverSince()) + config().handoffTimeout().toNanos() < now) {
+          && node.toSim(inspection.handingOverSince()) + config().handoffTimeout().toNanos() < now
+          && anotherQualifiesInViewOf(node)) {
         fail(node.id + " has been handing over for longer than handoff-timeout");
       }
     }
@@ -239,6 +242,11 @@ final class Simulation {
   }
 
   /** One simulated host: its apivip process (a ClusterNode), its clock and its VIP address. */
+  private static boolean anotherQualifiesInViewOf(Node node) {
+    return node.cluster.status().members().stream()
+        .anyMatch(m -> m.liveness() == ClusterStatus.Liveness.ALIVE && m.eligible() && !m.maintenance());
+  }
+
   final class Node implements Clock, Transport, ClusterListener {
     final int index;
     final String id;

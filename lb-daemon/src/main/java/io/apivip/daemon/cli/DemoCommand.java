@@ -1,0 +1,295 @@
+package io.apivip.daemon.cli;
+
+import io.apivip.daemon.admin.Json;
+import io.apivip.daemon.admin.StatusReport;
+import io.apivip.lab.cluster.ClusterLab;
+import io.apivip.lab.cluster.LabNode;
+import io.apivip.lab.cluster.LabProbe;
+import io.apivip.lab.netns.Exec;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalTime;
+import java.time.format.DateTimeFormatter;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.Callable;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code apivip demo}: three apivip nodes and a client in network namespaces on this machine, a live
+ * view of who holds the VIP and how the client fares, and commands to kill, drain and restore
+ * nodes; or a narrated scripted run.
+ */
+@Command(
+    name = "demo",
+    description = {
+      "Start a three-node apivip lab in network namespaces on this machine (needs root; nothing",
+      "leaves the machine), with a client connecting to the VIP every 20 ms, and watch the VIP move.",
+      "Interactive: type kill N, drain N, resume N, restore N, break N, heal N, help, quit.",
+      "With --script, run a narrated scenario and exit."
+    })
+public final class DemoCommand implements Callable<Integer> {
+
+  private static final DateTimeFormatter CLOCK = DateTimeFormatter.ofPattern("HH:mm:ss");
+  private static final Duration SETTLE = Duration.ofSeconds(60);
+
+  @Option(names = "--script", paramLabel = "NAME", description = "Run a narrated scenario and exit: failover, handoff or all.")
+  String script;
+
+  @Option(names = "--work-dir", paramLabel = "DIR", description = "Where the lab writes configurations and logs (default: a new temporary directory).")
+  Path workDirectory;
+
+  private ClusterLab lab;
+  private LabProbe probe;
+  private long shownSince = System.currentTimeMillis();
+
+  @Override
+  public Integer call() throws Exception {
+    if (script != null && !List.of("failover", "handoff", "all").contains(script)) {
+      System.err.println("apivip demo: unknown script '" + script + "': expected failover, handoff or all");
+      return 2;
+    }
+    if (!isRoot()) {
+      System.err.println("apivip demo builds Linux network namespaces (ip netns) and starts processes in them, which needs root: run sudo apivip demo");
+      return 1;
+    }
+    Path jar = ownJar();
+    Path work = workDirectory != null ? workDirectory : Files.createTempDirectory("apivip-demo");
+    say("Building a lab: a bridge, three nodes (n1 192.0.2.11, n2 .12, n3 .13) and a client (.200), in network namespaces.");
+    say("Each node runs a stand-in kube-apiserver on :16443 and apivip (this jar); the VIP is 192.0.2.100. Files: " + work);
+    lab = ClusterLab.start(ClusterLab.Options.defaults(jar, work).withExtraConfig("health.timeout = 3s"));
+    try {
+      Optional<LabNode> holder = awaitHolder(lab.nodes());
+      if (holder.isEmpty()) {
+        say("The nodes did not agree on a holder within " + SETTLE.toSeconds() + " s; see the logs under " + work);
+        return 1;
+      }
+      say("The nodes agree: " + holder.get().id() + " holds the VIP. Starting a client that opens a new TLS connection to https://192.0.2.100:6443 every 20 ms.");
+      probe = lab.startProbe(20, 0, Duration.ofSeconds(1));
+      watch(Duration.ofSeconds(3));
+      if (script == null) {
+        return interactive();
+      }
+      if (script.equals("failover") || script.equals("all")) {
+        failover();
+      }
+      if (script.equals("handoff") || script.equals("all")) {
+        handoff();
+      }
+      say("Done. Stopping the lab.");
+      return 0;
+    } finally {
+      lab.close();
+    }
+  }
+
+  private void failover() throws Exception {
+    LabNode holder = awaitHolder(lab.nodes()).orElseThrow();
+    say("Unplanned failure: " + holder.id() + " holds the VIP; killing it (SIGKILL) and pulling its cable.");
+    long killedAt = System.currentTimeMillis();
+    holder.kill();
+    watch(Duration.ofSeconds(4));
+    LabProbe.Summary summary = probe.summary(killedAt - 500, System.currentTimeMillis() - 1000);
+    Optional<LabNode> successor = awaitHolder(lab.nodes().stream().filter(node -> node != holder).toList());
+    say(successor.map(node -> node.id() + " took the VIP over. ").orElse("No node took the VIP over. ")
+        + "The client saw " + summary.failures() + " failed connections, a window of " + summary.longestFailureWindowMillis() + " ms.");
+    say("Restoring " + holder.id() + ": cable back in, apivip started again (it does not take the VIP back: no preemption).");
+    holder.restoreLink();
+    holder.startApivip();
+    watch(Duration.ofSeconds(8));
+  }
+
+  private void handoff() throws Exception {
+    LabNode holder = awaitHolder(lab.nodes()).orElseThrow();
+    say("Planned maintenance: 'apivip drain --wait' on " + holder.id() + ", the holder, as before an OS patch.");
+    long start = System.currentTimeMillis();
+    Exec.Result drain = holder.apivipCommand(Duration.ofSeconds(90), "drain", "--wait");
+    System.out.print(indent(drain.stdout() + drain.stderr()));
+    say("Stopping " + holder.id() + " (SIGTERM, as systemctl stop does), then starting it again as after a reboot.");
+    holder.stop(Duration.ofSeconds(40));
+    watch(Duration.ofSeconds(2));
+    holder.startApivip();
+    watch(Duration.ofSeconds(8));
+    LabProbe.Summary summary = probe.summary(start, System.currentTimeMillis() - 3000);
+    say("Across the handoff the client opened " + summary.attempts() + " connections; " + summary.failures() + " failed.");
+  }
+
+  private int interactive() throws Exception {
+    say("Commands: kill N (SIGKILL + cable out), drain N, resume N, restore N (cable in, apivip started), break N (its apiserver refuses), heal N, help, quit.");
+    BlockingQueue<String> commands = new LinkedBlockingQueue<>();
+    Thread reader = new Thread(() -> {
+      try (BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))) {
+        for (String line = in.readLine(); line != null; line = in.readLine()) {
+          commands.add(line.strip());
+        }
+      } catch (IOException e) {
+        // Standard input closed: treated as quit below.
+      }
+      commands.add("quit");
+    }, "demo-input");
+    reader.setDaemon(true);
+    reader.start();
+    while (true) {
+      String command = commands.poll(1, TimeUnit.SECONDS);
+      if (command == null) {
+        show();
+        continue;
+      }
+      if (command.isEmpty()) {
+        continue;
+      }
+      String[] words = command.split("\\s+");
+      if (words[0].equals("quit") || words[0].equals("q")) {
+        say("Stopping the lab.");
+        return 0;
+      }
+      try {
+        run(words);
+      } catch (RuntimeException e) {
+        say("cannot " + command + ": " + e.getMessage());
+      }
+    }
+  }
+
+  private void run(String[] words) throws Exception {
+    if (words[0].equals("help") || words.length < 2) {
+      say("Commands: kill N, drain N, resume N, restore N, break N, heal N, quit (N is 1, 2 or 3).");
+      return;
+    }
+    LabNode node = lab.node(Integer.parseInt(words[1].replaceAll("\\D", "")));
+    switch (words[0]) {
+      case "kill" -> {
+        say("killing " + node.id());
+        node.kill();
+      }
+      case "drain" -> {
+        say("draining " + node.id() + " (apivip drain --wait)");
+        Exec.Result result = node.apivipCommand(Duration.ofSeconds(90), "drain", "--wait");
+        System.out.print(indent(result.stdout() + result.stderr()));
+      }
+      case "resume" -> System.out.print(indent(node.apivipCommand(Duration.ofSeconds(30), "resume").stdout()));
+      case "restore" -> {
+        node.restoreLink();
+        if (!node.running()) {
+          node.startApivip();
+        }
+        say("restored " + node.id());
+      }
+      case "break" -> {
+        node.apiserver("refuse");
+        say(node.id() + "'s apiserver now refuses connections");
+      }
+      case "heal" -> {
+        node.apiserver("healthy");
+        say(node.id() + "'s apiserver is healthy again");
+      }
+      default -> say("unknown command " + words[0] + "; type help");
+    }
+  }
+
+  /** Shows the live view every second for {@code duration}. */
+  private void watch(Duration duration) throws InterruptedException {
+    long end = System.nanoTime() + duration.toNanos();
+    while (System.nanoTime() < end) {
+      Thread.sleep(1000);
+      show();
+    }
+  }
+
+  /** One line: who carries the VIP, each node's view, and the client's last second. */
+  private void show() {
+    StringBuilder line = new StringBuilder(LocalTime.now().format(CLOCK)).append("  VIP on ");
+    List<LabNode> carriers = lab.nodes().stream().filter(node -> node.running() && node.hasVip(lab.vip())).toList();
+    line.append(carriers.isEmpty() ? "nobody" : String.join("+", carriers.stream().map(LabNode::id).toList())).append("  |");
+    for (LabNode node : lab.nodes()) {
+      line.append("  ").append(node.id()).append(": ").append(describe(node));
+    }
+    long now = System.currentTimeMillis();
+    LabProbe.Summary lastSecond = probe.summary(now - 2000, now - 1000);
+    LabProbe.Summary sinceStart = probe.summary(shownSince, now - 1000);
+    line.append(String.format(Locale.ROOT, "  |  client: %d/%d ok, %d failed since start",
+        lastSecond.attempts() - lastSecond.failures(), lastSecond.attempts(), sinceStart.failures()));
+    System.out.println(line);
+  }
+
+  private static String describe(LabNode node) {
+    if (!node.running()) {
+      return "down";
+    }
+    Optional<String> json = node.statusJson();
+    if (json.isEmpty()) {
+      return "starting";
+    }
+    try {
+      StatusReport status = Json.read(json.get(), StatusReport.class);
+      if (status.maintenance()) {
+        return status.drain().complete() ? "drained" : "draining";
+      }
+      if (!status.quorum().present()) {
+        return "no quorum";
+      }
+      return status.vip().heldHere() ? "holds" : "standby";
+    } catch (IOException e) {
+      return "?";
+    }
+  }
+
+  private Optional<LabNode> awaitHolder(List<LabNode> candidates) throws InterruptedException {
+    long deadline = System.nanoTime() + SETTLE.toNanos();
+    while (System.nanoTime() < deadline) {
+      List<LabNode> holders = candidates.stream().filter(node -> node.running() && holdsHere(node)).toList();
+      if (holders.size() == 1 && holders.get(0).hasVip(lab.vip())) {
+        return Optional.of(holders.get(0));
+      }
+      Thread.sleep(200);
+    }
+    return Optional.empty();
+  }
+
+  private static boolean holdsHere(LabNode node) {
+    try {
+      Optional<String> json = node.statusJson();
+      return json.isPresent() && Json.read(json.get(), StatusReport.class).vip().heldHere();
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  private static void say(String text) {
+    System.out.println();
+    System.out.println(">> " + text);
+  }
+
+  private static String indent(String text) {
+    return text.isBlank() ? "" : text.strip().replaceAll("(?m)^", "   ") + "\n";
+  }
+
+  private static boolean isRoot() {
+    try {
+      return Files.readAllLines(Path.of("/proc/self/status")).stream()
+          .filter(line -> line.startsWith("Uid:"))
+          .anyMatch(line -> line.split("\\s+")[2].equals("0"));
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  private static Path ownJar() throws URISyntaxException {
+    Path location = Path.of(DemoCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+    if (!Files.isRegularFile(location)) {
+      throw new IllegalStateException("apivip demo runs from the built jar (./dev build), not from " + location);
+    }
+    return location;
+  }
+}

@@ -39,6 +39,7 @@ public final class ClusterLab implements AutoCloseable {
   public static final int PROXY_PORT = 6443;
   public static final int HEARTBEAT_PORT = 6480;
   public static final int ADMIN_PORT = 6490;
+  public static final int VIP_PREFIX_LENGTH = NetnsLab.IPV4_PREFIX_LENGTH;
   private static final String FILTER_TABLE = "apivip_lab";
   private static final List<String> LEAN_JVM = List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xss512k");
   private static final Logger log = LoggerFactory.getLogger(ClusterLab.class);

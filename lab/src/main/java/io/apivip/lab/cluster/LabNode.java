@@ -148,6 +148,16 @@ public final class LabNode {
     return Optional.of(process.exitValue());
   }
 
+  /**
+   * Brings a killed node back as a reboot would: the addresses apivip had added are gone (a reboot
+   * clears them; a crash alone leaves them), apivip starts, then the cable goes back in.
+   */
+  public void reboot(java.net.InetAddress vip, int prefixLength) throws IOException {
+    network.exec(host, "ip", "addr", "del", vip.getHostAddress() + "/" + prefixLength, "dev", host.interfaceName());
+    startApivip();
+    network.restoreLink(host);
+  }
+
   public void cutLink() {
     network.cutLink(host);
   }

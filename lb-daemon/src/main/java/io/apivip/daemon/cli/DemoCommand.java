@@ -104,9 +104,8 @@ public final class DemoCommand implements Callable<Integer> {
     Optional<LabNode> successor = awaitHolder(lab.nodes().stream().filter(node -> node != holder).toList());
     say(successor.map(node -> node.id() + " took the VIP over. ").orElse("No node took the VIP over. ")
         + "The client saw " + summary.failures() + " failed connections, a window of " + summary.longestFailureWindowMillis() + " ms.");
-    say("Restoring " + holder.id() + ": cable back in, apivip started again (it does not take the VIP back: no preemption).");
-    holder.restoreLink();
-    holder.startApivip();
+    say("Rebooting " + holder.id() + ": apivip starts again and the cable goes back in (it does not take the VIP back: no preemption).");
+    holder.reboot(lab.vip(), ClusterLab.VIP_PREFIX_LENGTH);
     watch(Duration.ofSeconds(8));
   }
 
@@ -126,7 +125,7 @@ public final class DemoCommand implements Callable<Integer> {
   }
 
   private int interactive() throws Exception {
-    say("Commands: kill N (SIGKILL + cable out), drain N, resume N, restore N (cable in, apivip started), break N (its apiserver refuses), heal N, help, quit.");
+    say("Commands: kill N (SIGKILL + cable out), drain N, resume N, restore N (rebooted: cable in, apivip started), break N (its apiserver refuses), heal N, help, quit.");
     BlockingQueue<String> commands = new LinkedBlockingQueue<>();
     Thread reader = new Thread(() -> {
       try (BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))) {
@@ -180,9 +179,10 @@ public final class DemoCommand implements Callable<Integer> {
       }
       case "resume" -> System.out.print(indent(node.apivipCommand(Duration.ofSeconds(30), "resume").stdout()));
       case "restore" -> {
-        node.restoreLink();
-        if (!node.running()) {
-          node.startApivip();
+        if (node.running()) {
+          node.restoreLink();
+        } else {
+          node.reboot(lab.vip(), ClusterLab.VIP_PREFIX_LENGTH);
         }
         say("restored " + node.id());
       }

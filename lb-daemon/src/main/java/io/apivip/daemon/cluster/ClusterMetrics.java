@@ -39,16 +39,15 @@ public interface ClusterMetrics {
     return new Micrometer(registry, peerIds, status);
   }
 
-  /** Prometheus names: apivip_vip_held, apivip_vip_transitions_total, apivip_cluster_... */
+  /** Prometheus names: apivip_vip_transitions_total, apivip_cluster_... */
   final class Micrometer implements ClusterMetrics {
     private final Counter received;
     private final Map<DropReason, Counter> dropped = new EnumMap<>(DropReason.class);
     private final Map<Election.Reason, Counter> transitions = new EnumMap<>(Election.Reason.class);
 
     Micrometer(MeterRegistry registry, List<String> peerIds, Supplier<ClusterStatus> status) {
-      Gauge.builder("apivip.vip.held", () -> read(status, s -> s.holding() ? 1 : 0))
-          .description("1 while this node holds the VIP")
-          .register(registry);
+      // apivip_vip_held comes from the VIP part (io.apivip.daemon.vip.VipMetrics): the address on the
+      // interface, which is what clients reach.
       Gauge.builder("apivip.cluster.quorum.present", () -> read(status, s -> s.quorumPresent() ? 1 : 0))
           .description("1 while this node sees a quorum of the cluster, itself included")
           .register(registry);

@@ -116,7 +116,8 @@ class UdpClusterTest {
     assertThat(status.quorumPresent()).isTrue();
     assertThat(status.peersAlive()).isEqualTo(2);
     assertThat(status.members()).allSatisfy(member -> assertThat(member.badMacDatagrams()).isZero());
-    assertThat(registries.get(holder).get("apivip.vip.held").gauge().value()).isEqualTo(1.0);
+    assertThat(registries.get(holder).get("apivip.cluster.quorum.present").gauge().value()).isEqualTo(1.0);
+    assertThat(registries.get(holder).find("apivip.vip.transitions").counters().stream().mapToDouble(c -> c.count()).sum()).isPositive();
     assertThat(registries.get(holder).get("apivip.cluster.datagrams.received").counter().count()).isPositive();
     String peer = holder == 0 ? "node2" : "node1";
     assertThat(registries.get(holder).get("apivip.cluster.peer.last.heard.age").tag("peer", peer).gauge().value())

@@ -54,7 +54,7 @@ public final class NetnsSupport {
   }
 
   private static String probe() {
-    if (!isRoot()) {
+    if (!Root.isRoot()) {
       return "not running as root";
     }
     String namespace = LabNames.labPrefix(ProcessHandle.current().pid(), 0) + "probe";
@@ -79,16 +79,6 @@ public final class NetnsSupport {
       } catch (RuntimeException ignored) {
         // Nothing was made if ip cannot even run.
       }
-    }
-  }
-
-  private static boolean isRoot() {
-    try {
-      return Files.readAllLines(Path.of("/proc/self/status")).stream()
-          .filter(line -> line.startsWith("Uid:"))
-          .anyMatch(line -> line.split("\\s+")[2].equals("0"));
-    } catch (IOException e) {
-      return false;
     }
   }
 }

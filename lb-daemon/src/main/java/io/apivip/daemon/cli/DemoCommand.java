@@ -6,6 +6,7 @@ import io.apivip.lab.cluster.ClusterLab;
 import io.apivip.lab.cluster.LabNode;
 import io.apivip.lab.cluster.LabProbe;
 import io.apivip.lab.netns.Exec;
+import io.apivip.lab.netns.Root;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -60,7 +61,7 @@ public final class DemoCommand implements Callable<Integer> {
       System.err.println("apivip demo: unknown script '" + script + "': expected failover, handoff or all");
       return 2;
     }
-    if (!isRoot()) {
+    if (!Root.isRoot()) {
       System.err.println("apivip demo builds Linux network namespaces (ip netns) and starts processes in them, which needs root: run sudo apivip demo");
       return 1;
     }
@@ -275,15 +276,6 @@ public final class DemoCommand implements Callable<Integer> {
     return text.isBlank() ? "" : text.strip().replaceAll("(?m)^", "   ") + "\n";
   }
 
-  private static boolean isRoot() {
-    try {
-      return Files.readAllLines(Path.of("/proc/self/status")).stream()
-          .filter(line -> line.startsWith("Uid:"))
-          .anyMatch(line -> line.split("\\s+")[2].equals("0"));
-    } catch (IOException e) {
-      return false;
-    }
-  }
 
   private static Path ownJar() throws URISyntaxException {
     Path location = Path.of(DemoCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI());

@@ -1,8 +1,5 @@
 package io.apivip.lab.netns;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Assertions;

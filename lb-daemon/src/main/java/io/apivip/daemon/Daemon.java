@@ -53,10 +53,11 @@ public final class Daemon implements AdminApi, AutoCloseable {
   /** Heartbeats a peer may miss before we assume it has not seen our maintenance flag yet. */
   private static final int MAINTENANCE_PROPAGATION_INTERVALS = 3;
   /**
-   * How long connections in flight on the VIP may finish before a planned handoff moves it. Short:
-   * new connections wait meanwhile, and their clients send their SYN again after one second.
+   * How long requests in flight on the VIP may finish before a planned handoff moves it. Requests
+   * take milliseconds, so the wait is usually that short; meanwhile new connections wait, and a
+   * client sends its SYN again after 1 s and 3 s, so this stays well under 3 s.
    */
-  private static final Duration HANDOFF_QUIESCE = Duration.ofMillis(300);
+  private static final Duration HANDOFF_QUIESCE = Duration.ofMillis(1500);
 
   private final Settings settings;
   private final Transports transports = Transports.best();

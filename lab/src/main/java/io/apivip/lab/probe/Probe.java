@@ -49,7 +49,8 @@ import javax.net.ssl.TrustManagerFactory;
  */
 public final class Probe {
 
-  private static final int READ_TIMEOUT_MILLIS = 3000;
+  /** Generous: a slow answer is not a failed connection; the lab may run on two busy cores. */
+  private static final int READ_TIMEOUT_MILLIS = 10_000;
   private static final int MAX_ATTEMPTS_IN_FLIGHT = 200;
   private static final long WATCHER_STAGGER_MILLIS = 10;
 

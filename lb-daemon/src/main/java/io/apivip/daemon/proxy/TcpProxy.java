@@ -12,6 +12,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.group.ChannelGroup;
+import io.netty.util.AttributeKey;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.GlobalEventExecutor;
@@ -52,6 +53,9 @@ public final class TcpProxy {
   private static final Logger log = LoggerFactory.getLogger(TcpProxy.class);
   /** How long an apiserver gets to end a connection gracefully during a handoff before it is closed. */
   private static final Duration GRACEFUL_END = Duration.ofSeconds(1);
+  /** A connection open this long is a stream (a watch), not a request in flight. */
+  private static final Duration LONG_LIVED = Duration.ofSeconds(5);
+  private static final AttributeKey<Long> OPENED_AT = AttributeKey.valueOf("apivip.openedAt");
 
   private final Settings.Proxy settings;
   private final Transports transports;
@@ -203,6 +207,7 @@ public final class TcpProxy {
         HalfCloseSafeEpoll.protect(client);
         clients.add(client);
         if (listener.settings().onVip()) {
+          client.attr(OPENED_AT).set(System.nanoTime());
           vipClients.add(client);
         }
         if (!idleTimeout.isZero()) {
@@ -229,9 +234,11 @@ public final class TcpProxy {
   /**
    * Prepares a planned handoff of the VIP: new connections to the VIP listeners are dropped
    * silently (clients send their SYN again a second later, by when the new holder answers; see
-   * {@link SynGate}), connections in flight get up to {@code wait} to finish, and those still open
-   * then (watches and other long streams) are closed, so their clients reconnect to the new holder.
-   * The future completes when that is done. Any thread; {@link #reopenVip} undoes it.
+   * {@link SynGate}); connections open for longer than {@link #LONG_LIVED} (watches, streams) are
+   * ended gracefully at once, so their clients reconnect to the new holder; younger ones (requests
+   * in flight) get up to {@code wait} to finish before they are ended too. The future completes
+   * when every VIP connection is closed, or {@link #GRACEFUL_END} after they were told to end. Any
+   * thread; {@link #reopenVip} undoes it.
    */
   public CompletableFuture<Void> quiesceVip(Duration wait) {
     CompletableFuture<Void> done = new CompletableFuture<>();
@@ -245,27 +252,45 @@ public final class TcpProxy {
             log.warn("cannot hold new VIP connections back during the handoff ({}); some may be reset", problem));
       }
     }
-    long deadline = System.nanoTime() + wait.toNanos();
-    int inFlight = vipClients.size();
-    ScheduledFuture<?>[] poll = new ScheduledFuture<?>[1];
+    long now = System.nanoTime();
+    long youngSince = now - LONG_LIVED.toNanos();
+    List<Channel> young = new ArrayList<>();
+    int ended = 0;
+    for (Channel client : vipClients) {
+      Long opened = client.attr(OPENED_AT).get();
+      if (opened != null && opened < youngSince) {
+        client.pipeline().fireUserEventTriggered(Relay.END_GRACEFULLY);
+        ended++;
+      } else {
+        young.add(client);
+      }
+    }
+    log.info("handing the VIP over: new VIP connections wait for the new holder; ended {} long-lived connections so their clients "
+        + "reconnect there; {} in flight may finish within {} ms", ended, young.size(), wait.toMillis());
+    long deadline = now + wait.toNanos();
     long[] closeBy = {0};
+    ScheduledFuture<?>[] poll = new ScheduledFuture<?>[1];
     poll[0] = boss.next().scheduleAtFixedRate(() -> {
+      young.removeIf(client -> !client.isOpen());
       if (vipClients.isEmpty()) {
         poll[0].cancel(false);
         done.complete(null);
-      } else if (closeBy[0] == 0 && System.nanoTime() >= deadline) {
-        // Watches and other long streams: end them as their clients would, so the apiserver closes
-        // them cleanly and the clients reconnect (to the new holder).
-        log.info("handing the VIP over: ending {} long-lived VIP connections so their clients reconnect to the new holder", vipClients.size());
-        vipClients.forEach(client -> client.pipeline().fireUserEventTriggered(Relay.END_GRACEFULLY));
+      } else if (closeBy[0] == 0 && (young.isEmpty() || System.nanoTime() >= deadline)) {
+        if (!young.isEmpty()) {
+          log.info("handing the VIP over: ending {} VIP connections still in flight after {} ms", young.size(), wait.toMillis());
+          young.forEach(client -> client.pipeline().fireUserEventTriggered(Relay.END_GRACEFULLY));
+        }
         closeBy[0] = System.nanoTime() + GRACEFUL_END.toNanos();
+        // The cluster may move the VIP now: what is left is ending.
+        done.complete(null);
       } else if (closeBy[0] != 0 && System.nanoTime() >= closeBy[0]) {
         poll[0].cancel(false);
-        log.info("handing the VIP over: closing {} VIP connections that did not end within {} ms", vipClients.size(), GRACEFUL_END.toMillis());
-        vipClients.close().addListener(closed -> done.complete(null));
+        if (!vipClients.isEmpty()) {
+          log.info("handing the VIP over: closing {} VIP connections that did not end within {} ms", vipClients.size(), GRACEFUL_END.toMillis());
+          vipClients.close();
+        }
       }
     }, 10, 10, TimeUnit.MILLISECONDS);
-    log.info("handing the VIP over: new VIP connections wait for the new holder; {} in flight may finish within {} ms", inFlight, wait.toMillis());
     return done;
   }
 

@@ -51,7 +51,8 @@ public final class Probe {
 
   /** Generous: a slow answer is not a failed connection; the lab may run on two busy cores. */
   private static final int READ_TIMEOUT_MILLIS = 10_000;
-  private static final int MAX_ATTEMPTS_IN_FLIGHT = 200;
+  /** Attempts waiting for a SYN to be sent again pile up during a handoff: 50 a second for up to 3 s. */
+  private static final int MAX_ATTEMPTS_IN_FLIGHT = 2000;
   private static final long WATCHER_STAGGER_MILLIS = 10;
 
   private final InetSocketAddress target;

@@ -78,7 +78,7 @@ class ProbeResourcesTest {
       awaitClosed(hanging);
       long before = openFileDescriptors();
 
-      Duration slowestHangingWave = runWaves(https, Lab.backend(hanging), CheckResult.Outcome.TIMEOUT, "timeout after 200ms");
+      Duration slowestHangingWave = runWaves(https, Lab.backend(hanging), CheckResult.Outcome.TIMEOUT, "timeout after 500ms");
       runWaves(https, Lab.backend(refusing), CheckResult.Outcome.FAILED, "ConnectException: Connection refused");
       runWaves(tcp, Lab.backend(refusing), CheckResult.Outcome.FAILED, "ConnectException: Connection refused");
 

@@ -40,7 +40,12 @@ public final class Main implements Runnable {
   }
 
   public static CommandLine commandLine() {
-    return new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true);
+    CommandLine commandLine = new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true);
+    // Every command answers --help (and --version) as Unix users expect.
+    for (CommandLine sub : commandLine.getSubcommands().values()) {
+      sub.getCommandSpec().mixinStandardHelpOptions(true).versionProvider(new VersionCommand.Provider());
+    }
+    return commandLine;
   }
 
   @Override

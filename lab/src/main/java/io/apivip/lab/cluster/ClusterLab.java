@@ -119,6 +119,7 @@ public final class ClusterLab implements AutoCloseable {
     Files.createDirectories(work);
     Pki pki = Pki.newCa("apivip-lab-ca");
     pki.writeCa(caFile());
+    pki.issueClient("apivip").write(work.resolve("client.crt"), work.resolve("client.key"));
     Path key = work.resolve("cluster.key");
     byte[] secret = new byte[32];
     new SecureRandom().nextBytes(secret);
@@ -146,10 +147,13 @@ public final class ClusterLab implements AutoCloseable {
           vip.address = "%s/%d"
           vip.interface = "%s"
           health.ca-file = "%s"
+          health.client-cert-file = "%s"
+          health.client-key-file = "%s"
           %s
           """
               .formatted(host.name(), host.name(), members, key, NetnsLab.VIP_IPV4, NetnsLab.IPV4_PREFIX_LENGTH,
-                  host.interfaceName(), caFile(), String.join("\n", options.extraConfig()));
+                  host.interfaceName(), caFile(), work.resolve("client.crt"), work.resolve("client.key"),
+                  String.join("\n", options.extraConfig()));
       Files.writeString(directory.resolve("apivip.conf"), config, StandardCharsets.UTF_8);
       nodes.add(new LabNode(network, host, directory, options.jar(), options.javaOptions()));
     }

@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
@@ -41,6 +42,7 @@ public final class LabProbe implements AutoCloseable {
   private final PrintStream commands;
   private final List<Attempt> attempts = new ArrayList<>();
   private final BlockingQueue<String> reports = new LinkedBlockingQueue<>();
+  private final CountDownLatch started = new CountDownLatch(1);
   private final Thread reader;
 
   private LabProbe(Process process) {
@@ -59,9 +61,20 @@ public final class LabProbe implements AutoCloseable {
         "--target", vip.getHostAddress() + ":" + port, "--ca", ca.toString(),
         "--interval-ms", Long.toString(intervalMillis), "--watchers", Integer.toString(watchers),
         "--connect-timeout-ms", Long.toString(connectTimeout.toMillis())));
-    Process process = network.start(network.client(), new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD));
+    Path log = ca.resolveSibling("probe.log");
+    Process process = network.start(network.client(), new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.appendTo(log.toFile())));
     LabProbe probe = new LabProbe(process);
     probe.reader.start();
+    try {
+      if (!probe.started.await(30, TimeUnit.SECONDS)) {
+        probe.close();
+        throw new IOException("the probe did not start within 30 s; see " + log);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      probe.close();
+      throw new IOException("interrupted while starting the probe", e);
+    }
     return probe;
   }
 
@@ -77,6 +90,8 @@ public final class LabProbe implements AutoCloseable {
           }
         } else if (fields[0].equals("watchers")) {
           reports.add(line);
+        } else if (line.startsWith("probe started")) {
+          started.countDown();
         }
       }
     } catch (IOException | RuntimeException e) {

@@ -104,6 +104,9 @@ public class CommandLineTest {
     assertThat(apivip("no-such-command").exitCode()).isEqualTo(2);
     assertThat(apivip("gen-key").exitCode()).isEqualTo(2);
     assertThat(apivip("--help").exitCode()).isZero();
+    Result runHelp = apivip("run", "--help");
+    assertThat(runHelp.exitCode()).isZero();
+    assertThat(runHelp.out()).contains("--config");
   }
 
   @Test

@@ -1,0 +1,236 @@
+#!/usr/bin/env bash
+# The proxy benchmark: the same load on loopback straight to the backend, through HAProxy (mode tcp,
+# option splice-auto) and through apivip's proxy (copying, and with proxy.splice on), in one run.
+# Prints a table with absolute figures and the ratio apivip/HAProxy and writes it into
+# bench/README.md with the date and the machine. Usage, as root on Debian/Ubuntu:
+#   bench/proxy/run.sh
+# Installs haproxy, iperf3 and wrk when missing. Takes about four minutes. Everything listens on
+# 127.0.0.1 only. JAVA_OPTS passes options to apivip's JVM (default: none, as the JVM picks).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$PWD
+
+IPERF_SECONDS=5
+WRK_SECONDS=8
+WARMUP_SECONDS=3
+IDLE_CONNECTIONS=10000
+
+# ---- what it needs -------------------------------------------------------------------------------
+
+declare -A PACKAGES=([haproxy]=haproxy [iperf3]=iperf3 [wrk]=wrk [javac]=openjdk-17-jdk-headless [mvn]=maven [ss]=iproute2)
+missing=()
+for command in "${!PACKAGES[@]}"; do
+  command -v "$command" >/dev/null 2>&1 || [[ -x /usr/sbin/$command ]] || missing+=("${PACKAGES[$command]}")
+done
+if ((${#missing[@]} > 0)); then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "bench: missing packages: ${missing[*]}; install them with: sudo apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "bench: installing ${missing[*]}" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+export PATH="$PATH:/usr/sbin"
+
+# 10,000 proxied connections are 20,000 sockets in the proxy alone. Where the hard limit of open
+# files cannot be raised (a container without CAP_SYS_RESOURCE), hold as many as fit and say so.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+fitting=$((($(ulimit -n) - 500) / 2))
+if ((fitting < IDLE_CONNECTIONS)); then
+  echo "bench: at most $(ulimit -n) open files here: holding $fitting idle connections instead of $IDLE_CONNECTIONS" >&2
+  IDLE_CONNECTIONS=$fitting
+fi
+
+echo "bench: building apivip" >&2
+mvn -B -ntp -q -pl lb-daemon -am package -DskipTests
+jar=$root/lb-daemon/target/apivip.jar
+
+work=$(mktemp -d)
+declare -A pids=()
+cleanup() {
+  for name in "${!pids[@]}"; do
+    kill "${pids[$name]}" 2>/dev/null || true
+  done
+  for name in "${!pids[@]}"; do
+    wait "${pids[$name]}" 2>/dev/null || true
+  done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+javac -nowarn -cp "$jar" -d "$work/classes" bench/proxy/Bench.java
+exec_bench_java() { # only as spawn's command, so that the recorded pid is the JVM's
+  # shellcheck disable=SC2086
+  exec java ${JAVA_OPTS:-} -cp "$jar:$work/classes" Bench "$@"
+}
+
+# ---- processes -----------------------------------------------------------------------------------
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+spawn() { # NAME COMMAND...: runs in the background, output in $work/NAME.log
+  local name=$1
+  shift
+  "$@" >"$work/$name.log" 2>&1 &
+  pids[$name]=$!
+}
+
+stop() {
+  local name=$1
+  kill "${pids[$name]}" 2>/dev/null || true
+  wait "${pids[$name]}" 2>/dev/null || true
+  unset "pids[$name]"
+}
+
+await_line() { # NAME TEXT: until the log of NAME shows TEXT, at most 60 s
+  for _ in $(seq 600); do
+    grep -q "$2" "$work/$1.log" 2>/dev/null && return
+    kill -0 "${pids[$1]}" 2>/dev/null || { cat "$work/$1.log" >&2; echo "bench: $1 died" >&2; exit 1; }
+    sleep 0.1
+  done
+  echo "bench: $1 did not print '$2'" >&2
+  exit 1
+}
+
+await_listening() { # NAME PORT
+  for _ in $(seq 300); do
+    [[ -n $(ss -Hltn "sport = :$2") ]] && return
+    sleep 0.1
+  done
+  echo "bench: $1 does not listen on $2" >&2
+  exit 1
+}
+
+start_haproxy() { # NAME LISTEN_PORT BACKEND_PORT
+  # No maxconn: HAProxy derives it from the open-files limit (and refuses to start above it).
+  cat >"$work/$1.cfg" <<EOF
+global
+defaults
+    mode tcp
+    timeout connect 1s
+    timeout client 1h
+    timeout server 1h
+    option splice-auto
+listen bench
+    bind 127.0.0.1:$2
+    server backend 127.0.0.1:$3
+EOF
+  spawn "$1" haproxy -db -f "$work/$1.cfg"
+  await_listening "$1" "$2"
+}
+
+start_apivip() { # NAME LISTEN_PORT BACKEND_PORT SPLICE
+  spawn "$1" exec_bench_java proxy "$2" "$3" "$4"
+  await_line "$1" ready
+}
+
+rss_mib() { # PID
+  awk '/^VmRSS:/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"
+}
+
+load_at_start=$(cut -d' ' -f1 /proc/loadavg)
+results=$work/results
+record() { # TARGET METRIC VALUE
+  echo "$1 $2 $3" >>"$results"
+  printf 'bench: %-14s %-18s %s\n' "$1" "$2" "$3" >&2
+}
+
+TARGETS=(direct haproxy apivip apivip-splice)
+
+# ---- throughput: iperf3 --------------------------------------------------------------------------
+
+iperf_port=$(free_port)
+spawn iperf3-server iperf3 -s -B 127.0.0.1 -p "$iperf_port"
+await_listening iperf3-server "$iperf_port"
+declare -A port=([direct]=$iperf_port [haproxy]=$(free_port) [apivip]=$(free_port) [apivip-splice]=$(free_port))
+start_haproxy haproxy "${port[haproxy]}" "$iperf_port"
+start_apivip apivip "${port[apivip]}" "$iperf_port" false
+start_apivip apivip-splice "${port[apivip-splice]}" "$iperf_port" true
+
+gbits() {
+  python3 -c 'import json, sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e9))'
+}
+for streams in 1 8; do
+  for target in "${TARGETS[@]}"; do
+    value=$(iperf3 -c 127.0.0.1 -p "${port[$target]}" -t "$IPERF_SECONDS" -O 1 -P "$streams" -J | gbits)
+    record "$target" "iperf$streams" "$value"
+  done
+done
+stop haproxy
+stop apivip
+stop apivip-splice
+stop iperf3-server
+
+# ---- request rate and latency: wrk ---------------------------------------------------------------
+
+http_port=$(free_port)
+spawn http exec_bench_java http "$http_port"
+await_line http ready
+port=([direct]=$http_port [haproxy]=$(free_port) [apivip]=$(free_port) [apivip-splice]=$(free_port))
+start_haproxy haproxy "${port[haproxy]}" "$http_port"
+start_apivip apivip "${port[apivip]}" "$http_port" false
+start_apivip apivip-splice "${port[apivip-splice]}" "$http_port" true
+
+wrk_parse() { # prints: requests/s p50_ms p99_ms errors
+  python3 -c '
+import re, sys
+text = sys.stdin.read()
+def ms(value, unit):
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+rate = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+p50 = ms(*re.search(r"^\s+50%\s+([\d.]+)(us|ms|s)$", text, re.M).groups())
+p99 = ms(*re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)$", text, re.M).groups())
+errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+count = (sum(int(n) for n in errors.groups()) if errors else 0) + (int(non2xx.group(1)) if non2xx else 0)
+print("%.0f %.3f %.3f %d" % (rate, p50, p99, count))'
+}
+for target in "${TARGETS[@]}"; do
+  wrk -t2 -c64 -d"${WARMUP_SECONDS}s" "http://127.0.0.1:${port[$target]}/" >/dev/null
+done
+for mode in keepalive close; do
+  header=()
+  [[ $mode == close ]] && header=(-H "Connection: close")
+  for target in "${TARGETS[@]}"; do
+    read -r rate p50 p99 errors < <(wrk -t2 -c64 -d"${WRK_SECONDS}s" --latency "${header[@]}" "http://127.0.0.1:${port[$target]}/" | wrk_parse)
+    record "$target" "rps-$mode" "$rate"
+    record "$target" "p50-$mode" "$p50"
+    record "$target" "p99-$mode" "$p99"
+    record "$target" "errors-$mode" "$errors"
+  done
+done
+stop haproxy
+stop apivip
+stop apivip-splice
+
+# ---- memory: 10,000 idle proxied connections ----------------------------------------------------
+
+for target in haproxy apivip; do
+  listen=$(free_port)
+  if [[ $target == haproxy ]]; then
+    start_haproxy "$target" "$listen" "$http_port"
+  else
+    start_apivip "$target" "$listen" "$http_port" false
+  fi
+  pid=${pids[$target]}
+  record "$target" rss-start "$(rss_mib "$pid")"
+  spawn hold exec_bench_java hold "$listen" "$IDLE_CONNECTIONS"
+  await_line hold ready
+  sleep 2
+  proxied=$(ss -Htn state established "( dport = :$http_port )" | wc -l)
+  record "$target" idle-proxied "$proxied"
+  record "$target" idle-count "$IDLE_CONNECTIONS"
+  record "$target" rss-idle "$(rss_mib "$pid")"
+  stop hold
+  stop "$target"
+done
+stop http
+
+# ---- the table -----------------------------------------------------------------------------------
+
+machine="$(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -1), $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), Linux $(uname -r), load average $load_at_start at the start and $(cut -d' ' -f1 /proc/loadavg) at the end"
+versions="HAProxy $(haproxy -v | sed -n 's/^HAProxy version \([^ ]*\).*/\1/p'), $(iperf3 --version | head -1 | cut -d' ' -f1-2), $(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2), $(java -version 2>&1 | head -1)"
+python3 bench/proxy/table.py "$results" "$(date -u +%Y-%m-%d)" "$machine" "$versions" bench/README.md

@@ -1,0 +1,19 @@
+package io.apivip.daemon.cluster;
+
+import java.util.Set;
+
+/**
+ * What the cluster tells the rest of the daemon. Called on the cluster's owner thread: return
+ * quickly and never block (hand the work to your own thread).
+ */
+public interface ClusterListener {
+
+  /**
+   * Add or remove the VIP. After adding it, call {@link ClusterService#addressUp()}: until then this
+   * node's heartbeats do not claim the VIP, so a node handing it over keeps it (make before break).
+   */
+  void vipDecision(VipDecision decision);
+
+  /** The nodes whose latest heartbeat (or, for this node, whose state) says maintenance; for the proxy. */
+  default void maintenanceChanged(Set<String> nodesInMaintenance) {}
+}

@@ -1,0 +1,405 @@
+package io.apivip.daemon.cluster;
+
+import static io.apivip.daemon.cluster.Election.NEVER;
+
+import io.apivip.daemon.cluster.HeartbeatCodec.Accepted;
+import io.apivip.daemon.cluster.HeartbeatCodec.Decoded;
+import io.apivip.daemon.cluster.HeartbeatCodec.Dropped;
+import io.apivip.daemon.cluster.Membership.Peer;
+import io.apivip.daemon.config.Settings;
+import java.net.InetAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One node's cluster state machine, without threads or sockets: datagrams, timer ticks and local
+ * changes go in; heartbeats (through the {@link Transport}) and VIP decisions (through the {@link
+ * ClusterListener}) come out. {@link ClusterService} runs it on a Netty event loop over UDP; the
+ * simulation runs many of them over a fake network and a fake clock.
+ *
+ * <p>Single-threaded: every method must be called on the owner thread. After every call the owner
+ * must make sure {@link #tick()} runs again no later than {@link #nextWakeNanos()}.
+ */
+public final class ClusterNode {
+
+  private static final Logger log = LoggerFactory.getLogger(ClusterNode.class);
+
+  private final ClusterConfig config;
+  private final Clock clock;
+  private final Transport transport;
+  private final ClusterListener listener;
+  private final ClusterMetrics metrics;
+  private final HeartbeatCodec codec;
+  private final ReplayGuard replayGuard;
+  private final Membership membership;
+  private final Election.Rules rules;
+  private final long intervalNanos;
+  private final long stallGraceNanos;
+  private final int priority;
+  private final long incarnation;
+
+  private long sequence;
+  /** The first sequence sent since this node last started backing itself; older acknowledgements do not count. */
+  private long epoch = Long.MAX_VALUE;
+  private boolean eligible;
+  private boolean maintenance;
+  private boolean holding;
+  private boolean addressUp;
+  private Optional<String> backing = Optional.empty();
+  private long abstainingSince = NEVER;
+  private long handingOverSince = NEVER;
+  private long nextSendNanos;
+  /** After a stall of our own, decisions wait until then, so the datagrams queued meanwhile are read first. */
+  private long readingUntil = NEVER;
+  private boolean sendNow;
+  private boolean seesQuorum;
+  private boolean backedHolder;
+  private Set<String> maintenanceReported = Set.of();
+
+  public ClusterNode(
+      ClusterConfig config, Clock clock, Transport transport, ClusterListener listener, ClusterMetrics metrics) {
+    this.config = config;
+    this.clock = clock;
+    this.transport = transport;
+    this.listener = listener;
+    this.metrics = metrics;
+    this.codec =
+        new HeartbeatCodec(
+            config.clusterId(),
+            config.selfId(),
+            config.nodes().stream().map(Settings.Node::id).collect(Collectors.toSet()),
+            config.key(),
+            config.previousKey());
+    this.replayGuard = new ReplayGuard(config.replayWindow());
+    this.intervalNanos = config.interval().toNanos();
+    this.stallGraceNanos = intervalNanos / 5;
+    this.membership =
+        new Membership(config.selfId(), config.peers(), intervalNanos, config.failureTimeout().toNanos());
+    this.rules = config.rules();
+    this.priority = config.self().priority();
+    // The wall clock at start orders this life after the previous one (see ReplayGuard).
+    this.incarnation = Math.max(1, clock.wallMillis());
+  }
+
+  /** Begins: announces this node, and abstains for one failure timeout to learn who holds the VIP. */
+  public void start() {
+    long now = clock.nanoTime();
+    abstainingSince = now;
+    stepped(now);
+    sendNow = true;
+    evaluate(now);
+    log.info(
+        "cluster {}: node {} started (incarnation {}, {} nodes, quorum {})",
+        config.clusterId(), config.selfId(), incarnation, config.nodes().size(), config.quorum());
+  }
+
+  /** A datagram from the network. Returns why it was dropped, or empty when it was accepted. */
+  public Optional<DropReason> receive(byte[] datagram, int length, InetAddress from) {
+    metrics.received();
+    Decoded decoded = codec.decode(datagram, length);
+    if (decoded instanceof Dropped dropped) {
+      if (dropped.reason() == DropReason.BAD_MAC) {
+        membership.peerAt(from).ifPresent(peer -> peer.badMacDatagrams++);
+      }
+      metrics.dropped(dropped.reason());
+      return Optional.of(dropped.reason());
+    }
+    Heartbeat heartbeat = ((Accepted) decoded).heartbeat();
+    long now = clock.nanoTime();
+    Optional<DropReason> replay = replayGuard.admit(heartbeat, now, clock.wallMillis());
+    if (replay.isPresent()) {
+      metrics.dropped(replay.get());
+      return replay;
+    }
+    stepped(now);
+    Peer peer = membership.peer(heartbeat.senderId()).orElseThrow();
+    Heartbeat previous = peer.last;
+    boolean silent = peer.lastHeardNanos == NEVER || now - peer.lastHeardNanos > 2 * intervalNanos;
+    membership.heard(peer, heartbeat, now, clock.wallMillis());
+    boolean newCandidate = heartbeat.candidate() && (previous == null || !previous.candidate());
+    if (silent || (newCandidate && backing.equals(Optional.of(peer.id)))) {
+      // Answer at once: a peer back from a stall (or new) renews its leases from our acknowledgement,
+      // and a new candidate needs our acknowledgement of its new epoch to take the VIP.
+      sendNow = true;
+    }
+    evaluate(now);
+    return Optional.empty();
+  }
+
+  /** The timer: sends the periodic heartbeat and acts on timeouts. */
+  public void tick() {
+    long now = clock.nanoTime();
+    stepped(now);
+    evaluate(now);
+  }
+
+  /**
+   * A step begins. If this node itself stalled (GC, CPU starvation), the heartbeats that queued up
+   * in its socket meanwhile carry fresh acknowledgements of its leases; a timer that runs before
+   * the socket is read would see only the stale ones and drop the VIP for nothing. So after a stall
+   * decisions wait a short grace while datagrams are read. The node held the address all through
+   * the stall anyway; the grace adds a fraction of it.
+   */
+  private void stepped(long now) {
+    if (membership.step(now)) {
+      readingUntil = now + stallGraceNanos;
+      sendNow = true;
+    }
+  }
+
+  /** When {@link #tick()} must run next, on the {@link Clock#nanoTime()} scale. */
+  public long nextWakeNanos() {
+    long now = clock.nanoTime();
+    long next = nextSendNanos;
+    next = Membership.after(now, membership.nextChange(now, incarnation, rules.preemptDelayNanos()), next);
+    if (abstainingSince != NEVER) {
+      next = Membership.after(now, abstainingSince + rules.failureTimeoutNanos(), next);
+    }
+    if (handingOverSince != NEVER) {
+      next = Membership.after(now, handingOverSince + rules.handoffTimeoutNanos(), next);
+    }
+    if (readingUntil != NEVER) {
+      next = Math.min(next, Math.max(now, readingUntil));
+    }
+    return next;
+  }
+
+  /** Whether this node's proxy has a healthy backend and its VIP part works. */
+  public void setEligible(boolean value) {
+    if (value != eligible) {
+      eligible = value;
+      log.info("node {} is now {}", config.selfId(), value ? "eligible" : "not eligible");
+      sendNow = true;
+      tick();
+    }
+  }
+
+  /** Drain (true) or resume (false). Draining hands the VIP over first; see {@link Election}. */
+  public void setMaintenance(boolean value) {
+    if (value != maintenance) {
+      maintenance = value;
+      log.info("node {} {} maintenance", config.selfId(), value ? "enters" : "leaves");
+      sendNow = true;
+      tick();
+    }
+  }
+
+  /** The VIP part has added the address; from now on our heartbeats claim the VIP. */
+  public void addressUp() {
+    if (holding && !addressUp) {
+      addressUp = true;
+      sendNow = true;
+      tick();
+    }
+  }
+
+  private void evaluate(long now) {
+    if (readingUntil != NEVER && now < readingUntil) {
+      if (sendNow || now >= nextSendNanos) {
+        send(now);
+      }
+      return;
+    }
+    readingUntil = NEVER;
+    membership.updateQualified(now);
+    reportPeers(now);
+    Election.Decision decision = Election.decide(electionInput(now));
+    if (!decision.backing().equals(backing)) {
+      if (decision.backing().equals(Optional.of(config.selfId()))) {
+        epoch = sequence + 1;
+      }
+      backing = decision.backing();
+      sendNow = true;
+    }
+    abstainingSince = decision.abstainingSince();
+    handingOverSince = decision.handingOverSince();
+    if (decision.seesQuorum() != seesQuorum) {
+      seesQuorum = decision.seesQuorum();
+      log.info("node {} {} quorum ({} needed)", config.selfId(), seesQuorum ? "sees" : "lost", config.quorum());
+    }
+    backedHolder = decision.backedHolder();
+    decision.transition().ifPresent(reason -> changeHolding(decision.hold(), reason));
+    reportMaintenance();
+    if (sendNow || now >= nextSendNanos) {
+      send(now);
+    }
+  }
+
+  private void changeHolding(boolean hold, Election.Reason reason) {
+    holding = hold;
+    addressUp = false;
+    sendNow = true;
+    metrics.transition(reason);
+    log.info(
+        "node {} {} the VIP ({}); backing {}",
+        config.selfId(), hold ? "takes" : "releases", reason.tag(), backing.orElse("nobody"));
+    listener.vipDecision(new VipDecision(hold, reason));
+  }
+
+  Election.Input electionInput(long now) {
+    List<Election.Member> peers = new ArrayList<>(membership.peers().size());
+    for (Peer peer : membership.peers()) {
+      peers.add(membership.member(peer, now, incarnation, epoch));
+    }
+    // qualifiedSince of the deciding node is never read: only a keeper preempts, and only for a peer.
+    Election.Member self =
+        new Election.Member(
+            config.selfId(), priority, true, eligible, maintenance, holding, backing, NEVER, true, false);
+    return new Election.Input(now, self, peers, rules, abstainingSince, handingOverSince);
+  }
+
+  private void send(long now) {
+    sendNow = false;
+    sequence++;
+    List<Heartbeat.PeerEntry> entries = new ArrayList<>(membership.peers().size());
+    for (Peer peer : membership.peers()) {
+      Heartbeat last = peer.last;
+      entries.add(
+          new Heartbeat.PeerEntry(
+              peer.id,
+              last == null ? 0 : last.incarnation(),
+              last == null ? 0 : last.sequence(),
+              membership.alive(peer, now),
+              backing.equals(Optional.of(peer.id))));
+    }
+    Heartbeat heartbeat =
+        new Heartbeat(
+            config.clusterId(), config.selfId(), incarnation, sequence, clock.wallMillis(), priority,
+            eligible, maintenance, holding && addressUp, backing.equals(Optional.of(config.selfId())),
+            entries);
+    byte[] datagram = codec.encode(heartbeat);
+    membership.sent(sequence, now);
+    nextSendNanos = now + intervalNanos;
+    for (Peer peer : membership.peers()) {
+      transport.send(peer.id, datagram);
+    }
+  }
+
+  private void reportPeers(long now) {
+    for (Peer peer : membership.peers()) {
+      boolean alive = membership.alive(peer, now);
+      if (alive != peer.reportedAlive) {
+        peer.reportedAlive = alive;
+        if (alive) {
+          log.info("peer {} ({}) is alive", peer.id, peer.address.getHostAddress());
+        } else {
+          log.warn(
+              "peer {} ({}) is suspected: no heartbeat for {} ms",
+              peer.id, peer.address.getHostAddress(), (now - peer.lastHeardNanos) / 1_000_000);
+        }
+      }
+    }
+  }
+
+  private void reportMaintenance() {
+    int draining = maintenance ? 1 : 0;
+    boolean same = !maintenance || maintenanceReported.contains(config.selfId());
+    for (Peer peer : membership.peers()) {
+      if (peer.last != null && peer.last.maintenance()) {
+        draining++;
+        same &= maintenanceReported.contains(peer.id);
+      }
+    }
+    if (same && draining == maintenanceReported.size()) {
+      return;
+    }
+    Set<String> nodes = new TreeSet<>();
+    if (maintenance) {
+      nodes.add(config.selfId());
+    }
+    for (Peer peer : membership.peers()) {
+      if (peer.last != null && peer.last.maintenance()) {
+        nodes.add(peer.id);
+      }
+    }
+    maintenanceReported = Set.copyOf(nodes);
+    listener.maintenanceChanged(maintenanceReported);
+  }
+
+  /** The snapshot for /status and the gauges. */
+  public ClusterStatus status() {
+    long now = clock.nanoTime();
+    List<ClusterStatus.Member> members = new ArrayList<>();
+    members.add(
+        new ClusterStatus.Member(
+            config.selfId(), config.self().address(), priority, ClusterStatus.Liveness.SELF, eligible,
+            maintenance, holding && addressUp, Optional.empty(), Optional.empty(), 0));
+    Optional<String> holder = holding ? Optional.of(config.selfId()) : Optional.empty();
+    Election.Member best = null;
+    for (Peer peer : membership.peers()) {
+      Heartbeat last = peer.last;
+      boolean alive = membership.alive(peer, now);
+      ClusterStatus.Liveness liveness =
+          last == null
+              ? ClusterStatus.Liveness.NEVER_HEARD
+              : alive ? ClusterStatus.Liveness.ALIVE : ClusterStatus.Liveness.SUSPECTED;
+      members.add(
+          new ClusterStatus.Member(
+              peer.id, peer.address, peer.priority(), liveness,
+              last != null && last.eligible(), last != null && last.maintenance(), last != null && last.holdsVip(),
+              last == null ? Optional.empty() : Optional.of(Duration.ofNanos(now - peer.lastHeardNanos)),
+              last == null ? Optional.empty() : Optional.of(Duration.ofMillis(peer.clockOffsetMillis)),
+              peer.badMacDatagrams));
+      Election.Member member = membership.member(peer, now, incarnation, epoch);
+      if (member.alive() && member.holds() && (best == null || Election.RANK.compare(member, best) > 0)) {
+        best = member;
+      }
+    }
+    if (holder.isEmpty() && best != null) {
+      holder = Optional.of(best.id());
+    }
+    return new ClusterStatus(config.selfId(), config.quorum(), seesQuorum, holding, holder, members);
+  }
+
+  /** This node's state as the invariant checks see it, evaluated now without changing anything. */
+  public Inspection inspect() {
+    long now = clock.nanoTime();
+    Election.Decision decision = Election.decide(electionInput(now));
+    boolean handingOver = holding && !decision.backedHolder() && decision.seesQuorum();
+    return new Inspection(
+        config.selfId(), holding, addressUp, decision.seesQuorum(), holding && decision.backedHolder(),
+        handingOver, handingOverSince, backing);
+  }
+
+  /**
+   * @param backedHolder holds the VIP, qualifies, and a quorum backs it (at most one node at a time)
+   * @param handingOver holds the VIP and sees a quorum but is not backed: handing over
+   */
+  public record Inspection(
+      String id,
+      boolean holding,
+      boolean addressUp,
+      boolean seesQuorum,
+      boolean backedHolder,
+      boolean handingOver,
+      long handingOverSince,
+      Optional<String> backing) {}
+
+  /** Everything a received datagram could change, for the simulation's "dropped means no effect" check. */
+  Object digest() {
+    List<Object> state = membership.digest();
+    state.add(sequence);
+    state.add(epoch);
+    state.add(holding);
+    state.add(addressUp);
+    state.add(backing);
+    state.add(abstainingSince);
+    state.add(handingOverSince);
+    return state;
+  }
+
+  public String id() {
+    return config.selfId();
+  }
+
+  public boolean holding() {
+    return holding;
+  }
+}

@@ -1,0 +1,184 @@
+package io.apivip.daemon.cluster;
+
+import io.apivip.daemon.Transports;
+import io.apivip.daemon.config.Settings;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.socket.DatagramChannel;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The cluster part as the daemon uses it: a {@link ClusterNode} running on one Netty event loop
+ * (its owner thread), heartbeats over {@link UdpTransport}, Micrometer meters.
+ *
+ * <p>Contract for the daemon:
+ *
+ * <ul>
+ *   <li>Inputs, from any thread (posted to the owner): {@link #setEligible} (this node's proxy has
+ *       a healthy backend and its VIP part works; false until first called), {@link
+ *       #enterMaintenance} / {@link #leaveMaintenance} (drain / resume), {@link #addressUp} (the VIP
+ *       part has added the address after a hold decision).
+ *   <li>Outputs: the {@link ClusterListener} (hold / release with a reason, maintenance flags of
+ *       every node), called on the owner thread; {@link #status()}, a snapshot safe to read from any
+ *       thread; the meters in {@link ClusterMetrics}.
+ *   <li>Shut down with a drain first (enterMaintenance, wait for the release, at most
+ *       handoff-timeout), then {@link #close()}; close itself decides nothing and calls no listener.
+ * </ul>
+ */
+public final class ClusterService implements AutoCloseable {
+
+  private final Clock clock;
+  private final UdpTransport transport;
+  private final EventLoop owner;
+  private volatile ClusterStatus status;
+  private ClusterNode node;
+  private ScheduledFuture<?> wake;
+  private long wakeAt;
+  private boolean closed;
+
+  private ClusterService(Clock clock, UdpTransport transport) {
+    this.clock = clock;
+    this.transport = transport;
+    this.owner = transport.eventLoop();
+  }
+
+  /** Binds the heartbeat port on this node's address and starts; reads the key files. */
+  public static ClusterService start(
+      Settings settings, Transports transports, EventLoopGroup group, MeterRegistry registry, ClusterListener listener)
+      throws IOException, InterruptedException {
+    ClusterConfig config = ClusterConfig.from(settings);
+    int port = settings.heartbeat().port();
+    Map<String, InetSocketAddress> addresses = new LinkedHashMap<>();
+    for (Settings.Node node : config.nodes()) {
+      addresses.put(node.id(), new InetSocketAddress(node.address(), port));
+    }
+    return start(config, addresses, transports.datagramChannel(), group, registry, listener, Clock.system());
+  }
+
+  /** As above with every address given; tests put nodes on different loopback addresses and ports. */
+  public static ClusterService start(
+      ClusterConfig config,
+      Map<String, InetSocketAddress> addresses,
+      Class<? extends DatagramChannel> channelClass,
+      EventLoopGroup group,
+      MeterRegistry registry,
+      ClusterListener listener,
+      Clock clock)
+      throws InterruptedException {
+    Map<String, InetSocketAddress> peers = new LinkedHashMap<>(addresses);
+    InetSocketAddress local = peers.remove(config.selfId());
+    ClusterService[] service = new ClusterService[1];
+    UdpTransport transport =
+        UdpTransport.bind(group, channelClass, local, peers, (datagram, from) -> service[0].received(datagram, from));
+    service[0] = new ClusterService(clock, transport);
+    service[0].begin(config, registry, listener);
+    return service[0];
+  }
+
+  private void begin(ClusterConfig config, MeterRegistry registry, ClusterListener listener)
+      throws InterruptedException {
+    ClusterMetrics metrics =
+        ClusterMetrics.micrometer(registry, config.peers().stream().map(Settings.Node::id).toList(), this::status);
+    try {
+      owner
+          .submit(
+              () -> {
+                node = new ClusterNode(config, clock, transport, listener, metrics);
+                status = node.status();
+                node.start();
+                stepped();
+              })
+          .get();
+    } catch (ExecutionException e) {
+      transport.close();
+      throw new IllegalStateException("the cluster failed to start", e.getCause());
+    }
+  }
+
+  private void received(byte[] datagram, java.net.InetAddress from) {
+    if (node != null && !closed) {
+      node.receive(datagram, datagram.length, from);
+      stepped();
+    }
+  }
+
+  private void tick() {
+    wake = null;
+    if (!closed) {
+      node.tick();
+      stepped();
+    }
+  }
+
+  /** After every step on the owner: publish the snapshot and keep the timer at the node's next deadline. */
+  private void stepped() {
+    status = node.status();
+    long next = node.nextWakeNanos();
+    if (wake != null && wakeAt == next) {
+      return;
+    }
+    if (wake != null) {
+      wake.cancel(false);
+    }
+    wakeAt = next;
+    wake = owner.schedule(this::tick, Math.max(0, next - clock.nanoTime()), TimeUnit.NANOSECONDS);
+  }
+
+  private void post(Runnable input) {
+    owner.execute(
+        () -> {
+          if (!closed) {
+            input.run();
+            stepped();
+          }
+        });
+  }
+
+  public void setEligible(boolean eligible) {
+    post(() -> node.setEligible(eligible));
+  }
+
+  public void enterMaintenance() {
+    post(() -> node.setMaintenance(true));
+  }
+
+  public void leaveMaintenance() {
+    post(() -> node.setMaintenance(false));
+  }
+
+  /** The VIP part confirms the address is on the interface (after a hold decision). */
+  public void addressUp() {
+    post(() -> node.addressUp());
+  }
+
+  /** The latest snapshot, at most one heartbeat interval old. */
+  public ClusterStatus status() {
+    return status;
+  }
+
+  public InetSocketAddress localAddress() {
+    return transport.localAddress();
+  }
+
+  /** Stops sending and receiving; the VIP part is not told anything (drain first). */
+  @Override
+  public void close() {
+    owner
+        .submit(
+            () -> {
+              closed = true;
+              if (wake != null) {
+                wake.cancel(false);
+              }
+            })
+        .syncUninterruptibly();
+    transport.close();
+  }
+}

@@ -1,0 +1,61 @@
+package io.apivip.daemon.cluster;
+
+import java.net.InetAddress;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+/**
+ * A read-only snapshot of the cluster as this node sees it, for /status, `apivip doctor` and the
+ * metrics. Taken on the owner thread, at least every heartbeat interval.
+ *
+ * @param holder the node holding the VIP as this node sees it: itself if it holds, else the highest
+ *     ranked live peer announcing it
+ * @param quorumPresent this node sees a quorum (see {@link Election}, rule 5)
+ */
+public record ClusterStatus(
+    String nodeId,
+    int quorum,
+    boolean quorumPresent,
+    boolean holding,
+    Optional<String> holder,
+    List<Member> members) {
+
+  public ClusterStatus {
+    members = List.copyOf(members);
+  }
+
+  public enum Liveness {
+    SELF,
+    ALIVE,
+    SUSPECTED,
+    NEVER_HEARD
+  }
+
+  /**
+   * One node. {@code clockOffset} is the peer's wall clock minus ours when its last heartbeat
+   * arrived (network delay included); {@code badMacDatagrams} counts datagrams from its address
+   * whose MAC did not match, which points at a different key file on that node.
+   */
+  public record Member(
+      String id,
+      InetAddress address,
+      int priority,
+      Liveness liveness,
+      boolean eligible,
+      boolean maintenance,
+      boolean holdsVip,
+      Optional<Duration> lastHeardAge,
+      Optional<Duration> clockOffset,
+      long badMacDatagrams) {}
+
+  public long peersAlive() {
+    return members.stream().filter(member -> member.liveness() == Liveness.ALIVE).count();
+  }
+
+  public Set<String> inMaintenance() {
+    return members.stream().filter(Member::maintenance).map(Member::id).collect(Collectors.toUnmodifiableSet());
+  }
+}

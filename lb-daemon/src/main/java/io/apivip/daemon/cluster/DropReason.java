@@ -1,0 +1,34 @@
+package io.apivip.daemon.cluster;
+
+import java.util.Locale;
+
+/** Why a received datagram was dropped; a metric tag, so the set is small and fixed. */
+public enum DropReason {
+  /** Longer than {@link HeartbeatCodec#MAX_DATAGRAM} bytes. */
+  OVERSIZED,
+  /** Shorter than the smallest possible heartbeat. */
+  TRUNCATED,
+  /** Does not start with "AVIP": not an apivip heartbeat at all. */
+  BAD_MAGIC,
+  /** A heartbeat of a version this node does not speak (a rolling upgrade, or garbage). */
+  WRONG_VERSION,
+  /** The HMAC matches neither key: a wrong key file on one side, or a forgery. */
+  BAD_MAC,
+  /** Correctly signed but not a valid heartbeat: a bug on the sending side. */
+  MALFORMED,
+  /** Signed by our key but from another cluster id: two clusters share a key. */
+  WRONG_CLUSTER,
+  /** The sender id is not in cluster.nodes. */
+  UNKNOWN_SENDER,
+  /** Claims to come from this node: a reflected datagram or two nodes with the same node-id. */
+  FROM_SELF,
+  /** Sender clock further from ours than heartbeat.replay-window: a replay or a broken clock. */
+  OUTSIDE_WINDOW,
+  /** Not newer than the last heartbeat accepted from that sender: a replay, duplicate or late datagram. */
+  REPLAYED;
+
+  /** The metric tag value, e.g. "bad_mac". */
+  public String tag() {
+    return name().toLowerCase(Locale.ROOT);
+  }
+}

@@ -1,0 +1,212 @@
+package io.apivip.daemon.cluster;
+
+import static io.apivip.daemon.cluster.Election.NEVER;
+
+import io.apivip.daemon.config.Settings;
+import java.net.InetAddress;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * What one node knows of its peers, and the failure detector: a peer is alive while its heartbeats
+ * arrive, suspected after failure-timeout without one (why fixed, not accrual: see {@link
+ * Election}). It also keeps this node's own send times, so that a peer's acknowledgement of one of
+ * our sequences tells how long that peer cannot have suspected us (our lease from it).
+ *
+ * <p>Pauses: if this node itself stalls (GC, CPU starvation) it notices the gap between two of its
+ * own steps and does not count the stall against its peers: their last-heard times move forward by
+ * the excess. That only makes this node suspect later, which the safety argument allows; without it
+ * a node resuming from a 400 ms pause would suspect everyone before reading the heartbeats queued
+ * in its socket, and drop the VIP for nothing. For the same reason {@link ClusterNode} reads for a
+ * short grace after a stall before it decides anything.
+ *
+ * <p>Owned by the cluster's owner thread, like everything it holds.
+ */
+final class Membership {
+
+  /** Sequence numbers whose send time is remembered; more than a failure timeout's worth. */
+  private static final int SENT_TIMES = 256;
+
+  /** What is known of one peer. */
+  static final class Peer {
+    final String id;
+    final InetAddress address;
+    final int configuredPriority;
+    Heartbeat last;
+    /** Derived from {@code last} once at receipt: whom it backs, and its entry about us. */
+    Optional<String> backing = Optional.empty();
+    Heartbeat.PeerEntry aboutMe;
+    long lastHeardNanos = NEVER;
+    long qualifiedSince = NEVER;
+    long clockOffsetMillis;
+    long badMacDatagrams;
+    boolean reportedAlive;
+
+    Peer(Settings.Node node) {
+      this.id = node.id();
+      this.address = node.address();
+      this.configuredPriority = node.priority();
+    }
+
+    int priority() {
+      return last == null ? configuredPriority : last.priority();
+    }
+  }
+
+  private final String selfId;
+  private final long failureTimeoutNanos;
+  private final long expectedGapNanos;
+  private final long leaseMarginNanos;
+  private final Map<String, Peer> peers = new LinkedHashMap<>();
+  private final long[] sentSequence = new long[SENT_TIMES];
+  private final long[] sentNanos = new long[SENT_TIMES];
+  private long lastStepNanos = NEVER;
+
+  Membership(String selfId, List<Settings.Node> others, long intervalNanos, long failureTimeoutNanos) {
+    this.selfId = selfId;
+    this.failureTimeoutNanos = failureTimeoutNanos;
+    // Our own steps come at least every interval; a longer gap is a stall of ours.
+    this.expectedGapNanos = intervalNanos + intervalNanos / 2;
+    // Covers a timer that fires a little late; clock rates differ by parts per million only. Kept
+    // small: every millisecond here is a millisecond less of pause a holder survives.
+    this.leaseMarginNanos = intervalNanos / 50;
+    for (Settings.Node node : others) {
+      peers.put(node.id(), new Peer(node));
+    }
+  }
+
+  Collection<Peer> peers() {
+    return peers.values();
+  }
+
+  Optional<Peer> peer(String id) {
+    return Optional.ofNullable(peers.get(id));
+  }
+
+  Optional<Peer> peerAt(InetAddress address) {
+    return peers.values().stream().filter(peer -> peer.address.equals(address)).findFirst();
+  }
+
+  /**
+   * Called first at every step: forgives peers the part of a gap since our last step that was our
+   * own stall. Returns true when there was such a stall.
+   */
+  boolean step(long now) {
+    boolean stalled = lastStepNanos != NEVER && now - lastStepNanos > expectedGapNanos;
+    if (stalled) {
+      long stall = now - lastStepNanos - expectedGapNanos;
+      for (Peer peer : peers.values()) {
+        if (peer.lastHeardNanos != NEVER) {
+          peer.lastHeardNanos = Math.min(now, peer.lastHeardNanos + stall);
+        }
+      }
+    }
+    lastStepNanos = now;
+    return stalled;
+  }
+
+  void heard(Peer peer, Heartbeat heartbeat, long now, long wallMillis) {
+    peer.last = heartbeat;
+    peer.backing = heartbeat.backing();
+    peer.aboutMe = heartbeat.entry(selfId).orElse(null);
+    peer.lastHeardNanos = now;
+    peer.clockOffsetMillis = heartbeat.wallClockMillis() - wallMillis;
+  }
+
+  boolean alive(Peer peer, long now) {
+    return peer.lastHeardNanos != NEVER && now - peer.lastHeardNanos < failureTimeoutNanos;
+  }
+
+  /** Tracks since when each peer has been qualified without a break (for preemption). */
+  void updateQualified(long now) {
+    for (Peer peer : peers.values()) {
+      boolean qualified = alive(peer, now) && peer.last.eligible() && !peer.last.maintenance();
+      if (!qualified) {
+        peer.qualifiedSince = NEVER;
+      } else if (peer.qualifiedSince == NEVER) {
+        peer.qualifiedSince = now;
+      }
+    }
+  }
+
+  void sent(long sequence, long now) {
+    int slot = (int) (sequence % SENT_TIMES);
+    sentSequence[slot] = sequence;
+    sentNanos[slot] = now;
+  }
+
+  /** Until when the peer cannot have suspected us, from its acknowledgement of our sequence; NEVER if unknown. */
+  long leaseEnd(Peer peer, long incarnation) {
+    Heartbeat.PeerEntry entry = peer.aboutMe;
+    if (entry == null || entry.incarnation() != incarnation || entry.lastSequence() <= 0) {
+      return NEVER;
+    }
+    long sent = sentAt(entry.lastSequence());
+    return sent == NEVER ? NEVER : sent + failureTimeoutNanos - leaseMarginNanos;
+  }
+
+  private long sentAt(long sequence) {
+    int slot = (int) (sequence % SENT_TIMES);
+    return sentSequence[slot] == sequence ? sentNanos[slot] : NEVER;
+  }
+
+  /** The election's picture of one peer. */
+  Election.Member member(Peer peer, long now, long incarnation, long epoch) {
+    boolean alive = alive(peer, now);
+    Heartbeat last = peer.last;
+    boolean connected = alive && now < leaseEnd(peer, incarnation);
+    boolean backsMe =
+        connected
+            && peer.backing.isPresent()
+            && peer.backing.get().equals(selfId)
+            && peer.aboutMe.lastSequence() >= epoch;
+    return new Election.Member(
+        peer.id,
+        peer.priority(),
+        alive,
+        last != null && last.eligible(),
+        last != null && last.maintenance(),
+        last != null && last.holdsVip(),
+        peer.backing,
+        peer.qualifiedSince,
+        connected,
+        backsMe);
+  }
+
+  /** The next instant at which a peer's state changes by itself (suspicion, lease end, preemption delay). */
+  long nextChange(long now, long incarnation, long preemptDelayNanos) {
+    long next = Long.MAX_VALUE;
+    for (Peer peer : peers.values()) {
+      if (peer.lastHeardNanos != NEVER) {
+        next = after(now, peer.lastHeardNanos + failureTimeoutNanos, next);
+      }
+      long lease = leaseEnd(peer, incarnation);
+      if (lease != NEVER) {
+        next = after(now, lease, next);
+      }
+      if (peer.qualifiedSince != NEVER) {
+        next = after(now, peer.qualifiedSince + preemptDelayNanos, next);
+      }
+    }
+    return next;
+  }
+
+  static long after(long now, long candidate, long current) {
+    return candidate > now && candidate < current ? candidate : current;
+  }
+
+  /** For the simulation's check that a dropped datagram changed nothing. */
+  List<Object> digest() {
+    List<Object> state = new ArrayList<>();
+    for (Peer peer : peers.values()) {
+      state.add(peer.last);
+      state.add(peer.lastHeardNanos);
+      state.add(peer.qualifiedSince);
+    }
+    return state;
+  }
+}

@@ -1,0 +1,104 @@
+package io.apivip.daemon.cluster;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.FixedRecvByteBufAllocator;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.socket.DatagramChannel;
+import io.netty.channel.socket.DatagramPacket;
+import java.net.InetSocketAddress;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Heartbeats over UDP unicast, one datagram per peer (no multicast: it is often blocked, and
+ * unicast works on any L2 or routed network). Bound to this node's own address so that peers see
+ * the configured address as the source. Received datagrams are copied out of Netty's buffer (which
+ * is released at once) and handed to the receiver on the channel's event loop, which is the
+ * cluster's owner thread.
+ */
+public final class UdpTransport implements Transport {
+
+  private static final Logger log = LoggerFactory.getLogger(UdpTransport.class);
+  /** Larger than any valid heartbeat, so an oversized datagram is seen (and dropped) as such. */
+  private static final int RECEIVE_BUFFER = HeartbeatCodec.MAX_DATAGRAM * 2;
+
+  private final Channel channel;
+  private final Map<String, InetSocketAddress> peers;
+
+  private UdpTransport(Channel channel, Map<String, InetSocketAddress> peers) {
+    this.channel = channel;
+    this.peers = Map.copyOf(peers);
+  }
+
+  /** Binds {@code local} on one event loop of {@code group}; blocks until bound. */
+  public static UdpTransport bind(
+      EventLoopGroup group,
+      Class<? extends DatagramChannel> channelClass,
+      InetSocketAddress local,
+      Map<String, InetSocketAddress> peers,
+      Receiver receiver)
+      throws InterruptedException {
+    Channel channel =
+        new Bootstrap()
+            .group(group)
+            .channel(channelClass)
+            .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(RECEIVE_BUFFER))
+            .handler(new Inbound(receiver))
+            .bind(local)
+            .sync()
+            .channel();
+    return new UdpTransport(channel, peers);
+  }
+
+  /** The owner thread: every datagram is delivered on it. */
+  public EventLoop eventLoop() {
+    return channel.eventLoop();
+  }
+
+  public InetSocketAddress localAddress() {
+    return (InetSocketAddress) channel.localAddress();
+  }
+
+  @Override
+  public void send(String peerId, byte[] datagram) {
+    InetSocketAddress peer = peers.get(peerId);
+    if (peer != null && channel.isActive()) {
+      channel.writeAndFlush(new DatagramPacket(Unpooled.wrappedBuffer(datagram), peer), channel.voidPromise());
+    }
+  }
+
+  @Override
+  public void close() {
+    channel.close().syncUninterruptibly();
+  }
+
+  private static final class Inbound extends SimpleChannelInboundHandler<DatagramPacket> {
+    private final Receiver receiver;
+
+    Inbound(Receiver receiver) {
+      this.receiver = receiver;
+    }
+
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, DatagramPacket packet) {
+      ByteBuf content = packet.content();
+      byte[] datagram = new byte[content.readableBytes()];
+      content.getBytes(content.readerIndex(), datagram);
+      receiver.receive(datagram, packet.sender().getAddress());
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      // A send to an unreachable peer fails here; the failure detector reports the peer, not each datagram.
+      log.debug("heartbeat socket error: {}", cause.toString());
+    }
+  }
+}

@@ -1,0 +1,155 @@
+package io.apivip.daemon.proxy;
+
+import io.apivip.daemon.proxy.BackendPool.Slot;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.util.ReferenceCountUtil;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The first handler of a new client connection: picks the apiservers to try and connects to them in
+ * turn until one accepts, then hands both channels to {@link Relay}. The client channel is not read
+ * until then (autoRead off), so a retry never has to replay a client byte and the client does not
+ * notice a dead apiserver. With none left to try the client is closed at once.
+ *
+ * <p>One exception: when a client sends its bytes and its end of stream before the apiserver answers
+ * the connect, epoll reads them anyway (EPOLLRDHUP drains the socket whatever autoRead says). They are
+ * held here, at most one socket receive buffer, and passed on in order once the relay starts.
+ */
+final class Connector extends ChannelInboundHandlerAdapter {
+
+  private static final Logger log = LoggerFactory.getLogger(Connector.class);
+
+  private final ProxyListener listener;
+  private final BackendPool pool;
+  private final Bootstrap backendBootstrap;
+  private final ProxyMetrics metrics;
+  private final ProxyLog events;
+  private final int attempts;
+  private final boolean splice;
+  private final List<Object> readEarly = new ArrayList<>(0);
+  private boolean endedEarly;
+
+  /**
+   * @param backendBootstrap options of backend channels; cloned per connect onto the client's event
+   *     loop, which splice requires and which keeps the pair on one thread
+   */
+  Connector(
+      ProxyListener listener,
+      BackendPool pool,
+      Bootstrap backendBootstrap,
+      ProxyMetrics metrics,
+      ProxyLog events,
+      int attempts,
+      boolean splice) {
+    this.listener = listener;
+    this.pool = pool;
+    this.backendBootstrap = backendBootstrap;
+    this.metrics = metrics;
+    this.events = events;
+    this.attempts = attempts;
+    this.splice = splice;
+  }
+
+  @Override
+  public void channelActive(ChannelHandlerContext ctx) {
+    List<Slot> order = pool.choose(listener.index(), listener.settings().policy(), attempts);
+    if (order.isEmpty()) {
+      giveUp(ctx.channel(), "no apiserver is up and out of maintenance");
+    } else {
+      connect(ctx, order, 0);
+    }
+  }
+
+  private void connect(ChannelHandlerContext ctx, List<Slot> order, int attempt) {
+    Channel client = ctx.channel();
+    Slot slot = order.get(attempt);
+    slot.opened(listener.index());
+    long started = System.nanoTime();
+    ChannelFuture connect = backendBootstrap.clone(client.eventLoop())
+        .handler(new Relay(client, slot.meters.bytesToClient()))
+        .connect(slot.backend.address());
+    Channel backend = connect.channel();
+    HalfCloseSafeEpoll.protect(backend);
+    backend.closeFuture().addListener(closed -> slot.closed(listener.index()));
+    connect.addListener(connected -> {
+      if (connected.isSuccess()) {
+        slot.meters.connectTime().record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
+        slot.meters.ok().increment();
+        events.backendReached();
+        relay(ctx, client, backend, slot);
+        return;
+      }
+      backend.close();
+      slot.meters.refused().increment();
+      log.debug("connect to apiserver {} failed: {}", ProxyMetrics.tag(slot.backend), connected.cause().toString());
+      pool.health().connectFailed(slot.backend, connected.cause());
+      if (!client.isActive()) {
+        return;
+      }
+      if (attempt + 1 < order.size()) {
+        connect(ctx, order, attempt + 1);
+      } else {
+        giveUp(client, "every apiserver tried refused or timed out");
+      }
+    });
+  }
+
+  private void relay(ChannelHandlerContext ctx, Channel client, Channel backend, Slot slot) {
+    if (!client.isActive()) {
+      backend.close();
+      return;
+    }
+    List<Object> early = List.copyOf(readEarly);
+    readEarly.clear();
+    ctx.pipeline().replace(this, "relay", new Relay(backend, slot.meters.bytesToBackend()));
+    for (Object message : early) {
+      client.pipeline().fireChannelRead(message);
+    }
+    if (endedEarly) {
+      client.pipeline().fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
+    }
+    Relay.start(client, backend, splice);
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object message) {
+    readEarly.add(message);
+  }
+
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
+    if (event instanceof ChannelInputShutdownEvent) {
+      endedEarly = true;
+    } else {
+      ctx.fireUserEventTriggered(event);
+    }
+  }
+
+  @Override
+  public void handlerRemoved(ChannelHandlerContext ctx) {
+    // Still holding bytes here means the client went away before the relay started.
+    readEarly.forEach(ReferenceCountUtil::release);
+    readEarly.clear();
+  }
+
+  private void giveUp(Channel client, String reason) {
+    metrics.noBackend();
+    events.noBackend(listener, reason);
+    client.close();
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    log.debug("client {} failed before it was relayed: {}", ctx.channel().remoteAddress(), cause.toString());
+    ctx.close();
+  }
+}

@@ -1,0 +1,93 @@
+package io.apivip.daemon.proxy;
+
+import io.apivip.daemon.config.Settings.Backend;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.util.function.IntSupplier;
+
+/**
+ * The proxy's meters, each name defined here once. Tags are the backend's address and a closed set of
+ * outcomes and directions; client addresses never become tags.
+ */
+final class ProxyMetrics {
+
+  static final String CONNECTIONS = "apivip.proxy.connections";
+  static final String ACTIVE = "apivip.proxy.active";
+  static final String CLIENTS = "apivip.proxy.clients";
+  static final String BYTES = "apivip.proxy.bytes";
+  static final String CONNECT_TIME = "apivip.proxy.connect.time";
+
+  static final String OUTCOME_OK = "ok";
+  static final String OUTCOME_REFUSED = "refused";
+  static final String OUTCOME_NO_BACKEND = "no-backend";
+  static final String OUTCOME_LIMIT = "limit";
+  /** The backend tag of client connections closed before any backend was chosen. */
+  static final String NO_BACKEND_TAG = "none";
+
+  /** The meters of one apiserver. */
+  record BackendMeters(Counter ok, Counter refused, Counter bytesToBackend, Counter bytesToClient, Timer connectTime) {}
+
+  private final MeterRegistry registry;
+  private final Counter noBackend;
+  private final Counter overLimit;
+
+  ProxyMetrics(MeterRegistry registry, IntSupplier openClients) {
+    this.registry = registry;
+    this.noBackend = connections(NO_BACKEND_TAG, OUTCOME_NO_BACKEND);
+    this.overLimit = connections(NO_BACKEND_TAG, OUTCOME_LIMIT);
+    Gauge.builder(CLIENTS, openClients::getAsInt)
+        .description("Client connections open over all listeners, including those still connecting")
+        .register(registry);
+  }
+
+  static String tag(Backend backend) {
+    return ProxyStatus.render(backend.address());
+  }
+
+  BackendMeters forBackend(Backend backend, IntSupplier active) {
+    String tag = tag(backend);
+    Gauge.builder(ACTIVE, active::getAsInt)
+        .description("Proxied connections open to the apiserver, including connects in progress")
+        .tag("backend", tag)
+        .register(registry);
+    return new BackendMeters(
+        connections(tag, OUTCOME_OK),
+        connections(tag, OUTCOME_REFUSED),
+        bytes(tag, "to-backend"),
+        bytes(tag, "to-client"),
+        Timer.builder(CONNECT_TIME)
+            .description("Time to establish a TCP connection to the apiserver")
+            .tag("backend", tag)
+            .publishPercentileHistogram()
+            .register(registry));
+  }
+
+  /** A client closed because no apiserver was routable or every attempt failed. */
+  void noBackend() {
+    noBackend.increment();
+  }
+
+  /** A client closed because max-connections were already open. */
+  void overLimit() {
+    overLimit.increment();
+  }
+
+  private Counter connections(String backend, String outcome) {
+    return Counter.builder(CONNECTIONS)
+        .description("Client connections by apiserver and outcome; refused counts each failed connect (refused or timed out)")
+        .tag("backend", backend)
+        .tag("outcome", outcome)
+        .register(registry);
+  }
+
+  private Counter bytes(String backend, String direction) {
+    return Counter.builder(BYTES)
+        .description("Bytes relayed, by apiserver and direction (not counted while the kernel splices)")
+        .baseUnit("bytes")
+        .tag("backend", backend)
+        .tag("direction", direction)
+        .register(registry);
+  }
+}

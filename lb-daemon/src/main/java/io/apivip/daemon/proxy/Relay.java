@@ -1,0 +1,150 @@
+package io.apivip.daemon.proxy;
+
+import io.micrometer.core.instrument.Counter;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.epoll.AbstractEpollStreamChannel;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.DuplexChannel;
+import io.netty.handler.timeout.IdleStateEvent;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Relays one direction of a proxied connection: what this side's channel reads is written to its
+ * peer. One instance sits on the client channel and one on the backend channel; both channels share
+ * one event loop, so the pair needs no locking.
+ *
+ * <p>Both channels run with autoRead off: the next read is asked for only once the previous write has
+ * been flushed to the peer's socket, so a slow reader on either side stops the other side's reads
+ * instead of filling the proxy's memory. An end of stream (FIN) on one side becomes a shutdown of the
+ * peer's output once everything before it is flushed; the connection is closed when both directions
+ * have ended. An error or a reset on either side resets the other (SO_LINGER 0), so a broken stream is
+ * never presented as a complete one.
+ */
+final class Relay extends ChannelInboundHandlerAdapter {
+
+  private static final Logger log = LoggerFactory.getLogger(Relay.class);
+
+  private final Channel peer;
+  private final Counter bytesRelayed;
+
+  /** @param bytesRelayed counts what this side reads, i.e. what is written to the peer */
+  Relay(Channel peer, Counter bytesRelayed) {
+    this.peer = peer;
+    this.bytesRelayed = bytesRelayed;
+  }
+
+  /**
+   * Starts relaying between two connected channels. With {@code splice}, where both are epoll stream
+   * channels on one event loop, the kernel moves the bytes through a pipe without copying them into the
+   * JVM; those bytes are then not counted, and the reads are driven by epoll's own backpressure
+   * (autoRead is switched off while the peer cannot take more).
+   */
+  static void start(Channel client, Channel backend, boolean splice) {
+    if (splice && client instanceof AbstractEpollStreamChannel from && backend instanceof AbstractEpollStreamChannel to) {
+      spliceBothWays(from, to);
+    } else {
+      readMore(client);
+      readMore(backend);
+    }
+  }
+
+  /** Asks for the next read, unless the input has ended and there is nothing more to read. */
+  private static void readMore(Channel channel) {
+    if (!channel.config().isAutoRead() && !((DuplexChannel) channel).isInputShutdown()) {
+      channel.read();
+    }
+  }
+
+  /** spliceTo is deprecated in Netty 4.2 without a replacement yet; it is off by default (see reference.conf). */
+  @SuppressWarnings("deprecation")
+  private static void spliceBothWays(AbstractEpollStreamChannel client, AbstractEpollStreamChannel backend) {
+    ChannelFutureListener closeBothOnFailure = spliced -> {
+      if (!spliced.isSuccess()) {
+        reset(client);
+        reset(backend);
+      }
+    };
+    client.spliceTo(backend, Integer.MAX_VALUE).addListener(closeBothOnFailure);
+    backend.spliceTo(client, Integer.MAX_VALUE).addListener(closeBothOnFailure);
+    client.config().setAutoRead(true);
+    backend.config().setAutoRead(true);
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (msg instanceof ByteBuf buf) {
+      bytesRelayed.increment(buf.readableBytes());
+    }
+    Channel self = ctx.channel();
+    peer.writeAndFlush(msg).addListener((ChannelFutureListener) written -> {
+      if (written.isSuccess()) {
+        readMore(self);
+      } else {
+        resetBoth(self, written.cause());
+      }
+    });
+  }
+
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
+    if (event instanceof ChannelInputShutdownEvent) {
+      forwardEndOfStream(ctx.channel());
+    } else if (event instanceof IdleStateEvent) {
+      log.debug("closing idle connection {} <-> {}", ctx.channel().remoteAddress(), peer.remoteAddress());
+      ctx.close();
+      peer.close();
+    } else {
+      ctx.fireUserEventTriggered(event);
+    }
+  }
+
+  /** Half-close: the peer learns of the end only after everything read before it has been flushed. */
+  private void forwardEndOfStream(Channel self) {
+    peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener((ChannelFutureListener) flushed -> {
+      if (!flushed.isSuccess()) {
+        resetBoth(self, flushed.cause());
+        return;
+      }
+      DuplexChannel duplexPeer = (DuplexChannel) peer;
+      duplexPeer.shutdownOutput().addListener((ChannelFutureListener) shut -> {
+        if (duplexPeer.isShutdown()) {
+          // Both directions have ended; closing the peer closes this side through channelInactive.
+          peer.close();
+        }
+      });
+    });
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    if (peer.isActive()) {
+      peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+    }
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    resetBoth(ctx.channel(), cause);
+  }
+
+  private void resetBoth(Channel self, Throwable cause) {
+    log.debug("resetting connection {} <-> {}: {}", self.remoteAddress(), peer.remoteAddress(), cause.toString());
+    reset(peer);
+    reset(self);
+  }
+
+  /** Closes with SO_LINGER 0, so the other end sees a reset rather than a clean end of stream. */
+  private static void reset(Channel channel) {
+    if (channel.isActive()) {
+      channel.config().setOption(ChannelOption.SO_LINGER, 0);
+    }
+    channel.close();
+  }
+}

@@ -1,0 +1,294 @@
+package io.apivip.daemon.proxy;
+
+import io.apivip.daemon.Transports;
+import io.apivip.daemon.config.Settings;
+import io.apivip.daemon.config.Settings.Backend;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.epoll.EpollChannelOption;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.io.IOException;
+import java.net.Inet6Address;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The TCP proxy in front of the kube-apiservers: accepts on every configured listener, picks a
+ * healthy apiserver per connection by the listener's policy, retries the connect on the next one when
+ * it is refused or times out, and relays bytes both ways (TLS stays end to end).
+ *
+ * <p>How the daemon wires it:
+ * <ul>
+ *   <li>Event loops are handed in and never shut down here: {@code boss} accepts, {@code workers}
+ *       carry client and backend channels (both sides of a connection on the same loop). They must be
+ *       of the {@link Transports} handed in.
+ *   <li>Health comes in through {@link BackendHealth}; failed connects go back out through it. The
+ *       cluster's maintenance flags come in through {@link #setMaintenance}, from any thread.
+ *   <li>{@link #start} once; {@link #drain} once at shutdown, then shut the event loops down when its
+ *       future completes. {@link #status} for the admin page, from any thread.
+ * </ul>
+ */
+public final class TcpProxy {
+
+  private static final Logger log = LoggerFactory.getLogger(TcpProxy.class);
+
+  private final Settings.Proxy settings;
+  private final Transports transports;
+  private final EventLoopGroup boss;
+  private final EventLoopGroup workers;
+  private final List<ProxyListener> listeners = new ArrayList<>();
+  private final BackendPool pool;
+  private final ProxyMetrics metrics;
+  private final ProxyLog events = new ProxyLog();
+  private final Bootstrap backendBootstrap;
+  private final boolean splice;
+  private final ChannelGroup clients = new DefaultChannelGroup("apivip-proxy-clients", GlobalEventExecutor.INSTANCE);
+  private final AtomicInteger openClients = new AtomicInteger();
+  private final AtomicBoolean draining = new AtomicBoolean();
+  private final CompletableFuture<Void> drained = new CompletableFuture<>();
+  private volatile List<Channel> servers = List.of();
+  private volatile boolean serversClosed;
+
+  /**
+   * @param backends the apiservers; their node ids are matched against {@link #setMaintenance} and,
+   *     for local-first listeners, against {@code nodeId}
+   * @param nodeId this node's id: the apiserver whose node id equals it is the local one
+   */
+  public TcpProxy(
+      Settings.Proxy settings,
+      List<Backend> backends,
+      String nodeId,
+      BackendHealth health,
+      Transports transports,
+      EventLoopGroup boss,
+      EventLoopGroup workers,
+      MeterRegistry registry) {
+    this.settings = settings;
+    this.transports = transports;
+    this.boss = boss;
+    this.workers = workers;
+    for (Settings.Listener listener : settings.listeners()) {
+      listeners.add(new ProxyListener(listeners.size(), listener));
+    }
+    this.metrics = new ProxyMetrics(registry, openClients::get);
+    this.pool = new BackendPool(backends, listeners.size(), nodeId, health, metrics);
+    // Spliced bytes bypass the pipeline, where the idle timer watches; so splice only without one.
+    this.splice = settings.splice() && transports.epoll() && settings.idleTimeout().isZero();
+    this.backendBootstrap = new Bootstrap()
+        .group(workers)
+        .channel(transports.socketChannel())
+        .option(ChannelOption.AUTO_READ, false)
+        .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
+        .option(ChannelOption.SO_KEEPALIVE, true)
+        .option(ChannelOption.TCP_NODELAY, true)
+        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, settings.connectTimeout().toMillis()));
+  }
+
+  /** Where a listener binds. */
+  record BindPlan(InetSocketAddress address, boolean freeBind) {}
+
+  /**
+   * The VIP listener binds the VIP before it is on an interface, with IP_FREEBIND, so that taking the
+   * VIP over needs no re-bind. Without the option (no epoll) it binds the wildcard address instead,
+   * which also accepts for the VIP once it arrives, but for every other local address too.
+   */
+  static BindPlan bindPlan(Settings.Listener listener, boolean freeBindAvailable) {
+    if (!listener.onVip()) {
+      return new BindPlan(listener.address(), false);
+    }
+    if (freeBindAvailable) {
+      return new BindPlan(listener.address(), true);
+    }
+    String wildcard = listener.address().getAddress() instanceof Inet6Address ? "::" : "0.0.0.0";
+    return new BindPlan(new InetSocketAddress(wildcard, listener.address().getPort()), false);
+  }
+
+  /**
+   * Binds every listener; blocks until done, so call it off the event loops. On failure nothing stays
+   * bound and the exception names the listener.
+   */
+  public void start() throws IOException {
+    List<Channel> bound = new ArrayList<>();
+    for (ProxyListener listener : listeners) {
+      try {
+        bound.add(bind(listener));
+      } catch (IOException e) {
+        bound.forEach(Channel::close);
+        throw e;
+      }
+    }
+    servers = List.copyOf(bound);
+    if (splice) {
+      log.warn("proxy.splice is on: Netty's splice can lose the last bytes of a stream that ends while bytes are in flight");
+    }
+    log.info(
+        "proxy started: {} apiservers, at most {} client connections, connect timeout {}, {} attempts, relay by {}",
+        pool.size(),
+        settings.maxConnections(),
+        settings.connectTimeout(),
+        settings.connectAttempts(),
+        splice ? "splice" : "copy");
+  }
+
+  private Channel bind(ProxyListener listener) throws IOException {
+    BindPlan plan = bindPlan(listener.settings(), transports.epoll());
+    String wanted = ProxyStatus.render(listener.settings().address());
+    ServerBootstrap bootstrap = new ServerBootstrap()
+        .group(boss, workers)
+        .channel(transports.serverChannel())
+        .option(ChannelOption.SO_REUSEADDR, true)
+        .childOption(ChannelOption.AUTO_READ, false)
+        .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
+        .childOption(ChannelOption.SO_KEEPALIVE, true)
+        .childOption(ChannelOption.TCP_NODELAY, true)
+        .childHandler(clientInitializer(listener));
+    if (plan.freeBind()) {
+      bootstrap.option(EpollChannelOption.IP_FREEBIND, true);
+    }
+    ChannelFuture binding = bootstrap.bind(plan.address()).awaitUninterruptibly();
+    if (!binding.isSuccess()) {
+      throw new IOException("cannot listen on " + ProxyStatus.render(plan.address()) + ": " + binding.cause().getMessage(), binding.cause());
+    }
+    Channel server = binding.channel();
+    String boundTo = ProxyStatus.render((InetSocketAddress) server.localAddress());
+    if (listener.settings().onVip() && !plan.freeBind()) {
+      log.warn("listening for the VIP {} on {}: IP_FREEBIND needs the epoll transport, which is not available", wanted, boundTo);
+    } else {
+      log.info("listening on {} ({}{})", boundTo, listener.settings().policy().configName(), plan.freeBind() ? ", VIP, bound with IP_FREEBIND" : "");
+    }
+    return server;
+  }
+
+  private ChannelInitializer<Channel> clientInitializer(ProxyListener listener) {
+    Duration idleTimeout = settings.idleTimeout();
+    return new ChannelInitializer<>() {
+      @Override
+      protected void initChannel(Channel client) {
+        int open = openClients.incrementAndGet();
+        client.closeFuture().addListener(closed -> clientClosed());
+        if (draining.get()) {
+          client.close();
+          return;
+        }
+        if (open > settings.maxConnections()) {
+          metrics.overLimit();
+          events.overLimit(settings.maxConnections());
+          client.close();
+          return;
+        }
+        events.underLimit();
+        HalfCloseSafeEpoll.protect(client);
+        clients.add(client);
+        if (!idleTimeout.isZero()) {
+          client.pipeline().addLast(new IdleStateHandler(0, 0, idleTimeout.toNanos(), TimeUnit.NANOSECONDS));
+        }
+        client.pipeline().addLast("connector", new Connector(
+            listener, pool, backendBootstrap, metrics, events, settings.connectAttempts(), splice));
+      }
+    };
+  }
+
+  /**
+   * Nodes whose apiservers get no new connections; their open connections stay. Replaces the previous
+   * set; any thread.
+   */
+  public void setMaintenance(Set<String> nodeIds) {
+    Set<String> previous = pool.maintenance();
+    pool.setMaintenance(nodeIds);
+    if (!previous.equals(Set.copyOf(nodeIds))) {
+      log.info("nodes in maintenance (no new connections to their apiservers): {}", nodeIds.isEmpty() ? "none" : nodeIds);
+    }
+  }
+
+  /** Per listener and apiserver, the connections open now; any thread. */
+  public ProxyStatus status() {
+    List<Channel> bound = servers;
+    List<ProxyStatus.ListenerStatus> status = new ArrayList<>();
+    for (ProxyListener listener : listeners) {
+      Settings.Listener config = listener.settings();
+      String boundTo = listener.index() < bound.size() && bound.get(listener.index()).isOpen()
+          ? ProxyStatus.render((InetSocketAddress) bound.get(listener.index()).localAddress())
+          : "";
+      status.add(new ProxyStatus.ListenerStatus(
+          ProxyStatus.render(config.address()), boundTo, config.onVip(), config.policy().configName(), pool.status(listener.index())));
+    }
+    return new ProxyStatus(status, openClients.get(), settings.maxConnections(), draining.get());
+  }
+
+  /** The addresses the listeners are bound to, in configuration order; empty before {@link #start}. */
+  public List<InetSocketAddress> boundAddresses() {
+    return servers.stream().map(server -> (InetSocketAddress) server.localAddress()).toList();
+  }
+
+  /**
+   * Stops accepting, lets open connections finish for up to {@code proxy.drain-grace}, then closes those
+   * left. The future completes when no client connection is open; it completes on an event loop, so do
+   * not block in its callbacks. Calling it again returns the same future.
+   */
+  public CompletableFuture<Void> drain() {
+    if (!draining.compareAndSet(false, true)) {
+      return drained;
+    }
+    log.info("draining: no longer accepting; {} client connections may finish within {}", openClients.get(), settings.drainGrace());
+    ScheduledFuture<?> grace = boss.next().schedule(this::closeRemaining, settings.drainGrace().toNanos(), TimeUnit.NANOSECONDS);
+    drained.whenComplete((done, failure) -> grace.cancel(false));
+    List<Channel> bound = servers;
+    AtomicInteger closing = new AtomicInteger(bound.size());
+    if (bound.isEmpty()) {
+      serversClosed();
+    }
+    for (Channel server : bound) {
+      server.close().addListener(closed -> {
+        if (closing.decrementAndGet() == 0) {
+          serversClosed();
+        }
+      });
+    }
+    return drained;
+  }
+
+  private void serversClosed() {
+    serversClosed = true;
+    completeDrainIfIdle();
+  }
+
+  private void closeRemaining() {
+    int open = openClients.get();
+    if (open > 0) {
+      log.info("drain grace of {} is over: closing {} client connections still open", settings.drainGrace(), open);
+      clients.close();
+    }
+  }
+
+  private void clientClosed() {
+    openClients.decrementAndGet();
+    if (draining.get()) {
+      completeDrainIfIdle();
+    }
+  }
+
+  private void completeDrainIfIdle() {
+    if (serversClosed && openClients.get() == 0 && drained.complete(null)) {
+      log.info("drained: every client connection is closed");
+    }
+  }
+}

@@ -1,0 +1,429 @@
+package io.apivip.daemon.cluster;
+
+import io.apivip.daemon.config.Settings;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Deque;
+import java.util.List;
+import java.util.Optional;
+import java.util.PriorityQueue;
+import java.util.Random;
+import java.util.function.Consumer;
+
+/**
+ * A deterministic cluster: real {@link ClusterNode}s over a fake network (drop, delay, reorder,
+ * duplicate, partition, one-way loss) and one fake clock, with nodes that pause, die, restart, and
+ * flip eligibility and maintenance. Everything random comes from one seed, so a seed replays a run
+ * exactly. {@link #check} runs after every event and throws {@link InvariantViolation} with the seed
+ * and the last events.
+ */
+final class Simulation {
+
+  static final long MS = 1_000_000L;
+  static final long SECOND = 1000 * MS;
+  private static final int TRACE_LINES = 60;
+
+  /** A broken invariant, with what is needed to replay it. */
+  static final class InvariantViolation extends AssertionError {
+    InvariantViolation(String message) {
+      super(message);
+    }
+  }
+
+  private record Event(long time, long order, Runnable action) {}
+
+  final long seed;
+  final Random random;
+  final int size;
+  final ClusterConfig[] configs;
+  final Node[] nodes;
+  final Network network = new Network();
+  private final PriorityQueue<Event> queue =
+      new PriorityQueue<>((a, b) -> a.time != b.time ? Long.compare(a.time, b.time) : Long.compare(a.order, b.order));
+  private final Deque<String> trace = new ArrayDeque<>();
+  private long order;
+  long now;
+
+  /** Which invariants apply right now; the scenario sets them. */
+  boolean expectOneHolder;
+  /** A planned handoff is under way: some node must have the address at every instant. */
+  boolean expectNoGap;
+
+  Simulation(long seed, int size, Duration handoffTimeout, boolean preempt) {
+    this(seed, size, size / 2 + 1, handoffTimeout, preempt);
+  }
+
+  Simulation(long seed, int size, int quorum, Duration handoffTimeout, boolean preempt) {
+    this.seed = seed;
+    this.random = new Random(seed);
+    this.size = size;
+    byte[] key = new byte[32];
+    random.nextBytes(key);
+    List<Settings.Node> members = new ArrayList<>();
+    for (int i = 0; i < size; i++) {
+      int priority = random.nextInt(3) == 0 ? 150 : 100;
+      members.add(new Settings.Node("n" + (i + 1), address(i), priority));
+    }
+    configs = new ClusterConfig[size];
+    nodes = new Node[size];
+    for (int i = 0; i < size; i++) {
+      configs[i] =
+          new ClusterConfig(
+              "sim", "n" + (i + 1), members, quorum, preempt, Duration.ofSeconds(1), handoffTimeout,
+              Duration.ofMillis(100), Duration.ofMillis(500), Duration.ofSeconds(10), key, Optional.empty());
+      nodes[i] = new Node(i);
+    }
+  }
+
+  static InetAddress address(int index) {
+    try {
+      return InetAddress.getByAddress(new byte[] {(byte) 192, 0, 2, (byte) (11 + index)});
+    } catch (UnknownHostException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  int quorum() {
+    return configs[0].quorum();
+  }
+
+  ClusterConfig config() {
+    return configs[0];
+  }
+
+  void at(long time, Runnable action) {
+    queue.add(new Event(Math.max(time, now), order++, action));
+  }
+
+  void runUntil(long end) {
+    while (!queue.isEmpty() && queue.peek().time <= end) {
+      Event event = queue.poll();
+      now = event.time;
+      event.action.run();
+      check();
+    }
+    now = end;
+  }
+
+  void note(String line) {
+    if (trace.size() == TRACE_LINES) {
+      trace.removeFirst();
+    }
+    trace.addLast(String.format("%8.3fs %s", now / 1e9, line));
+  }
+
+  void fail(String what) {
+    StringBuilder message = new StringBuilder();
+    message.append(what).append("\n  seed ").append(seed).append(", ").append(size).append(" nodes, at ")
+        .append(now / 1e6).append(" ms; reproduce with -Dapivip.sim.seed=").append(seed).append("\n  state:");
+    for (Node node : nodes) {
+      message.append("\n    ").append(node.describe());
+    }
+    message.append("\n  last events:");
+    trace.forEach(line -> message.append("\n    ").append(line));
+    throw new InvariantViolation(message.toString());
+  }
+
+  /** The invariants, after every event. */
+  void check() {
+    Node backed = null;
+    List<ClusterNode.Inspection> quorate = new ArrayList<>(2);
+    int present = 0;
+    for (Node node : nodes) {
+      if (!node.up) {
+        continue;
+      }
+      present += node.addressPresent ? 1 : 0;
+      if (!node.cluster.holding()) {
+        continue;
+      }
+      ClusterNode.Inspection inspection = node.cluster.inspect();
+      // 1. At most one backed holder; any other holder that sees a quorum is handing over, briefly.
+      // Only a majority quorum promises it (a smaller one is allowed, with a warning).
+      if (inspection.backedHolder() && quorum() > size / 2) {
+        if (backed != null) {
+          fail("two backed holders: " + backed.id + " and " + node.id);
+        }
+        backed = node;
+      }
+      if (inspection.seesQuorum()) {
+        quorate.add(inspection);
+      }
+      if (inspection.handingOver()
+          && !node.paused()
+          && inspection.handingOverSince() != Election.NEVER
+          && node.toSim(inspection.handingOverSince()) + config().handoffTimeout().toNanos() < now) {
+        fail(node.id + " has been handing over for longer than handoff-timeout");
+      }
+    }
+    if (quorum() > size / 2 && quorate.size() > 1 && quorate.stream().filter(i -> !i.handingOver()).count() > 1) {
+      fail("two holders see a quorum and neither is handing over: " + quorate);
+    }
+    // 2. A quorum of qualified nodes that can talk: exactly one holder, and it is one of them.
+    if (expectOneHolder) {
+      Node holder = null;
+      for (Node node : nodes) {
+        if (node.up && node.addressPresent) {
+          if (holder != null) {
+            fail("two nodes have the VIP after the cluster had time to settle: " + holder.id + ", " + node.id);
+          }
+          holder = node;
+        }
+      }
+      if (holder == null) {
+        fail("no node has the VIP although a quorum of qualified nodes can talk");
+      }
+      if (!holder.qualified()) {
+        fail("the VIP is on " + holder.id + ", which does not qualify");
+      }
+    }
+    // 3. A planned handoff leaves no instant without a holder.
+    if (expectNoGap && present == 0) {
+      fail("no node has the VIP during a planned handoff");
+    }
+  }
+
+  /** Nodes that can serve: running, not paused, eligible and not in maintenance. */
+  int qualifiedCount() {
+    return (int) Arrays.stream(nodes).filter(Node::qualified).count();
+  }
+
+  int upCount() {
+    return (int) Arrays.stream(nodes).filter(node -> node.up).count();
+  }
+
+  Optional<Node> soleAddressHolder() {
+    List<Node> holders = Arrays.stream(nodes).filter(node -> node.up && node.addressPresent).toList();
+    return holders.size() == 1 ? Optional.of(holders.get(0)) : Optional.empty();
+  }
+
+  /** The fake network: per directed link a block flag; loss, duplication and delay for all links. */
+  final class Network {
+    final boolean[][] blocked = new boolean[64][64];
+    double loss;
+    double duplicate;
+    double reorder;
+    long minDelay = MS / 10;
+    long maxDelay = 2 * MS;
+
+    void calm() {
+      for (boolean[] row : blocked) {
+        Arrays.fill(row, false);
+      }
+      loss = 0;
+      duplicate = 0;
+      reorder = 0;
+      minDelay = MS / 10;
+      maxDelay = 2 * MS;
+    }
+
+    void send(int from, int to, byte[] datagram) {
+      if (blocked[from][to] || random.nextDouble() < loss) {
+        return;
+      }
+      int copies = random.nextDouble() < duplicate ? 2 : 1;
+      for (int copy = 0; copy < copies; copy++) {
+        long delay = minDelay + (long) (random.nextDouble() * (maxDelay - minDelay));
+        if (random.nextDouble() < reorder) {
+          delay += (long) (random.nextDouble() * 80 * MS);
+        }
+        Node target = nodes[to];
+        InetAddress source = address(from);
+        at(now + delay, () -> target.deliver(datagram, source));
+      }
+    }
+  }
+
+  /** One simulated host: its apivip process (a ClusterNode), its clock and its VIP address. */
+  final class Node implements Clock, Transport, ClusterListener {
+    final int index;
+    final String id;
+    final long monotonicOffset;
+    final long wallOffsetMillis;
+    ClusterNode cluster;
+    boolean up;
+    long pausedUntil = Long.MIN_VALUE;
+    final List<Runnable> backlog = new ArrayList<>();
+    boolean addressPresent;
+    long holdGeneration;
+    boolean eligible = true;
+    boolean maintenance;
+    long wakeAt = Long.MAX_VALUE;
+    long wakeToken;
+    final Deque<byte[]> captured = new ArrayDeque<>();
+    Consumer<VipDecision> decisions = decision -> {};
+
+    Node(int index) {
+      this.index = index;
+      this.id = "n" + (index + 1);
+      this.monotonicOffset = random.nextLong() >> 8;
+      this.wallOffsetMillis = random.nextInt(1000) - 500;
+    }
+
+    @Override
+    public long nanoTime() {
+      return now + monotonicOffset;
+    }
+
+    @Override
+    public long wallMillis() {
+      return 1_700_000_000_000L + now / MS + wallOffsetMillis;
+    }
+
+    long toSim(long nodeNanos) {
+      return nodeNanos - monotonicOffset;
+    }
+
+    boolean paused() {
+      return pausedUntil > now;
+    }
+
+    boolean qualified() {
+      return up && !paused() && eligible && !maintenance;
+    }
+
+    void start() {
+      if (up) {
+        return;
+      }
+      up = true;
+      pausedUntil = Long.MIN_VALUE;
+      cluster = new ClusterNode(configs[index], this, this, this, ClusterMetrics.NONE);
+      note(id + " starts");
+      cluster.start();
+      cluster.setEligible(eligible);
+      cluster.setMaintenance(maintenance);
+      stepped();
+    }
+
+    void kill() {
+      note(id + " dies" + (addressPresent ? " holding the VIP" : ""));
+      up = false;
+      addressPresent = false;
+      holdGeneration++;
+      backlog.clear();
+      captured.clear();
+      wakeToken++;
+      wakeAt = Long.MAX_VALUE;
+    }
+
+    void pause(long duration) {
+      if (!up || paused()) {
+        return;
+      }
+      note(id + " pauses for " + duration / MS + " ms");
+      pausedUntil = now + duration;
+      at(pausedUntil, this::resume);
+    }
+
+    private void resume() {
+      if (!up || paused()) {
+        return;
+      }
+      note(id + " resumes with " + backlog.size() + " queued events");
+      List<Runnable> queued = new ArrayList<>(backlog);
+      backlog.clear();
+      // Netty reads the socket before running timers, but a timer may win the race; try both.
+      if (random.nextBoolean()) {
+        cluster.tick();
+      }
+      queued.forEach(Runnable::run);
+      cluster.tick();
+      stepped();
+    }
+
+    /** Runs an input on this node's owner thread, or queues it while the node is paused. */
+    void run(Runnable input) {
+      if (!up) {
+        return;
+      }
+      if (paused()) {
+        backlog.add(input);
+        return;
+      }
+      input.run();
+      stepped();
+    }
+
+    void deliver(byte[] datagram, InetAddress source) {
+      run(
+          () -> {
+            cluster.receive(datagram, datagram.length, source);
+            if (captured.size() == 32) {
+              captured.removeFirst();
+            }
+            captured.addLast(datagram);
+          });
+    }
+
+    void setEligible(boolean value) {
+      eligible = value;
+      note(id + (value ? " eligible" : " ineligible"));
+      run(() -> cluster.setEligible(value));
+    }
+
+    void setMaintenance(boolean value) {
+      maintenance = value;
+      note(id + (value ? " drains" : " resumes"));
+      run(() -> cluster.setMaintenance(value));
+    }
+
+    /** Keeps one timer event at the node's next deadline. */
+    void stepped() {
+      long next = toSim(cluster.nextWakeNanos());
+      if (next >= wakeAt && wakeAt > now) {
+        return;
+      }
+      wakeAt = next;
+      long token = ++wakeToken;
+      at(next, () -> {
+        if (token == wakeToken) {
+          wakeAt = Long.MAX_VALUE;
+          run(cluster::tick);
+        }
+      });
+    }
+
+    @Override
+    public void send(String peerId, byte[] datagram) {
+      network.send(index, Integer.parseInt(peerId.substring(1)) - 1, datagram);
+    }
+
+    @Override
+    public void close() {}
+
+    @Override
+    public void vipDecision(VipDecision decision) {
+      note(id + (decision.hold() ? " takes" : " releases") + " the VIP: " + decision.reason());
+      decisions.accept(decision);
+      long generation = ++holdGeneration;
+      if (!decision.hold()) {
+        addressPresent = false;
+        return;
+      }
+      // The VIP part adds the address and confirms a little later.
+      at(now + random.nextInt(20 * (int) MS), () -> run(() -> {
+        if (generation == holdGeneration && cluster.holding()) {
+          addressPresent = true;
+          cluster.addressUp();
+        }
+      }));
+    }
+
+    String describe() {
+      if (!up) {
+        return id + ": down";
+      }
+      ClusterNode.Inspection inspection = cluster.inspect();
+      return String.format(
+          "%s: %s%s%s holding=%s address=%s quorum=%s backed=%s handingOver=%s backing=%s",
+          id, paused() ? "paused " : "", eligible ? "eligible" : "ineligible", maintenance ? " maintenance" : "",
+          inspection.holding(), addressPresent, inspection.seesQuorum(), inspection.backedHolder(),
+          inspection.handingOver(), inspection.backing().orElse("-"));
+    }
+  }
+}

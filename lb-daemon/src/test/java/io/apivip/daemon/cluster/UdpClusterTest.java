@@ -1,0 +1,159 @@
+package io.apivip.daemon.cluster;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.apivip.daemon.Transports;
+import io.apivip.daemon.config.Settings;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.netty.channel.EventLoopGroup;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Three real nodes over UDP on loopback (127.0.0.1 to .3, each on its own port) in one JVM. */
+class UdpClusterTest {
+
+  private static final byte[] KEY = "a-test-key-of-at-least-32-bytes-for-the-loopback-cluster".getBytes();
+
+  private EventLoopGroup group;
+  private final List<ClusterService> services = new ArrayList<>();
+
+  /** Stands in for the VIP part: adds the address at once and confirms it. */
+  static final class FakeVip implements ClusterListener {
+    volatile ClusterService service;
+    volatile boolean up;
+    volatile VipDecision last;
+
+    @Override
+    public void vipDecision(VipDecision decision) {
+      last = decision;
+      up = decision.hold();
+      if (decision.hold()) {
+        service.addressUp();
+      }
+    }
+  }
+
+  @BeforeEach
+  void group() {
+    group = Transports.best().newGroup(2, "cluster-test");
+  }
+
+  @AfterEach
+  void close() throws InterruptedException {
+    services.forEach(ClusterService::close);
+    group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+  }
+
+  private static Map<String, InetSocketAddress> loopbackAddresses(int nodes) throws Exception {
+    Map<String, InetSocketAddress> addresses = new LinkedHashMap<>();
+    for (int i = 1; i <= nodes; i++) {
+      InetAddress address = InetAddress.getByAddress(new byte[] {127, 0, 0, (byte) i});
+      try (DatagramSocket probe = new DatagramSocket(new InetSocketAddress(address, 0))) {
+        addresses.put("node" + i, new InetSocketAddress(address, probe.getLocalPort()));
+      }
+    }
+    return addresses;
+  }
+
+  private ClusterConfig config(String self, Map<String, InetSocketAddress> addresses, byte[] key) {
+    List<Settings.Node> nodes = new ArrayList<>();
+    addresses.forEach((id, address) -> nodes.add(new Settings.Node(id, address.getAddress(), 100)));
+    return new ClusterConfig(
+        "loopback", self, nodes, nodes.size() / 2 + 1, false, Duration.ofSeconds(30), Duration.ofSeconds(3),
+        Duration.ofMillis(100), Duration.ofMillis(500), Duration.ofSeconds(10), key, Optional.empty());
+  }
+
+  private FakeVip start(String id, Map<String, InetSocketAddress> addresses, byte[] key, SimpleMeterRegistry registry)
+      throws InterruptedException {
+    FakeVip vip = new FakeVip();
+    vip.service =
+        ClusterService.start(
+            config(id, addresses, key), addresses, Transports.best().datagramChannel(), group, registry, vip, Clock.system());
+    services.add(vip.service);
+    vip.service.setEligible(true);
+    return vip;
+  }
+
+  private static void await(String what, BooleanSupplier condition) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("timed out waiting until " + what);
+      }
+      Thread.sleep(20);
+    }
+  }
+
+  @Test
+  void oneNodeHoldsTheVipAndAnotherTakesItWhenItsTransportCloses() throws Exception {
+    Map<String, InetSocketAddress> addresses = loopbackAddresses(3);
+    List<FakeVip> vips = new ArrayList<>();
+    List<SimpleMeterRegistry> registries = new ArrayList<>();
+    for (String id : addresses.keySet()) {
+      SimpleMeterRegistry registry = new SimpleMeterRegistry();
+      registries.add(registry);
+      vips.add(start(id, addresses, KEY, registry));
+    }
+    await("exactly one node holds the VIP", () -> vips.stream().filter(vip -> vip.up).count() == 1);
+    Thread.sleep(500);
+    assertThat(vips.stream().filter(vip -> vip.up).count()).as("still one holder").isEqualTo(1);
+    int holder = vips.indexOf(vips.stream().filter(vip -> vip.up).findFirst().orElseThrow());
+    String holderId = "node" + (holder + 1);
+    await("every node sees the holder", () -> vips.stream().allMatch(vip -> vip.service.status().holder().equals(Optional.of(holderId))));
+    ClusterStatus status = vips.get(holder).service.status();
+    assertThat(status.quorumPresent()).isTrue();
+    assertThat(status.peersAlive()).isEqualTo(2);
+    assertThat(status.members()).allSatisfy(member -> assertThat(member.badMacDatagrams()).isZero());
+    assertThat(registries.get(holder).get("apivip.vip.held").gauge().value()).isEqualTo(1.0);
+    assertThat(registries.get(holder).get("apivip.cluster.datagrams.received").counter().count()).isPositive();
+    String peer = holder == 0 ? "node2" : "node1";
+    assertThat(registries.get(holder).get("apivip.cluster.peer.last.heard.age").tag("peer", peer).gauge().value())
+        .isLessThan(0.5);
+
+    vips.get(holder).service.close();
+    services.remove(vips.get(holder).service);
+    long closed = System.nanoTime();
+    await("another node takes the VIP", () -> vips.stream().filter(vip -> vip != vips.get(holder) && vip.up).count() == 1);
+    long failoverMillis = (System.nanoTime() - closed) / 1_000_000;
+    System.out.println("loopback UDP failover after closing the holder's transport: " + failoverMillis + " ms");
+    FakeVip successor = vips.stream().filter(vip -> vip != vips.get(holder) && vip.up).findFirst().orElseThrow();
+    assertThat(successor.last.reason()).isEqualTo(Election.Reason.ELECTED);
+    assertThat(successor.service.status().members())
+        .filteredOn(member -> member.id().equals(holderId))
+        .singleElement()
+        .satisfies(member -> assertThat(member.liveness()).isEqualTo(ClusterStatus.Liveness.SUSPECTED));
+  }
+
+  @Test
+  void aNodeWithTheWrongKeyIsCountedAgainstItsAddress() throws Exception {
+    Map<String, InetSocketAddress> addresses = loopbackAddresses(3);
+    FakeVip one = start("node1", addresses, KEY, new SimpleMeterRegistry());
+    start("node2", addresses, KEY, new SimpleMeterRegistry());
+    start("node3", addresses, "another-key-of-at-least-32-bytes-for-the-loopback-cluster".getBytes(), new SimpleMeterRegistry());
+    await("node1 counts node3's datagrams as bad MACs", () -> badMacs(one, "node3") >= 3);
+    assertThat(badMacs(one, "node2")).isZero();
+    assertThat(one.service.status().members())
+        .filteredOn(member -> member.id().equals("node3"))
+        .singleElement()
+        .satisfies(member -> assertThat(member.liveness()).isEqualTo(ClusterStatus.Liveness.NEVER_HEARD));
+  }
+
+  private static long badMacs(FakeVip vip, String peer) {
+    return vip.service.status().members().stream()
+        .filter(member -> member.id().equals(peer))
+        .mapToLong(ClusterStatus.Member::badMacDatagrams)
+        .sum();
+  }
+}

@@ -22,10 +22,7 @@ final class ApivipContender implements Contender {
   }
 
   static ApivipContender start(Path jar, Path workDirectory) throws IOException {
-    // Only where the lab differs from MicroK8s: the stand-in apiservers ask for no client certificate.
-    ClusterLab.Options options =
-        ClusterLab.Options.defaults(jar, workDirectory).withExtraConfig("health.client-cert-file = \"\"", "health.client-key-file = \"\"");
-    return new ApivipContender(ClusterLab.start(options));
+    return new ApivipContender(ClusterLab.start(ClusterLab.Options.defaults(jar, workDirectory)));
   }
 
   @Override

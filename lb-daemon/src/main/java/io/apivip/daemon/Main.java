@@ -1,6 +1,7 @@
 package io.apivip.daemon;
 
 import io.apivip.daemon.cli.CheckConfigCommand;
+import io.apivip.daemon.cli.DoctorCommand;
 import io.apivip.daemon.cli.DrainCommand;
 import io.apivip.daemon.cli.GenKeyCommand;
 import io.apivip.daemon.cli.ResumeCommand;
@@ -22,6 +23,7 @@ import picocli.CommandLine.Command;
       DrainCommand.class,
       ResumeCommand.class,
       CheckConfigCommand.class,
+      DoctorCommand.class,
       GenKeyCommand.class,
       VersionCommand.class,
       CommandLine.HelpCommand.class

@@ -40,6 +40,7 @@ public final class ClusterLab implements AutoCloseable {
   public static final int HEARTBEAT_PORT = 6480;
   public static final int ADMIN_PORT = 6490;
   private static final String FILTER_TABLE = "apivip_lab";
+  private static final List<String> LEAN_JVM = List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xss512k");
   private static final Logger log = LoggerFactory.getLogger(ClusterLab.class);
 
   /**
@@ -52,8 +53,17 @@ public final class ClusterLab implements AutoCloseable {
       javaOptions = List.copyOf(javaOptions);
     }
 
+    /**
+     * Three nodes. The lab runs seven JVMs or more on what may be a two-core machine, so its
+     * processes use the serial collector and the quick C1 compiler only: they warm up with a
+     * fraction of the CPU, which keeps one process's start from starving another's heartbeats.
+     */
     public static Options defaults(Path jar, Path workDirectory) {
-      return new Options(3, jar, List.of(), workDirectory, List.of());
+      return new Options(3, jar, List.of(), workDirectory, LEAN_JVM);
+    }
+
+    public Options withNodes(int count) {
+      return new Options(count, jar, extraConfig, workDirectory, javaOptions);
     }
 
     public Options withExtraConfig(String... lines) {

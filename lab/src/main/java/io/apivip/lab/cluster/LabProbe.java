@@ -43,10 +43,12 @@ public final class LabProbe implements AutoCloseable {
   private final List<Attempt> attempts = new ArrayList<>();
   private final BlockingQueue<String> reports = new LinkedBlockingQueue<>();
   private final CountDownLatch started = new CountDownLatch(1);
+  private final PrintStream transcript;
   private final Thread reader;
 
-  private LabProbe(Process process) {
+  private LabProbe(Process process, Path transcript) throws IOException {
     this.process = process;
+    this.transcript = new PrintStream(java.nio.file.Files.newOutputStream(transcript), true, StandardCharsets.UTF_8);
     this.commands = new PrintStream(process.getOutputStream(), true, StandardCharsets.UTF_8);
     this.reader = new Thread(this::readLines, "lab-probe-reader");
     reader.setDaemon(true);
@@ -63,7 +65,7 @@ public final class LabProbe implements AutoCloseable {
         "--connect-timeout-ms", Long.toString(connectTimeout.toMillis())));
     Path log = ca.resolveSibling("probe.log");
     Process process = network.start(network.client(), new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.appendTo(log.toFile())));
-    LabProbe probe = new LabProbe(process);
+    LabProbe probe = new LabProbe(process, ca.resolveSibling("probe-" + process.pid() + ".out"));
     probe.reader.start();
     try {
       if (!probe.started.await(30, TimeUnit.SECONDS)) {
@@ -81,6 +83,7 @@ public final class LabProbe implements AutoCloseable {
   private void readLines() {
     try (BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
       for (String line = in.readLine(); line != null; line = in.readLine()) {
+        transcript.println(line);
         String[] fields = line.split(" ", 5);
         if (fields[0].equals("attempt") && fields.length >= 4) {
           Attempt attempt = new Attempt(Long.parseLong(fields[1]), fields[2].equals("ok"), Long.parseLong(fields[3]),
@@ -156,6 +159,7 @@ public final class LabProbe implements AutoCloseable {
         process.destroyForcibly();
       }
       reader.join(2000);
+      transcript.close();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       process.destroyForcibly();

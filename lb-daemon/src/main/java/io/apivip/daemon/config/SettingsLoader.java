@@ -53,8 +53,11 @@ public final class SettingsLoader {
 
   private final List<ConfigProblem> problems = new ArrayList<>();
   private final List<String> warnings = new ArrayList<>();
+  private final boolean checkKeyFiles;
 
-  private SettingsLoader() {}
+  private SettingsLoader(boolean checkKeyFiles) {
+    this.checkKeyFiles = checkKeyFiles;
+  }
 
   /** The defaults, from {@code reference.conf}. */
   public static Config reference() {
@@ -64,22 +67,32 @@ public final class SettingsLoader {
   }
 
   public static Loaded load(Path file) throws InvalidConfigException {
+    return new SettingsLoader(true).read(parse(file));
+  }
+
+  /**
+   * As {@link #load(Path)} but without looking at the key files, for {@code apivip doctor}: it
+   * checks them itself and still wants the rest of the settings when a key is missing.
+   */
+  public static Loaded loadWithoutKeyFiles(Path file) throws InvalidConfigException {
+    return new SettingsLoader(false).read(parse(file));
+  }
+
+  private static Config parse(Path file) throws InvalidConfigException {
     if (!Files.isRegularFile(file)) {
       throw new InvalidConfigException(
           List.of(new ConfigProblem("--config", file.toString(), "no such file")));
     }
-    Config user;
     try {
-      user = ConfigFactory.parseFile(file.toFile(), ConfigParseOptions.defaults().setAllowMissing(false));
+      return ConfigFactory.parseFile(file.toFile(), ConfigParseOptions.defaults().setAllowMissing(false));
     } catch (ConfigException e) {
       throw new InvalidConfigException(
           List.of(new ConfigProblem("--config", file.toString(), "cannot be parsed: " + e.getMessage())));
     }
-    return load(user);
   }
 
   public static Loaded load(Config user) throws InvalidConfigException {
-    return new SettingsLoader().read(user);
+    return new SettingsLoader(true).read(user);
   }
 
   private Loaded read(Config rawUser) throws InvalidConfigException {
@@ -205,11 +218,11 @@ public final class SettingsLoader {
     Duration preemptDelay = in.duration("cluster.preempt-delay", true);
     Duration handoffTimeout = in.duration("cluster.handoff-timeout", false);
     Path keyFile = Path.of(in.requiredString("cluster.key-file"));
-    if (!keyFile.toString().isEmpty()) {
+    if (checkKeyFiles && !keyFile.toString().isEmpty()) {
       KeyFile.problem(keyFile).ifPresent(problem -> in.invalid("cluster.key-file", problem));
     }
     Optional<Path> previousKeyFile = in.optionalString("cluster.previous-key-file").map(Path::of);
-    previousKeyFile.ifPresent(
+    previousKeyFile.filter(path -> checkKeyFiles).ifPresent(
         path -> KeyFile.problem(path).ifPresent(problem -> in.invalid("cluster.previous-key-file", problem)));
     return new Settings.Cluster(
         clusterId, nodes, quorum, preempt, preemptDelay, handoffTimeout, keyFile, previousKeyFile);

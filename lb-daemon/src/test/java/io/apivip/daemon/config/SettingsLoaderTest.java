@@ -221,6 +221,22 @@ class SettingsLoaderTest {
   }
 
   @Test
+  void doctorLoadsTheRestWhenTheKeyIsMissing() throws IOException {
+    Path config = dir.resolve("no-key.conf");
+    Files.writeString(config, base() + "cluster.key-file = \"" + dir.resolve("absent.key") + "\"\n");
+    assertThatThrownBy(() -> SettingsLoader.load(config)).hasMessageContaining("cluster.key-file");
+    try {
+      assertThat(SettingsLoader.loadWithoutKeyFiles(config).settings().nodeId()).isEqualTo("n1");
+    } catch (InvalidConfigException e) {
+      throw new AssertionError(e.getMessage(), e);
+    }
+    Files.writeString(config, base() + "cluster.key-file = \"" + dir.resolve("absent.key") + "\"\nheartbeat.port = 0\n");
+    assertThatThrownBy(() -> SettingsLoader.loadWithoutKeyFiles(config))
+        .hasMessageContaining("heartbeat.port")
+        .hasMessageNotContaining("cluster.key-file");
+  }
+
+  @Test
   void tlsFilesMustParse() throws IOException {
     Path garbage = dir.resolve("garbage.pem");
     Files.writeString(garbage, "-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n");

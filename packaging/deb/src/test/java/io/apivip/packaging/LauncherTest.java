@@ -43,7 +43,10 @@ class LauncherTest {
     assertThat(genKey.exitCode()).as(genKey.describe()).isZero();
     assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(key))).isEqualTo("rw-------");
     Path ca = work.resolve("ca.crt");
-    Pki.newCa("microk8s-test-ca").writeCa(ca);
+    Pki microk8s = Pki.newCa("microk8s-test-ca");
+    microk8s.writeCa(ca);
+    // As on a MicroK8s node: the apiserver's certificate doubles as the health check's client certificate.
+    microk8s.issueClient("apivip").write(work.resolve("server.crt"), work.resolve("server.key"));
     Path config = work.resolve("apivip.conf");
     Files.writeString(
         config,
@@ -51,8 +54,10 @@ class LauncherTest {
         include file("%s")
         cluster.key-file = "%s"
         health.ca-file = "%s"
+        health.client-cert-file = "%s"
+        health.client-key-file = "%s"
         """
-            .formatted(root.resolve("etc/apivip/apivip.conf"), key, ca));
+            .formatted(root.resolve("etc/apivip/apivip.conf"), key, ca, work.resolve("server.crt"), work.resolve("server.key")));
 
     Host.Result result = Host.run(List.of(launcher.toString(), "check-config", "--config", config.toString()));
 

@@ -120,11 +120,13 @@ class MaintainerScriptsTest {
     Path key = writeKey();
     byte[] keyBefore = Files.readAllBytes(key);
     Path ca = root.resolve("ca.crt");
-    Pki.newCa("microk8s-test-ca").writeCa(ca);
+    Pki microk8s = Pki.newCa("microk8s-test-ca");
+    microk8s.writeCa(ca);
+    microk8s.issueClient("apivip").write(root.resolve("server.crt"), root.resolve("server.key"));
     Files.writeString(
         root.resolve("etc/apivip/apivip.conf"),
-        "include file(\"%s\")\ncluster.key-file = \"%s\"\nhealth.ca-file = \"%s\"\n"
-            .formatted(unpacked.resolve("usr/share/doc/apivip/examples/apivip.conf"), key, ca));
+        "include file(\"%s\")\ncluster.key-file = \"%s\"\nhealth.ca-file = \"%s\"\nhealth.client-cert-file = \"%s\"\nhealth.client-key-file = \"%s\"\n"
+            .formatted(unpacked.resolve("usr/share/doc/apivip/examples/apivip.conf"), key, ca, root.resolve("server.crt"), root.resolve("server.key")));
     environment.put("STUB_USER_EXISTS", "yes");
     environment.put("STUB_OVERRIDE_EXISTS", "yes");
 

@@ -1,0 +1,139 @@
+package io.apivip.daemon.doctor;
+
+import io.apivip.daemon.admin.StatusReport;
+import io.apivip.daemon.admin.StatusReport.Member;
+import io.apivip.daemon.config.KeyFile;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
+
+/**
+ * The cluster key: present here with a safe mode and owner, and the same on every peer. The
+ * daemon never shows a peer's key; it counts the peer's heartbeats that fail authentication, and
+ * a count that grows while we watch means that peer signs with another key.
+ */
+final class KeyCheck {
+
+  static final String CHECK = "key";
+  private static final String GUIDE = "docs/microk8s.md section 3";
+
+  /** The findings about the key file, and its fingerprint when it could be read. */
+  record Local(List<Finding> findings, Optional<String> fingerprint) {}
+
+  private KeyCheck() {}
+
+  /**
+   * Checks one key file. {@code serviceUser} is the user the daemon runs as; the file must be
+   * owned by it when that user exists on this machine.
+   */
+  static Local local(String key, Path file, String serviceUser) {
+    if (Files.exists(file) && !Files.isReadable(file)) {
+      return new Local(
+          List.of(Finding.warn(CHECK, key + " " + file + " cannot be read by user " + System.getProperty("user.name")
+              + ": run sudo apivip doctor to check it")),
+          Optional.empty());
+    }
+    Optional<String> problem = KeyFile.problem(file);
+    if (problem.isPresent()) {
+      String hint = Files.exists(file) ? "" : " (once, on one node; copy it to the others: " + GUIDE + ")";
+      return new Local(List.of(Finding.fail(CHECK, key + " " + file + ": " + problem.get() + hint)), Optional.empty());
+    }
+    String fingerprint;
+    String owner;
+    String mode;
+    try {
+      fingerprint = KeyFile.fingerprint(KeyFile.read(file));
+      owner = Files.getOwner(file).getName();
+      mode = PosixFilePermissions.toString(Files.getPosixFilePermissions(file));
+    } catch (IOException e) {
+      return new Local(List.of(Finding.fail(CHECK, key + " " + file + " cannot be read: " + e.getMessage())), Optional.empty());
+    }
+    Finding finding = !owner.equals(serviceUser) && userExists(file, serviceUser)
+        ? Finding.fail(CHECK, key + " " + file + " is owned by " + owner + ", but the daemon runs as " + serviceUser
+            + " and cannot read it: run: sudo chown " + serviceUser + ":" + serviceUser + " " + file)
+        : Finding.ok(CHECK, key + " " + file + ": mode " + mode + ", owner " + owner + ", fingerprint " + fingerprint
+            + " (apivip doctor on every node must show the same)");
+    return new Local(List.of(finding), Optional.of(fingerprint));
+  }
+
+  private static boolean userExists(Path file, String user) {
+    try {
+      return file.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName(user) != null;
+    } catch (IOException | UnsupportedOperationException e) {
+      // UserPrincipalNotFoundException included: no such user, so ownership cannot be judged.
+      return false;
+    }
+  }
+
+  /**
+   * Compares two status reports taken {@code gap} apart: a peer whose rejected heartbeats grew in
+   * between signs with another key. {@code fingerprint} is this node's, when known.
+   */
+  static List<Finding> peers(StatusReport first, StatusReport second, Duration gap, Path keyFile, Optional<String> fingerprint) {
+    Map<String, Long> growth = rejectedGrowth(first, second);
+    List<Member> peers = second.members().stream().filter(member -> !member.state().equals(PeerCheck.SELF)).toList();
+    List<Member> failing = peers.stream().filter(member -> growth.get(member.id()) > 0).toList();
+    String ours = "this node's (fingerprint " + fingerprint.orElse("unknown: run as root to read it") + ")";
+    String seconds = PeerCheck.seconds(gap.toMillis() / 1000.0);
+    List<Finding> findings = new ArrayList<>();
+    if (failing.size() >= 2 && failing.size() == peers.size()) {
+      findings.add(Finding.fail(CHECK, "the heartbeats of every peer (" + ids(failing) + ") fail authentication: this node's key "
+          + fingerprint.map(f -> "(fingerprint " + f + ") ").orElse("") + "differs from theirs; copy " + keyFile
+          + " from a good node to this one and restart apivip here (" + GUIDE + ")"));
+    } else {
+      for (Member member : failing) {
+        findings.add(Finding.fail(CHECK, member.id() + "'s heartbeats fail authentication: its key differs from " + ours
+            + "; copy " + keyFile + " from a good node to " + member.id() + " and restart apivip there (" + growth.get(member.id())
+            + " rejected in " + seconds + ")"));
+      }
+    }
+    for (Member member : peers) {
+      if (member.rejectedDatagrams() > 0 && growth.get(member.id()) == 0) {
+        findings.add(Finding.warn(CHECK, member.id() + " sent " + member.rejectedDatagrams()
+            + " heartbeats that failed authentication, but none in the last " + seconds
+            + ": a key mismatch was fixed, or someone sent forged heartbeats; nothing to do if the count stays put"));
+      }
+    }
+    List<Member> agreeing =
+        peers.stream().filter(member -> member.state().equals(PeerCheck.ALIVE) && member.rejectedDatagrams() == 0).toList();
+    if (!agreeing.isEmpty()) {
+      findings.add(Finding.ok(CHECK, "heartbeats of " + ids(agreeing) + " authenticate: same key as " + ours));
+    }
+    return findings;
+  }
+
+  /** Peers whose heartbeats failed authentication while we watched: they sign with another key. */
+  static Set<String> mismatched(StatusReport first, StatusReport second) {
+    Set<String> ids = new TreeSet<>();
+    rejectedGrowth(first, second).forEach((id, growth) -> {
+      if (growth > 0) {
+        ids.add(id);
+      }
+    });
+    return ids;
+  }
+
+  /** By member id, how many more heartbeats were rejected in the second report than in the first. */
+  private static Map<String, Long> rejectedGrowth(StatusReport first, StatusReport second) {
+    Map<String, Long> before = new HashMap<>();
+    first.members().forEach(member -> before.put(member.id(), member.rejectedDatagrams()));
+    Map<String, Long> growth = new HashMap<>();
+    second.members().forEach(member ->
+        growth.put(member.id(), member.rejectedDatagrams() - before.getOrDefault(member.id(), member.rejectedDatagrams())));
+    return growth;
+  }
+
+  static String ids(List<Member> members) {
+    return members.stream().map(Member::id).collect(Collectors.joining(", "));
+  }
+}

@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The failover benchmark: apivip against keepalived + HAProxy, each on the same three-node
@@ -113,9 +114,25 @@ public final class FailoverBench {
     PrintStream out = new PrintStream(new FileOutputStream(FileDescriptor.out), true, StandardCharsets.UTF_8);
     Path work = options.work().isPresent() ? options.work().get() : Files.createTempDirectory("apivip-failover-bench");
     String loadAtStart = loadAverage();
+    // On SIGTERM or Ctrl-C the labs' own hooks end their processes; the run must stop with them
+    // rather than go on against a dead lab and write a table of nothing into the README.
+    AtomicBoolean stopping = new AtomicBoolean();
+    Thread main = Thread.currentThread();
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      stopping.set(true);
+      main.interrupt();
+    }, "failover-bench-stop"));
     List<SystemResult> results = new ArrayList<>();
     for (SystemName system : options.systems()) {
+      if (stopping.get()) {
+        out.println("stopped: nothing written");
+        return;
+      }
       results.add(measure(system, options, work.resolve(system.flag), out));
+    }
+    if (stopping.get()) {
+      out.println("stopped: nothing written");
+      return;
     }
     String table = ResultTable.markdown(results, options.cpuHog().toSeconds());
     out.println();

@@ -111,21 +111,24 @@ final class Trials {
   private void unplannedFailovers() throws InterruptedException {
     List<Window> cuts = new ArrayList<>();
     List<Window> backs = new ArrayList<>();
-    for (int i = 1; i <= trials; i++) {
-      LabNode holder = holder();
-      long cutAt = now();
-      holder.cutLink();
-      OptionalLong moved = awaitVipElsewhere(holder, cutAt, UNPLANNED_OBSERVATION);
-      sleepUntil(cutAt + UNPLANNED_OBSERVATION.toMillis());
-      long restoredAt = now();
-      holder.restoreLink();
-      awaitSteady(STEADY_TIMEOUT);
-      cuts.add(new Window(cutAt, restoredAt, moved));
-      backs.add(new Window(restoredAt, now(), OptionalLong.empty()));
-      say("link cut %d/%d on %s: VIP elsewhere after %s".formatted(i, trials, holder.id(), millis(moved)));
+    try {
+      for (int i = 1; i <= trials; i++) {
+        LabNode holder = holder();
+        long cutAt = now();
+        holder.cutLink();
+        OptionalLong moved = awaitVipElsewhere(holder, cutAt, UNPLANNED_OBSERVATION);
+        sleepUntil(cutAt + UNPLANNED_OBSERVATION.toMillis());
+        long restoredAt = now();
+        holder.restoreLink();
+        cuts.add(new Window(cutAt, restoredAt, moved));
+        awaitSteady(STEADY_TIMEOUT);
+        backs.add(new Window(restoredAt, now(), OptionalLong.empty()));
+        say("link cut %d/%d on %s: VIP elsewhere after %s".formatted(i, trials, holder.id(), millis(moved)));
+      }
+    } finally {
+      unplanned.addAll(summarize("link-cut", cuts));
+      returns.addAll(summarize("link-back", backs));
     }
-    unplanned.addAll(summarize("link-cut", cuts));
-    returns.addAll(summarize("link-back", backs));
     say("link cut: failure windows " + unplanned.stream().map(trial -> trial.failureWindowMillis() + " ms").collect(Collectors.joining(", ")));
   }
 
@@ -133,40 +136,46 @@ final class Trials {
   private void plannedHandoffs() throws InterruptedException, IOException {
     List<Window> stops = new ArrayList<>();
     List<Window> starts = new ArrayList<>();
-    for (int i = 1; i <= trials; i++) {
-      LabNode holder = holder();
-      long stopAt = now();
-      contender.stopGracefully(holder);
-      OptionalLong moved = awaitVipElsewhere(holder, stopAt, PLANNED_OBSERVATION_LIMIT);
-      sleepUntil(Math.min(now() + PLANNED_AFTER_MOVE.toMillis(), stopAt + PLANNED_OBSERVATION_LIMIT.toMillis()));
-      long restartAt = now();
-      contender.restart(holder);
-      awaitSteady(STEADY_TIMEOUT);
-      stops.add(new Window(stopAt, restartAt, moved));
-      starts.add(new Window(restartAt, now(), OptionalLong.empty()));
-      say("planned handoff %d/%d from %s: VIP elsewhere after %s".formatted(i, trials, holder.id(), millis(moved)));
+    try {
+      for (int i = 1; i <= trials; i++) {
+        LabNode holder = holder();
+        long stopAt = now();
+        contender.stopGracefully(holder);
+        OptionalLong moved = awaitVipElsewhere(holder, stopAt, PLANNED_OBSERVATION_LIMIT);
+        sleepUntil(Math.min(now() + PLANNED_AFTER_MOVE.toMillis(), stopAt + PLANNED_OBSERVATION_LIMIT.toMillis()));
+        long restartAt = now();
+        stops.add(new Window(stopAt, restartAt, moved));
+        contender.restart(holder);
+        awaitSteady(STEADY_TIMEOUT);
+        starts.add(new Window(restartAt, now(), OptionalLong.empty()));
+        say("planned handoff %d/%d from %s: VIP elsewhere after %s".formatted(i, trials, holder.id(), millis(moved)));
+      }
+    } finally {
+      planned.addAll(summarize("planned-stop", stops));
+      plannedReturns.addAll(summarize("planned-start", starts));
     }
-    planned.addAll(summarize("planned-stop", stops));
-    plannedReturns.addAll(summarize("planned-start", starts));
     say("planned handoff: failed connections " + planned.stream().map(trial -> Long.toString(trial.failedConnections())).collect(Collectors.joining(", ")));
   }
 
   /** The holder's apiserver fails /readyz, then refuses connections, then recovers. */
   private void apiserverFailures() throws InterruptedException {
     List<Window> failures = new ArrayList<>();
-    for (int i = 1; i <= trials; i++) {
-      LabNode holder = holder();
-      long failAt = now();
-      holder.apiserver("fail-readyz");
-      Thread.sleep(READYZ_FAILING.toMillis());
-      holder.apiserver("refuse");
-      Thread.sleep(REFUSING.toMillis());
-      holder.apiserver("healthy");
-      awaitSteady(STEADY_TIMEOUT);
-      failures.add(new Window(failAt, now(), OptionalLong.empty()));
-      say("API server failure %d/%d on %s".formatted(i, trials, holder.id()));
+    try {
+      for (int i = 1; i <= trials; i++) {
+        LabNode holder = holder();
+        long failAt = now();
+        holder.apiserver("fail-readyz");
+        Thread.sleep(READYZ_FAILING.toMillis());
+        holder.apiserver("refuse");
+        Thread.sleep(REFUSING.toMillis());
+        holder.apiserver("healthy");
+        awaitSteady(STEADY_TIMEOUT);
+        failures.add(new Window(failAt, now(), OptionalLong.empty()));
+        say("API server failure %d/%d on %s".formatted(i, trials, holder.id()));
+      }
+    } finally {
+      apiserver.addAll(summarize("apiserver-failure", failures));
     }
-    apiserver.addAll(summarize("apiserver-failure", failures));
     say("API server failure: failed connections " + apiserver.stream().map(trial -> Long.toString(trial.failedConnections())).collect(Collectors.joining(", ")));
   }
 

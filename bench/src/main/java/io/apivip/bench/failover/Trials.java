@@ -51,6 +51,7 @@ final class Trials {
   private static final Duration ATTEMPT_LIMIT = Duration.ofMillis(6500);
   private static final long VIP_SAMPLE_MILLIS = 100;
   static final Duration BASELINE = Duration.ofSeconds(10);
+  private static final Duration WARM_UP = Duration.ofSeconds(15);
 
   private record Window(long from, long until, OptionalLong vipMovedMillis) {}
 
@@ -83,6 +84,7 @@ final class Trials {
     try {
       awaitSteady(FIRST_STEADY_TIMEOUT);
       useProbe(FAILOVER_CONNECT_TIMEOUT);
+      warmUp();
       baseline();
       unplannedFailovers();
       useProbe(CONNECT_TIMEOUT);
@@ -97,6 +99,16 @@ final class Trials {
       say("stopped: " + error.get());
     }
     return new SystemResult(contender.title(), contender.isApivip(), baseline, unplanned, returns, planned, plannedReturns, apiserver, cpuMoves, cpu, error);
+  }
+
+  /**
+   * Lets the client's traffic run unmeasured for a while: every process of the lab started at
+   * once, and until their JITs have compiled the TLS paths, health checks time out and the system
+   * can fall out of its steady state on its own.
+   */
+  private void warmUp() throws InterruptedException {
+    Thread.sleep(WARM_UP.toMillis());
+    awaitSteady(STEADY_TIMEOUT);
   }
 
   /** Nothing happens: what the client sees of the lab itself, the floor under every other figure. */

@@ -208,7 +208,8 @@ public final class FailoverBench {
         - Link cut: the holder's link goes down (its bridge port, as with a pulled cable); the client
           is watched for %d s, then the link comes back.
         - Planned handoff: apivip: `apivip drain --wait`, then SIGTERM; keepalived: SIGTERM (it sends a
-          priority-0 advertisement); watched until %.1f s after the VIP moved, then the node is started again.
+          priority-0 advertisement); watched until the process has exited and the VIP moved %.1f s
+          ago, then the node is started again.
         - API server failure: the holder's apiserver fails `/readyz` for %d s, then refuses
           connections for %d s, then recovers.
         - CPU hog: `sh -c 'while :; do :; done'` in the holder's namespace for %d s (one of the

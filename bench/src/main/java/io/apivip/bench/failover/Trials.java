@@ -19,6 +19,7 @@ import java.util.OptionalInt;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 
@@ -152,8 +153,10 @@ final class Trials {
       for (int i = 1; i <= trials; i++) {
         LabNode holder = holder();
         long stopAt = now();
+        // Watched alongside: a graceful stop may move the VIP long before it returns.
+        CompletableFuture<OptionalLong> watch = CompletableFuture.supplyAsync(() -> awaitVipElsewhere(holder, stopAt, PLANNED_OBSERVATION_LIMIT));
         contender.stopGracefully(holder);
-        OptionalLong moved = awaitVipElsewhere(holder, stopAt, PLANNED_OBSERVATION_LIMIT);
+        OptionalLong moved = watch.join();
         sleepUntil(Math.min(now() + PLANNED_AFTER_MOVE.toMillis(), stopAt + PLANNED_OBSERVATION_LIMIT.toMillis()));
         long restartAt = now();
         stops.add(new Window(stopAt, restartAt, moved));
@@ -257,12 +260,16 @@ final class Trials {
   }
 
   /** Milliseconds from {@code since} until a node other than {@code holder} carries the VIP; empty if none within {@code limit}. */
-  private OptionalLong awaitVipElsewhere(LabNode holder, long since, Duration limit) throws InterruptedException {
-    while (now() < since + limit.toMillis()) {
-      if (lab.nodesWithVip().stream().anyMatch(node -> !node.equals(holder))) {
-        return OptionalLong.of(now() - since);
+  private OptionalLong awaitVipElsewhere(LabNode holder, long since, Duration limit) {
+    try {
+      while (now() < since + limit.toMillis()) {
+        if (lab.nodesWithVip().stream().anyMatch(node -> !node.equals(holder))) {
+          return OptionalLong.of(now() - since);
+        }
+        Thread.sleep(10);
       }
-      Thread.sleep(10);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
     return OptionalLong.empty();
   }

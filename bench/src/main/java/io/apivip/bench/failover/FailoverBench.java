@@ -213,7 +213,8 @@ public final class FailoverBench {
         - API server failure: the holder's apiserver fails `/readyz` for %d s, then refuses
           connections for %d s, then recovers.
         - CPU hog: `sh -c 'while :; do :; done'` in the holder's namespace for %d s (one of the
-          machine's cores busy); which node has the VIP is sampled every 100 ms.
+          machine's cores busy); which node has the VIP is sampled every 100 ms, or as often as the
+  machine allows.
 
         apivip runs with its default settings. keepalived (Debian's) and HAProxy follow the kubeadm
         high-availability guide: keepalived with `state MASTER`/`BACKUP`, priority 101/100, the guide's

@@ -86,6 +86,18 @@ public final class ClusterLab implements AutoCloseable {
 
   /** Builds the network, writes the files and starts every apiserver and apivip. */
   public static ClusterLab start(Options options) throws IOException {
+    return start(options, true);
+  }
+
+  /**
+   * Builds the network, writes the files and starts every stand-in apiserver but no apivip, so
+   * another load balancer can run on the same lab (the failover benchmark's keepalived and HAProxy).
+   */
+  public static ClusterLab startApiserversOnly(Options options) throws IOException {
+    return start(options, false);
+  }
+
+  private static ClusterLab start(Options options, boolean withApivip) throws IOException {
     if (!Files.isRegularFile(options.jar())) {
       throw new IllegalArgumentException("no apivip jar at " + options.jar() + "; build it with ./dev build");
     }
@@ -97,8 +109,10 @@ public final class ClusterLab implements AutoCloseable {
       for (LabNode node : lab.nodes) {
         node.startApiserver();
       }
-      for (LabNode node : lab.nodes) {
-        node.startApivip();
+      if (withApivip) {
+        for (LabNode node : lab.nodes) {
+          node.startApivip();
+        }
       }
       return lab;
     } catch (IOException | RuntimeException e) {

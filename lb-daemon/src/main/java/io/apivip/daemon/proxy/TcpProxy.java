@@ -254,31 +254,41 @@ public final class TcpProxy {
     }
     long now = System.nanoTime();
     long youngSince = now - LONG_LIVED.toNanos();
-    List<Channel> young = new ArrayList<>();
-    int ended = 0;
+    // Identity set of connections told to end; only the boss loop's poll and this call touch it.
+    Set<Channel> ended = java.util.Collections.newSetFromMap(new java.util.concurrent.ConcurrentHashMap<>());
+    int inFlight = 0;
     for (Channel client : vipClients) {
-      Long opened = client.attr(OPENED_AT).get();
-      if (opened != null && opened < youngSince) {
+      if (openedAt(client) < youngSince) {
+        ended.add(client);
         client.pipeline().fireUserEventTriggered(Relay.END_GRACEFULLY);
-        ended++;
       } else {
-        young.add(client);
+        inFlight++;
       }
     }
     log.info("handing the VIP over: new VIP connections wait for the new holder; ended {} long-lived connections so their clients "
-        + "reconnect there; {} in flight may finish within {} ms", ended, young.size(), wait.toMillis());
+        + "reconnect there; {} in flight may finish within {} ms", ended.size(), inFlight, wait.toMillis());
     long deadline = now + wait.toNanos();
     long[] closeBy = {0};
     ScheduledFuture<?>[] poll = new ScheduledFuture<?>[1];
     poll[0] = boss.next().scheduleAtFixedRate(() -> {
-      young.removeIf(client -> !client.isOpen());
+      // Requests in flight: every VIP connection not yet told to end, including any the kernel had
+      // already accepted when the SYNs began to be dropped.
+      List<Channel> young = new ArrayList<>();
+      for (Channel client : vipClients) {
+        if (!ended.contains(client)) {
+          young.add(client);
+        }
+      }
       if (vipClients.isEmpty()) {
         poll[0].cancel(false);
         done.complete(null);
       } else if (closeBy[0] == 0 && (young.isEmpty() || System.nanoTime() >= deadline)) {
         if (!young.isEmpty()) {
           log.info("handing the VIP over: ending {} VIP connections still in flight after {} ms", young.size(), wait.toMillis());
-          young.forEach(client -> client.pipeline().fireUserEventTriggered(Relay.END_GRACEFULLY));
+          for (Channel client : young) {
+            ended.add(client);
+            client.pipeline().fireUserEventTriggered(Relay.END_GRACEFULLY);
+          }
         }
         closeBy[0] = System.nanoTime() + GRACEFUL_END.toNanos();
         // The cluster may move the VIP now: what is left is ending.
@@ -292,6 +302,11 @@ public final class TcpProxy {
       }
     }, 10, 10, TimeUnit.MILLISECONDS);
     return done;
+  }
+
+  private static long openedAt(Channel client) {
+    Long opened = client.attr(OPENED_AT).get();
+    return opened == null ? System.nanoTime() : opened;
   }
 
   /** Accepts new connections on the VIP listeners again (after {@link #quiesceVip}); any thread. */

@@ -109,10 +109,10 @@ class EndToEndIT {
     try (LabProbe probe = lab.startProbe(PROBE_INTERVAL_MILLIS, 0, Duration.ofSeconds(1))) {
       awaitSteadyTraffic(probe);
       long start = System.currentTimeMillis();
-      Thread.sleep(2000);
-      LabProbe.Summary summary = probe.summary(start, System.currentTimeMillis() - 500);
+      Thread.sleep(3000);
+      LabProbe.Summary summary = probe.summary(start, System.currentTimeMillis() - 1000);
       System.out.printf("scenario 1: %s; holder %s%n", summary, holder.id());
-      assertThat(summary.attempts()).isGreaterThan(20);
+      assertThat(summary.attempts()).as("connections through the VIP").isGreaterThanOrEqualTo(10);
       assertThat(summary.failures()).as(summary.failed().toString()).isZero();
     }
   }

@@ -144,7 +144,7 @@ public final class Daemon implements AdminApi, AutoCloseable {
     return new BackendHealth() {
       @Override
       public boolean isUp(Settings.Backend backend) {
-        return health.state(healthBackends.get(backend.address())) == HealthState.UP;
+        return Daemon.this.isUp(backend);
       }
 
       @Override
@@ -192,16 +192,17 @@ public final class Daemon implements AdminApi, AutoCloseable {
     if (clusterService == null || vip == null) {
       return;
     }
-    boolean routable = routableBackends() > 0;
+    boolean routable = settings.backends().stream().anyMatch(this::routable);
     clusterService.setEligible(routable && vip.status().eligible());
   }
 
-  private long routableBackends() {
-    Set<String> excluded = nodesInMaintenance;
-    return settings.backends().stream()
-        .filter(backend -> !excluded.contains(backend.nodeId()))
-        .filter(backend -> health.state(healthBackends.get(backend.address())) == HealthState.UP)
-        .count();
+  private boolean isUp(Settings.Backend backend) {
+    return health.state(healthBackends.get(backend.address())) == HealthState.UP;
+  }
+
+  /** Whether new connections may go to this apiserver: up, and its node not in maintenance. */
+  private boolean routable(Settings.Backend backend) {
+    return isUp(backend) && !nodesInMaintenance.contains(backend.nodeId());
   }
 
   // ---- planned maintenance -------------------------------------------------------------------
@@ -296,17 +297,15 @@ public final class Daemon implements AdminApi, AutoCloseable {
     }
     Map<String, Integer> active = activeConnections(proxy.status());
     Map<Backend, BackendStatus> healthSnapshot = health.snapshot();
-    Set<String> excluded = nodesInMaintenance;
     List<StatusReport.Backend> backends = new ArrayList<>();
     for (Settings.Backend backend : settings.backends()) {
       BackendStatus backendStatus = healthSnapshot.get(healthBackends.get(backend.address()));
-      String address = hostPort(backend.address());
-      boolean up = backendStatus != null && backendStatus.state() == HealthState.UP;
+      String address = ProxyStatus.render(backend.address());
       backends.add(new StatusReport.Backend(
           backend.nodeId(), address,
           backendStatus == null ? "unknown" : backendStatus.state().name().toLowerCase(java.util.Locale.ROOT),
           backendStatus == null ? null : backendStatus.reason(),
-          up && !excluded.contains(backend.nodeId()),
+          routable(backend),
           active.getOrDefault(address, 0)));
     }
     int seen = (int) clusterStatus.members().stream()
@@ -328,10 +327,6 @@ public final class Daemon implements AdminApi, AutoCloseable {
       }
     }
     return active;
-  }
-
-  private static String hostPort(InetSocketAddress address) {
-    return ProxyStatus.render(address);
   }
 
   private static double seconds(Duration duration) {

@@ -63,10 +63,6 @@ public final class ClusterLab implements AutoCloseable {
       return new Options(3, jar, List.of(), workDirectory, LEAN_JVM);
     }
 
-    public Options withNodes(int count) {
-      return new Options(count, jar, extraConfig, workDirectory, javaOptions);
-    }
-
     public Options withExtraConfig(String... lines) {
       return new Options(nodes, jar, List.of(lines), workDirectory, javaOptions);
     }

@@ -120,18 +120,6 @@ public final class LabNode {
     }
   }
 
-  /** SIGKILL only: the process dies, the link stays up. */
-  public void crash() throws InterruptedException {
-    Process process;
-    synchronized (this) {
-      process = apivip;
-    }
-    if (process != null) {
-      process.destroyForcibly();
-      process.waitFor(COMMAND_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-    }
-  }
-
   /** SIGTERM, as systemd stops the service; answers the exit status, or empty if it did not exit in time. */
   public Optional<Integer> stop(Duration timeout) throws InterruptedException {
     Process process;

@@ -152,7 +152,7 @@ public final class Probe {
     long start = System.currentTimeMillis();
     workers.execute(() -> {
       try {
-        String backend = request("/version", false);
+        String backend = request("/version");
         out.println("attempt " + start + " ok " + (System.currentTimeMillis() - start) + " " + backend);
       } catch (IOException | RuntimeException e) {
         out.println("attempt " + start + " fail " + (System.currentTimeMillis() - start) + " " + reason(e));
@@ -163,10 +163,10 @@ public final class Probe {
   }
 
   /** One request on a new connection; answers the backend that served it. */
-  private String request(String path, boolean watch) throws IOException {
+  private String request(String path) throws IOException {
     try (SSLSocket socket = connect()) {
       OutputStream output = socket.getOutputStream();
-      output.write(("GET " + path + (watch ? "?watch=true" : "") + " HTTP/1.1\r\nHost: " + target.getAddress().getHostAddress()
+      output.write(("GET " + path + " HTTP/1.1\r\nHost: " + target.getAddress().getHostAddress()
           + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
       output.flush();
       BufferedReader input = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.ISO_8859_1));

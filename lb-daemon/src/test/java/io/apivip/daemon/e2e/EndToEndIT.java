@@ -123,7 +123,7 @@ class EndToEndIT {
   void killedHolderFailsOverInUnderASecond(TestInfo info) throws Exception {
     startLab(info);
     try (LabProbe probe = lab.startProbe(PROBE_INTERVAL_MILLIS, 0, Duration.ofSeconds(1))) {
-      awaitSteadyTraffic(probe);
+      awaitSteadyTraffic(probe, 200);
       LabNode holder = awaitOneHolder(lab.nodes());
       List<LabNode> survivors = others(holder);
       long killedAt = System.currentTimeMillis();
@@ -377,10 +377,23 @@ class EndToEndIT {
   }
 
   static void awaitSteadyTraffic(LabProbe probe) throws InterruptedException {
-    boolean steady = ClusterLab.await(Duration.ofSeconds(30), () -> {
+    awaitSteadyTraffic(probe, Long.MAX_VALUE);
+  }
+
+  /**
+   * Waits until the client connects steadily, every connection of the last second answered within
+   * {@code maxMillis}: a failure window is measured from the start of the first failed
+   * connection, so a client still warming up (requests of a second or more in flight when the
+   * holder dies) would charge its own slowness to the failover.
+   */
+  static void awaitSteadyTraffic(LabProbe probe, long maxMillis) throws InterruptedException {
+    boolean steady = ClusterLab.await(Duration.ofSeconds(60), () -> {
       long now = System.currentTimeMillis();
       LabProbe.Summary recent = probe.summary(now - 2000, now - 1000);
-      return recent.attempts() > 10 && recent.failures() == 0;
+      boolean fast = probe.attempts().stream()
+          .filter(a -> a.startMillis() >= now - 2000 && a.startMillis() <= now - 1000)
+          .allMatch(a -> a.millis() <= maxMillis);
+      return recent.attempts() > 10 && recent.failures() == 0 && fast;
     });
     long now = System.currentTimeMillis();
     LabProbe.Summary recent = probe.summary(now - 2000, now - 1000);

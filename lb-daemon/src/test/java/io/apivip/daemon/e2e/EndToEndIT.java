@@ -293,6 +293,8 @@ class EndToEndIT {
           .as(() -> "200 watches open: " + report(probe)).isTrue();
       awaitSteadyTraffic(probe);
       LabNode holder = awaitOneHolder(lab.nodes());
+      // Measure from a calm start: all 200 open and none closed or reopened for a second.
+      assertThat(ClusterLab.await(Duration.ofSeconds(60), () -> calm(probe))).as(() -> "calm watches: " + report(probe)).isTrue();
       String before = probe.watchReport();
       long start = System.currentTimeMillis();
       Exec.Result drain = holder.apivipCommand(Duration.ofSeconds(90), "drain", "--wait");
@@ -414,6 +416,21 @@ class EndToEndIT {
       }
     }
     throw new IllegalStateException("no " + field + " in the watch report: " + report);
+  }
+
+  /** All 200 watches open, and no watch closed, broke or reopened during the last second. */
+  static boolean calm(LabProbe probe) {
+    String first = report(probe);
+    try {
+      Thread.sleep(1000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
+    String second = report(probe);
+    return field(second, "open") == 200
+        && List.of("clean-closes", "resets", "reconnects", "connect-failures").stream()
+            .allMatch(name -> field(first, name) == field(second, name));
   }
 
   static String report(LabProbe probe) {

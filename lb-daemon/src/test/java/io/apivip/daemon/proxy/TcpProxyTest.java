@@ -35,6 +35,7 @@ import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
@@ -352,6 +353,63 @@ class TcpProxyTest {
     awaitTrue(() -> proxy.status().clients() == 0, "the proxy let go of the client");
   }
 
+  // ---- backpressure ------------------------------------------------------------------------
+
+  // A reader that stops reading must stop the writer on the other side, not fill the proxy's memory:
+  // the writer gets out only what the sockets' kernel buffers hold plus a few of the proxy's buffers,
+  // and once the reader reads again every byte arrives. Not SPLICE, for the reason given above.
+
+  @ParameterizedTest
+  @EnumSource(value = Relaying.class, names = {"COPY", "NIO"})
+  void aClientThatStopsReadingStopsTheApiserverInsteadOfFillingTheProxy(Relaying relaying) throws Exception {
+    AtomicLong written = new AtomicLong();
+    TestBackend apiserver = backend("n1", socket -> {
+      socket.getInputStream().read();
+      writeCounting(socket, 5, written);
+    });
+    startRelaying(relaying, apiserver);
+
+    try (Socket client = connect(0)) {
+      client.getOutputStream().write('w');
+      assertThat(awaitStalled(written)).as("bytes the apiserver wrote while the client read nothing")
+          .isLessThanOrEqualTo(heldBySockets() + PROXY_MAY_HOLD);
+      assertThat(digestUntilEnd(client.getInputStream())).isEqualTo(digestOfPayload(5, STREAM));
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = Relaying.class, names = {"COPY", "NIO"})
+  void anApiserverThatStopsReadingStopsTheClientInsteadOfFillingTheProxy(Relaying relaying) throws Exception {
+    CompletableFuture<Void> readAgain = new CompletableFuture<>();
+    CompletableFuture<byte[]> received = new CompletableFuture<>();
+    TestBackend apiserver = backend("n1", socket -> {
+      try {
+        readAgain.get(SOON.toSeconds() * 4, TimeUnit.SECONDS);
+        received.complete(digestUntilEnd(socket.getInputStream()));
+      } catch (Exception e) {
+        received.completeExceptionally(e);
+      }
+    });
+    startRelaying(relaying, apiserver);
+
+    AtomicLong written = new AtomicLong();
+    try (Socket client = connect(0)) {
+      Thread writer = new Thread(() -> {
+        try {
+          writeCounting(client, 6, written);
+        } catch (IOException e) {
+          throw new IllegalStateException(e);
+        }
+      }, "client-writer");
+      writer.start();
+      assertThat(awaitStalled(written)).as("bytes the client wrote while the apiserver read nothing")
+          .isLessThanOrEqualTo(heldBySockets() + PROXY_MAY_HOLD);
+      readAgain.complete(null);
+      join(writer);
+      assertThat(received.get(SOON.toSeconds() * 4, TimeUnit.SECONDS)).isEqualTo(digestOfPayload(6, STREAM));
+    }
+  }
+
   // ---- choosing and retrying ---------------------------------------------------------------
 
   @Test
@@ -600,6 +658,49 @@ class TcpProxyTest {
     }
   }
 
+  /** Bytes of the stream the backpressure tests send: well above what every socket buffer holds. */
+  static final int STREAM = 160 * 1024 * 1024;
+  /** What the proxy may hold of one direction on top of its sockets' buffers: a few read buffers. */
+  static final long PROXY_MAY_HOLD = 4 * 1024 * 1024;
+
+  /**
+   * At most what the kernel holds between a writer and a reader through the proxy: two sending and
+   * two receiving sockets on the way, each grown at most to the largest buffer the kernel allows.
+   */
+  static long heldBySockets() throws IOException {
+    return 2 * (largestBuffer("tcp_rmem") + largestBuffer("tcp_wmem"));
+  }
+
+  /** The third of the kernel's "min default max" (readString would stop early: procfs reports size 0). */
+  static long largestBuffer(String sysctl) throws IOException {
+    return Long.parseLong(Files.readAllLines(Path.of("/proc/sys/net/ipv4", sysctl)).get(0).trim().split("\\s+")[2]);
+  }
+
+  /** Writes the STREAM bytes of a seed, counting what the socket took, then ends its side. */
+  static void writeCounting(Socket socket, long seed, AtomicLong written) throws IOException {
+    OutputStream out = socket.getOutputStream();
+    forEachPayloadChunk(seed, STREAM, (chunk, offset, length) -> {
+      out.write(chunk, offset, length);
+      written.addAndGet(length);
+    });
+    socket.shutdownOutput();
+  }
+
+  /** Waits until the count has not moved for half a second and returns it; fails when it never stops. */
+  static long awaitStalled(AtomicLong count) throws InterruptedException {
+    long deadline = System.nanoTime() + SOON.toNanos() * 4;
+    long last = -1;
+    while (System.nanoTime() < deadline) {
+      long now = count.get();
+      if (now == last && now > 0) {
+        return now;
+      }
+      last = now;
+      Thread.sleep(500);
+    }
+    return fail("the writer never stopped: it wrote " + count.get() + " bytes nobody read");
+  }
+
   /** Sends PAYLOAD seeded random bytes, then ends its side of the stream. */
   static Thread sendInBackground(Socket socket, long seed) {
     return sendInBackground(socket, seed, true);
@@ -622,8 +723,12 @@ class TcpProxyTest {
   }
 
   static byte[] digestOfPayload(long seed) throws NoSuchAlgorithmException, IOException {
+    return digestOfPayload(seed, PAYLOAD);
+  }
+
+  static byte[] digestOfPayload(long seed, int length) throws NoSuchAlgorithmException, IOException {
     MessageDigest sha = MessageDigest.getInstance("SHA-256");
-    forEachPayloadChunk(seed, sha::update);
+    forEachPayloadChunk(seed, length, sha::update);
     return sha.digest();
   }
 
@@ -631,12 +736,16 @@ class TcpProxyTest {
     void accept(byte[] chunk, int offset, int length) throws IOException;
   }
 
-  /** The PAYLOAD bytes of a seed, in chunks of an odd size so they straddle the proxy's buffers. */
   static void forEachPayloadChunk(long seed, ChunkSink sink) throws IOException {
+    forEachPayloadChunk(seed, PAYLOAD, sink);
+  }
+
+  /** The first bytes of a seed's stream, in chunks of an odd size so they straddle the proxy's buffers. */
+  static void forEachPayloadChunk(long seed, int length, ChunkSink sink) throws IOException {
     SplittableRandom random = new SplittableRandom(seed);
     byte[] chunk = new byte[48 * 1024 + 7];
-    for (int done = 0; done < PAYLOAD; ) {
-      int n = Math.min(chunk.length, PAYLOAD - done);
+    for (int done = 0; done < length; ) {
+      int n = Math.min(chunk.length, length - done);
       for (int i = 0; i < n; i++) {
         chunk[i] = (byte) random.nextInt();
       }

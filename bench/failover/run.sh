@@ -46,5 +46,8 @@ done
 model=$(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -n 1)
 machine="${model:-unknown CPU}, $(nproc) CPUs, Linux $(uname -r)"
 
+# The apivip measured, as git names it ("-dirty" when the tree has changes).
+commit=$(git describe --always --dirty 2>/dev/null || echo unknown)
+
 exec java -Xmx512m -cp "$jar:$bench_jar" io.apivip.bench.failover.FailoverBench \
-  --jar "$jar" "${readme[@]}" --machine "$machine" "${arguments[@]}"
+  --jar "$jar" "${readme[@]}" --machine "$machine" --commit "$commit" "${arguments[@]}"

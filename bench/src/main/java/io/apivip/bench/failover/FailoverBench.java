@@ -26,7 +26,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *
  * <pre>
  * FailoverBench --jar apivip.jar [--trials 20] [--cpu-seconds 60] [--systems apivip,keepalived,keepalived-fast]
- *               [--work DIR] [--readme bench/README.md --machine TEXT]
+ *               [--work DIR] [--readme bench/README.md --machine TEXT --commit REVISION]
  * </pre>
  */
 public final class FailoverBench {
@@ -54,7 +54,7 @@ public final class FailoverBench {
   }
 
   /** What to run, from the command line. */
-  record Options(Path jar, int trials, Duration cpuHog, List<SystemName> systems, Optional<Path> work, Optional<Path> readme, String machine) {
+  record Options(Path jar, int trials, Duration cpuHog, List<SystemName> systems, Optional<Path> work, Optional<Path> readme, String machine, String commit) {
 
     static Options parse(String... args) {
       Path jar = null;
@@ -64,6 +64,7 @@ public final class FailoverBench {
       Optional<Path> work = Optional.empty();
       Optional<Path> readme = Optional.empty();
       String machine = "";
+      String commit = "";
       for (int i = 0; i < args.length; i++) {
         String flag = args[i];
         if (i + 1 >= args.length) {
@@ -78,13 +79,14 @@ public final class FailoverBench {
           case "--work" -> work = Optional.of(Path.of(value));
           case "--readme" -> readme = Optional.of(Path.of(value));
           case "--machine" -> machine = value;
+          case "--commit" -> commit = value;
           default -> throw new IllegalArgumentException("unknown option " + flag);
         }
       }
       if (jar == null) {
         throw new IllegalArgumentException("--jar apivip.jar is required");
       }
-      return new Options(jar, trials, Duration.ofSeconds(cpuSeconds), systems, work, readme, machine);
+      return new Options(jar, trials, Duration.ofSeconds(cpuSeconds), systems, work, readme, machine, commit);
     }
 
     private static int positive(String flag, String value) {
@@ -191,7 +193,7 @@ public final class FailoverBench {
     return String.format(Locale.ROOT, """
         %s
 
-        Measured on %s%s with `bench/failover/run.sh` (%d trials of each kind per system; needs root).
+        Measured on %s%s with `bench/failover/run.sh`%s (%d trials of each kind per system; needs root).
         Load average (1 min) at the start and the end of the run: %s and %s.
 
         %s
@@ -214,7 +216,7 @@ public final class FailoverBench {
           connections for %d s, then recovers.
         - CPU hog: `sh -c 'while :; do :; done'` in the holder's namespace for %d s (one of the
           machine's cores busy); which node has the VIP is sampled every 100 ms, or as often as the
-  machine allows.
+          machine allows.
 
         apivip runs with its default settings. keepalived (Debian's) and HAProxy follow the kubeadm
         high-availability guide: keepalived with `state MASTER`/`BACKUP`, priority 101/100, the guide's
@@ -227,7 +229,7 @@ public final class FailoverBench {
         figure: the no-fault row shows what the lab loses on its own.
         """,
         ReadmeSection.HEADING, LocalDate.now(ZoneOffset.UTC), options.machine().isBlank() ? "" : " on " + options.machine(),
-            options.trials(), loadAtStart, loadAtEnd, table, Trials.UNPLANNED_OBSERVATION.toSeconds(),
+            options.commit().isBlank() ? "" : " at apivip commit " + options.commit(), options.trials(), loadAtStart, loadAtEnd, table, Trials.UNPLANNED_OBSERVATION.toSeconds(),
             Trials.PLANNED_AFTER_MOVE.toMillis() / 1000.0, Trials.READYZ_FAILING.toSeconds(),
             Trials.REFUSING.toSeconds(), options.cpuHog().toSeconds());
   }

@@ -31,6 +31,18 @@ class FailoverBenchOptionsTest {
   }
 
   @Test
+  void theReadmeSectionNamesTheCommitAndIsNotIndented() {
+    FailoverBench.Options options =
+        FailoverBench.Options.parse("--jar", "a.jar", "--machine", "AMD EPYC, 2 CPUs", "--commit", "9111756");
+
+    String section = FailoverBench.section(options, "| table |\n", "0.10", "0.20");
+
+    assertThat(section).contains("on AMD EPYC, 2 CPUs with `bench/failover/run.sh` at apivip commit 9111756 (20 trials");
+    // Markdown reads four leading spaces as code: no line of the section may have them.
+    assertThat(section.lines()).noneMatch(line -> line.startsWith("    "));
+  }
+
+  @Test
   void badArgumentsAreNamed() {
     assertThatThrownBy(() -> FailoverBench.Options.parse("--trials", "2")).hasMessageContaining("--jar");
     assertThatThrownBy(() -> FailoverBench.Options.parse("--jar", "a.jar", "--trials", "0")).hasMessageContaining("--trials 0");

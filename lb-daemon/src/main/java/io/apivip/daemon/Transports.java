@@ -12,10 +12,14 @@ import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.DatagramChannel;
 import io.netty.channel.socket.ServerSocketChannel;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.SocketProtocolFamily;
 import io.netty.channel.socket.nio.NioDatagramChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
+import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.nio.channels.spi.SelectorProvider;
 
 /**
  * Netty's native epoll transport on Linux, NIO elsewhere: the event loop group and the channel
@@ -46,6 +50,15 @@ public record Transports(
   /** A new event loop group of this transport whose threads are named {@code name-N}. */
   public EventLoopGroup newGroup(int threads, String name) {
     return new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory(name, true), ioHandlerFactory);
+  }
+
+  /**
+   * A new, unregistered TCP channel of the address's family. The channel classes' default socket is
+   * dual-stack IPv6, which costs an extra system call per connection to an IPv4 address.
+   */
+  public SocketChannel newSocketChannel(InetAddress peer) {
+    SocketProtocolFamily family = peer instanceof Inet6Address ? SocketProtocolFamily.INET6 : SocketProtocolFamily.INET;
+    return epoll ? new EpollSocketChannel(family) : new NioSocketChannel(SelectorProvider.provider(), family);
   }
 
   public String name() {

@@ -1,5 +1,6 @@
 package io.apivip.daemon.proxy;
 
+import io.apivip.daemon.Transports;
 import io.apivip.daemon.proxy.BackendPool.Slot;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
@@ -31,6 +32,7 @@ final class Connector extends ChannelInboundHandlerAdapter {
   private final ProxyListener listener;
   private final BackendPool pool;
   private final Bootstrap backendBootstrap;
+  private final Transports transports;
   private final ProxyMetrics metrics;
   private final ProxyLog events;
   private final int attempts;
@@ -41,11 +43,13 @@ final class Connector extends ChannelInboundHandlerAdapter {
   /**
    * @param backendBootstrap options of backend channels; cloned per connect onto the client's event
    *     loop, which splice requires and which keeps the pair on one thread
+   * @param transports makes the backend channels, of each apiserver's address family
    */
   Connector(
       ProxyListener listener,
       BackendPool pool,
       Bootstrap backendBootstrap,
+      Transports transports,
       ProxyMetrics metrics,
       ProxyLog events,
       int attempts,
@@ -53,6 +57,7 @@ final class Connector extends ChannelInboundHandlerAdapter {
     this.listener = listener;
     this.pool = pool;
     this.backendBootstrap = backendBootstrap;
+    this.transports = transports;
     this.metrics = metrics;
     this.events = events;
     this.attempts = attempts;
@@ -75,10 +80,14 @@ final class Connector extends ChannelInboundHandlerAdapter {
     slot.opened(listener.index());
     long started = System.nanoTime();
     ChannelFuture connect = backendBootstrap.clone(client.eventLoop())
-        .handler(new Relay(client, slot.meters.bytesToClient()))
+        .channelFactory(() -> {
+          Channel channel = transports.newSocketChannel(slot.backend.address().getAddress());
+          HalfCloseSafeEpoll.protect(channel); // before registration, which then carries the flag
+          return channel;
+        })
+        .handler(new Relay(client, slot.meters.bytesToClient(), splice))
         .connect(slot.backend.address());
     Channel backend = connect.channel();
-    HalfCloseSafeEpoll.protect(backend);
     backend.closeFuture().addListener(closed -> slot.closed(listener.index()));
     connect.addListener(connected -> {
       if (connected.isSuccess()) {
@@ -110,7 +119,7 @@ final class Connector extends ChannelInboundHandlerAdapter {
     }
     List<Object> early = List.copyOf(readEarly);
     readEarly.clear();
-    ctx.pipeline().replace(this, "relay", new Relay(backend, slot.meters.bytesToBackend()));
+    ctx.pipeline().replace(this, "relay", new Relay(backend, slot.meters.bytesToBackend(), splice));
     for (Object message : early) {
       client.pipeline().fireChannelRead(message);
     }

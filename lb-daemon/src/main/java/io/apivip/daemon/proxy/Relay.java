@@ -45,11 +45,16 @@ final class Relay extends ChannelInboundHandlerAdapter {
 
   private final Channel peer;
   private final Counter bytesRelayed;
+  private final boolean splice;
 
-  /** @param bytesRelayed counts what this side reads, i.e. what is written to the peer */
-  Relay(Channel peer, Counter bytesRelayed) {
+  /**
+   * @param bytesRelayed counts what this side reads, i.e. what is written to the peer
+   * @param splice whether the pair will be spliced (see {@link #start})
+   */
+  Relay(Channel peer, Counter bytesRelayed, boolean splice) {
     this.peer = peer;
     this.bytesRelayed = bytesRelayed;
+    this.splice = splice;
   }
 
   /**
@@ -129,6 +134,11 @@ final class Relay extends ChannelInboundHandlerAdapter {
         if (duplexPeer.isShutdown()) {
           // Both directions have ended; closing the peer closes this side through channelInactive.
           peer.close();
+        } else if (!splice) {
+          // The peer's end of stream will end the connection: let Netty close the peer then instead
+          // of shutting down its input, which by then fails (ENOTCONN) with a costly exception.
+          // Not when splicing: bytes still in the kernel's pipe then need the half-close to get through.
+          peer.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, false);
         }
       });
     });

@@ -101,13 +101,13 @@ public final class TcpProxy {
     this.pool = new BackendPool(backends, listeners.size(), nodeId, health, metrics);
     // Spliced bytes bypass the pipeline, where the idle timer watches; so splice only without one.
     this.splice = settings.splice() && transports.epoll() && settings.idleTimeout().isZero();
+    // The channel comes per connect (Connector). Netty turns TCP_NODELAY on for every socket channel
+    // already; setting it again would cost a system call per connection.
     this.backendBootstrap = new Bootstrap()
         .group(workers)
-        .channel(transports.socketChannel())
         .option(ChannelOption.AUTO_READ, false)
         .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
         .option(ChannelOption.SO_KEEPALIVE, true)
-        .option(ChannelOption.TCP_NODELAY, true)
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, settings.connectTimeout().toMillis()));
   }
 
@@ -167,7 +167,6 @@ public final class TcpProxy {
         .childOption(ChannelOption.AUTO_READ, false)
         .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
         .childOption(ChannelOption.SO_KEEPALIVE, true)
-        .childOption(ChannelOption.TCP_NODELAY, true)
         .childHandler(clientInitializer(listener));
     if (plan.freeBind()) {
       bootstrap.option(EpollChannelOption.IP_FREEBIND, true);
@@ -214,7 +213,7 @@ public final class TcpProxy {
           client.pipeline().addLast(new IdleStateHandler(0, 0, idleTimeout.toNanos(), TimeUnit.NANOSECONDS));
         }
         client.pipeline().addLast("connector", new Connector(
-            listener, pool, backendBootstrap, metrics, events, settings.connectAttempts(), splice));
+            listener, pool, backendBootstrap, transports, metrics, events, settings.connectAttempts(), splice));
       }
     };
   }

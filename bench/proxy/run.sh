@@ -4,7 +4,7 @@
 # Prints a table with absolute figures and the ratio apivip/HAProxy and writes it into
 # bench/README.md with the date and the machine. Usage, as root on Debian/Ubuntu:
 #   bench/proxy/run.sh
-# Installs haproxy, iperf3 and wrk when missing. Takes about four minutes. Everything listens on
+# Installs haproxy, iperf3 and wrk when missing. Takes about seven minutes. Everything listens on
 # 127.0.0.1 only. JAVA_OPTS passes options to apivip's JVM (default: none, as the JVM picks).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -12,7 +12,9 @@ root=$PWD
 
 IPERF_SECONDS=5
 WRK_SECONDS=8
-WARMUP_SECONDS=3
+# apivip runs in a JVM, whose compiler needs load for a while before the code is fast: every target
+# gets the same warm-up before it is measured (a daemon in service is warm).
+WARMUP_SECONDS=20
 IDLE_CONNECTIONS=10000
 
 # ---- what it needs -------------------------------------------------------------------------------
@@ -153,6 +155,9 @@ start_apivip apivip-splice "${port[apivip-splice]}" "$iperf_port" true
 gbits() {
   python3 -c 'import json, sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e9))'
 }
+for target in "${TARGETS[@]}"; do
+  iperf3 -c 127.0.0.1 -p "${port[$target]}" -t 5 -P 8 >/dev/null
+done
 for streams in 1 8; do
   for target in "${TARGETS[@]}"; do
     value=$(iperf3 -c 127.0.0.1 -p "${port[$target]}" -t "$IPERF_SECONDS" -O 1 -P "$streams" -J | gbits)
@@ -186,20 +191,31 @@ p99 = ms(*re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)$", text, re.M).groups())
 errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
 non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
 count = (sum(int(n) for n in errors.groups()) if errors else 0) + (int(non2xx.group(1)) if non2xx else 0)
-print("%.0f %.3f %.3f %d" % (rate, p50, p99, count))'
+requests = int(re.search(r"(\d+) requests in", text).group(1))
+print("%.0f %.3f %.3f %d %d" % (rate, p50, p99, count, requests))'
 }
+cpu_ticks() { # PID: user + system CPU time so far, in clock ticks
+  awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+ticks_per_second=$(getconf CLK_TCK)
 for target in "${TARGETS[@]}"; do
-  wrk -t2 -c64 -d"${WARMUP_SECONDS}s" "http://127.0.0.1:${port[$target]}/" >/dev/null
+  wrk -t2 -c64 -d5s "http://127.0.0.1:${port[$target]}/" >/dev/null
+  wrk -t2 -c64 -d"${WARMUP_SECONDS}s" -H "Connection: close" "http://127.0.0.1:${port[$target]}/" >/dev/null
 done
 for mode in keepalive close; do
   header=()
   [[ $mode == close ]] && header=(-H "Connection: close")
   for target in "${TARGETS[@]}"; do
-    read -r rate p50 p99 errors < <(wrk -t2 -c64 -d"${WRK_SECONDS}s" --latency "${header[@]}" "http://127.0.0.1:${port[$target]}/" | wrk_parse)
+    proxy=${pids[$target]:-}
+    [[ -n $proxy ]] && before=$(cpu_ticks "$proxy")
+    read -r rate p50 p99 errors requests < <(wrk -t2 -c64 -d"${WRK_SECONDS}s" --latency "${header[@]}" "http://127.0.0.1:${port[$target]}/" | wrk_parse)
     record "$target" "rps-$mode" "$rate"
     record "$target" "p50-$mode" "$p50"
     record "$target" "p99-$mode" "$p99"
     record "$target" "errors-$mode" "$errors"
+    if [[ -n $proxy ]]; then # the proxy's CPU time (user + system) per 1,000 requests, in ms
+      record "$target" "cpu-$mode" "$(awk -v ticks=$(($(cpu_ticks "$proxy") - before)) -v hz="$ticks_per_second" -v n="$requests" 'BEGIN { printf "%.1f", ticks * 1000 / hz / n * 1000 }')"
+    fi
   done
 done
 stop haproxy

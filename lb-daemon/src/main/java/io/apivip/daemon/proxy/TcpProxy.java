@@ -5,6 +5,7 @@ import io.apivip.daemon.config.Settings;
 import io.apivip.daemon.config.Settings.Backend;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
@@ -56,6 +57,12 @@ public final class TcpProxy {
   /** A connection open this long is a stream (a watch), not a request in flight. */
   private static final Duration LONG_LIVED = Duration.ofSeconds(5);
   private static final AttributeKey<Long> OPENED_AT = AttributeKey.valueOf("apivip.openedAt");
+  /**
+   * Reads of a relayed connection start at 2 KiB and grow to 1 MiB while they fill the buffer (a
+   * large LIST); Netty's default stops at 64 KiB, which cost 20-40% more CPU per byte relayed in
+   * bench/proxy. A buffer lives only until the peer's socket has taken it (see {@link Relay}).
+   */
+  private static final AdaptiveRecvByteBufAllocator RELAY_READS = new AdaptiveRecvByteBufAllocator(64, 2048, 1 << 20);
 
   private final Settings.Proxy settings;
   private final Transports transports;
@@ -108,6 +115,7 @@ public final class TcpProxy {
         .option(ChannelOption.AUTO_READ, false)
         .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
         .option(ChannelOption.SO_KEEPALIVE, true)
+        .option(ChannelOption.RCVBUF_ALLOCATOR, RELAY_READS)
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, settings.connectTimeout().toMillis()));
   }
 
@@ -167,6 +175,7 @@ public final class TcpProxy {
         .childOption(ChannelOption.AUTO_READ, false)
         .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
         .childOption(ChannelOption.SO_KEEPALIVE, true)
+        .childOption(ChannelOption.RCVBUF_ALLOCATOR, RELAY_READS)
         .childHandler(clientInitializer(listener));
     if (plan.freeBind()) {
       bootstrap.option(EpollChannelOption.IP_FREEBIND, true);

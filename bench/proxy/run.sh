@@ -5,7 +5,8 @@
 # bench/README.md with the date and the machine. Usage, as root on Debian/Ubuntu:
 #   bench/proxy/run.sh
 # Installs haproxy, iperf3 and wrk when missing. Takes about seven minutes. Everything listens on
-# 127.0.0.1 only. JAVA_OPTS passes options to apivip's JVM (default: none, as the JVM picks).
+# 127.0.0.1 only. JAVA_OPTS passes options to the Java parts (default: the heap and collector the
+# packaged launcher gives the daemon, packaging/deb/src/deb/bin/apivip).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -64,7 +65,7 @@ trap cleanup EXIT
 javac -nowarn -cp "$jar" -d "$work/classes" bench/proxy/Bench.java
 exec_bench_java() { # only as spawn's command, so that the recorded pid is the JVM's
   # shellcheck disable=SC2086
-  exec java ${JAVA_OPTS:-} -cp "$jar:$work/classes" Bench "$@"
+  exec java ${JAVA_OPTS:--Xms64m -Xmx256m -XX:+UseG1GC -XX:MaxGCPauseMillis=20} -cp "$jar:$work/classes" Bench "$@"
 }
 
 # ---- processes -----------------------------------------------------------------------------------

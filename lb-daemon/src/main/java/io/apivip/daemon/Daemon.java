@@ -165,6 +165,7 @@ public final class Daemon implements AdminApi, AutoCloseable {
           vip.hold(reason);
         } else {
           vip.release(reason);
+          proxy.vipLost();
         }
       }
 

@@ -163,7 +163,7 @@ final class Relay extends ChannelInboundHandlerAdapter {
   }
 
   /** Closes with SO_LINGER 0, so the other end sees a reset rather than a clean end of stream. */
-  private static void reset(Channel channel) {
+  static void reset(Channel channel) {
     if (channel.isActive()) {
       channel.config().setOption(ChannelOption.SO_LINGER, 0);
     }

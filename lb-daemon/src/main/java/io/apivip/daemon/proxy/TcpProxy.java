@@ -317,6 +317,24 @@ public final class TcpProxy {
     return opened == null ? System.nanoTime() : opened;
   }
 
+  /**
+   * The VIP left this node without a planned handoff (another node took over, or this one lost its
+   * quorum or its apiservers): the clients' packets now go elsewhere, so no connection on the VIP can
+   * go on. Resets them, so that their clients reconnect to the new holder at once instead of hanging
+   * until a timeout (a watch whose client only reads may not learn of it for minutes). After {@link
+   * #quiesceVip} the connections are ending gracefully already, and this leaves them be. Any thread.
+   */
+  public void vipLost() {
+    if (vipGateClosed.get()) {
+      return;
+    }
+    int open = vipClients.size();
+    if (open > 0) {
+      log.info("the VIP left this node: resetting {} VIP connections so that their clients reconnect to the new holder", open);
+      vipClients.forEach(Relay::reset);
+    }
+  }
+
   /** Accepts new connections on the VIP listeners again (after {@link #quiesceVip}); any thread. */
   public void reopenVip() {
     if (vipGateClosed.compareAndSet(true, false)) {

@@ -205,6 +205,35 @@ class TcpProxyTest {
     assertThat(TcpProxy.bindPlan(plain, false)).isEqualTo(new TcpProxy.BindPlan(plain.address(), false));
   }
 
+  @Test
+  void losingTheVipResetsItsConnectionsButNotTheNodeLocalOnes() throws Exception {
+    TestBackend apiserver = backend("n1", TestBackend.ECHO);
+    Listener vip = new Listener(new InetSocketAddress("127.0.0.2", 0), true, Policy.LEAST_CONNECTIONS);
+    start(settings(List.of(vip, listener(Policy.LOCAL_FIRST))), "n1", apiserver.backend());
+
+    try (Socket viaVip = connect(0); Socket viaLocal = connect(1)) {
+      assertEcho(viaVip, "watch");
+      assertEcho(viaLocal, "kubelet");
+      proxy.vipLost();
+      assertThatThrownBy(() -> viaVip.getInputStream().read()).as("the VIP client is reset").isInstanceOf(SocketException.class);
+      assertEcho(viaLocal, "still served");
+    }
+  }
+
+  @Test
+  void losingTheVipDuringAPlannedHandoffLeavesItsConnectionsToEndGracefully() throws Exception {
+    TestBackend apiserver = backend("n1", TestBackend.ECHO);
+    Listener vip = new Listener(new InetSocketAddress("127.0.0.2", 0), true, Policy.LEAST_CONNECTIONS);
+    start(settings(List.of(vip)), "n1", apiserver.backend());
+
+    try (Socket inFlight = connect(0)) {
+      assertEcho(inFlight, "request");
+      proxy.quiesceVip(Duration.ofSeconds(5));
+      proxy.vipLost();
+      assertEcho(inFlight, "rest of the request");
+    }
+  }
+
   // ---- relaying ---------------------------------------------------------------------------
 
   // Not SPLICE: Netty's splice reports the end of stream before it has moved the last bytes, and the

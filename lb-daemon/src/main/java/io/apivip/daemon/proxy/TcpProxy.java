@@ -245,8 +245,8 @@ public final class TcpProxy {
    * {@link SynGate}); connections open for longer than {@link #LONG_LIVED} (watches, streams) are
    * ended gracefully at once, so their clients reconnect to the new holder; younger ones (requests
    * in flight) get up to {@code wait} to finish before they are ended too. The future completes
-   * when every VIP connection is closed, or {@link #GRACEFUL_END} after they were told to end. Any
-   * thread; {@link #reopenVip} undoes it.
+   * when every VIP connection is closed or has been told to end, so the VIP may move; those still
+   * open {@link #GRACEFUL_END} after that are closed. Any thread; {@link #reopenVip} undoes it.
    */
   public CompletableFuture<Void> quiesceVip(Duration wait) {
     CompletableFuture<Void> done = new CompletableFuture<>();

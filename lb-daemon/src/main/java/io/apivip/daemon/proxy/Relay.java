@@ -111,8 +111,10 @@ final class Relay extends ChannelInboundHandlerAdapter {
 
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
-    if (event instanceof ChannelInputShutdownEvent || event == END_GRACEFULLY) {
-      forwardEndOfStream(ctx.channel());
+    if (event instanceof ChannelInputShutdownEvent) {
+      forwardEndOfStream(ctx.channel(), true);
+    } else if (event == END_GRACEFULLY) {
+      forwardEndOfStream(ctx.channel(), false);
     } else if (event instanceof IdleStateEvent) {
       log.debug("closing idle connection {} <-> {}", ctx.channel().remoteAddress(), peer.remoteAddress());
       ctx.close();
@@ -122,8 +124,13 @@ final class Relay extends ChannelInboundHandlerAdapter {
     }
   }
 
-  /** Half-close: the peer learns of the end only after everything read before it has been flushed. */
-  private void forwardEndOfStream(Channel self) {
+  /**
+   * Half-close: the peer learns of the end only after everything read before it has been flushed.
+   *
+   * @param selfEnded whether this side's input really ended; not so when the proxy ends the stream
+   *     for it ({@link #END_GRACEFULLY}), and this side may still send
+   */
+  private void forwardEndOfStream(Channel self, boolean selfEnded) {
     peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener((ChannelFutureListener) flushed -> {
       if (!flushed.isSuccess()) {
         resetBoth(self, flushed.cause());
@@ -134,10 +141,11 @@ final class Relay extends ChannelInboundHandlerAdapter {
         if (duplexPeer.isShutdown()) {
           // Both directions have ended; closing the peer closes this side through channelInactive.
           peer.close();
-        } else if (!splice) {
+        } else if (selfEnded && !splice) {
           // The peer's end of stream will end the connection: let Netty close the peer then instead
           // of shutting down its input, which by then fails (ENOTCONN) with a costly exception.
-          // Not when splicing: bytes still in the kernel's pipe then need the half-close to get through.
+          // Not when this side may still send: closing it with bytes unread would reset it. Not when
+          // splicing: bytes still in the kernel's pipe then need the half-close to get through.
           peer.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, false);
         }
       });

@@ -170,6 +170,11 @@ public final class Daemon implements AdminApi, AutoCloseable {
       }
 
       @Override
+      public void announceAgain(String reason) {
+        vip.announceAgain(reason);
+      }
+
+      @Override
       public void maintenanceChanged(Set<String> nodes) {
         nodesInMaintenance = Set.copyOf(nodes);
         proxy.setMaintenance(nodes);

@@ -14,6 +14,13 @@ public interface ClusterListener {
    */
   void vipDecision(VipDecision decision);
 
+  /**
+   * This node holds the VIP, and a peer that claimed it (announced it holds it, or backed itself
+   * for it) no longer does: it stopped, was suspected, or restarted. That peer may have announced
+   * the VIP on the LAN after this node did, so neighbour tables may still name it: announce again.
+   */
+  default void announceAgain(String reason) {}
+
   /** The nodes whose latest heartbeat (or, for this node, whose state) says maintenance; for the proxy. */
   default void maintenanceChanged(Set<String> nodesInMaintenance) {}
 }

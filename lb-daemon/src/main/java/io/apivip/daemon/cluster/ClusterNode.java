@@ -62,6 +62,8 @@ public final class ClusterNode {
   private boolean seesQuorum;
   private boolean backedHolder;
   private Set<String> maintenanceReported = Set.of();
+  /** Why this node, holding the VIP, should announce it again (a peer's claim ended); null when it need not. */
+  private String announceAgain;
 
   public ClusterNode(
       ClusterConfig config, Clock clock, Transport transport, ClusterListener listener, ClusterMetrics metrics) {
@@ -124,13 +126,47 @@ public final class ClusterNode {
     boolean silent = peer.lastHeardNanos == NEVER || now - peer.lastHeardNanos > 2 * intervalNanos;
     membership.heard(peer, heartbeat, now, clock.wallMillis());
     boolean newCandidate = heartbeat.candidate() && (previous == null || !previous.candidate());
+    boolean endsClaim = claims(previous) && !claims(heartbeat);
     if (silent || (newCandidate && backing.equals(Optional.of(peer.id)))) {
       // Answer at once: a peer back from a stall (or new) renews its leases from our acknowledgement,
       // and a new candidate needs our acknowledgement of its new epoch to take the VIP.
       sendNow = true;
     }
+    if (endsClaim) {
+      claimEnded(peer, previous.incarnation() != heartbeat.incarnation() ? "restarted" : "stopped claiming the VIP");
+    }
     evaluate(now);
     return Optional.empty();
+  }
+
+  /** Whether a heartbeat claims the VIP or is about to: its sender holds it or backs itself for it. */
+  private static boolean claims(Heartbeat heartbeat) {
+    return heartbeat != null && (heartbeat.holdsVip() || heartbeat.candidate());
+  }
+
+  /** A peer's claim on the VIP ended; if this node holds it, it announces again ({@link #announceIfBacked}). */
+  private void claimEnded(Peer peer, String what) {
+    if (holding) {
+      announceAgain = "peer " + peer.id + " " + what;
+    }
+  }
+
+  /**
+   * Asks for the announcement a peer's ended claim calls for ({@link ClusterListener#announceAgain}),
+   * once a decision (not one put off after a stall) finds this node a backed holder: there is at
+   * most one of those at a time, so a node whose hold is stale never announces. Forgotten when this
+   * node stops holding.
+   */
+  private void announceIfBacked() {
+    if (announceAgain == null) {
+      return;
+    }
+    if (!holding) {
+      announceAgain = null;
+    } else if (addressUp && backedHolder) {
+      listener.announceAgain(announceAgain);
+      announceAgain = null;
+    }
   }
 
   /** The timer: sends the periodic heartbeat and acts on timeouts. */
@@ -226,6 +262,7 @@ public final class ClusterNode {
     }
     backedHolder = decision.backedHolder();
     decision.transition().ifPresent(reason -> changeHolding(decision.hold(), reason));
+    announceIfBacked();
     reportMaintenance();
     if (sendNow || now >= nextSendNanos) {
       send(now);
@@ -293,6 +330,9 @@ public final class ClusterNode {
           log.warn(
               "peer {} ({}) is suspected: no heartbeat for {} ms",
               peer.id, peer.address.getHostAddress(), (now - peer.lastHeardNanos) / 1_000_000);
+          if (claims(peer.last)) {
+            claimEnded(peer, "is suspected");
+          }
         }
       }
     }

@@ -25,6 +25,7 @@ import org.slf4j.LoggerFactory;
  *   vip.addListener(status -> cluster.setEligible(status.eligible()));  // and status.holding() for heartbeats
  *   vip.start();               // removes a VIP left by a crash (unless hold() came first), starts watching
  *   vip.hold("elected");       // add, then announce announce-count times, then every refresh-interval
+ *   vip.announceAgain("peer n2 stopped claiming the VIP"); // a fresh burst while holding
  *   vip.release("lost quorum"); // remove
  *   vip.close();               // on shutdown, after the handoff: removes the VIP if still there
  * </pre>
@@ -70,6 +71,12 @@ public final class VipManager implements AutoCloseable {
   private final VipMetrics metrics;
   private final List<Consumer<Status>> listeners = new CopyOnWriteArrayList<>();
   private volatile Status status = new Status(false, false, true, "");
+  /**
+   * The latest of {@link #hold} and {@link #release}, as the caller sees it. The VIP thread reads it
+   * just before it announces: an address the cluster has already decided to release must not be
+   * announced, or the LAN would send the VIP's traffic here after this node let it go.
+   */
+  private volatile boolean holdRequested;
 
   // Owned by the scheduler thread.
   private boolean started;
@@ -120,13 +127,25 @@ public final class VipManager implements AutoCloseable {
   /** Take the VIP: add it and announce it. Repeated calls while holding do nothing. */
   public void hold(String reason) {
     long decided = scheduler.nanoTime();
+    holdRequested = true;
     scheduler.execute(() -> onHold(reason, decided));
   }
 
   /** Let the VIP go: remove it. Repeated calls do nothing. */
   public void release(String reason) {
     long decided = scheduler.nanoTime();
+    holdRequested = false;
     scheduler.execute(() -> onRelease(reason, decided));
+  }
+
+  /**
+   * Announce the held VIP again, a full burst from now: another node may have announced it after
+   * this node did (it claimed the VIP for a moment, and the LAN's neighbour tables may still name
+   * it). Does nothing unless this node holds the VIP.
+   */
+  public void announceAgain(String reason) {
+    long decided = scheduler.nanoTime();
+    scheduler.execute(() -> onAnnounceAgain(reason, decided));
   }
 
   public Status status() {
@@ -164,7 +183,8 @@ public final class VipManager implements AutoCloseable {
   }
 
   private void onHold(String reason, long decided) {
-    if (closed || wanted) {
+    // A hold already overtaken by a release is skipped: the release follows it in the queue.
+    if (closed || wanted || !holdRequested) {
       return;
     }
     wanted = true;
@@ -177,6 +197,17 @@ public final class VipManager implements AutoCloseable {
     if (!settings.refreshInterval().isZero()) {
       refreshTimer = scheduler.schedule(settings.refreshInterval(), this::refresh);
     }
+    reconcile();
+  }
+
+  private void onAnnounceAgain(String reason, long decided) {
+    if (closed || !wanted || !present || settings.announceCount() == 0) {
+      return;
+    }
+    setCause(reason, decided);
+    cancelAnnouncements();
+    pendingAnnouncements = settings.announceCount();
+    burstLogPending = true;
     reconcile();
   }
 
@@ -230,7 +261,7 @@ public final class VipManager implements AutoCloseable {
         if (!present) {
           add();
         }
-        if (pendingAnnouncements > 0 && announceTimer == null) {
+        if (pendingAnnouncements > 0 && announceTimer == null && holdRequested) {
           announce();
         }
       } else if (!wanted && present) {

@@ -52,6 +52,11 @@ final class Simulation {
   boolean expectOneHolder;
   /** A planned handoff is under way: some node must have the address at every instant. */
   boolean expectNoGap;
+  /**
+   * Which node a client on the LAN sends the VIP's traffic to: the one whose announcement it heard
+   * last (its neighbour entry); null before any. A dead node's entry stays until someone announces.
+   */
+  Node announced;
 
   Simulation(long seed, int size, Duration handoffTimeout, boolean preempt) {
     this(seed, size, size / 2 + 1, handoffTimeout, preempt);
@@ -157,6 +162,7 @@ final class Simulation {
       // (then it keeps the VIP: see Election, rule 6).
       if (inspection.handingOver()
           && !node.paused()
+          && !node.readingAfterPause()
           && inspection.handingOverSince() != Election.NEVER
           && node.toSim(inspection.handingOverSince()) + config().handoffTimeout().toNanos() < now
           && anotherQualifiesInViewOf(node)) {
@@ -166,7 +172,8 @@ final class Simulation {
     if (quorum() > size / 2 && quorate.size() > 1 && quorate.stream().filter(i -> !i.handingOver()).count() > 1) {
       fail("two holders see a quorum and neither is handing over: " + quorate);
     }
-    // 2. A quorum of qualified nodes that can talk: exactly one holder, and it is one of them.
+    // 2. A quorum of qualified nodes that can talk: exactly one holder, it is one of them, and the
+    // LAN's clients send to it (no node that claimed the VIP for a moment announced it last).
     if (expectOneHolder) {
       Node holder = null;
       for (Node node : nodes) {
@@ -182,6 +189,9 @@ final class Simulation {
       }
       if (!holder.qualified()) {
         fail("the VIP is on " + holder.id + ", which does not qualify");
+      }
+      if (announced != holder) {
+        fail("clients send the VIP's traffic to " + (announced == null ? "nobody" : announced.id) + ", not to its holder " + holder.id);
       }
     }
     // 3. A planned handoff leaves no instant without a holder.
@@ -288,6 +298,11 @@ final class Simulation {
 
     boolean paused() {
       return pausedUntil > now;
+    }
+
+    /** Just resumed: for a fifth of an interval the node reads its backlog before it decides (see ClusterNode#stepped). */
+    boolean readingAfterPause() {
+      return pausedUntil != Long.MIN_VALUE && now <= pausedUntil + config().interval().toNanos() / 5;
     }
 
     boolean qualified() {
@@ -413,13 +428,32 @@ final class Simulation {
         addressPresent = false;
         return;
       }
-      // The VIP part adds the address and confirms a little later.
+      // The VIP part adds and announces the address (unless a release overtook the hold), and the
+      // cluster hears of it a little later: a release may come in between.
       at(now + random.nextInt(20 * (int) MS), () -> run(() -> {
-        if (generation == holdGeneration && cluster.holding()) {
-          addressPresent = true;
-          cluster.addressUp();
+        if (generation != holdGeneration) {
+          return;
         }
+        addressPresent = true;
+        announce("takes");
+        at(now + random.nextInt(3 * (int) MS), () -> run(() -> {
+          if (generation == holdGeneration && cluster.holding()) {
+            cluster.addressUp();
+          }
+        }));
       }));
+    }
+
+    @Override
+    public void announceAgain(String reason) {
+      if (addressPresent) {
+        announce("again, " + reason);
+      }
+    }
+
+    private void announce(String why) {
+      note(id + " announces the VIP (" + why + ")");
+      announced = this;
     }
 
     String describe() {

@@ -19,6 +19,8 @@ final class FakeKernel implements AddressControl, Announcer {
   final Deque<KernelException> announceFailures = new ArrayDeque<>();
   /** When set, every announcement and probe fails with it. */
   KernelException announcerBroken;
+  /** Runs inside the next add, as a caller thread would while the VIP thread is in the kernel. */
+  Runnable duringNextAdd;
   /** "add@0", "announce@300", ...: what was done and when, in virtual milliseconds. */
   final List<String> journal = new ArrayList<>();
 
@@ -33,6 +35,11 @@ final class FakeKernel implements AddressControl, Announcer {
   @Override
   public Change add(VipAddress vip) throws KernelException {
     journal.add("add@" + clock.millis());
+    if (duringNextAdd != null) {
+      Runnable during = duringNextAdd;
+      duringNextAdd = null;
+      during.run();
+    }
     throwNext(addFailures);
     Change change = present ? Change.UNCHANGED : Change.CHANGED;
     present = true;

@@ -125,6 +125,51 @@ class VipManagerTest {
   }
 
   @Test
+  void anAddressReleasedWhileItWasBeingAddedIsNeverAnnounced() {
+    start();
+    kernel.duringNextAdd = () -> manager.release("yielded");
+    manager.hold("elected");
+    scheduler.advance(Duration.ofSeconds(5));
+
+    assertThat(kernel.journal).containsExactly("add@0", "remove@0");
+    assertThat(kernel.present).isFalse();
+  }
+
+  @Test
+  void aHoldOvertakenByItsReleaseDoesNotTouchTheKernel() {
+    start();
+    manager.hold("elected");
+    manager.release("yielded");
+    scheduler.advance(Duration.ofSeconds(5));
+
+    assertThat(kernel.journal).isEmpty();
+  }
+
+  @Test
+  void announceAgainSendsAFreshBurstWhileHolding() {
+    start();
+    manager.hold("elected");
+    scheduler.advance(Duration.ofMillis(2000));
+    manager.announceAgain("peer n2 stopped claiming the VIP");
+    scheduler.advance(Duration.ofMillis(1000));
+
+    assertThat(kernel.calls("announce")).containsExactly("announce@0", "announce@300", "announce@600", "announce@2000", "announce@2300", "announce@2600");
+    assertThat(messages()).anyMatch(line -> line.startsWith("VIP 192.0.2.100 announced on eth0") && line.contains("(peer n2 stopped claiming the VIP)"));
+  }
+
+  @Test
+  void announceAgainDoesNothingUnlessHolding() {
+    start();
+    manager.announceAgain("peer n2 stopped claiming the VIP");
+    manager.hold("elected");
+    manager.release("drain");
+    manager.announceAgain("peer n3 stopped claiming the VIP");
+    scheduler.advance(Duration.ofSeconds(5));
+
+    assertThat(kernel.calls("announce")).isEmpty();
+  }
+
+  @Test
   void releasingWhatWasNeverHeldDoesNotTouchTheKernel() {
     start();
     manager.release("not elected");

@@ -60,7 +60,7 @@ public final class Daemon implements AdminApi, AutoCloseable {
   private static final Duration HANDOFF_QUIESCE = Duration.ofMillis(1500);
 
   private final Settings settings;
-  private final Transports transports = Transports.best();
+  private final Transports transports;
   private final Metrics metrics;
   private final EventLoopGroup io;
   private final EventLoopGroup heartbeat;
@@ -78,6 +78,7 @@ public final class Daemon implements AdminApi, AutoCloseable {
 
   private Daemon(Settings settings) {
     this.settings = settings;
+    this.transports = Transports.configured(settings.transport());
     this.metrics = new Metrics(settings.nodeId());
     // Proxy, health checks and admin share one group; heartbeats get a thread of their own, so a
     // busy proxy never delays them into a false failover.

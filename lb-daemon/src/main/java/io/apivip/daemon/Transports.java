@@ -1,9 +1,11 @@
 package io.apivip.daemon;
 
+import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.epoll.EpollDatagramChannel;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollServerSocketChannel;
@@ -16,35 +18,126 @@ import io.netty.channel.socket.SocketProtocolFamily;
 import io.netty.channel.socket.nio.NioDatagramChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.channel.uring.IoUring;
+import io.netty.channel.uring.IoUringChannelOption;
+import io.netty.channel.uring.IoUringDatagramChannel;
+import io.netty.channel.uring.IoUringIoHandler;
+import io.netty.channel.uring.IoUringServerSocketChannel;
+import io.netty.channel.uring.IoUringSocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.nio.channels.spi.SelectorProvider;
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.function.Predicate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * Netty's native epoll transport on Linux, NIO elsewhere: the event loop group and the channel
- * classes that go with it. Every part that opens sockets takes its channels from here.
+ * How the daemon's sockets do their I/O: Netty's io_uring or epoll transport on Linux, NIO anywhere.
+ * The event loop group and the channel classes go together; every part that opens sockets takes its
+ * channels from here.
  */
 public record Transports(
-    boolean epoll,
+    Kind kind,
     IoHandlerFactory ioHandlerFactory,
     Class<? extends ServerSocketChannel> serverChannel,
     Class<? extends SocketChannel> socketChannel,
     Class<? extends DatagramChannel> datagramChannel) {
 
-  /** Epoll when its native library loads, otherwise NIO. */
+  private static final Logger log = LoggerFactory.getLogger(Transports.class);
+
+  /** A transport, by its name in the configuration ({@code transport}). */
+  public enum Kind {
+    IO_URING,
+    EPOLL,
+    NIO;
+
+    public String configName() {
+      return name().toLowerCase(Locale.ROOT);
+    }
+
+    public static Optional<Kind> fromConfigName(String name) {
+      return Arrays.stream(values()).filter(kind -> kind.configName().equals(name)).findFirst();
+    }
+
+    /** Whether this machine can use it; NIO always can. */
+    public boolean available() {
+      return switch (this) {
+        case IO_URING -> IoUring.isAvailable();
+        case EPOLL -> Epoll.isAvailable();
+        case NIO -> true;
+      };
+    }
+
+    /** Why not, for the log; empty when available. */
+    String unavailability() {
+      Throwable cause = switch (this) {
+        case IO_URING -> IoUring.unavailabilityCause();
+        case EPOLL -> Epoll.unavailabilityCause();
+        case NIO -> null;
+      };
+      return cause == null ? "" : cause.toString();
+    }
+  }
+
+  /** Epoll when its native library loads, otherwise NIO: the default ({@code transport = auto}). */
   public static Transports best() {
-    return Epoll.isAvailable() ? epollTransports() : nio();
+    return Kind.EPOLL.available() ? of(Kind.EPOLL) : of(Kind.NIO);
+  }
+
+  /**
+   * The transport configured: empty means {@link #best()}. One this machine cannot use (no native
+   * library, an old kernel, io_uring turned off by sysctl or a seccomp filter) is replaced by the
+   * best available, with a warning: a kernel update must not keep the daemon from starting.
+   */
+  public static Transports configured(Optional<Kind> wanted) {
+    return configured(wanted, Kind::available);
+  }
+
+  static Transports configured(Optional<Kind> wanted, Predicate<Kind> available) {
+    Transports fallback = available.test(Kind.EPOLL) ? of(Kind.EPOLL) : of(Kind.NIO);
+    if (wanted.isEmpty()) {
+      return fallback;
+    }
+    Kind kind = wanted.get();
+    if (available.test(kind)) {
+      return of(kind);
+    }
+    log.warn("transport {} is not available here ({}); using {}", kind.configName(), kind.unavailability(), fallback.name());
+    return fallback;
+  }
+
+  /** The given transport; check {@link Kind#available()} first. */
+  public static Transports of(Kind kind) {
+    return switch (kind) {
+      case IO_URING -> new Transports(
+          kind, IoUringIoHandler.newFactory(), IoUringServerSocketChannel.class, IoUringSocketChannel.class, IoUringDatagramChannel.class);
+      case EPOLL -> new Transports(
+          kind, EpollIoHandler.newFactory(), EpollServerSocketChannel.class, EpollSocketChannel.class, EpollDatagramChannel.class);
+      case NIO -> new Transports(
+          kind, NioIoHandler.newFactory(), NioServerSocketChannel.class, NioSocketChannel.class, NioDatagramChannel.class);
+    };
   }
 
   public static Transports nio() {
-    return new Transports(
-        false, NioIoHandler.newFactory(), NioServerSocketChannel.class, NioSocketChannel.class, NioDatagramChannel.class);
+    return of(Kind.NIO);
   }
 
-  private static Transports epollTransports() {
-    return new Transports(
-        true, EpollIoHandler.newFactory(), EpollServerSocketChannel.class, EpollSocketChannel.class, EpollDatagramChannel.class);
+  /** Whether this is the epoll transport, the only one whose channels splice. */
+  public boolean epoll() {
+    return kind == Kind.EPOLL;
+  }
+
+  /** IP_FREEBIND for server channels of this transport; empty with NIO, which cannot set it. */
+  public Optional<ChannelOption<Boolean>> freeBind() {
+    return switch (kind) {
+      case IO_URING -> Optional.of(IoUringChannelOption.IP_FREEBIND);
+      case EPOLL -> Optional.of(EpollChannelOption.IP_FREEBIND);
+      case NIO -> Optional.empty();
+    };
   }
 
   /** A new event loop group of this transport whose threads are named {@code name-N}. */
@@ -53,15 +146,20 @@ public record Transports(
   }
 
   /**
-   * A new, unregistered TCP channel of the address's family. The channel classes' default socket is
-   * dual-stack IPv6, which costs an extra system call per connection to an IPv4 address.
+   * A new, unregistered TCP channel of the address's family. Epoll's and NIO's default socket is
+   * dual-stack IPv6, which costs an extra system call per connection to an IPv4 address; io_uring's
+   * channel offers no choice.
    */
   public SocketChannel newSocketChannel(InetAddress peer) {
     SocketProtocolFamily family = peer instanceof Inet6Address ? SocketProtocolFamily.INET6 : SocketProtocolFamily.INET;
-    return epoll ? new EpollSocketChannel(family) : new NioSocketChannel(SelectorProvider.provider(), family);
+    return switch (kind) {
+      case IO_URING -> new IoUringSocketChannel();
+      case EPOLL -> new EpollSocketChannel(family);
+      case NIO -> new NioSocketChannel(SelectorProvider.provider(), family);
+    };
   }
 
   public String name() {
-    return epoll ? "epoll" : "nio";
+    return kind.configName();
   }
 }

@@ -14,8 +14,10 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.function.Predicate;
 import java.util.stream.Collectors;
@@ -46,11 +48,14 @@ public final class ClusterLab implements AutoCloseable {
 
   /**
    * What to build: {@code nodes} nodes, the jar to run, extra HOCON lines appended to every node's
-   * configuration (to change defaults), a work directory, and JVM options for the lab's processes.
+   * configuration (to change defaults) and to single nodes' (by node id, after those), a work
+   * directory, and JVM options for the lab's processes.
    */
-  public record Options(int nodes, Path jar, List<String> extraConfig, Path workDirectory, List<String> javaOptions) {
+  public record Options(
+      int nodes, Path jar, List<String> extraConfig, Map<String, List<String>> nodeConfig, Path workDirectory, List<String> javaOptions) {
     public Options {
       extraConfig = List.copyOf(extraConfig);
+      nodeConfig = Map.copyOf(nodeConfig);
       javaOptions = List.copyOf(javaOptions);
     }
 
@@ -60,11 +65,18 @@ public final class ClusterLab implements AutoCloseable {
      * fraction of the CPU, which keeps one process's start from starving another's heartbeats.
      */
     public static Options defaults(Path jar, Path workDirectory) {
-      return new Options(3, jar, List.of(), workDirectory, LEAN_JVM);
+      return new Options(3, jar, List.of(), Map.of(), workDirectory, LEAN_JVM);
     }
 
     public Options withExtraConfig(String... lines) {
-      return new Options(nodes, jar, List.of(lines), workDirectory, javaOptions);
+      return new Options(nodes, jar, List.of(lines), nodeConfig, workDirectory, javaOptions);
+    }
+
+    /** Lines for one node's configuration only, e.g. a different transport on node "n1". */
+    public Options withNodeConfig(String nodeId, String... lines) {
+      Map<String, List<String>> all = new HashMap<>(nodeConfig);
+      all.put(nodeId, List.of(lines));
+      return new Options(nodes, jar, extraConfig, all, workDirectory, javaOptions);
     }
   }
 
@@ -157,10 +169,12 @@ public final class ClusterLab implements AutoCloseable {
           health.client-cert-file = "%s"
           health.client-key-file = "%s"
           %s
+          %s
           """
               .formatted(host.name(), host.name(), members, key, NetnsLab.VIP_IPV4, NetnsLab.IPV4_PREFIX_LENGTH,
                   host.interfaceName(), caFile(), work.resolve("client.crt"), work.resolve("client.key"),
-                  String.join("\n", options.extraConfig()));
+                  String.join("\n", options.extraConfig()),
+                  String.join("\n", options.nodeConfig().getOrDefault(host.name(), List.of())));
       Files.writeString(directory.resolve("apivip.conf"), config, StandardCharsets.UTF_8);
       nodes.add(new LabNode(network, host, directory, options.jar(), options.javaOptions()));
     }

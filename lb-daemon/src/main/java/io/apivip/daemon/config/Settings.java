@@ -1,5 +1,6 @@
 package io.apivip.daemon.config;
 
+import io.apivip.daemon.Transports;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
@@ -10,7 +11,8 @@ import java.util.Set;
 
 /**
  * The whole validated configuration of one node, immutable. Built only by {@link SettingsLoader}, so
- * every instance has passed validation; the parts take what they need from it.
+ * every instance has passed validation; the parts take what they need from it. {@code transport}
+ * empty means "auto".
  */
 public record Settings(
     String nodeId,
@@ -21,6 +23,7 @@ public record Settings(
     List<Backend> backends,
     Health health,
     Admin admin,
+    Optional<Transports.Kind> transport,
     String logLevel) {
 
   public Settings {

@@ -7,6 +7,7 @@ import com.typesafe.config.ConfigObject;
 import com.typesafe.config.ConfigParseOptions;
 import com.typesafe.config.ConfigRenderOptions;
 import com.typesafe.config.ConfigValue;
+import io.apivip.daemon.Transports;
 import io.apivip.daemon.config.Settings.Backend;
 import io.apivip.daemon.config.Settings.CheckKind;
 import io.apivip.daemon.config.Settings.Listener;
@@ -49,6 +50,7 @@ public final class SettingsLoader {
   private static final String ROOT = "apivip";
   private static final Pattern NODE_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,31}");
   private static final Set<String> LOG_LEVELS = Set.of("error", "warn", "info", "debug", "trace");
+  private static final String AUTO_TRANSPORT = "auto";
   private static final String VIP_LISTENER = "vip";
 
   private final List<ConfigProblem> problems = new ArrayList<>();
@@ -123,13 +125,18 @@ public final class SettingsLoader {
     if (!LOG_LEVELS.contains(logLevel)) {
       in.invalid("log.level", "must be one of error, warn, info, debug, trace");
     }
+    String transportName = in.string("transport");
+    Optional<Transports.Kind> transport = Transports.Kind.fromConfigName(transportName);
+    if (transport.isEmpty() && !transportName.equals(AUTO_TRANSPORT)) {
+      in.invalid("transport", "must be auto, io_uring, epoll or nio");
+    }
     checkPortsDistinct(in, proxy, backends, admin);
 
     if (!problems.isEmpty()) {
       throw new InvalidConfigException(problems);
     }
     Settings settings =
-        new Settings(nodeId, cluster, heartbeat, vip, proxy, backends, health, admin, logLevel);
+        new Settings(nodeId, cluster, heartbeat, vip, proxy, backends, health, admin, transport, logLevel);
     return new Loaded(settings, List.copyOf(warnings), merged);
   }
 

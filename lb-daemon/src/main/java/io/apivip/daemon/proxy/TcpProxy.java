@@ -11,7 +11,6 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.util.AttributeKey;
 import io.netty.channel.group.DefaultChannelGroup;
@@ -25,6 +24,7 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -124,7 +124,7 @@ public final class TcpProxy {
 
   /**
    * The VIP listener binds the VIP before it is on an interface, with IP_FREEBIND, so that taking the
-   * VIP over needs no re-bind. Without the option (no epoll) it binds the wildcard address instead,
+   * VIP over needs no re-bind. Without the option (NIO) it binds the wildcard address instead,
    * which also accepts for the VIP once it arrives, but for every other local address too.
    */
   static BindPlan bindPlan(Settings.Listener listener, boolean freeBindAvailable) {
@@ -166,7 +166,8 @@ public final class TcpProxy {
   }
 
   private Channel bind(ProxyListener listener) throws IOException {
-    BindPlan plan = bindPlan(listener.settings(), transports.epoll());
+    Optional<ChannelOption<Boolean>> freeBind = transports.freeBind();
+    BindPlan plan = bindPlan(listener.settings(), freeBind.isPresent());
     String wanted = ProxyStatus.render(listener.settings().address());
     ServerBootstrap bootstrap = new ServerBootstrap()
         .group(boss, workers)
@@ -178,7 +179,7 @@ public final class TcpProxy {
         .childOption(ChannelOption.RCVBUF_ALLOCATOR, RELAY_READS)
         .childHandler(clientInitializer(listener));
     if (plan.freeBind()) {
-      bootstrap.option(EpollChannelOption.IP_FREEBIND, true);
+      bootstrap.option(freeBind.orElseThrow(), true);
     }
     ChannelFuture binding = bootstrap.bind(plan.address()).awaitUninterruptibly();
     if (!binding.isSuccess()) {
@@ -187,7 +188,7 @@ public final class TcpProxy {
     Channel server = binding.channel();
     String boundTo = ProxyStatus.render((InetSocketAddress) server.localAddress());
     if (listener.settings().onVip() && !plan.freeBind()) {
-      log.warn("listening for the VIP {} on {}: IP_FREEBIND needs the epoll transport, which is not available", wanted, boundTo);
+      log.warn("listening for the VIP {} on {}: IP_FREEBIND needs the io_uring or epoll transport, and this one is {}", wanted, boundTo, transports.name());
     } else {
       log.info("listening on {} ({}{})", boundTo, listener.settings().policy().configName(), plan.freeBind() ? ", VIP, bound with IP_FREEBIND" : "");
     }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.typesafe.config.ConfigFactory;
+import io.apivip.daemon.Transports;
 import io.apivip.daemon.config.Settings.CheckKind;
 import io.apivip.daemon.config.Settings.Policy;
 import io.apivip.lab.Pki;
@@ -81,6 +82,7 @@ class SettingsLoaderTest {
   void readsDefaultsAndDerivedValues() throws Exception {
     Settings settings = load("");
     assertThat(settings.nodeId()).isEqualTo("n1");
+    assertThat(settings.transport()).isEmpty();
     assertThat(settings.self().priority()).isEqualTo(150);
     assertThat(settings.cluster().nodes()).hasSize(3);
     assertThat(settings.cluster().nodes().get(1).priority()).isEqualTo(100);
@@ -191,6 +193,7 @@ class SettingsLoaderTest {
         Arguments.of("health.fall = many", "health.fall = many: must be a whole number between 1 and 100"),
         Arguments.of("health.timeout = 0ms", "health.timeout = 0ms: must be a positive duration"),
         Arguments.of("health.bearer-token-file = \"/nonexistent/token\"", "health.bearer-token-file = /nonexistent/token: no such file"),
+        Arguments.of("transport = uring", "transport = uring: must be auto, io_uring, epoll or nio"),
         Arguments.of("log.level = loud", "log.level = loud: must be one of error, warn, info, debug, trace"));
   }
 
@@ -198,6 +201,12 @@ class SettingsLoaderTest {
   @MethodSource("invalid")
   void reportsProblemWithKeyValueAndExpectation(String override, String message) {
     assertThat(problems(override)).anySatisfy(problem -> assertThat(problem).startsWith(message));
+  }
+
+  @Test
+  void readsANamedTransport() throws Exception {
+    assertThat(load("transport = io_uring").transport()).contains(Transports.Kind.IO_URING);
+    assertThat(load("transport = nio").transport()).contains(Transports.Kind.NIO);
   }
 
   @Test

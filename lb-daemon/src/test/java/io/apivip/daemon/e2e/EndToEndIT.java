@@ -81,7 +81,12 @@ class EndToEndIT {
     deleteRecursively(work);
     List<String> config = new ArrayList<>(List.of(LAB_HEALTH));
     config.addAll(List.of(extraConfig));
-    lab = ClusterLab.start(ClusterLab.Options.defaults(JAR.toAbsolutePath(), work).withExtraConfig(config.toArray(String[]::new)));
+    // n1 runs the io_uring transport and the others epoll (the default): every scenario also shows
+    // that transport end to end, and that a cluster mixing them (a rolling change) works.
+    lab = ClusterLab.start(
+        ClusterLab.Options.defaults(JAR.toAbsolutePath(), work)
+            .withExtraConfig(config.toArray(String[]::new))
+            .withNodeConfig("n1", "transport = io_uring"));
     return awaitOneHolder(lab.nodes());
   }
 
@@ -106,6 +111,10 @@ class EndToEndIT {
     }
     assertThat(lab.nodesWithVip()).containsExactly(holder);
     assertThat(holder.metrics().orElseThrow()).containsPattern("apivip_vip_held\\{[^}]*\\} 1\\.0");
+    for (LabNode node : lab.nodes()) {
+      String transport = node.id().equals("n1") ? "io_uring" : "epoll";
+      assertThat(Files.readString(node.log())).as(node.id() + "'s log").contains(", " + transport + " transport");
+    }
     try (LabProbe probe = lab.startProbe(PROBE_INTERVAL_MILLIS, 0, Duration.ofSeconds(1))) {
       awaitSteadyTraffic(probe);
       long start = System.currentTimeMillis();

@@ -3,7 +3,6 @@ package io.apivip.daemon.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.fail;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.apivip.daemon.Transports;
 import io.apivip.daemon.config.Settings;
@@ -31,6 +30,8 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.List;
+import java.util.Map;
+import java.util.EnumMap;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
@@ -56,19 +57,23 @@ class TcpProxyTest {
   static final Duration SOON = Duration.ofSeconds(5);
   static final int PAYLOAD = 32 * 1024 * 1024;
 
-  /** How the relay moves bytes: copied through the JVM, spliced by the kernel, or over NIO. */
+  /** How the relay moves bytes: copied through the JVM (epoll), spliced by the kernel, over io_uring or NIO. */
   enum Relaying {
-    COPY,
-    SPLICE,
-    NIO;
+    COPY(Transports.Kind.EPOLL),
+    SPLICE(Transports.Kind.EPOLL),
+    IO_URING(Transports.Kind.IO_URING),
+    NIO(Transports.Kind.NIO);
 
-    Transports transports() {
-      return this == NIO ? Transports.nio() : Transports.best();
+    final Transports.Kind transport;
+
+    Relaying(Transports.Kind transport) {
+      this.transport = transport;
     }
   }
 
+  /** One event loop group per transport, for the whole class. */
+  static final Map<Transports.Kind, EventLoopGroup> LOOPS = new EnumMap<>(Transports.Kind.class);
   static EventLoopGroup bestLoops;
-  static EventLoopGroup nioLoops;
 
   final FakeHealth health = new FakeHealth();
   final SimpleMeterRegistry registry = new SimpleMeterRegistry();
@@ -79,14 +84,16 @@ class TcpProxyTest {
 
   @BeforeAll
   static void eventLoops() {
-    bestLoops = Transports.best().newGroup(2, "proxy-test");
-    nioLoops = Transports.nio().newGroup(2, "proxy-test-nio");
+    for (Transports.Kind kind : Transports.Kind.values()) {
+      assertThat(kind.available()).as(kind.configName() + " transport available on this Linux machine").isTrue();
+      LOOPS.put(kind, Transports.of(kind).newGroup(2, "proxy-test-" + kind.configName()));
+    }
+    bestLoops = LOOPS.get(Transports.best().kind());
   }
 
   @AfterAll
   static void stopEventLoops() {
-    bestLoops.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
-    nioLoops.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    LOOPS.values().forEach(loops -> loops.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly());
   }
 
   @BeforeEach
@@ -174,20 +181,22 @@ class TcpProxyTest {
     assertThat(health.connectFailures).containsExactly(deadLocal);
   }
 
-  @Test
-  void vipListenerBindsAnAddressNotYetOnAnyInterface() throws Exception {
-    assumeTrue(Transports.best().epoll(), "IP_FREEBIND needs the epoll transport");
+  @ParameterizedTest
+  @EnumSource(value = Transports.Kind.class, names = {"EPOLL", "IO_URING"})
+  void vipListenerBindsAnAddressNotYetOnAnyInterface(Transports.Kind kind) throws Exception {
+    Transports transports = Transports.of(kind);
     InetAddress notLocal = addressOnNoInterface();
     TestBackend apiserver = backend("n1", TestBackend.ECHO);
     Listener plain = new Listener(new InetSocketAddress(notLocal, 0), false, Policy.LEAST_CONNECTIONS);
     TcpProxy withoutFreeBind = new TcpProxy(
-        settings(List.of(plain)), List.of(apiserver.backend()), "n1", health, Transports.best(), bestLoops, bestLoops, new SimpleMeterRegistry());
+        settings(List.of(plain)), List.of(apiserver.backend()), "n1", health, transports, LOOPS.get(kind), LOOPS.get(kind), new SimpleMeterRegistry());
     assertThatThrownBy(withoutFreeBind::start).isInstanceOf(IOException.class).hasMessageContaining(notLocal.getHostAddress());
     withoutFreeBind.drain().get(SOON.toSeconds(), TimeUnit.SECONDS);
 
     // Only bound, never sent to: no traffic leaves loopback.
     Listener vip = new Listener(new InetSocketAddress(notLocal, 0), true, Policy.LEAST_CONNECTIONS);
-    start(settings(List.of(vip)), "n1", apiserver.backend());
+    proxy = newProxy(settings(List.of(vip)), "n1", transports, LOOPS.get(kind), apiserver.backend());
+    proxy.start();
     assertThat(proxy.boundAddresses().get(0).getAddress()).isEqualTo(notLocal);
     assertThat(proxy.status().listeners().get(0).boundTo()).startsWith(notLocal.getHostAddress() + ":");
   }
@@ -239,7 +248,7 @@ class TcpProxyTest {
   // Not SPLICE: Netty's splice reports the end of stream before it has moved the last bytes, and the
   // tail of a stream that ends while bytes are in flight is lost (why proxy.splice is off by default).
   @ParameterizedTest
-  @EnumSource(value = Relaying.class, names = {"COPY", "NIO"})
+  @EnumSource(value = Relaying.class, names = {"COPY", "IO_URING", "NIO"})
   void relaysLargeRandomPayloadsIntactBothWays(Relaying relaying) throws Exception {
     CompletableFuture<byte[]> receivedByApiserver = new CompletableFuture<>();
     TestBackend apiserver = backend("n1", socket -> {
@@ -299,7 +308,7 @@ class TcpProxyTest {
 
   // Not SPLICE, for the reason given above.
   @ParameterizedTest
-  @EnumSource(value = Relaying.class, names = {"COPY", "NIO"})
+  @EnumSource(value = Relaying.class, names = {"COPY", "IO_URING", "NIO"})
   void aLargeAnswerReachesAClientThatHasEndedItsSide(Relaying relaying) throws Exception {
     TestBackend apiserver = backend("n1", socket -> {
       socket.getInputStream().readAllBytes();
@@ -389,7 +398,7 @@ class TcpProxyTest {
   // and once the reader reads again every byte arrives. Not SPLICE, for the reason given above.
 
   @ParameterizedTest
-  @EnumSource(value = Relaying.class, names = {"COPY", "NIO"})
+  @EnumSource(value = Relaying.class, names = {"COPY", "IO_URING", "NIO"})
   void aClientThatStopsReadingStopsTheApiserverInsteadOfFillingTheProxy(Relaying relaying) throws Exception {
     AtomicLong written = new AtomicLong();
     TestBackend apiserver = backend("n1", socket -> {
@@ -407,7 +416,7 @@ class TcpProxyTest {
   }
 
   @ParameterizedTest
-  @EnumSource(value = Relaying.class, names = {"COPY", "NIO"})
+  @EnumSource(value = Relaying.class, names = {"COPY", "IO_URING", "NIO"})
   void anApiserverThatStopsReadingStopsTheClientInsteadOfFillingTheProxy(Relaying relaying) throws Exception {
     CompletableFuture<Void> readAgain = new CompletableFuture<>();
     CompletableFuture<byte[]> received = new CompletableFuture<>();
@@ -622,9 +631,8 @@ class TcpProxyTest {
   }
 
   void startRelaying(Relaying relaying, TestBackend apiserver) throws IOException {
-    EventLoopGroup loops = relaying == Relaying.NIO ? nioLoops : bestLoops;
     Settings.Proxy settings = settings(List.of(listener(Policy.LEAST_CONNECTIONS)), 100, Duration.ZERO, relaying == Relaying.SPLICE);
-    proxy = newProxy(settings, "n1", relaying.transports(), loops, apiserver.backend());
+    proxy = newProxy(settings, "n1", Transports.of(relaying.transport), LOOPS.get(relaying.transport), apiserver.backend());
     proxy.start();
   }
 

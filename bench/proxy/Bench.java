@@ -37,7 +37,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The Java side of bench/proxy/run.sh, on loopback only:
- *   proxy LISTEN_PORT BACKEND_PORT SPLICE   apivip's TcpProxy in front of 127.0.0.1:BACKEND_PORT
+ *   proxy LISTEN_PORT BACKEND_PORT RELAY    apivip's TcpProxy in front of 127.0.0.1:BACKEND_PORT;
+ *                                           RELAY: copy (epoll), splice (epoll) or io_uring
  *   http PORT                               a small HTTP/1.1 server answering "ok" (wrk's backend)
  *   hold PORT COUNT                         opens COUNT idle connections to 127.0.0.1:PORT and keeps them
  * Each prints "ready" once it serves (or holds) and runs until it is killed.
@@ -49,7 +50,7 @@ public final class Bench {
 
   public static void main(String[] args) throws Exception {
     switch (args[0]) {
-      case "proxy" -> proxy(Integer.parseInt(args[1]), Integer.parseInt(args[2]), Boolean.parseBoolean(args[3]));
+      case "proxy" -> proxy(Integer.parseInt(args[1]), Integer.parseInt(args[2]), args[3]);
       case "http" -> http(Integer.parseInt(args[1]));
       case "hold" -> hold(Integer.parseInt(args[1]), Integer.parseInt(args[2]));
       default -> throw new IllegalArgumentException("unknown mode " + args[0]);
@@ -57,8 +58,17 @@ public final class Bench {
     Thread.sleep(Long.MAX_VALUE);
   }
 
-  static void proxy(int listenPort, int backendPort, boolean splice) throws Exception {
-    Transports transports = Transports.best();
+  static void proxy(int listenPort, int backendPort, String relay) throws Exception {
+    boolean splice = switch (relay) {
+      case "copy", "io_uring" -> false;
+      case "splice" -> true;
+      default -> throw new IllegalArgumentException("relay must be copy, splice or io_uring, not " + relay);
+    };
+    Transports.Kind kind = relay.equals("io_uring") ? Transports.Kind.IO_URING : Transports.Kind.EPOLL;
+    if (!kind.available()) {
+      throw new IllegalStateException("the " + kind.configName() + " transport is not available on this machine");
+    }
+    Transports transports = Transports.of(kind);
     EventLoopGroup loops = transports.newGroup(THREADS, "apivip-proxy");
     Listener listener = new Listener(new InetSocketAddress("127.0.0.1", listenPort), false, Policy.LEAST_CONNECTIONS);
     // max-connections above the 10,000 idle connections of the memory test; everything else as reference.conf.

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The proxy benchmark: the same load on loopback straight to the backend, through HAProxy (mode tcp,
-# option splice-auto) and through apivip's proxy (copying, and with proxy.splice on), in one run.
+# option splice-auto) and through apivip's proxy (epoll transport copying, io_uring transport, and
+# epoll with proxy.splice on), in one run.
 # Prints a table with absolute figures and the ratio apivip/HAProxy and writes it into
 # bench/README.md with the date and the machine. Usage, as root on Debian/Ubuntu:
 #   bench/proxy/run.sh
-# Installs haproxy, iperf3 and wrk when missing. Takes about seven minutes. Everything listens on
+# Installs haproxy, iperf3 and wrk when missing. Takes about nine minutes. Everything listens on
 # 127.0.0.1 only. JAVA_OPTS passes options to the Java parts (default: the heap and collector the
 # packaged launcher gives the daemon, packaging/deb/src/deb/bin/apivip).
 set -euo pipefail
@@ -125,7 +126,7 @@ EOF
   await_listening "$1" "$2"
 }
 
-start_apivip() { # NAME LISTEN_PORT BACKEND_PORT SPLICE
+start_apivip() { # NAME LISTEN_PORT BACKEND_PORT RELAY (copy, splice or io_uring)
   spawn "$1" exec_bench_java proxy "$2" "$3" "$4"
   await_line "$1" ready
 }
@@ -141,17 +142,20 @@ record() { # TARGET METRIC VALUE
   printf 'bench: %-14s %-18s %s\n' "$1" "$2" "$3" >&2
 }
 
-TARGETS=(direct haproxy apivip apivip-splice)
+TARGETS=(direct haproxy apivip apivip-uring apivip-splice)
+APIVIPS=(apivip apivip-uring apivip-splice)
 
 # ---- throughput: iperf3 --------------------------------------------------------------------------
 
 iperf_port=$(free_port)
 spawn iperf3-server iperf3 -s -B 127.0.0.1 -p "$iperf_port"
 await_listening iperf3-server "$iperf_port"
-declare -A port=([direct]=$iperf_port [haproxy]=$(free_port) [apivip]=$(free_port) [apivip-splice]=$(free_port))
+declare -A port=([direct]=$iperf_port [haproxy]=$(free_port) [apivip]=$(free_port) [apivip-uring]=$(free_port) [apivip-splice]=$(free_port))
+declare -A relay=([apivip]=copy [apivip-uring]=io_uring [apivip-splice]=splice)
 start_haproxy haproxy "${port[haproxy]}" "$iperf_port"
-start_apivip apivip "${port[apivip]}" "$iperf_port" false
-start_apivip apivip-splice "${port[apivip-splice]}" "$iperf_port" true
+for target in "${APIVIPS[@]}"; do
+  start_apivip "$target" "${port[$target]}" "$iperf_port" "${relay[$target]}"
+done
 
 gbits() {
   python3 -c 'import json, sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e9))'
@@ -166,8 +170,9 @@ for streams in 1 8; do
   done
 done
 stop haproxy
-stop apivip
-stop apivip-splice
+for target in "${APIVIPS[@]}"; do
+  stop "$target"
+done
 stop iperf3-server
 
 # ---- request rate and latency: wrk ---------------------------------------------------------------
@@ -175,10 +180,11 @@ stop iperf3-server
 http_port=$(free_port)
 spawn http exec_bench_java http "$http_port"
 await_line http ready
-port=([direct]=$http_port [haproxy]=$(free_port) [apivip]=$(free_port) [apivip-splice]=$(free_port))
+port=([direct]=$http_port [haproxy]=$(free_port) [apivip]=$(free_port) [apivip-uring]=$(free_port) [apivip-splice]=$(free_port))
 start_haproxy haproxy "${port[haproxy]}" "$http_port"
-start_apivip apivip "${port[apivip]}" "$http_port" false
-start_apivip apivip-splice "${port[apivip-splice]}" "$http_port" true
+for target in "${APIVIPS[@]}"; do
+  start_apivip "$target" "${port[$target]}" "$http_port" "${relay[$target]}"
+done
 
 wrk_parse() { # prints: requests/s p50_ms p99_ms errors
   python3 -c '
@@ -220,17 +226,18 @@ for mode in keepalive close; do
   done
 done
 stop haproxy
-stop apivip
-stop apivip-splice
+for target in "${APIVIPS[@]}"; do
+  stop "$target"
+done
 
 # ---- memory: 10,000 idle proxied connections ----------------------------------------------------
 
-for target in haproxy apivip; do
+for target in haproxy apivip apivip-uring; do
   listen=$(free_port)
   if [[ $target == haproxy ]]; then
     start_haproxy "$target" "$listen" "$http_port"
   else
-    start_apivip "$target" "$listen" "$http_port" false
+    start_apivip "$target" "$listen" "$http_port" "${relay[$target]}"
   fi
   pid=${pids[$target]}
   record "$target" rss-start "$(rss_mib "$pid")"

@@ -35,7 +35,7 @@ def main(results_file, date, machine, versions, readme_file):
         figures[(target, metric)] = float(value)
 
     idle = figures.get(("apivip", "idle-count"), 10000)
-    for target in ("haproxy", "apivip"):
+    for target in ("haproxy", "apivip", "apivip-uring"):
         start, held = figures.get((target, "rss-start")), figures.get((target, "rss-idle"))
         proxied = figures.get((target, "idle-proxied"))
         if start is not None and held is not None and proxied and proxied < 10000:
@@ -55,8 +55,9 @@ def main(results_file, date, machine, versions, readme_file):
         return f"{mine / theirs:.2f}"
 
     lines = [
-        "| metric | direct | HAProxy | apivip | apivip/HAProxy | apivip, splice | splice/HAProxy |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| metric | direct | HAProxy | apivip | apivip/HAProxy | apivip, io_uring | io_uring/HAProxy "
+        "| apivip, splice | splice/HAProxy |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for metric, label, higher_better in ROWS:
         if metric == "rss-10k" and not any(key[1] == "rss-10k" for key in figures):
@@ -65,7 +66,8 @@ def main(results_file, date, machine, versions, readme_file):
         label = label.replace("  ", "&nbsp;&nbsp;") + ("" if higher_better else " ↓")
         lines.append(
             f"| {label} | {cell('direct', metric)} | {cell('haproxy', metric)} | {cell('apivip', metric)} "
-            f"| **{ratio('apivip', metric)}** | {cell('apivip-splice', metric)} | {ratio('apivip-splice', metric)} |"
+            f"| **{ratio('apivip', metric)}** | {cell('apivip-uring', metric)} | **{ratio('apivip-uring', metric)}** "
+            f"| {cell('apivip-splice', metric)} | {ratio('apivip-splice', metric)} |"
         )
     errors = {
         key: value for key, value in figures.items() if key[1].startswith("errors-") and value > 0
@@ -75,7 +77,7 @@ def main(results_file, date, machine, versions, readme_file):
         "↓: lower is better. Ratios are apivip/HAProxy: ≥ 1.00 is at least as good for throughput and "
         "rates, ≤ 1.00 for latency and memory.",
     ]
-    held = {t: figures.get((t, "idle-proxied")) for t in ("haproxy", "apivip")}
+    held = {t: figures.get((t, "idle-proxied")) for t in ("haproxy", "apivip", "apivip-uring")}
     notes.append(
         "Idle connections seen established at the backend while RSS was read: "
         + ", ".join(f"{t} {v:.0f}" for t, v in held.items() if v is not None)

@@ -10,6 +10,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.util.AttributeKey;
@@ -23,10 +24,12 @@ import java.net.Inet6Address;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -263,54 +266,80 @@ public final class TcpProxy {
     }
     long now = System.nanoTime();
     long youngSince = now - LONG_LIVED.toNanos();
-    // Identity set of connections told to end; only the boss loop's poll and this call touch it.
-    Set<Channel> ended = java.util.Collections.newSetFromMap(new java.util.concurrent.ConcurrentHashMap<>());
+    Handoff handoff = new Handoff(now, wait, done);
     int inFlight = 0;
     for (Channel client : vipClients) {
       if (openedAt(client) < youngSince) {
-        ended.add(client);
-        client.pipeline().fireUserEventTriggered(Relay.END_GRACEFULLY);
+        handoff.end(client);
       } else {
         inFlight++;
       }
     }
     log.info("handing the VIP over: new VIP connections wait for the new holder; ended {} long-lived connections so their clients "
-        + "reconnect there; {} in flight may finish within {} ms", ended.size(), inFlight, wait.toMillis());
-    long deadline = now + wait.toNanos();
-    long[] closeBy = {0};
-    ScheduledFuture<?>[] poll = new ScheduledFuture<?>[1];
-    poll[0] = boss.next().scheduleAtFixedRate(() -> {
-      // Requests in flight: every VIP connection not yet told to end, including any the kernel had
-      // already accepted when the SYNs began to be dropped.
-      List<Channel> young = new ArrayList<>();
-      for (Channel client : vipClients) {
-        if (!ended.contains(client)) {
-          young.add(client);
-        }
-      }
-      if (vipClients.isEmpty()) {
-        poll[0].cancel(false);
-        done.complete(null);
-      } else if (closeBy[0] == 0 && (young.isEmpty() || System.nanoTime() >= deadline)) {
-        if (!young.isEmpty()) {
-          log.info("handing the VIP over: ending {} VIP connections still in flight after {} ms", young.size(), wait.toMillis());
-          for (Channel client : young) {
-            ended.add(client);
-            client.pipeline().fireUserEventTriggered(Relay.END_GRACEFULLY);
-          }
-        }
-        closeBy[0] = System.nanoTime() + GRACEFUL_END.toNanos();
-        // The cluster may move the VIP now: what is left is ending.
-        done.complete(null);
-      } else if (closeBy[0] != 0 && System.nanoTime() >= closeBy[0]) {
-        poll[0].cancel(false);
-        if (!vipClients.isEmpty()) {
-          log.info("handing the VIP over: closing {} VIP connections that did not end within {} ms", vipClients.size(), GRACEFUL_END.toMillis());
-          vipClients.close();
-        }
-      }
-    }, 10, 10, TimeUnit.MILLISECONDS);
+        + "reconnect there; {} in flight may finish within {} ms", handoff.ended.size(), inFlight, wait.toMillis());
+    handoff.poll();
     return done;
+  }
+
+  /**
+   * The rest of one {@link #quiesceVip}: every 10 ms on one event loop, until the VIP connections
+   * are gone. First it waits for the requests in flight (every VIP connection not yet told to end,
+   * including any the kernel had accepted when the SYNs began to be dropped) until none is left or
+   * the deadline passes, then tells the rest to end and completes {@code done}; {@link
+   * #GRACEFUL_END} later it closes what is still open.
+   */
+  private final class Handoff implements Runnable {
+    private static final Duration POLL = Duration.ofMillis(10);
+
+    private final Duration wait;
+    private final long deadline;
+    private final CompletableFuture<Void> done;
+    private final EventLoop loop = boss.next();
+    /** Connections told to end; filled by quiesceVip's thread first, then only by the loop. */
+    private final Set<Channel> ended = Collections.newSetFromMap(new ConcurrentHashMap<>());
+    /** When leftovers are closed; 0 while requests in flight may still finish. */
+    private long closeBy;
+
+    Handoff(long start, Duration wait, CompletableFuture<Void> done) {
+      this.wait = wait;
+      this.deadline = start + wait.toNanos();
+      this.done = done;
+    }
+
+    void end(Channel client) {
+      ended.add(client);
+      client.pipeline().fireUserEventTriggered(Relay.END_GRACEFULLY);
+    }
+
+    void poll() {
+      loop.schedule(this, POLL.toNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    @Override
+    public void run() {
+      if (vipClients.isEmpty()) {
+        done.complete(null);
+        return;
+      }
+      long now = System.nanoTime();
+      if (closeBy == 0) {
+        List<Channel> inFlight = vipClients.stream().filter(client -> !ended.contains(client)).toList();
+        if (inFlight.isEmpty() || now >= deadline) {
+          if (!inFlight.isEmpty()) {
+            log.info("handing the VIP over: ending {} VIP connections still in flight after {} ms", inFlight.size(), wait.toMillis());
+            inFlight.forEach(this::end);
+          }
+          closeBy = now + GRACEFUL_END.toNanos();
+          // The cluster may move the VIP now: what is left is ending.
+          done.complete(null);
+        }
+      } else if (now >= closeBy) {
+        log.info("handing the VIP over: closing {} VIP connections that did not end within {} ms", vipClients.size(), GRACEFUL_END.toMillis());
+        vipClients.close();
+        return;
+      }
+      poll();
+    }
   }
 
   private static long openedAt(Channel client) {

@@ -243,6 +243,38 @@ class TcpProxyTest {
     }
   }
 
+  @Test
+  void aPlannedHandoffLetsARequestInFlightFinishThenEndsItGracefully() throws Exception {
+    TestBackend apiserver = backend("n1", TestBackend.ECHO);
+    Listener vip = new Listener(new InetSocketAddress("127.0.0.2", 0), true, Policy.LEAST_CONNECTIONS);
+    start(settings(List.of(vip)), "n1", apiserver.backend());
+
+    try (Socket inFlight = connect(0)) {
+      assertEcho(inFlight, "request");
+      CompletableFuture<Void> movable = proxy.quiesceVip(Duration.ofMillis(300));
+      assertThat(movable).as("the VIP may not move while a request is in flight").isNotDone();
+      assertEcho(inFlight, "rest of the request");
+      movable.get(SOON.toSeconds(), TimeUnit.SECONDS);
+      // Told to end after the wait: the apiserver saw the end of the client's stream and ended its
+      // own, which reaches the client as a clean end of stream, not a reset.
+      assertThat(inFlight.getInputStream().read()).isEqualTo(-1);
+    }
+  }
+
+  @Test
+  void aPlannedHandoffMayMoveTheVipAsSoonAsTheLastVipConnectionCloses() throws Exception {
+    TestBackend apiserver = backend("n1", TestBackend.ECHO);
+    Listener vip = new Listener(new InetSocketAddress("127.0.0.2", 0), true, Policy.LEAST_CONNECTIONS);
+    start(settings(List.of(vip)), "n1", apiserver.backend());
+
+    CompletableFuture<Void> movable;
+    try (Socket inFlight = connect(0)) {
+      assertEcho(inFlight, "request");
+      movable = proxy.quiesceVip(Duration.ofMinutes(10));
+    }
+    movable.get(SOON.toSeconds(), TimeUnit.SECONDS);
+  }
+
   // ---- relaying ---------------------------------------------------------------------------
 
   // Not SPLICE: Netty's splice reports the end of stream before it has moved the last bytes, and the

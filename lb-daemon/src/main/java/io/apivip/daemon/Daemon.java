@@ -33,6 +33,7 @@ import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -64,6 +65,9 @@ public final class Daemon implements AdminApi, AutoCloseable {
   private final Metrics metrics;
   private final EventLoopGroup io;
   private final EventLoopGroup heartbeat;
+  private final Eligibility eligibility;
+  /** A judgement of eligibility is scheduled (at most one at a time). */
+  private final AtomicBoolean eligibilityRecheck = new AtomicBoolean();
   private final Map<InetSocketAddress, Backend> healthBackends = new LinkedHashMap<>();
   private HealthMonitor health;
   private TcpProxy proxy;
@@ -84,6 +88,7 @@ public final class Daemon implements AdminApi, AutoCloseable {
     // busy proxy never delays them into a false failover.
     this.io = transports.newGroup(Math.max(2, Runtime.getRuntime().availableProcessors()), "apivip-io");
     this.heartbeat = transports.newGroup(1, "apivip-cluster");
+    this.eligibility = new Eligibility(settings.health().interval().plus(settings.health().timeout()), System::nanoTime);
   }
 
   /** Starts every part; on failure stops what was started and rethrows. */
@@ -193,14 +198,24 @@ public final class Daemon implements AdminApi, AutoCloseable {
     updateEligibility();
   }
 
-  /** This node may hold the VIP while its proxy can route somewhere and the VIP part works. */
+  /** This node may hold the VIP while its proxy can route somewhere and the VIP part works; see {@link Eligibility}. */
   private void updateEligibility() {
     ClusterService clusterService = cluster;
     if (clusterService == null || vip == null) {
       return;
     }
     boolean routable = settings.backends().stream().anyMatch(this::routable);
-    clusterService.setEligible(routable && vip.status().eligible());
+    VipManager.Status vipStatus = vip.status();
+    boolean anotherQualifies = clusterService.status().members().stream()
+        .anyMatch(m -> m.liveness() == ClusterStatus.Liveness.ALIVE && m.eligible() && !m.maintenance());
+    Eligibility.Verdict verdict = eligibility.judge(routable, vipStatus.eligible(), vipStatus.holding(), anotherQualifies);
+    if (verdict.judgeAgainIn().isPresent() && !io.isShuttingDown() && eligibilityRecheck.compareAndSet(false, true)) {
+      io.next().schedule(() -> {
+        eligibilityRecheck.set(false);
+        updateEligibility();
+      }, verdict.judgeAgainIn().get().toNanos(), TimeUnit.NANOSECONDS);
+    }
+    clusterService.setEligible(verdict.eligible());
   }
 
   private boolean isUp(Settings.Backend backend) {

@@ -21,6 +21,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
@@ -327,6 +328,43 @@ class EndToEndIT {
     }
   }
 
+  // ---- 8 ---------------------------------------------------------------------------------------
+
+  /**
+   * Every node checks every apiserver, each at its own moments, so when all fail at once one node
+   * sees it first. If that is the holder, it keeps the VIP for a settle time (Eligibility) instead of
+   * handing it to a node that sees the same a second later: moving would gain nothing and reset
+   * every connection. (Without the settle time this fails only when the holder sees it first.)
+   */
+  @Test
+  void everyApiserverFailingAtOnceLeavesTheVipWhereItIs(TestInfo info) throws Exception {
+    LabNode holder = startLab(info);
+    for (LabNode node : lab.nodes()) {
+      node.apiserver("fail-readyz");
+    }
+    Set<String> carriers = new TreeSet<>();
+    long allDownAt = 0;
+    long deadline = System.nanoTime() + Duration.ofSeconds(40).toNanos();
+    // Until every node has seen every apiserver down, and 6 s more (the lab's settle time is 4 s).
+    while (System.nanoTime() < deadline && (allDownAt == 0 || System.nanoTime() < allDownAt + Duration.ofSeconds(6).toNanos())) {
+      lab.nodesWithVip().forEach(node -> carriers.add(node.id()));
+      if (allDownAt == 0 && lab.nodes().stream().allMatch(node -> everyBackend(node, "down"))) {
+        allDownAt = System.nanoTime();
+      }
+      Thread.sleep(50);
+    }
+    assertThat(allDownAt).as("every node saw every apiserver down").isNotZero();
+    for (LabNode node : lab.nodes()) {
+      node.apiserver("healthy");
+    }
+    assertThat(ClusterLab.await(Duration.ofSeconds(20), () -> lab.nodes().stream().allMatch(node -> everyBackend(node, "up"))))
+        .as("the apiservers come back").isTrue();
+    lab.nodesWithVip().forEach(node -> carriers.add(node.id()));
+    System.out.printf("scenario 8: every apiserver failed /readyz, then healed; nodes that carried the VIP: %s (holder %s)%n", carriers, holder.id());
+    assertThat(carriers).as("nodes that carried the VIP").containsExactly(holder.id());
+    assertThat(status(holder).vip().holder()).isEqualTo(holder.id());
+  }
+
   // ---- helpers ---------------------------------------------------------------------------------
 
   List<LabNode> others(LabNode node) {
@@ -343,6 +381,11 @@ class EndToEndIT {
 
   static StatusReport status(LabNode node) {
     return parse(node.statusJson().orElseThrow(() -> new AssertionError(node.id() + " does not answer /status")));
+  }
+
+  /** Whether the node answers /status and reports every apiserver in the given health state. */
+  static boolean everyBackend(LabNode node, String health) {
+    return node.statusJson().map(json -> parse(json).backends().stream().allMatch(b -> b.health().equals(health))).orElse(false);
   }
 
   static String backendHealth(StatusReport status, String nodeId) {

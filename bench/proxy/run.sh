@@ -5,7 +5,7 @@
 # Prints a table with absolute figures and the ratio apivip/HAProxy and writes it into
 # bench/README.md with the date and the machine. Usage, as root on Debian/Ubuntu:
 #   bench/proxy/run.sh
-# Installs haproxy, iperf3 and wrk when missing. Takes about nine minutes. Everything listens on
+# Installs haproxy, iperf3 and wrk when missing. Takes about eleven minutes. Everything listens on
 # 127.0.0.1 only. JAVA_OPTS passes options to the Java parts (default: the heap and collector the
 # packaged launcher gives the daemon, packaging/deb/src/deb/bin/apivip).
 set -euo pipefail
@@ -16,7 +16,7 @@ IPERF_SECONDS=5
 WRK_SECONDS=8
 # apivip runs in a JVM, whose compiler needs load for a while before the code is fast: every target
 # gets the same warm-up before it is measured (a daemon in service is warm).
-WARMUP_SECONDS=20
+WARMUP_SECONDS=40
 IDLE_CONNECTIONS=10000
 
 # ---- what it needs -------------------------------------------------------------------------------

@@ -85,7 +85,7 @@ public record Transports(
 
   /** Epoll when its native library loads, otherwise NIO: the default ({@code transport = auto}). */
   public static Transports best() {
-    return Kind.EPOLL.available() ? of(Kind.EPOLL) : of(Kind.NIO);
+    return configured(Optional.empty());
   }
 
   /**
@@ -98,16 +98,13 @@ public record Transports(
   }
 
   static Transports configured(Optional<Kind> wanted, Predicate<Kind> available) {
-    Transports fallback = available.test(Kind.EPOLL) ? of(Kind.EPOLL) : of(Kind.NIO);
-    if (wanted.isEmpty()) {
-      return fallback;
+    Kind auto = available.test(Kind.EPOLL) ? Kind.EPOLL : Kind.NIO;
+    Kind kind = wanted.orElse(auto);
+    if (!available.test(kind)) {
+      log.warn("transport {} is not available here ({}); using {}", kind.configName(), kind.unavailability(), auto.configName());
+      kind = auto;
     }
-    Kind kind = wanted.get();
-    if (available.test(kind)) {
-      return of(kind);
-    }
-    log.warn("transport {} is not available here ({}); using {}", kind.configName(), kind.unavailability(), fallback.name());
-    return fallback;
+    return of(kind);
   }
 
   /** The given transport; check {@link Kind#available()} first. */

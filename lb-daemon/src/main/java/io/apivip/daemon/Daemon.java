@@ -334,7 +334,7 @@ public final class Daemon implements AdminApi, AutoCloseable {
         .filter(m -> m.liveness() == ClusterStatus.Liveness.SELF || m.liveness() == ClusterStatus.Liveness.ALIVE)
         .count();
     return new StatusReport(
-        settings.nodeId(), settings.cluster().id(), VersionCommand.version(), maintenance,
+        settings.nodeId(), settings.cluster().id(), VersionCommand.version(), transports.name(), maintenance,
         new StatusReport.Vip(settings.vip().address().getHostAddress(), settings.vip().interfaceName(),
             clusterStatus.holder().orElse(null), clusterStatus.holding(), vipStatus.present()),
         new StatusReport.Quorum(clusterStatus.quorum(), seen, clusterStatus.quorumPresent()),

@@ -11,6 +11,7 @@ public record StatusReport(
     String node,
     String cluster,
     String version,
+    String transport,
     boolean maintenance,
     Vip vip,
     Quorum quorum,

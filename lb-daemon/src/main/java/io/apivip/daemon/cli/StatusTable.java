@@ -21,7 +21,7 @@ final class StatusTable {
             : vip.heldHere() ? "this node holds the VIP " + vip.address() + " on " + vip.interfaceName()
             : vip.holder() + " holds the VIP " + vip.address();
     out.append("node ").append(status.node()).append(" of cluster ").append(status.cluster())
-        .append(" (apivip ").append(status.version()).append("): ").append(holder).append('\n');
+        .append(" (apivip ").append(status.version()).append(", ").append(status.transport()).append(" transport): ").append(holder).append('\n');
     StatusReport.Quorum quorum = status.quorum();
     out.append("quorum: ").append(quorum.present() ? "yes" : "NO").append(", ")
         .append(quorum.seen()).append(" nodes seen, ").append(quorum.required()).append(" needed\n");

@@ -32,7 +32,7 @@ class AdminServerTest {
       boolean complete = maintenance && pollsUntilDrained.getAndDecrement() <= 0;
       String detail = !maintenance ? "" : complete ? "node2 holds the VIP; 2 peers route around this node" : "waiting for node2 to take the VIP";
       return new StatusReport(
-          "node1", "apivip", "test", maintenance,
+          "node1", "apivip", "test", "epoll", maintenance,
           new StatusReport.Vip("192.0.2.100", "eth0", complete || !maintenance ? "node2" : "node1", !complete && maintenance, false),
           new StatusReport.Quorum(2, 3, true),
           List.of(
@@ -135,7 +135,7 @@ class AdminServerTest {
     CommandLineTest.Result result = CommandLineTest.apivip("status", "--admin", "127.0.0.1:" + server.adminAddress().getPort());
     assertThat(result.exitCode()).as(result.err()).isZero();
     assertThat(result.out())
-        .contains("node node1 of cluster apivip (apivip test): node2 holds the VIP 192.0.2.100")
+        .contains("node node1 of cluster apivip (apivip test, epoll transport): node2 holds the VIP 192.0.2.100")
         .contains("quorum: yes, 3 nodes seen, 2 needed")
         .containsPattern("node2\\s+192.0.2.12\\s+100\\s+alive\\s+yes\\s+no\\s+\\*\\s+0.04s\\s+-0.002s")
         .containsPattern("192.0.2.11:16443\\s+node1\\s+up\\s+yes\\s+7\\s+200");

@@ -72,7 +72,7 @@ public final class DoctorLab {
     members.addAll(List.of(peers));
     int seen = 1 + (int) List.of(peers).stream().filter(p -> p.state().equals("alive")).count();
     return new StatusReport(
-        "node1", "apivip", "test", false,
+        "node1", "apivip", "test", "epoll", false,
         new StatusReport.Vip(VIP, "lo", "node1", true, true),
         new StatusReport.Quorum(2, seen, seen >= 2),
         members,

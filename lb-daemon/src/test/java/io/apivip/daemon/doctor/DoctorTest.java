@@ -100,7 +100,7 @@ class DoctorTest {
   @Test
   void aDaemonOfAnotherNodeIsNamed() throws Exception {
     StatusReport other = status(alive("node2"), alive("node3"));
-    StatusReport renamed = new StatusReport("node2", other.cluster(), other.version(), false, other.vip(), other.quorum(),
+    StatusReport renamed = new StatusReport("node2", other.cluster(), other.version(), other.transport(), false, other.vip(), other.quorum(),
         other.members(), other.backends(), other.drain());
     Diagnosis diagnosis = Doctor.examine(inputs(DoctorLab.config(dir, NO_APISERVERS, ""), () -> renamed));
     assertThat(lines(diagnosis, "daemon", Severity.WARN)).singleElement().asString()

@@ -114,7 +114,7 @@ class EndToEndIT {
     assertThat(holder.metrics().orElseThrow()).containsPattern("apivip_vip_held\\{[^}]*\\} 1\\.0");
     for (LabNode node : lab.nodes()) {
       String transport = node.id().equals("n1") ? "io_uring" : "epoll";
-      assertThat(Files.readString(node.log())).as(node.id() + "'s log").contains(", " + transport + " transport");
+      assertThat(status(node).transport()).as(node.id() + "'s transport").isEqualTo(transport);
     }
     try (LabProbe probe = lab.startProbe(PROBE_INTERVAL_MILLIS, 0, Duration.ofSeconds(1))) {
       awaitSteadyTraffic(probe);

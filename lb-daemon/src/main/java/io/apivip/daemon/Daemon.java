@@ -51,8 +51,6 @@ import org.slf4j.LoggerFactory;
 public final class Daemon implements AdminApi, AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(Daemon.class);
-  /** Heartbeats a peer may miss before we assume it has not seen our maintenance flag yet. */
-  private static final int MAINTENANCE_PROPAGATION_INTERVALS = 3;
   /**
    * How long requests in flight on the VIP may finish before a planned handoff moves it. Requests
    * take milliseconds, so the wait is usually that short; meanwhile new connections wait, and a
@@ -76,7 +74,6 @@ public final class Daemon implements AdminApi, AutoCloseable {
   private AdminServer admin;
   private volatile Set<String> nodesInMaintenance = Set.of();
   private volatile boolean maintenance;
-  private volatile long maintenanceSinceNanos;
   private volatile boolean addressConfirmed;
   private volatile boolean stopping;
 
@@ -239,7 +236,6 @@ public final class Daemon implements AdminApi, AutoCloseable {
   public synchronized StatusReport drain() {
     if (!maintenance) {
       maintenance = true;
-      maintenanceSinceNanos = System.nanoTime();
       log.info("maintenance on: handing the VIP over and taking this node's apiserver out of rotation");
       if (cluster.status().holding()) {
         proxy.quiesceVip(HANDOFF_QUIESCE).whenComplete((done, failure) -> enterMaintenanceIfStillDraining());
@@ -270,7 +266,8 @@ public final class Daemon implements AdminApi, AutoCloseable {
   }
 
   /**
-   * Whether a drain is done: another node holds the VIP and peers have had time to see our flag.
+   * Whether a drain is done: this node no longer holds the VIP, and every live peer has
+   * acknowledged a heartbeat that said maintenance (so its proxy routes no new connection here).
    * Answers the detail an operator reads while waiting.
    */
   private StatusReport.Drain drainProgress(ClusterStatus status) {
@@ -284,9 +281,10 @@ public final class Daemon implements AdminApi, AutoCloseable {
           .collect(Collectors.joining(", "));
       return new StatusReport.Drain(true, false, "this node still holds the VIP, waiting for a successor (" + candidates + ")");
     }
-    long propagation = settings.heartbeat().interval().toNanos() * MAINTENANCE_PROPAGATION_INTERVALS;
-    if (System.nanoTime() - maintenanceSinceNanos < propagation) {
-      return new StatusReport.Drain(true, false, "telling peers to route around this node");
+    boolean announced = status.members().stream().anyMatch(m -> m.liveness() == ClusterStatus.Liveness.SELF && m.maintenance());
+    if (!announced || !status.maintenanceUnheard().isEmpty()) {
+      String unheard = status.maintenanceUnheard().isEmpty() ? "" : "; not heard yet by " + String.join(", ", status.maintenanceUnheard());
+      return new StatusReport.Drain(true, false, "telling peers to route around this node" + unheard);
     }
     String holder = status.holder().map(id -> id + " holds the VIP").orElse("no node holds the VIP");
     return new StatusReport.Drain(true, true, holder + "; peers route no new connections to this node");

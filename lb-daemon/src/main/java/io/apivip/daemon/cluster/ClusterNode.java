@@ -62,6 +62,8 @@ public final class ClusterNode {
   private boolean seesQuorum;
   private boolean backedHolder;
   private Set<String> maintenanceReported = Set.of();
+  /** The first of our heartbeats that said maintenance; 0 when not in maintenance. */
+  private long maintenanceSequence;
   /** Why this node, holding the VIP, should announce it again (a peer's claim ended); null when it need not. */
   private String announceAgain;
 
@@ -221,6 +223,8 @@ public final class ClusterNode {
   public void setMaintenance(boolean value) {
     if (value != maintenance) {
       maintenance = value;
+      // The heartbeat that says so goes out in this tick.
+      maintenanceSequence = value ? sequence + 1 : 0;
       log.info("node {} {} maintenance", config.selfId(), value ? "enters" : "leaves");
       sendNow = true;
       tick();
@@ -373,9 +377,13 @@ public final class ClusterNode {
             maintenance, holding && addressUp, Optional.empty(), Optional.empty(), 0));
     Optional<String> holder = holding ? Optional.of(config.selfId()) : Optional.empty();
     Election.Member best = null;
+    Set<String> unaware = new TreeSet<>();
     for (Peer peer : membership.peers()) {
       Heartbeat last = peer.last;
       boolean alive = membership.alive(peer, now);
+      if (maintenance && alive && !acknowledges(last, maintenanceSequence)) {
+        unaware.add(peer.id);
+      }
       ClusterStatus.Liveness liveness =
           last == null
               ? ClusterStatus.Liveness.NEVER_HEARD
@@ -395,7 +403,13 @@ public final class ClusterNode {
     if (holder.isEmpty() && best != null) {
       holder = Optional.of(best.id());
     }
-    return new ClusterStatus(config.selfId(), config.quorum(), seesQuorum, holding, holder, members);
+    return new ClusterStatus(config.selfId(), config.quorum(), seesQuorum, holding, holder, members, unaware);
+  }
+
+  /** Whether a peer's heartbeat acknowledges one of ours of this life at or after {@code sequence}. */
+  private boolean acknowledges(Heartbeat heartbeat, long sequence) {
+    return heartbeat != null
+        && heartbeat.entry(config.selfId()).filter(e -> e.incarnation() == incarnation && e.lastSequence() >= sequence).isPresent();
   }
 
   /** This node's state as the invariant checks see it, evaluated now without changing anything. */

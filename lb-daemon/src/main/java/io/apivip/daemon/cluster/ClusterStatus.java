@@ -14,6 +14,9 @@ import java.util.stream.Collectors;
  * @param holder the node holding the VIP as this node sees it: itself if it holds, else the highest
  *     ranked live peer announcing it
  * @param quorumPresent this node sees a quorum (see {@link Election}, rule 5)
+ * @param maintenanceUnheard while this node is in maintenance, the live peers whose latest heartbeat
+ *     does not yet acknowledge one of ours that said so: they may still route new connections to
+ *     this node's apiserver (a peer acknowledges a heartbeat after acting on it)
  */
 public record ClusterStatus(
     String nodeId,
@@ -21,10 +24,12 @@ public record ClusterStatus(
     boolean quorumPresent,
     boolean holding,
     Optional<String> holder,
-    List<Member> members) {
+    List<Member> members,
+    Set<String> maintenanceUnheard) {
 
   public ClusterStatus {
     members = List.copyOf(members);
+    maintenanceUnheard = Set.copyOf(maintenanceUnheard);
   }
 
   public enum Liveness {

@@ -205,9 +205,7 @@ public final class VipManager implements AutoCloseable {
       return;
     }
     setCause(reason, decided);
-    cancelAnnouncements();
-    pendingAnnouncements = settings.announceCount();
-    burstLogPending = true;
+    startBurst();
     reconcile();
   }
 
@@ -279,9 +277,7 @@ public final class VipManager implements AutoCloseable {
     AddressChange added = changeAddress(VipMetrics.ADD, addresses::add);
     present = true;
     // A new burst, at once: a burst cut short (by the link going down) must not delay it.
-    cancelAnnouncements();
-    pendingAnnouncements = settings.announceCount();
-    burstLogPending = true;
+    startBurst();
     if (timePresent) {
       metrics.decisionToPresent(added.sinceCause());
       timePresent = false;
@@ -511,6 +507,13 @@ public final class VipManager implements AutoCloseable {
   private void setCause(String reason, long nanos) {
     cause = reason;
     causeNanos = nanos;
+  }
+
+  /** Announce-count announcements from the next reconcile on, replacing any burst under way. */
+  private void startBurst() {
+    cancelAnnouncements();
+    pendingAnnouncements = settings.announceCount();
+    burstLogPending = true;
   }
 
   private void cancelAnnouncements() {

@@ -125,7 +125,7 @@ class TcpProxyTest {
     TestBackend local = backend("n1", TestBackend.ECHO);
     TestBackend remote = backend("n2", TestBackend.ECHO);
     // The defaults: the VIP (least connections) and 127.0.0.1 (local first); 127.0.0.2 stands in for the VIP.
-    Listener vip = new Listener(new InetSocketAddress("127.0.0.2", 0), true, Policy.LEAST_CONNECTIONS);
+    Listener vip = vipListener();
     Listener nodeLocal = new Listener(new InetSocketAddress("127.0.0.1", 0), false, Policy.LOCAL_FIRST);
     start(settings(List.of(vip, nodeLocal)), "n1", local.backend(), remote.backend());
 
@@ -217,8 +217,7 @@ class TcpProxyTest {
   @Test
   void losingTheVipResetsItsConnectionsButNotTheNodeLocalOnes() throws Exception {
     TestBackend apiserver = backend("n1", TestBackend.ECHO);
-    Listener vip = new Listener(new InetSocketAddress("127.0.0.2", 0), true, Policy.LEAST_CONNECTIONS);
-    start(settings(List.of(vip, listener(Policy.LOCAL_FIRST))), "n1", apiserver.backend());
+    start(settings(List.of(vipListener(), listener(Policy.LOCAL_FIRST))), "n1", apiserver.backend());
 
     try (Socket viaVip = connect(0); Socket viaLocal = connect(1)) {
       assertEcho(viaVip, "watch");
@@ -231,9 +230,7 @@ class TcpProxyTest {
 
   @Test
   void losingTheVipDuringAPlannedHandoffLeavesItsConnectionsToEndGracefully() throws Exception {
-    TestBackend apiserver = backend("n1", TestBackend.ECHO);
-    Listener vip = new Listener(new InetSocketAddress("127.0.0.2", 0), true, Policy.LEAST_CONNECTIONS);
-    start(settings(List.of(vip)), "n1", apiserver.backend());
+    startEchoBehindTheVip();
 
     try (Socket inFlight = connect(0)) {
       assertEcho(inFlight, "request");
@@ -245,9 +242,7 @@ class TcpProxyTest {
 
   @Test
   void aPlannedHandoffLetsARequestInFlightFinishThenEndsItGracefully() throws Exception {
-    TestBackend apiserver = backend("n1", TestBackend.ECHO);
-    Listener vip = new Listener(new InetSocketAddress("127.0.0.2", 0), true, Policy.LEAST_CONNECTIONS);
-    start(settings(List.of(vip)), "n1", apiserver.backend());
+    startEchoBehindTheVip();
 
     try (Socket inFlight = connect(0)) {
       assertEcho(inFlight, "request");
@@ -263,9 +258,7 @@ class TcpProxyTest {
 
   @Test
   void aPlannedHandoffMayMoveTheVipAsSoonAsTheLastVipConnectionCloses() throws Exception {
-    TestBackend apiserver = backend("n1", TestBackend.ECHO);
-    Listener vip = new Listener(new InetSocketAddress("127.0.0.2", 0), true, Policy.LEAST_CONNECTIONS);
-    start(settings(List.of(vip)), "n1", apiserver.backend());
+    startEchoBehindTheVip();
 
     CompletableFuture<Void> movable;
     try (Socket inFlight = connect(0)) {
@@ -643,6 +636,16 @@ class TcpProxyTest {
 
   static Listener listener(Policy policy) {
     return new Listener(new InetSocketAddress("127.0.0.1", 0), false, policy);
+  }
+
+  /** The VIP listener as configured by default (least connections), with 127.0.0.2 standing in for the VIP. */
+  static Listener vipListener() {
+    return new Listener(new InetSocketAddress("127.0.0.2", 0), true, Policy.LEAST_CONNECTIONS);
+  }
+
+  /** An echoing apiserver of node n1 behind the VIP listener alone. */
+  void startEchoBehindTheVip() throws IOException {
+    start(settings(List.of(vipListener())), "n1", backend("n1", TestBackend.ECHO).backend());
   }
 
   static Settings.Proxy settings(List<Listener> listeners) {

@@ -85,7 +85,7 @@ public final class Bench {
       public void connectFailed(Backend b, Throwable cause) {}
     };
     TcpProxy proxy = new TcpProxy(
-        settings, List.of(backend), "n1", alwaysUp, transports, loops, loops, new SimpleMeterRegistry());
+        settings, List.of(backend), "n1", alwaysUp, transports, loops, new SimpleMeterRegistry());
     proxy.start();
     System.out.println("ready");
   }

@@ -106,7 +106,7 @@ public final class Daemon implements AdminApi, AutoCloseable {
         settings.nodeId(), settings.cluster().id(), settings.cluster().nodes().size(), settings.cluster().quorum(),
         settings.vip().address().getHostAddress(), settings.vip().interfaceName(), transports.name());
     startHealth();
-    proxy = new TcpProxy(settings.proxy(), settings.backends(), settings.nodeId(), proxyHealth(), transports, io, io, metrics.registry());
+    proxy = new TcpProxy(settings.proxy(), settings.backends(), settings.nodeId(), proxyHealth(), transports, io, metrics.registry());
     proxy.start();
     vip = new VipManager(settings.vip(), metrics.registry());
     vip.addListener(this::vipChanged);

@@ -18,6 +18,7 @@ import io.netty.channel.socket.SocketProtocolFamily;
 import io.netty.channel.socket.nio.NioDatagramChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.channel.unix.UnixChannelOption;
 import io.netty.channel.uring.IoUring;
 import io.netty.channel.uring.IoUringChannelOption;
 import io.netty.channel.uring.IoUringDatagramChannel;
@@ -135,6 +136,14 @@ public record Transports(
       case EPOLL -> Optional.of(EpollChannelOption.IP_FREEBIND);
       case NIO -> Optional.empty();
     };
+  }
+
+  /**
+   * SO_REUSEPORT for server channels of this transport: several listening sockets on one address, the
+   * kernel spreading new connections over them. Empty with NIO.
+   */
+  public Optional<ChannelOption<Boolean>> reusePort() {
+    return kind == Kind.NIO ? Optional.empty() : Optional.of(UnixChannelOption.SO_REUSEPORT);
   }
 
   /** A new event loop group of this transport whose threads are named {@code name-N}. */

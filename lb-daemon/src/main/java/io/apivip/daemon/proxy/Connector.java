@@ -41,8 +41,8 @@ final class Connector extends ChannelInboundHandlerAdapter {
   private boolean endedEarly;
 
   /**
-   * @param backendBootstrap options of backend channels; cloned per connect onto the client's event
-   *     loop, which splice requires and which keeps the pair on one thread
+   * @param backendBootstrap options of backend channels (autoRead is set here); cloned per connect
+   *     onto the client's event loop, which splice requires and which keeps the pair on one thread
    * @param transports makes the backend channels, of each apiserver's address family
    */
   Connector(
@@ -82,7 +82,11 @@ final class Connector extends ChannelInboundHandlerAdapter {
     ChannelFuture connect = backendBootstrap.clone(client.eventLoop())
         .channelFactory(() -> {
           Channel channel = transports.newSocketChannel(slot.backend.address().getAddress());
-          HalfCloseSafeEpoll.protect(channel); // before registration, which then carries the flag
+          // Here rather than as a bootstrap option, which would be applied after the next line and
+          // undo it. Before registration, which then carries the interest set.
+          channel.config().setAutoRead(false);
+          EpollInterest.keepAcrossHalfClose(channel);
+          EpollInterest.readFromTheStart(channel);
           return channel;
         })
         .handler(new Relay(client, slot.meters.bytesToClient(), splice))

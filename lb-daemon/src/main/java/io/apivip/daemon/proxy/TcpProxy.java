@@ -8,14 +8,19 @@ import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.unix.Socket;
+import io.netty.channel.unix.UnixChannel;
 import io.netty.util.AttributeKey;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -43,9 +48,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>How the daemon wires it:
  * <ul>
- *   <li>Event loops are handed in and never shut down here: {@code boss} accepts, {@code workers}
- *       carry client and backend channels (both sides of a connection on the same loop). They must be
- *       of the {@link Transports} handed in.
+ *   <li>Event loops are handed in and never shut down here; they must be of the {@link Transports}
+ *       handed in. Each loop accepts connections (see {@link #bind}) and carries both sides of those
+ *       it accepted.
  *   <li>Health comes in through {@link BackendHealth}; failed connects go back out through it. The
  *       cluster's maintenance flags come in through {@link #setMaintenance}, from any thread.
  *   <li>{@link #start} once; {@link #drain} once at shutdown, then shut the event loops down when its
@@ -69,8 +74,7 @@ public final class TcpProxy {
 
   private final Settings.Proxy settings;
   private final Transports transports;
-  private final EventLoopGroup boss;
-  private final EventLoopGroup workers;
+  private final EventLoopGroup loops;
   private final List<ProxyListener> listeners = new ArrayList<>();
   private final BackendPool pool;
   private final ProxyMetrics metrics;
@@ -83,7 +87,8 @@ public final class TcpProxy {
   private final AtomicInteger openClients = new AtomicInteger();
   private final AtomicBoolean draining = new AtomicBoolean();
   private final CompletableFuture<Void> drained = new CompletableFuture<>();
-  private volatile List<Channel> servers = List.of();
+  /** Per listener, in configuration order, its listening sockets. */
+  private volatile List<List<Channel>> servers = List.of();
   private volatile boolean serversClosed;
 
   /**
@@ -97,13 +102,11 @@ public final class TcpProxy {
       String nodeId,
       BackendHealth health,
       Transports transports,
-      EventLoopGroup boss,
-      EventLoopGroup workers,
+      EventLoopGroup loops,
       MeterRegistry registry) {
     this.settings = settings;
     this.transports = transports;
-    this.boss = boss;
-    this.workers = workers;
+    this.loops = loops;
     for (Settings.Listener listener : settings.listeners()) {
       listeners.add(new ProxyListener(listeners.size(), listener));
     }
@@ -111,11 +114,10 @@ public final class TcpProxy {
     this.pool = new BackendPool(backends, listeners.size(), nodeId, health, metrics);
     // Spliced bytes bypass the pipeline, where the idle timer watches; so splice only without one.
     this.splice = settings.splice() && transports.epoll() && settings.idleTimeout().isZero();
-    // The channel comes per connect (Connector). Netty turns TCP_NODELAY on for every socket channel
-    // already; setting it again would cost a system call per connection.
+    // The channel comes per connect (Connector), with autoRead off. Netty turns TCP_NODELAY on for
+    // every socket channel already; setting it again would cost a system call per connection.
     this.backendBootstrap = new Bootstrap()
-        .group(workers)
-        .option(ChannelOption.AUTO_READ, false)
+        .group(loops)
         .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
         .option(ChannelOption.SO_KEEPALIVE, true)
         .option(ChannelOption.RCVBUF_ALLOCATOR, RELAY_READS)
@@ -146,12 +148,12 @@ public final class TcpProxy {
    * bound and the exception names the listener.
    */
   public void start() throws IOException {
-    List<Channel> bound = new ArrayList<>();
+    List<List<Channel>> bound = new ArrayList<>();
     for (ProxyListener listener : listeners) {
       try {
         bound.add(bind(listener));
       } catch (IOException e) {
-        bound.forEach(Channel::close);
+        bound.forEach(sockets -> sockets.forEach(Channel::close));
         throw e;
       }
     }
@@ -168,34 +170,95 @@ public final class TcpProxy {
         splice ? "splice" : "copy");
   }
 
-  private Channel bind(ProxyListener listener) throws IOException {
+  /**
+   * Binds one listener. On the native transports that is one socket per event loop, all on the same
+   * address with SO_REUSEPORT: the kernel spreads new connections over them and each loop accepts
+   * its own, so no connection is handed from the accepting thread to another (a queued task and a
+   * wake-up per connection). Before those, a socket without the option checks that nobody listens
+   * there yet, which the option would otherwise let a second daemon do unnoticed.
+   */
+  private List<Channel> bind(ProxyListener listener) throws IOException {
     Optional<ChannelOption<Boolean>> freeBind = transports.freeBind();
     BindPlan plan = bindPlan(listener.settings(), freeBind.isPresent());
+    Optional<ChannelOption<Boolean>> reusePort = transports.reusePort();
+    List<Channel> sockets = new ArrayList<>();
+    try {
+      if (reusePort.isEmpty()) {
+        sockets.add(listen(listener, plan, loops, Optional.empty()));
+      } else {
+        Channel probe = listen(listener, plan, loops, Optional.empty());
+        int port = ((InetSocketAddress) probe.localAddress()).getPort(); // the one port 0 chose
+        probe.close().awaitUninterruptibly();
+        BindPlan shared = new BindPlan(new InetSocketAddress(plan.address().getAddress(), port), plan.freeBind());
+        for (EventExecutor loop : loops) {
+          sockets.add(listen(listener, shared, (EventLoop) loop, reusePort));
+        }
+      }
+    } catch (IOException e) {
+      sockets.forEach(Channel::close);
+      throw e;
+    }
     String wanted = ProxyStatus.render(listener.settings().address());
+    String boundTo = ProxyStatus.render((InetSocketAddress) sockets.get(0).localAddress());
+    if (listener.settings().onVip() && !plan.freeBind()) {
+      log.warn("listening for the VIP {} on {}: IP_FREEBIND needs the io_uring or epoll transport, and this one is {}", wanted, boundTo, transports.name());
+    } else {
+      log.info("listening on {} ({}{}, {} sockets)", boundTo, listener.settings().policy().configName(),
+          plan.freeBind() ? ", VIP, bound with IP_FREEBIND" : "", sockets.size());
+    }
+    return List.copyOf(sockets);
+  }
+
+  /** One listening socket whose connections {@code acceptor} accepts and carries. */
+  private Channel listen(ProxyListener listener, BindPlan plan, EventLoopGroup acceptor, Optional<ChannelOption<Boolean>> reusePort)
+      throws IOException {
     ServerBootstrap bootstrap = new ServerBootstrap()
-        .group(boss, workers)
+        .group(acceptor, acceptor)
         .channel(transports.serverChannel())
         .option(ChannelOption.SO_REUSEADDR, true)
+        .handler(new NativeSetup())
         .childOption(ChannelOption.AUTO_READ, false)
         .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-        .childOption(ChannelOption.SO_KEEPALIVE, true)
         .childOption(ChannelOption.RCVBUF_ALLOCATOR, RELAY_READS)
         .childHandler(clientInitializer(listener));
-    if (plan.freeBind()) {
-      bootstrap.option(freeBind.orElseThrow(), true);
+    if (!UnixChannel.class.isAssignableFrom(transports.serverChannel())) {
+      bootstrap.childOption(ChannelOption.SO_KEEPALIVE, true);
     }
+    if (plan.freeBind()) {
+      bootstrap.option(transports.freeBind().orElseThrow(), true);
+    }
+    reusePort.ifPresent(option -> bootstrap.option(option, true));
     ChannelFuture binding = bootstrap.bind(plan.address()).awaitUninterruptibly();
     if (!binding.isSuccess()) {
       throw new IOException("cannot listen on " + ProxyStatus.render(plan.address()) + ": " + binding.cause().getMessage(), binding.cause());
     }
-    Channel server = binding.channel();
-    String boundTo = ProxyStatus.render((InetSocketAddress) server.localAddress());
-    if (listener.settings().onVip() && !plan.freeBind()) {
-      log.warn("listening for the VIP {} on {}: IP_FREEBIND needs the io_uring or epoll transport, and this one is {}", wanted, boundTo, transports.name());
-    } else {
-      log.info("listening on {} ({}{})", boundTo, listener.settings().policy().configName(), plan.freeBind() ? ", VIP, bound with IP_FREEBIND" : "");
+    return binding.channel();
+  }
+
+  /**
+   * On a native listening socket's pipeline, ahead of Netty's acceptor; saves two system calls per
+   * connection. Before the socket listens it turns TCP keepalive on, which Linux passes on to every
+   * socket accepted from it (option and timer), instead of setting it on each. It adds the
+   * half-close workaround's EPOLLERR to each accepted channel before the channel is registered.
+   */
+  private static final class NativeSetup extends ChannelInboundHandlerAdapter {
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+      if (ctx.channel() instanceof UnixChannel unix && unix.fd() instanceof Socket socket) {
+        try {
+          socket.setKeepAlive(true);
+        } catch (IOException e) {
+          log.error("cannot turn TCP keepalive on for the proxy's listening socket: {}", e.toString());
+          ctx.channel().close(); // the bind then fails
+        }
+      }
     }
-    return server;
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object accepted) {
+      EpollInterest.keepAcrossHalfClose((Channel) accepted);
+      ctx.fireChannelRead(accepted);
+    }
   }
 
   private ChannelInitializer<Channel> clientInitializer(ProxyListener listener) {
@@ -216,7 +279,6 @@ public final class TcpProxy {
           return;
         }
         events.underLimit();
-        HalfCloseSafeEpoll.protect(client);
         clients.add(client);
         if (listener.settings().onVip()) {
           client.attr(OPENED_AT).set(System.nanoTime());
@@ -258,11 +320,9 @@ public final class TcpProxy {
       done.complete(null);
       return done;
     }
-    for (int i = 0; i < listeners.size() && i < servers.size(); i++) {
-      if (listeners.get(i).settings().onVip()) {
-        SynGate.close(servers.get(i)).ifPresent(problem ->
-            log.warn("cannot hold new VIP connections back during the handoff ({}); some may be reset", problem));
-      }
+    for (Channel socket : vipSockets()) {
+      SynGate.close(socket).ifPresent(problem ->
+          log.warn("cannot hold new VIP connections back during the handoff ({}); some may be reset", problem));
     }
     long now = System.nanoTime();
     long youngSince = now - LONG_LIVED.toNanos();
@@ -294,7 +354,7 @@ public final class TcpProxy {
     private final Duration wait;
     private final long deadline;
     private final CompletableFuture<Void> done;
-    private final EventLoop loop = boss.next();
+    private final EventLoop loop = loops.next();
     /** Connections told to end; filled by quiesceVip's thread first, then only by the loop. */
     private final Set<Channel> ended = Collections.newSetFromMap(new ConcurrentHashMap<>());
     /** When leftovers are closed; 0 while requests in flight may still finish. */
@@ -368,23 +428,30 @@ public final class TcpProxy {
   /** Accepts new connections on the VIP listeners again (after {@link #quiesceVip}); any thread. */
   public void reopenVip() {
     if (vipGateClosed.compareAndSet(true, false)) {
-      for (int i = 0; i < listeners.size() && i < servers.size(); i++) {
-        if (listeners.get(i).settings().onVip()) {
-          SynGate.open(servers.get(i));
-        }
-      }
+      vipSockets().forEach(SynGate::open);
       log.info("accepting new VIP connections again");
     }
   }
 
+  private List<Channel> vipSockets() {
+    List<List<Channel>> bound = servers;
+    List<Channel> sockets = new ArrayList<>();
+    for (int i = 0; i < listeners.size() && i < bound.size(); i++) {
+      if (listeners.get(i).settings().onVip()) {
+        sockets.addAll(bound.get(i));
+      }
+    }
+    return sockets;
+  }
+
   /** Per listener and apiserver, the connections open now; any thread. */
   public ProxyStatus status() {
-    List<Channel> bound = servers;
+    List<List<Channel>> bound = servers;
     List<ProxyStatus.ListenerStatus> status = new ArrayList<>();
     for (ProxyListener listener : listeners) {
       Settings.Listener config = listener.settings();
-      String boundTo = listener.index() < bound.size() && bound.get(listener.index()).isOpen()
-          ? ProxyStatus.render((InetSocketAddress) bound.get(listener.index()).localAddress())
+      String boundTo = listener.index() < bound.size() && bound.get(listener.index()).get(0).isOpen()
+          ? ProxyStatus.render((InetSocketAddress) bound.get(listener.index()).get(0).localAddress())
           : "";
       status.add(new ProxyStatus.ListenerStatus(
           ProxyStatus.render(config.address()), boundTo, config.onVip(), config.policy().configName(), pool.status(listener.index())));
@@ -394,7 +461,7 @@ public final class TcpProxy {
 
   /** The addresses the listeners are bound to, in configuration order; empty before {@link #start}. */
   public List<InetSocketAddress> boundAddresses() {
-    return servers.stream().map(server -> (InetSocketAddress) server.localAddress()).toList();
+    return servers.stream().map(sockets -> (InetSocketAddress) sockets.get(0).localAddress()).toList();
   }
 
   /**
@@ -407,9 +474,9 @@ public final class TcpProxy {
       return drained;
     }
     log.info("draining: no longer accepting; {} client connections may finish within {}", openClients.get(), settings.drainGrace());
-    ScheduledFuture<?> grace = boss.next().schedule(this::closeRemaining, settings.drainGrace().toNanos(), TimeUnit.NANOSECONDS);
+    ScheduledFuture<?> grace = loops.next().schedule(this::closeRemaining, settings.drainGrace().toNanos(), TimeUnit.NANOSECONDS);
     drained.whenComplete((done, failure) -> grace.cancel(false));
-    List<Channel> bound = servers;
+    List<Channel> bound = servers.stream().flatMap(List::stream).toList();
     AtomicInteger closing = new AtomicInteger(bound.size());
     if (bound.isEmpty()) {
       serversClosed();

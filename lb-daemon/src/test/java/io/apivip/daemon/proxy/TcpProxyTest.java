@@ -14,6 +14,7 @@ import io.netty.channel.EventLoopGroup;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.net.ConnectException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -28,6 +29,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 import java.util.Map;
@@ -189,7 +191,7 @@ class TcpProxyTest {
     TestBackend apiserver = backend("n1", TestBackend.ECHO);
     Listener plain = new Listener(new InetSocketAddress(notLocal, 0), false, Policy.LEAST_CONNECTIONS);
     TcpProxy withoutFreeBind = new TcpProxy(
-        settings(List.of(plain)), List.of(apiserver.backend()), "n1", health, transports, LOOPS.get(kind), LOOPS.get(kind), new SimpleMeterRegistry());
+        settings(List.of(plain)), List.of(apiserver.backend()), "n1", health, transports, LOOPS.get(kind), new SimpleMeterRegistry());
     assertThatThrownBy(withoutFreeBind::start).isInstanceOf(IOException.class).hasMessageContaining(notLocal.getHostAddress());
     withoutFreeBind.drain().get(SOON.toSeconds(), TimeUnit.SECONDS);
 
@@ -199,6 +201,25 @@ class TcpProxyTest {
     proxy.start();
     assertThat(proxy.boundAddresses().get(0).getAddress()).isEqualTo(notLocal);
     assertThat(proxy.status().listeners().get(0).boundTo()).startsWith(notLocal.getHostAddress() + ":");
+  }
+
+  /** One socket per event loop shares the port (SO_REUSEPORT), yet a second proxy must not join them. */
+  @ParameterizedTest
+  @EnumSource(value = Transports.Kind.class, names = {"EPOLL", "IO_URING", "NIO"})
+  void aSecondProxyCannotListenWhereTheFirstDoes(Transports.Kind kind) throws Exception {
+    TestBackend apiserver = backend("n1", TestBackend.ECHO);
+    Transports transports = Transports.of(kind);
+    proxy = newProxy(settings(List.of(listener(Policy.LEAST_CONNECTIONS))), "n1", transports, LOOPS.get(kind), apiserver.backend());
+    proxy.start();
+    InetSocketAddress taken = proxy.boundAddresses().get(0);
+
+    Listener same = new Listener(taken, false, Policy.LEAST_CONNECTIONS);
+    TcpProxy second = newProxy(settings(List.of(same)), "n1", transports, LOOPS.get(kind), apiserver.backend());
+    assertThatThrownBy(second::start).isInstanceOf(IOException.class).hasMessageContaining("cannot listen on 127.0.0.1:" + taken.getPort());
+    second.drain().get(SOON.toSeconds(), TimeUnit.SECONDS);
+
+    exchangeOnce(4);
+    assertThat(apiserver.accepted()).isEqualTo(4);
   }
 
   @Test
@@ -385,6 +406,56 @@ class TcpProxyTest {
     }
     awaitTrue(() -> proxy.status().clients() == 0, "the proxy let go of the client");
     awaitTrue(() -> activeByNode(proxy.status().listeners().get(0)).equals(List.of(0)), "no connection to the apiserver");
+  }
+
+  /**
+   * TCP keepalive on the proxy's sockets to client and apiserver, so that a peer gone without a word
+   * (power loss, a dropped route) does not hold a watch open forever. The client's side inherits it
+   * from the listening socket on the native transports; the kernel's TCP table tells.
+   */
+  @ParameterizedTest
+  @EnumSource(value = Relaying.class, names = {"COPY", "IO_URING", "NIO"})
+  void bothSidesOfARelayedConnectionKeepAlive(Relaying relaying) throws Exception {
+    TestBackend apiserver = backend("n1", TestBackend.ECHO);
+    startRelaying(relaying, apiserver);
+
+    try (Socket client = connect(0)) {
+      assertEcho(client, "watch");
+      int listenerPort = proxy.boundAddresses().get(0).getPort();
+      int apiserverPort = apiserver.backend().address().getPort();
+      awaitTrue(() -> tcpTimers(listenerPort, client.getLocalPort()).equals(List.of(KEEPALIVE_TIMER)), "keepalive towards the client");
+      awaitTrue(() -> tcpTimers(0, apiserverPort).equals(List.of(KEEPALIVE_TIMER)), "keepalive towards the apiserver");
+    }
+  }
+
+  /** The "tr" column of /proc/net/tcp for a socket whose keepalive timer is armed. */
+  static final int KEEPALIVE_TIMER = 2;
+
+  /**
+   * The timer column of every established TCP socket of this network namespace from {@code localPort}
+   * (any when 0) to {@code remotePort}, IPv4 and IPv6.
+   */
+  static List<Integer> tcpTimers(int localPort, int remotePort) {
+    List<Integer> timers = new ArrayList<>();
+    for (String table : List.of("/proc/net/tcp", "/proc/net/tcp6")) {
+      List<String> rows;
+      try {
+        rows = Files.readAllLines(Path.of(table));
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+      for (String row : rows.subList(1, rows.size())) {
+        // sl local_address rem_address st tx_queue:rx_queue tr:tm->when ...
+        String[] fields = row.trim().split("\\s+");
+        int local = Integer.parseInt(fields[1].substring(fields[1].indexOf(':') + 1), 16);
+        int remote = Integer.parseInt(fields[2].substring(fields[2].indexOf(':') + 1), 16);
+        boolean established = fields[3].equals("01");
+        if (established && remote == remotePort && (localPort == 0 || local == localPort)) {
+          timers.add(Integer.parseInt(fields[5].substring(0, fields[5].indexOf(':')), 16));
+        }
+      }
+    }
+    return timers;
   }
 
   @ParameterizedTest
@@ -657,7 +728,7 @@ class TcpProxyTest {
   }
 
   TcpProxy newProxy(Settings.Proxy settings, String nodeId, Transports transports, EventLoopGroup loops, Backend... backends) {
-    return new TcpProxy(settings, List.of(backends), nodeId, health, transports, loops, loops, registry);
+    return new TcpProxy(settings, List.of(backends), nodeId, health, transports, loops, registry);
   }
 
   void start(Settings.Proxy settings, String nodeId, Backend... backends) throws IOException {

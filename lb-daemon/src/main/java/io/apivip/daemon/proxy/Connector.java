@@ -2,13 +2,15 @@ package io.apivip.daemon.proxy;
 
 import io.apivip.daemon.Transports;
 import io.apivip.daemon.proxy.BackendPool.Slot;
-import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelException;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.SocketChannel;
 import io.netty.util.ReferenceCountUtil;
+import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -31,36 +33,32 @@ final class Connector extends ChannelInboundHandlerAdapter {
 
   private final ProxyListener listener;
   private final BackendPool pool;
-  private final Bootstrap backendBootstrap;
   private final Transports transports;
   private final ProxyMetrics metrics;
   private final ProxyLog events;
   private final int attempts;
+  private final int connectTimeoutMillis;
   private final boolean splice;
   private final List<Object> readEarly = new ArrayList<>(0);
   private boolean endedEarly;
 
-  /**
-   * @param backendBootstrap options of backend channels (autoRead is set here); cloned per connect
-   *     onto the client's event loop, which splice requires and which keeps the pair on one thread
-   * @param transports makes the backend channels, of each apiserver's address family
-   */
+  /** @param transports makes the backend channels, of each apiserver's address family */
   Connector(
       ProxyListener listener,
       BackendPool pool,
-      Bootstrap backendBootstrap,
       Transports transports,
       ProxyMetrics metrics,
       ProxyLog events,
       int attempts,
+      int connectTimeoutMillis,
       boolean splice) {
     this.listener = listener;
     this.pool = pool;
-    this.backendBootstrap = backendBootstrap;
     this.transports = transports;
     this.metrics = metrics;
     this.events = events;
     this.attempts = attempts;
+    this.connectTimeoutMillis = connectTimeoutMillis;
     this.splice = splice;
   }
 
@@ -74,46 +72,82 @@ final class Connector extends ChannelInboundHandlerAdapter {
     }
   }
 
+  /**
+   * Connects to the apiserver of {@code order[attempt]} from a new channel on the client's event loop,
+   * which splice requires and which keeps the pair on one thread.
+   */
   private void connect(ChannelHandlerContext ctx, List<Slot> order, int attempt) {
     Channel client = ctx.channel();
     Slot slot = order.get(attempt);
-    slot.opened(listener.index());
+    InetSocketAddress address = slot.backend.address();
     long started = System.nanoTime();
-    ChannelFuture connect = backendBootstrap.clone(client.eventLoop())
-        .channelFactory(() -> {
-          Channel channel = transports.newSocketChannel(slot.backend.address().getAddress());
-          // Here rather than as a bootstrap option, which would be applied after the next line and
-          // undo it. Before registration, which then carries the interest set.
-          channel.config().setAutoRead(false);
-          EpollInterest.keepAcrossHalfClose(channel);
-          EpollInterest.readFromTheStart(channel);
-          return channel;
-        })
-        .handler(new Relay(client, slot.meters.bytesToClient(), splice))
-        .connect(slot.backend.address());
-    Channel backend = connect.channel();
+    Channel backend;
+    try {
+      backend = backendChannel(address, new Relay(client, slot.meters.bytesToClient(), splice));
+    } catch (ChannelException e) { // no socket to be had, or an option refused
+      failed(ctx, order, attempt, e);
+      return;
+    }
+    slot.opened(listener.index());
     backend.closeFuture().addListener(closed -> slot.closed(listener.index()));
-    connect.addListener(connected -> {
-      if (connected.isSuccess()) {
-        slot.meters.connectTime().record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
-        slot.meters.ok().increment();
-        events.backendReached();
-        relay(ctx, client, backend, slot);
+    client.eventLoop().register(backend).addListener((ChannelFutureListener) registered -> {
+      if (!registered.isSuccess()) {
+        failed(ctx, order, attempt, registered.cause());
         return;
       }
-      backend.close();
-      slot.meters.refused().increment();
-      log.debug("connect to apiserver {} failed: {}", ProxyMetrics.tag(slot.backend), connected.cause().toString());
-      pool.health().connectFailed(slot.backend, connected.cause());
-      if (!client.isActive()) {
-        return;
-      }
-      if (attempt + 1 < order.size()) {
-        connect(ctx, order, attempt + 1);
-      } else {
-        giveUp(client, "every apiserver tried refused or timed out");
-      }
+      backend.connect(address).addListener(connected -> {
+        if (connected.isSuccess()) {
+          slot.meters.connectTime().record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
+          slot.meters.ok().increment();
+          events.backendReached();
+          relay(ctx, client, backend, slot);
+        } else {
+          backend.close();
+          failed(ctx, order, attempt, connected.cause());
+        }
+      });
     });
+  }
+
+  /**
+   * A new, unregistered backend channel, read from as soon as it connects (its relay starts then).
+   * Made here rather than by a Bootstrap, which would copy its options for every connect.
+   */
+  private Channel backendChannel(InetSocketAddress address, Relay relay) {
+    SocketChannel channel = transports.newSocketChannel(address.getAddress());
+    try {
+      channel.config()
+          .setAllowHalfClosure(true)
+          .setKeepAlive(true) // Netty has turned TCP_NODELAY on already
+          .setRecvByteBufAllocator(TcpProxy.RELAY_READS)
+          .setConnectTimeoutMillis(connectTimeoutMillis)
+          .setAutoRead(false);
+      // Before registration, which then carries the interest set; after autoRead, which clears EPOLLIN.
+      EpollInterest.keepAcrossHalfClose(channel);
+      EpollInterest.readFromTheStart(channel);
+      channel.pipeline().addLast(relay);
+      return channel;
+    } catch (ChannelException e) {
+      channel.unsafe().closeForcibly();
+      throw e;
+    }
+  }
+
+  /** The connect of {@code order[attempt]} failed: tries the next apiserver, if any and the client is still there. */
+  private void failed(ChannelHandlerContext ctx, List<Slot> order, int attempt, Throwable cause) {
+    Slot slot = order.get(attempt);
+    slot.meters.refused().increment();
+    log.debug("connect to apiserver {} failed: {}", ProxyMetrics.tag(slot.backend), cause.toString());
+    pool.health().connectFailed(slot.backend, cause);
+    Channel client = ctx.channel();
+    if (!client.isActive()) {
+      return;
+    }
+    if (attempt + 1 < order.size()) {
+      connect(ctx, order, attempt + 1);
+    } else {
+      giveUp(client, "every apiserver tried refused or timed out");
+    }
   }
 
   private void relay(ChannelHandlerContext ctx, Channel client, Channel backend, Slot slot) {

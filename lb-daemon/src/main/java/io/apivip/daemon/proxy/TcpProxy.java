@@ -3,7 +3,6 @@ package io.apivip.daemon.proxy;
 import io.apivip.daemon.Transports;
 import io.apivip.daemon.config.Settings;
 import io.apivip.daemon.config.Settings.Backend;
-import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.Channel;
@@ -70,7 +69,7 @@ public final class TcpProxy {
    * large LIST); Netty's default stops at 64 KiB, which cost 20-40% more CPU per byte relayed in
    * bench/proxy. A buffer lives only until the peer's socket has taken it (see {@link Relay}).
    */
-  private static final AdaptiveRecvByteBufAllocator RELAY_READS = new AdaptiveRecvByteBufAllocator(64, 2048, 1 << 20);
+  static final AdaptiveRecvByteBufAllocator RELAY_READS = new AdaptiveRecvByteBufAllocator(64, 2048, 1 << 20);
 
   private final Settings.Proxy settings;
   private final Transports transports;
@@ -79,7 +78,6 @@ public final class TcpProxy {
   private final BackendPool pool;
   private final ProxyMetrics metrics;
   private final ProxyLog events = new ProxyLog();
-  private final Bootstrap backendBootstrap;
   private final boolean splice;
   private final ChannelGroup clients = new DefaultChannelGroup("apivip-proxy-clients", GlobalEventExecutor.INSTANCE);
   private final ChannelGroup vipClients = new DefaultChannelGroup("apivip-proxy-vip-clients", GlobalEventExecutor.INSTANCE);
@@ -114,14 +112,6 @@ public final class TcpProxy {
     this.pool = new BackendPool(backends, listeners.size(), nodeId, health, metrics);
     // Spliced bytes bypass the pipeline, where the idle timer watches; so splice only without one.
     this.splice = settings.splice() && transports.epoll() && settings.idleTimeout().isZero();
-    // The channel comes per connect (Connector), with autoRead off. Netty turns TCP_NODELAY on for
-    // every socket channel already; setting it again would cost a system call per connection.
-    this.backendBootstrap = new Bootstrap()
-        .group(loops)
-        .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
-        .option(ChannelOption.SO_KEEPALIVE, true)
-        .option(ChannelOption.RCVBUF_ALLOCATOR, RELAY_READS)
-        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, settings.connectTimeout().toMillis()));
   }
 
   /** Where a listener binds. */
@@ -263,6 +253,7 @@ public final class TcpProxy {
 
   private ChannelInitializer<Channel> clientInitializer(ProxyListener listener) {
     Duration idleTimeout = settings.idleTimeout();
+    int connectTimeoutMillis = (int) Math.min(Integer.MAX_VALUE, settings.connectTimeout().toMillis());
     return new ChannelInitializer<>() {
       @Override
       protected void initChannel(Channel client) {
@@ -288,7 +279,7 @@ public final class TcpProxy {
           client.pipeline().addLast(new IdleStateHandler(0, 0, idleTimeout.toNanos(), TimeUnit.NANOSECONDS));
         }
         client.pipeline().addLast("connector", new Connector(
-            listener, pool, backendBootstrap, transports, metrics, events, settings.connectAttempts(), splice));
+            listener, pool, transports, metrics, events, settings.connectAttempts(), connectTimeoutMillis, splice));
       }
     };
   }

@@ -5,7 +5,7 @@
 # Prints a table with absolute figures and the ratio apivip/HAProxy and writes it into
 # bench/README.md with the date and the machine. Usage, as root on Debian/Ubuntu:
 #   bench/proxy/run.sh
-# Installs haproxy, iperf3 and wrk when missing. Takes about eleven minutes. Everything listens on
+# Installs haproxy, iperf3, wrk and perf when missing. Takes about eleven minutes. Everything listens on
 # 127.0.0.1 only. JAVA_OPTS passes options to the Java parts (default: the heap and collector the
 # packaged launcher gives the daemon, packaging/deb/src/deb/bin/apivip).
 set -euo pipefail
@@ -21,7 +21,7 @@ IDLE_CONNECTIONS=10000
 
 # ---- what it needs -------------------------------------------------------------------------------
 
-declare -A PACKAGES=([haproxy]=haproxy [iperf3]=iperf3 [wrk]=wrk [javac]=openjdk-17-jdk-headless [mvn]=maven [ss]=iproute2)
+declare -A PACKAGES=([haproxy]=haproxy [iperf3]=iperf3 [wrk]=wrk [javac]=openjdk-17-jdk-headless [mvn]=maven [ss]=iproute2 [perf]=linux-perf)
 missing=()
 for command in "${!PACKAGES[@]}"; do
   command -v "$command" >/dev/null 2>&1 || [[ -x /usr/sbin/$command ]] || missing+=("${PACKAGES[$command]}")
@@ -224,6 +224,25 @@ for mode in keepalive close; do
       record "$target" "cpu-$mode" "$(awk -v ticks=$(($(cpu_ticks "$proxy") - before)) -v hz="$ticks_per_second" -v n="$requests" 'BEGIN { printf "%.1f", ticks * 1000 / hz / n * 1000 }')"
     fi
   done
+done
+
+# System calls per new connection, counted by perf trace on the proxy's event loop threads (all of
+# HAProxy's) under a light load: a figure that, unlike the rates, does not move with the host's load.
+declare -A threads=([haproxy]=. [apivip]=^apivip-proxy [apivip-uring]=^apivip-proxy [apivip-splice]=^apivip-proxy)
+for target in haproxy "${APIVIPS[@]}"; do
+  perf trace -s -p "${pids[$target]}" -o "$work/$target.syscalls" -- sleep 3 &
+  tracer=$!
+  sleep 0.5
+  read -r _ _ _ _ requests < <(wrk -t1 -c8 -d2s --latency -H "Connection: close" "http://127.0.0.1:${port[$target]}/" | wrk_parse)
+  if ! wait "$tracer" || [[ ! -s $work/$target.syscalls ]]; then
+    echo "bench: perf trace could not count the system calls of $target; that row stays empty" >&2
+    continue
+  fi
+  # perf trace -s prints, per thread, a line "NAME (TID), N events, ..." and then one row per call.
+  record "$target" syscalls-close "$(awk -v n="$requests" -v wanted="${threads[$target]}" '
+    /^ .* \([0-9]+\), [0-9]+ events/ { sub(/^ /, ""); counted = $0 ~ wanted; next }
+    counted && $1 ~ /^[a-z_0-9]+$/ && $2 ~ /^[0-9]+$/ { calls += $2 }
+    END { printf "%.1f", calls / n }' "$work/$target.syscalls")"
 done
 stop haproxy
 for target in "${APIVIPS[@]}"; do

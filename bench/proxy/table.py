@@ -22,6 +22,7 @@ ROWS = [
     ("p50-close", "  p50 latency (ms)", False),
     ("p99-close", "  p99 latency (ms)", False),
     ("cpu-close", "  proxy CPU time per 1,000 connections (ms)", False),
+    ("syscalls-close", "  proxy system calls per connection (perf trace, light load)", False),
     ("rss-start", "RSS at start (MiB)", False),
     ("rss-idle", "RSS with {idle} idle proxied connections (MiB)", False),
     ("rss-10k", "RSS with 10,000 idle proxied connections, extrapolated (MiB)", False),

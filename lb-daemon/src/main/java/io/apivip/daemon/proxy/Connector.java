@@ -10,10 +10,12 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.util.ReferenceCountUtil;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -33,7 +35,7 @@ final class Connector extends ChannelInboundHandlerAdapter {
 
   private final ProxyListener listener;
   private final BackendPool pool;
-  private final Transports transports;
+  private final Function<InetAddress, SocketChannel> sockets;
   private final ProxyMetrics metrics;
   private final ProxyLog events;
   private final int attempts;
@@ -42,11 +44,11 @@ final class Connector extends ChannelInboundHandlerAdapter {
   private final List<Object> readEarly = new ArrayList<>(0);
   private boolean endedEarly;
 
-  /** @param transports makes the backend channels, of each apiserver's address family */
+  /** @param sockets makes the backend channels, of each apiserver's address family ({@link Transports#newSocketChannel}) */
   Connector(
       ProxyListener listener,
       BackendPool pool,
-      Transports transports,
+      Function<InetAddress, SocketChannel> sockets,
       ProxyMetrics metrics,
       ProxyLog events,
       int attempts,
@@ -54,7 +56,7 @@ final class Connector extends ChannelInboundHandlerAdapter {
       boolean splice) {
     this.listener = listener;
     this.pool = pool;
-    this.transports = transports;
+    this.sockets = sockets;
     this.metrics = metrics;
     this.events = events;
     this.attempts = attempts;
@@ -84,15 +86,15 @@ final class Connector extends ChannelInboundHandlerAdapter {
     Channel backend;
     try {
       backend = backendChannel(address, new Relay(client, slot.meters.bytesToClient(), splice));
-    } catch (ChannelException e) { // no socket to be had, or an option refused
-      failed(ctx, order, attempt, e);
+    } catch (ChannelException e) { // no socket to be had (out of descriptors), or an option refused
+      nodeFailed(client, e);
       return;
     }
     slot.opened(listener.index());
     backend.closeFuture().addListener(closed -> slot.closed(listener.index()));
     client.eventLoop().register(backend).addListener((ChannelFutureListener) registered -> {
       if (!registered.isSuccess()) {
-        failed(ctx, order, attempt, registered.cause());
+        nodeFailed(client, registered.cause());
         return;
       }
       backend.connect(address).addListener(connected -> {
@@ -114,7 +116,7 @@ final class Connector extends ChannelInboundHandlerAdapter {
    * Made here rather than by a Bootstrap, which would copy its options for every connect.
    */
   private Channel backendChannel(InetSocketAddress address, Relay relay) {
-    SocketChannel channel = transports.newSocketChannel(address.getAddress());
+    SocketChannel channel = sockets.apply(address.getAddress());
     try {
       channel.config()
           .setAllowHalfClosure(true)
@@ -131,6 +133,15 @@ final class Connector extends ChannelInboundHandlerAdapter {
       channel.unsafe().closeForcibly();
       throw e;
     }
+  }
+
+  /**
+   * This node, not the apiserver, failed to make or register a socket: the client is closed and no
+   * apiserver is blamed (health's passive signal would take every one down at once, and the VIP
+   * with them), nor tried (they would fail alike).
+   */
+  private void nodeFailed(Channel client, Throwable cause) {
+    giveUp(client, "cannot open a connection from this node (" + cause.getMessage() + ")");
   }
 
   /** The connect of {@code order[attempt]} failed: tries the next apiserver, if any and the client is still there. */

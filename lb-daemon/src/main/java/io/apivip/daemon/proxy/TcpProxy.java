@@ -14,6 +14,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.unix.Socket;
 import io.netty.channel.unix.UnixChannel;
 import io.netty.util.AttributeKey;
@@ -25,6 +26,7 @@ import io.netty.util.concurrent.ScheduledFuture;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.net.Inet6Address;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -37,6 +39,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -88,6 +91,8 @@ public final class TcpProxy {
   /** Per listener, in configuration order, its listening sockets. */
   private volatile List<List<Channel>> servers = List.of();
   private volatile boolean serversClosed;
+  /** Makes the backend channels; a test replaces it before {@link #start}. */
+  private Function<InetAddress, SocketChannel> backendSockets;
 
   /**
    * @param backends the apiservers; their node ids are matched against {@link #setMaintenance} and,
@@ -105,6 +110,7 @@ public final class TcpProxy {
     this.settings = settings;
     this.transports = transports;
     this.loops = loops;
+    this.backendSockets = transports::newSocketChannel;
     for (Settings.Listener listener : settings.listeners()) {
       listeners.add(new ProxyListener(listeners.size(), listener));
     }
@@ -112,6 +118,11 @@ public final class TcpProxy {
     this.pool = new BackendPool(backends, listeners.size(), nodeId, health, metrics);
     // Spliced bytes bypass the pipeline, where the idle timer watches; so splice only without one.
     this.splice = settings.splice() && transports.epoll() && settings.idleTimeout().isZero();
+  }
+
+  /** Replaces how backend channels are made, for tests of what happens when none can be; before {@link #start}. */
+  void useBackendSockets(Function<InetAddress, SocketChannel> sockets) {
+    this.backendSockets = sockets;
   }
 
   /** Where a listener binds. */
@@ -279,7 +290,7 @@ public final class TcpProxy {
           client.pipeline().addLast(new IdleStateHandler(0, 0, idleTimeout.toNanos(), TimeUnit.NANOSECONDS));
         }
         client.pipeline().addLast("connector", new Connector(
-            listener, pool, transports, metrics, events, settings.connectAttempts(), connectTimeoutMillis, splice));
+            listener, pool, backendSockets, metrics, events, settings.connectAttempts(), connectTimeoutMillis, splice));
       }
     };
   }

@@ -10,6 +10,7 @@ import io.apivip.daemon.config.Settings.Backend;
 import io.apivip.daemon.config.Settings.Listener;
 import io.apivip.daemon.config.Settings.Policy;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.netty.channel.ChannelException;
 import io.netty.channel.EventLoopGroup;
 import java.io.IOException;
 import java.io.InputStream;
@@ -38,6 +39,7 @@ import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
@@ -587,6 +589,37 @@ class TcpProxyTest {
     assertThat(health.connectFailures).containsExactlyInAnyOrder(first, second);
     assertThat(registry.get(ProxyMetrics.CONNECTIONS).tags("backend", "none", "outcome", "no-backend").counter().count())
         .isEqualTo(1);
+  }
+
+  /**
+   * Out of descriptors, the node cannot make a socket to any apiserver: that is not the apiserver's
+   * failure, and taking every apiserver down through health's passive signal would move the VIP too.
+   */
+  @Test
+  void aSocketTheNodeCannotMakeClosesTheClientWithoutBlamingTheApiserver() throws Exception {
+    TestBackend apiserver = backend("n1", TestBackend.ECHO);
+    TestBackend other = backend("n2", TestBackend.ECHO);
+    proxy = newProxy(settings(List.of(listener(Policy.LEAST_CONNECTIONS))), "n1", Transports.best(), bestLoops, apiserver.backend(), other.backend());
+    AtomicBoolean outOfDescriptors = new AtomicBoolean(true);
+    proxy.useBackendSockets(address -> {
+      if (outOfDescriptors.get()) {
+        throw new ChannelException("Too many open files");
+      }
+      return Transports.best().newSocketChannel(address);
+    });
+    proxy.start();
+
+    try (Socket client = connect(0)) {
+      assertClosedAtOnce(client);
+    }
+    assertThat(health.connectFailures).isEmpty();
+    assertThat(apiserver.accepted() + other.accepted()).isZero();
+    assertThat(registry.get(ProxyMetrics.CONNECTIONS).tags("backend", "none", "outcome", "no-backend").counter().count())
+        .isEqualTo(1);
+
+    outOfDescriptors.set(false);
+    exchangeOnce(2);
+    assertThat(apiserver.accepted() + other.accepted()).isEqualTo(2);
   }
 
   @Test

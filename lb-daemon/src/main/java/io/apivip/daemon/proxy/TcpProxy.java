@@ -32,7 +32,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -179,20 +178,18 @@ public final class TcpProxy {
    * there yet, which the option would otherwise let a second daemon do unnoticed.
    */
   private List<Channel> bind(ProxyListener listener) throws IOException {
-    Optional<ChannelOption<Boolean>> freeBind = transports.freeBind();
-    BindPlan plan = bindPlan(listener.settings(), freeBind.isPresent());
-    Optional<ChannelOption<Boolean>> reusePort = transports.reusePort();
+    BindPlan plan = bindPlan(listener.settings(), transports.freeBind().isPresent());
     List<Channel> sockets = new ArrayList<>();
     try {
-      if (reusePort.isEmpty()) {
-        sockets.add(listen(listener, plan, loops, Optional.empty()));
+      if (transports.reusePort().isEmpty()) {
+        sockets.add(listen(listener, plan, loops, false));
       } else {
-        Channel probe = listen(listener, plan, loops, Optional.empty());
+        Channel probe = listen(listener, plan, loops, false);
         int port = ((InetSocketAddress) probe.localAddress()).getPort(); // the one port 0 chose
         probe.close().awaitUninterruptibly();
         BindPlan shared = new BindPlan(new InetSocketAddress(plan.address().getAddress(), port), plan.freeBind());
         for (EventExecutor loop : loops) {
-          sockets.add(listen(listener, shared, (EventLoop) loop, reusePort));
+          sockets.add(listen(listener, shared, (EventLoop) loop, true));
         }
       }
     } catch (IOException e) {
@@ -210,9 +207,12 @@ public final class TcpProxy {
     return List.copyOf(sockets);
   }
 
-  /** One listening socket whose connections {@code acceptor} accepts and carries. */
-  private Channel listen(ProxyListener listener, BindPlan plan, EventLoopGroup acceptor, Optional<ChannelOption<Boolean>> reusePort)
-      throws IOException {
+  /**
+   * One listening socket whose connections {@code acceptor} accepts and carries.
+   *
+   * @param reusePort with SO_REUSEPORT, which the transport must offer
+   */
+  private Channel listen(ProxyListener listener, BindPlan plan, EventLoopGroup acceptor, boolean reusePort) throws IOException {
     ServerBootstrap bootstrap = new ServerBootstrap()
         .group(acceptor, acceptor)
         .channel(transports.serverChannel())
@@ -228,7 +228,9 @@ public final class TcpProxy {
     if (plan.freeBind()) {
       bootstrap.option(transports.freeBind().orElseThrow(), true);
     }
-    reusePort.ifPresent(option -> bootstrap.option(option, true));
+    if (reusePort) {
+      bootstrap.option(transports.reusePort().orElseThrow(), true);
+    }
     ChannelFuture binding = bootstrap.bind(plan.address()).awaitUninterruptibly();
     if (!binding.isSuccess()) {
       throw new IOException("cannot listen on " + ProxyStatus.render(plan.address()) + ": " + binding.cause().getMessage(), binding.cause());

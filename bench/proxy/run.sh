@@ -5,8 +5,8 @@
 # Prints a table with absolute figures and the ratio apivip/HAProxy and writes it into
 # bench/README.md with the date and the machine. Usage, as root on Debian/Ubuntu:
 #   bench/proxy/run.sh
-# Installs haproxy, iperf3, wrk and perf when missing. Takes about eleven minutes. Everything listens on
-# 127.0.0.1 only. JAVA_OPTS passes options to the Java parts (default: the heap and collector the
+# Installs haproxy, iperf3, wrk and perf when missing. Takes about eleven minutes. Everything
+# listens on 127.0.0.1 only. JAVA_OPTS passes options to the Java parts (default: the heap and collector the
 # packaged launcher gives the daemon, packaging/deb/src/deb/bin/apivip).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -144,6 +144,21 @@ record() { # TARGET METRIC VALUE
 
 TARGETS=(direct haproxy apivip apivip-uring apivip-splice)
 APIVIPS=(apivip apivip-uring apivip-splice)
+declare -A relay=([apivip]=copy [apivip-uring]=io_uring [apivip-splice]=splice)
+
+start_proxies() { # BACKEND_PORT: HAProxy and every apivip variant in front of it, on port[TARGET]
+  start_haproxy haproxy "${port[haproxy]}" "$1"
+  for target in "${APIVIPS[@]}"; do
+    start_apivip "$target" "${port[$target]}" "$1" "${relay[$target]}"
+  done
+}
+
+stop_proxies() {
+  stop haproxy
+  for target in "${APIVIPS[@]}"; do
+    stop "$target"
+  done
+}
 
 # ---- throughput: iperf3 --------------------------------------------------------------------------
 
@@ -151,11 +166,7 @@ iperf_port=$(free_port)
 spawn iperf3-server iperf3 -s -B 127.0.0.1 -p "$iperf_port"
 await_listening iperf3-server "$iperf_port"
 declare -A port=([direct]=$iperf_port [haproxy]=$(free_port) [apivip]=$(free_port) [apivip-uring]=$(free_port) [apivip-splice]=$(free_port))
-declare -A relay=([apivip]=copy [apivip-uring]=io_uring [apivip-splice]=splice)
-start_haproxy haproxy "${port[haproxy]}" "$iperf_port"
-for target in "${APIVIPS[@]}"; do
-  start_apivip "$target" "${port[$target]}" "$iperf_port" "${relay[$target]}"
-done
+start_proxies "$iperf_port"
 
 gbits() {
   python3 -c 'import json, sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e9))'
@@ -169,10 +180,7 @@ for streams in 1 8; do
     record "$target" "iperf$streams" "$value"
   done
 done
-stop haproxy
-for target in "${APIVIPS[@]}"; do
-  stop "$target"
-done
+stop_proxies
 stop iperf3-server
 
 # ---- request rate and latency: wrk ---------------------------------------------------------------
@@ -181,10 +189,7 @@ http_port=$(free_port)
 spawn http exec_bench_java http "$http_port"
 await_line http ready
 port=([direct]=$http_port [haproxy]=$(free_port) [apivip]=$(free_port) [apivip-uring]=$(free_port) [apivip-splice]=$(free_port))
-start_haproxy haproxy "${port[haproxy]}" "$http_port"
-for target in "${APIVIPS[@]}"; do
-  start_apivip "$target" "${port[$target]}" "$http_port" "${relay[$target]}"
-done
+start_proxies "$http_port"
 
 wrk_parse() { # prints: requests/s p50_ms p99_ms errors
   python3 -c '
@@ -244,10 +249,7 @@ for target in haproxy "${APIVIPS[@]}"; do
     counted && $1 ~ /^[a-z_0-9]+$/ && $2 ~ /^[0-9]+$/ { calls += $2 }
     END { printf "%.1f", calls / n }' "$work/$target.syscalls")"
 done
-stop haproxy
-for target in "${APIVIPS[@]}"; do
-  stop "$target"
-done
+stop_proxies
 
 # ---- memory: 10,000 idle proxied connections ----------------------------------------------------
 

@@ -157,12 +157,29 @@ public record Transports(
    * channel offers no choice.
    */
   public SocketChannel newSocketChannel(InetAddress peer) {
-    SocketProtocolFamily family = peer instanceof Inet6Address ? SocketProtocolFamily.INET6 : SocketProtocolFamily.INET;
     return switch (kind) {
       case IO_URING -> new IoUringSocketChannel();
-      case EPOLL -> new EpollSocketChannel(family);
-      case NIO -> new NioSocketChannel(SelectorProvider.provider(), family);
+      case EPOLL -> new EpollSocketChannel(family(peer));
+      case NIO -> new NioSocketChannel(SelectorProvider.provider(), family(peer));
     };
+  }
+
+  /**
+   * A new, unregistered listening channel of the address's family. On an IPv4 address a dual-stack
+   * IPv6 socket, the default of epoll and NIO, takes every connection through the kernel's IPv6 code
+   * and hands back IPv4-mapped addresses; an IPv6 address (the wildcard {@code ::} included) keeps
+   * the dual-stack socket.
+   */
+  public ServerSocketChannel newServerChannel(InetAddress local) {
+    return switch (kind) {
+      case IO_URING -> new IoUringServerSocketChannel();
+      case EPOLL -> new EpollServerSocketChannel(family(local));
+      case NIO -> new NioServerSocketChannel(SelectorProvider.provider(), family(local));
+    };
+  }
+
+  private static SocketProtocolFamily family(InetAddress address) {
+    return address instanceof Inet6Address ? SocketProtocolFamily.INET6 : SocketProtocolFamily.INET;
   }
 
   public String name() {

@@ -215,7 +215,7 @@ public final class TcpProxy {
   private Channel listen(ProxyListener listener, BindPlan plan, EventLoopGroup acceptor, boolean reusePort) throws IOException {
     ServerBootstrap bootstrap = new ServerBootstrap()
         .group(acceptor, acceptor)
-        .channel(transports.serverChannel())
+        .channelFactory(() -> transports.newServerChannel(plan.address().getAddress()))
         .option(ChannelOption.SO_REUSEADDR, true)
         .handler(new NativeSetup())
         .childOption(ChannelOption.AUTO_READ, false)

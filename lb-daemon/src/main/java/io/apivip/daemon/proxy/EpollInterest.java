@@ -30,7 +30,8 @@ final class EpollInterest {
       return lookup.findVirtual(epollChannel, "setFlag", MethodType.methodType(void.class, int.class))
           .asType(MethodType.methodType(void.class, Channel.class, int.class));
     } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
-      log.warn("cannot apply the Netty epoll half-close workaround ({}); a half-closed connection may be reset", e.toString());
+      log.warn("cannot reach Netty's epoll interest set ({}): a half-closed connection may be reset, and each"
+          + " connection to an apiserver costs one epoll_ctl call more", e.toString());
       return null;
     }
   }

@@ -217,14 +217,11 @@ public final class TcpProxy {
         .group(acceptor, acceptor)
         .channelFactory(() -> transports.newServerChannel(plan.address().getAddress()))
         .option(ChannelOption.SO_REUSEADDR, true)
-        .handler(new NativeSetup())
+        .handler(new ListenerSetup())
         .childOption(ChannelOption.AUTO_READ, false)
         .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
         .childOption(ChannelOption.RCVBUF_ALLOCATOR, RELAY_READS)
         .childHandler(clientInitializer(listener));
-    if (!UnixChannel.class.isAssignableFrom(transports.serverChannel())) {
-      bootstrap.childOption(ChannelOption.SO_KEEPALIVE, true);
-    }
     if (plan.freeBind()) {
       bootstrap.option(transports.freeBind().orElseThrow(), true);
     }
@@ -239,17 +236,21 @@ public final class TcpProxy {
   }
 
   /**
-   * On a native listening socket's pipeline, ahead of Netty's acceptor; saves two system calls per
-   * connection. Before the socket listens it turns TCP keepalive on, which Linux passes on to every
-   * socket accepted from it (option and timer), instead of setting it on each. It adds the
-   * half-close workaround's EPOLLERR to each accepted channel before the channel is registered.
+   * On a listening socket's pipeline, ahead of Netty's acceptor. Turns TCP keepalive on for every
+   * accepted socket: on a native socket once, before it listens, as Linux passes the option and its
+   * timer on to each socket accepted from it (a system call per connection saved); otherwise on each
+   * accepted channel. Adds the half-close workaround's EPOLLERR to each accepted channel before the
+   * channel is registered.
    */
-  private static final class NativeSetup extends ChannelInboundHandlerAdapter {
+  private static final class ListenerSetup extends ChannelInboundHandlerAdapter {
+    private boolean acceptedSocketsKeepAlive;
+
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
       if (ctx.channel() instanceof UnixChannel unix && unix.fd() instanceof Socket socket) {
         try {
           socket.setKeepAlive(true);
+          acceptedSocketsKeepAlive = true;
         } catch (IOException e) {
           log.error("cannot turn TCP keepalive on for the proxy's listening socket: {}", e.toString());
           ctx.channel().close(); // the bind then fails
@@ -259,8 +260,12 @@ public final class TcpProxy {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object accepted) {
-      EpollInterest.keepAcrossHalfClose((Channel) accepted);
-      ctx.fireChannelRead(accepted);
+      Channel client = (Channel) accepted;
+      if (!acceptedSocketsKeepAlive) {
+        client.config().setOption(ChannelOption.SO_KEEPALIVE, true);
+      }
+      EpollInterest.keepAcrossHalfClose(client);
+      ctx.fireChannelRead(client);
     }
   }
 

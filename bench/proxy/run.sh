@@ -5,7 +5,7 @@
 # Prints a table with absolute figures and the ratio apivip/HAProxy and writes it into
 # bench/README.md with the date and the machine. Usage, as root on Debian/Ubuntu:
 #   bench/proxy/run.sh
-# Installs haproxy, iperf3, wrk and perf when missing. Takes about eleven minutes. Everything
+# Installs haproxy, iperf3, wrk, perf and openssl when missing. Takes about thirteen minutes. Everything
 # listens on 127.0.0.1 only. JAVA_OPTS passes options to the Java parts (default: the heap and collector the
 # packaged launcher gives the daemon, packaging/deb/src/deb/bin/apivip).
 set -euo pipefail
@@ -78,7 +78,8 @@ free_port() {
 spawn() { # NAME COMMAND...: runs in the background, output in $work/NAME.log
   local name=$1
   shift
-  "$@" >"$work/$name.log" 2>&1 &
+  : >"$work/$name.log" # before it starts: await_line must not find the previous run's lines
+  "$@" >>"$work/$name.log" 2>&1 &
   pids[$name]=$!
 }
 
@@ -210,25 +211,29 @@ cpu_ticks() { # PID: user + system CPU time so far, in clock ticks
   awk '{ print $14 + $15 }' "/proc/$1/stat"
 }
 ticks_per_second=$(getconf CLK_TCK)
+measure_wrk() { # MODE URL TARGET [WRK OPTIONS...]: one run of wrk, its figures recorded under MODE
+  local mode=$1 url=$2 target=$3
+  shift 3
+  local proxy=${pids[$target]:-} before=0 rate p50 p99 errors requests
+  [[ -n $proxy ]] && before=$(cpu_ticks "$proxy")
+  read -r rate p50 p99 errors requests < <(wrk -t2 -c64 -d"${WRK_SECONDS}s" --latency "$@" "$url" | wrk_parse)
+  record "$target" "rps-$mode" "$rate"
+  record "$target" "p50-$mode" "$p50"
+  record "$target" "p99-$mode" "$p99"
+  record "$target" "errors-$mode" "$errors"
+  if [[ -n $proxy ]]; then # the proxy's CPU time (user + system) per 1,000 requests, in ms
+    record "$target" "cpu-$mode" "$(awk -v ticks=$(($(cpu_ticks "$proxy") - before)) -v hz="$ticks_per_second" -v n="$requests" 'BEGIN { printf "%.1f", ticks * 1000 / hz / n * 1000 }')"
+  fi
+}
 for target in "${TARGETS[@]}"; do
   wrk -t2 -c64 -d5s "http://127.0.0.1:${port[$target]}/" >/dev/null
   wrk -t2 -c64 -d"${WARMUP_SECONDS}s" -H "Connection: close" "http://127.0.0.1:${port[$target]}/" >/dev/null
 done
-for mode in keepalive close; do
-  header=()
-  [[ $mode == close ]] && header=(-H "Connection: close")
-  for target in "${TARGETS[@]}"; do
-    proxy=${pids[$target]:-}
-    [[ -n $proxy ]] && before=$(cpu_ticks "$proxy")
-    read -r rate p50 p99 errors requests < <(wrk -t2 -c64 -d"${WRK_SECONDS}s" --latency "${header[@]}" "http://127.0.0.1:${port[$target]}/" | wrk_parse)
-    record "$target" "rps-$mode" "$rate"
-    record "$target" "p50-$mode" "$p50"
-    record "$target" "p99-$mode" "$p99"
-    record "$target" "errors-$mode" "$errors"
-    if [[ -n $proxy ]]; then # the proxy's CPU time (user + system) per 1,000 requests, in ms
-      record "$target" "cpu-$mode" "$(awk -v ticks=$(($(cpu_ticks "$proxy") - before)) -v hz="$ticks_per_second" -v n="$requests" 'BEGIN { printf "%.1f", ticks * 1000 / hz / n * 1000 }')"
-    fi
-  done
+for target in "${TARGETS[@]}"; do
+  measure_wrk keepalive "http://127.0.0.1:${port[$target]}/" "$target"
+done
+for target in "${TARGETS[@]}"; do
+  measure_wrk close "http://127.0.0.1:${port[$target]}/" "$target" -H "Connection: close"
 done
 
 # System calls per new connection, counted by perf trace on the proxy's event loop threads (all of
@@ -273,6 +278,44 @@ for target in haproxy apivip apivip-uring; do
   stop "$target"
 done
 stop http
+
+# ---- new TLS connections: wrk over HTTPS, a full handshake per connection -------------------------
+
+# What a kubectl call costs the path: a TLS handshake with the API server (a new kubectl process has
+# no session to resume) and a request. The stand-in for kube-apiserver is HAProxy terminating TLS
+# with an RSA-2048 certificate, without session resumption, answering 200 itself. Only the default
+# transport is measured: the row asks how much of the proxy's cost a client making such calls sees.
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \
+  -keyout "$work/tls.key" -out "$work/tls.crt" 2>/dev/null
+cat "$work/tls.crt" "$work/tls.key" >"$work/tls.pem"
+tls_port=$(free_port)
+cat >"$work/tls-backend.cfg" <<EOF
+global
+    tune.ssl.cachesize 0
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 1h
+    timeout server 1h
+frontend apiserver
+    bind 127.0.0.1:$tls_port ssl crt $work/tls.pem no-tls-tickets
+    http-request return status 200 content-type text/plain string ok
+EOF
+spawn tls-backend haproxy -db -f "$work/tls-backend.cfg"
+await_listening tls-backend "$tls_port"
+TLS_TARGETS=(direct haproxy apivip)
+port=([direct]=$tls_port [haproxy]=$(free_port) [apivip]=$(free_port))
+start_haproxy haproxy "${port[haproxy]}" "$tls_port"
+start_apivip apivip "${port[apivip]}" "$tls_port" copy
+for target in "${TLS_TARGETS[@]}"; do
+  wrk -t2 -c64 -d"$((WARMUP_SECONDS / 2))s" -H "Connection: close" "https://127.0.0.1:${port[$target]}/" >/dev/null
+done
+for target in "${TLS_TARGETS[@]}"; do
+  measure_wrk tls "https://127.0.0.1:${port[$target]}/" "$target" -H "Connection: close"
+done
+stop haproxy
+stop apivip
+stop tls-backend
 
 # ---- the table -----------------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ import io.netty.channel.unix.Socket;
 import io.netty.channel.unix.UnixChannel;
 import io.netty.handler.timeout.IdleStateEvent;
 import java.io.IOException;
+import java.nio.channels.NotYetConnectedException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -142,7 +143,10 @@ final class Relay extends ChannelInboundHandlerAdapter {
       }
       DuplexChannel duplexPeer = (DuplexChannel) peer;
       shutdownOutput(peer).addListener((ChannelFutureListener) shut -> {
-        if (duplexPeer.isShutdown()) {
+        if (!shut.isSuccess()) {
+          // The peer's socket is no longer connected: reset before its error was read.
+          resetBoth(self, shut.cause());
+        } else if (duplexPeer.isShutdown()) {
           // Both directions have ended; closing the peer closes this side through channelInactive.
           peer.close();
         } else if (selfEnded && !splice) {
@@ -160,14 +164,16 @@ final class Relay extends ChannelInboundHandlerAdapter {
    * Sends the channel's end of stream (FIN). On the native transports this shuts the socket
    * directly: Netty's shutdownOutput builds an exception with a stack trace each time, to fail the
    * writes still pending, of which there are none here (the caller has flushed); that exception
-   * cost about 2% of the proxy's CPU time per connection. Elsewhere, Netty's way.
+   * cost about 2% of the proxy's CPU time per connection. Elsewhere, Netty's way. A socket that was
+   * reset is no longer connected (ENOTCONN, which Netty throws as a NotYetConnectedException): the
+   * future fails then, as Netty's own would.
    */
   private static ChannelFuture shutdownOutput(Channel channel) {
     if (channel instanceof UnixChannel unix && unix.fd() instanceof Socket socket && channel.isActive()) {
       try {
         socket.shutdown(false, true);
         return channel.newSucceededFuture();
-      } catch (IOException e) {
+      } catch (IOException | NotYetConnectedException e) {
         return channel.newFailedFuture(e);
       }
     }

@@ -12,6 +12,7 @@ import io.apivip.daemon.config.Settings.Policy;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.channel.ChannelException;
 import io.netty.channel.EventLoopGroup;
+import io.netty.util.concurrent.EventExecutor;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -38,7 +39,10 @@ import java.util.EnumMap;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
@@ -520,6 +524,79 @@ class TcpProxyTest {
 
     apiserverSawTheEnd.get(SOON.toSeconds(), TimeUnit.SECONDS);
     awaitTrue(() -> proxy.status().clients() == 0, "the proxy let go of the client");
+  }
+
+  /**
+   * Both ends go away at once, each sending its end of stream and then a reset, as a TLS client and
+   * server do when their close_notify alerts cross. The proxy reads both ends of stream in one go,
+   * and shutting down the other side's output fails (the socket is no longer connected): it must
+   * still close both sides. Found by the benchmark's TLS rows, where such connections stayed open
+   * and kept their event loop busy on the sockets' errors.
+   */
+  @ParameterizedTest
+  @EnumSource(Relaying.class)
+  void bothEndsEndingAndResettingAtOnceCloseTheConnection(Relaying relaying) throws Exception {
+    CompletableFuture<Void> endNow = new CompletableFuture<>();
+    CompletableFuture<Void> apiserverEnded = new CompletableFuture<>();
+    TestBackend apiserver = backend("n1", socket -> {
+      try {
+        socket.getInputStream().read();
+        socket.getOutputStream().write('y');
+        endNow.get(SOON.toSeconds(), TimeUnit.SECONDS);
+        endThenReset(socket);
+      } catch (InterruptedException | ExecutionException | TimeoutException e) {
+        throw new IOException(e);
+      } finally {
+        apiserverEnded.complete(null);
+      }
+    });
+    startRelaying(relaying, apiserver);
+
+    Socket client = connect(0);
+    client.getOutputStream().write('x');
+    assertThat(client.getInputStream().read()).isEqualTo('y');
+    try (Paused loops = pause(LOOPS.get(relaying.transport))) {
+      endThenReset(client);
+      endNow.complete(null);
+      apiserverEnded.get(SOON.toSeconds(), TimeUnit.SECONDS);
+    }
+    awaitTrue(() -> proxy.status().clients() == 0, "the proxy let go of the client");
+    awaitTrue(() -> activeByNode(proxy.status().listeners().get(0)).equals(List.of(0)), "no connection to the apiserver");
+  }
+
+  /** Sends the end of stream, then closes with a reset. */
+  static void endThenReset(Socket socket) throws IOException {
+    socket.shutdownOutput();
+    socket.setSoLinger(true, 0);
+    socket.close();
+  }
+
+  interface Paused extends AutoCloseable {
+    @Override
+    void close();
+  }
+
+  /**
+   * Holds every event loop of the group on a task until closed, so that what the sockets meanwhile
+   * receive waits and is then handled in one go. A loop is held for at most twice {@link #SOON}.
+   */
+  static Paused pause(EventLoopGroup loops) throws InterruptedException {
+    List<EventExecutor> executors = new ArrayList<>();
+    loops.forEach(executors::add);
+    CountDownLatch held = new CountDownLatch(executors.size());
+    CountDownLatch released = new CountDownLatch(1);
+    for (EventExecutor loop : executors) {
+      loop.execute(() -> {
+        held.countDown();
+        try {
+          released.await(SOON.toSeconds() * 2, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      });
+    }
+    assertThat(held.await(SOON.toSeconds(), TimeUnit.SECONDS)).as("every event loop held").isTrue();
+    return released::countDown;
   }
 
   // ---- backpressure ------------------------------------------------------------------------

@@ -51,6 +51,7 @@ final class Relay extends ChannelInboundHandlerAdapter {
   private final Channel peer;
   private final Counter bytesRelayed;
   private final boolean splice;
+  private boolean resetWatched;
 
   /**
    * @param bytesRelayed counts what this side reads, i.e. what is written to the peer
@@ -149,16 +150,22 @@ final class Relay extends ChannelInboundHandlerAdapter {
         } else if (duplexPeer.isShutdown()) {
           // Both directions have ended; closing the peer closes this side through channelInactive.
           peer.close();
-        } else if (selfEnded && !splice) {
-          // The peer's end of stream will end the connection: let Netty close the peer then instead
-          // of shutting down its input, which by then fails (ENOTCONN) with a costly exception.
-          // Not when this side may still send: closing it with bytes unread would reset it. Not when
-          // splicing: bytes still in the kernel's pipe then need the half-close to get through.
-          peer.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, false);
+        } else if (selfEnded) {
+          // No transport reports this side's reset from now on; see ResetWatch.
+          resetWatched = ResetWatch.watch(self, () -> resetBoth(self, new IOException("reset after its end of stream")));
+          if (!splice) {
+            // The peer's end of stream will end the connection: let Netty close the peer then
+            // instead of shutting down its input, which by then fails (ENOTCONN) with a costly
+            // exception. Not when this side may still send: closing it with bytes unread would reset
+            // it. Not when splicing: bytes still in the kernel's pipe need the half-close to get
+            // through.
+            peer.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, false);
+          }
         }
       });
     });
   }
+
 
   /**
    * Sends the channel's end of stream (FIN). On the native transports this shuts the socket
@@ -182,6 +189,9 @@ final class Relay extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
+    if (resetWatched) {
+      ResetWatch.forget(ctx.channel());
+    }
     if (peer.isActive()) {
       peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
     }

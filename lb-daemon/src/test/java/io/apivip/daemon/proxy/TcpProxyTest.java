@@ -564,6 +564,42 @@ class TcpProxyTest {
     awaitTrue(() -> activeByNode(proxy.status().listeners().get(0)).equals(List.of(0)), "no connection to the apiserver");
   }
 
+  /**
+   * A client that has ended its side and then resets, while the apiserver has nothing to send (a
+   * quiet watch): Netty's epoll channels do not report a reset on a socket whose input has ended, and
+   * the kernel's EPOLLERR|EPOLLHUP then woke the event loop without end until the apiserver wrote
+   * again. The proxy must let go of both sides without waiting for that. Not over NIO, which cannot
+   * ask a socket for its error: there the proxy learns of the reset at the next write, as before.
+   */
+  @ParameterizedTest
+  @EnumSource(value = Relaying.class, names = {"COPY", "SPLICE", "IO_URING"})
+  void aClientThatEndsItsSideAndThenResetsIsLetGoWhileTheApiserverIsQuiet(Relaying relaying) throws Exception {
+    CompletableFuture<Void> endSeen = new CompletableFuture<>();
+    TestBackend apiserver = backend("n1", socket -> {
+      InputStream in = socket.getInputStream();
+      while (in.read() >= 0) {
+        // the request, up to the client's end of stream
+      }
+      endSeen.complete(null);
+      try {
+        Thread.sleep(SOON.toMillis() * 2); // quiet, with its side still open
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    });
+    startRelaying(relaying, apiserver);
+
+    Socket client = connect(0);
+    client.getOutputStream().write('x');
+    client.shutdownOutput();
+    endSeen.get(SOON.toSeconds(), TimeUnit.SECONDS);
+    client.setSoLinger(true, 0);
+    client.close();
+
+    awaitTrue(() -> proxy.status().clients() == 0, "the proxy let go of the client");
+    awaitTrue(() -> activeByNode(proxy.status().listeners().get(0)).equals(List.of(0)), "no connection to the apiserver");
+  }
+
   /** Sends the end of stream, then closes with a reset. */
   static void endThenReset(Socket socket) throws IOException {
     socket.shutdownOutput();

@@ -43,7 +43,9 @@ final class EpollInterest {
    * yet keeps it marked as added; the next interest change (EPOLLOUT, when a write to the direction
    * still open fills the socket buffer) then fails with ENOENT and Netty closes the connection
    * mid-stream. EPOLLERR in the interest set keeps it from ever being empty; the kernel reports
-   * EPOLLERR whether it is asked for or not, so no event changes. Remove this once Netty re-adds a
+   * EPOLLERR whether it is asked for or not, so no event changes; but while the descriptor stays in
+   * epoll, a reset after the input ended is reported on every wait and left unhandled by Netty,
+   * which {@link ResetWatch} ends. Remove this once Netty re-adds a
    * descriptor it removed; {@code TcpProxyTest.aLargeAnswerReachesAClientThatHasEndedItsSide} tells.
    *
    * <p>Call on the channel's event loop, best before it is registered.

@@ -166,7 +166,6 @@ final class Relay extends ChannelInboundHandlerAdapter {
     });
   }
 
-
   /**
    * Sends the channel's end of stream (FIN). On the native transports this shuts the socket
    * directly: Netty's shutdownOutput builds an exception with a stack trace each time, to fail the

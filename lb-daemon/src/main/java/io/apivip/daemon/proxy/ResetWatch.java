@@ -60,8 +60,8 @@ final class ResetWatch {
     OF_THIS_LOOP.get().watched.remove(channel);
   }
 
-  private void add(Channel channel, Watched socket) {
-    watched.put(channel, socket);
+  private void add(Channel channel, Watched entry) {
+    watched.put(channel, entry);
     if (!checkScheduled) {
       checkScheduled = true;
       EventLoop loop = channel.eventLoop();
@@ -72,10 +72,10 @@ final class ResetWatch {
   private void check(EventLoop loop) {
     List<Runnable> reset = new ArrayList<>();
     for (Iterator<Watched> it = watched.values().iterator(); it.hasNext(); ) {
-      Watched socket = it.next();
-      if (hasError(socket.socket())) {
+      Watched entry = it.next();
+      if (hasError(entry.socket())) {
         it.remove();
-        reset.add(socket.onReset());
+        reset.add(entry.onReset());
       }
     }
     reset.forEach(Runnable::run);

@@ -5,7 +5,7 @@
 # Prints a table with absolute figures and the ratio apivip/HAProxy and writes it into
 # bench/README.md with the date and the machine. Usage, as root on Debian/Ubuntu:
 #   bench/proxy/run.sh
-# Installs haproxy, iperf3, wrk, perf and openssl when missing. Takes about thirteen minutes. Everything
+# Installs haproxy, iperf3, wrk, perf and openssl when missing. Takes about ten minutes. Everything
 # listens on 127.0.0.1 only. JAVA_OPTS passes options to the Java parts (default: the heap and collector the
 # packaged launcher gives the daemon, packaging/deb/src/deb/bin/apivip).
 set -euo pipefail

@@ -149,7 +149,7 @@ final class Relay extends ChannelInboundHandlerAdapter {
           resetBoth(self, shut.cause());
         } else if (duplexPeer.isShutdown()) {
           // Both directions have ended; closing the peer closes this side through channelInactive.
-          peer.close();
+          afterTheseEvents(peer, peer::close);
         } else if (selfEnded) {
           // No transport reports this side's reset from now on; see ResetWatch.
           resetWatched = ResetWatch.watch(self, () -> resetBoth(self, new IOException("reset after its end of stream")));
@@ -201,10 +201,24 @@ final class Relay extends ChannelInboundHandlerAdapter {
     resetBoth(ctx.channel(), cause);
   }
 
+  /** Resets this side now and the peer after the events at hand, yet before this side's channelInactive. */
   private void resetBoth(Channel self, Throwable cause) {
     log.debug("resetting connection {} <-> {}: {}", self.remoteAddress(), peer.remoteAddress(), cause.toString());
-    reset(peer);
+    afterTheseEvents(peer, () -> reset(peer));
     reset(self);
+  }
+
+  /**
+   * Runs {@code close} once the event loop has handled the batch of events it is handling, where
+   * closing the peer at once would free its descriptor's number while an event for the peer may
+   * still wait in that batch. A socket opened in between (the connect for a client accepted in the
+   * same batch) can get the number, and Netty then hands it the closed socket's event: in the lab, a
+   * backend socket still connecting received a dead socket's end of stream, and the proxy ended its
+   * client mid-handshake. A channel's own event closing the channel is safe: epoll reports a
+   * descriptor once per batch.
+   */
+  private static void afterTheseEvents(Channel peer, Runnable close) {
+    peer.eventLoop().execute(close);
   }
 
   /** Closes with SO_LINGER 0, so the other end sees a reset rather than a clean end of stream. */

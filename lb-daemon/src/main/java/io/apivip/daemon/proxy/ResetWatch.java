@@ -36,7 +36,7 @@ final class ResetWatch {
     }
   };
 
-  private record Watched(Socket socket, Runnable onReset) {}
+  private record Watched(Channel channel, Socket socket, Runnable onReset) {}
 
   private final Map<Channel, Watched> watched = new HashMap<>();
   private boolean checkScheduled;
@@ -48,10 +48,10 @@ final class ResetWatch {
    * Call on the channel's event loop. Returns whether the channel is watched (not over NIO).
    */
   static boolean watch(Channel channel, Runnable onReset) {
-    if (!(channel instanceof UnixChannel unix && unix.fd() instanceof Socket socket)) {
+    if (!(channel instanceof UnixChannel unix && unix.fd() instanceof Socket socket) || !channel.isOpen()) {
       return false;
     }
-    OF_THIS_LOOP.get().add(channel, new Watched(socket, onReset));
+    OF_THIS_LOOP.get().add(channel, new Watched(channel, socket, onReset));
     return true;
   }
 
@@ -73,7 +73,10 @@ final class ResetWatch {
     List<Runnable> reset = new ArrayList<>();
     for (Iterator<Watched> it = watched.values().iterator(); it.hasNext(); ) {
       Watched entry = it.next();
-      if (hasError(entry.socket())) {
+      if (!entry.channel().isOpen()) {
+        // Closed without being forgotten: its descriptor's number may belong to another socket now.
+        it.remove();
+      } else if (hasError(entry.socket())) {
         it.remove();
         reset.add(entry.onReset());
       }

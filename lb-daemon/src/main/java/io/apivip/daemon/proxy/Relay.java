@@ -90,8 +90,10 @@ final class Relay extends ChannelInboundHandlerAdapter {
   private static void spliceBothWays(AbstractEpollStreamChannel client, AbstractEpollStreamChannel backend) {
     ChannelFutureListener closeBothOnFailure = spliced -> {
       if (!spliced.isSuccess()) {
-        reset(client);
-        reset(backend);
+        afterTheseEvents(client, () -> {
+          reset(client);
+          reset(backend);
+        });
       }
     };
     client.spliceTo(backend, Integer.MAX_VALUE).addListener(closeBothOnFailure);
@@ -201,24 +203,29 @@ final class Relay extends ChannelInboundHandlerAdapter {
     resetBoth(ctx.channel(), cause);
   }
 
-  /** Resets this side now and the peer after the events at hand, yet before this side's channelInactive. */
+  /**
+   * Resets both sides once the events at hand are handled: before the channelInactive of a side
+   * that Netty closes meanwhile, which would end the other side gracefully instead.
+   */
   private void resetBoth(Channel self, Throwable cause) {
     log.debug("resetting connection {} <-> {}: {}", self.remoteAddress(), peer.remoteAddress(), cause.toString());
-    afterTheseEvents(peer, () -> reset(peer));
-    reset(self);
+    afterTheseEvents(peer, () -> {
+      reset(peer);
+      reset(self);
+    });
   }
 
   /**
    * Runs {@code close} once the event loop has handled the batch of events it is handling, where
-   * closing the peer at once would free its descriptor's number while an event for the peer may
-   * still wait in that batch. A socket opened in between (the connect for a client accepted in the
-   * same batch) can get the number, and Netty then hands it the closed socket's event: in the lab, a
-   * backend socket still connecting received a dead socket's end of stream, and the proxy ended its
-   * client mid-handshake. A channel's own event closing the channel is safe: epoll reports a
-   * descriptor once per batch.
+   * closing a channel other than the one whose event is at hand would free its descriptor's number
+   * while an event for it may still wait in that batch. A socket opened in between (the connect for
+   * a client accepted in the same batch) can get the number, and Netty then hands it the closed
+   * socket's event: in the lab, a backend socket still connecting received a dead socket's end of
+   * stream, and the proxy ended its client mid-handshake. A channel closing on its own event is
+   * safe: epoll reports a descriptor once per batch.
    */
-  private static void afterTheseEvents(Channel peer, Runnable close) {
-    peer.eventLoop().execute(close);
+  private static void afterTheseEvents(Channel channel, Runnable close) {
+    channel.eventLoop().execute(close);
   }
 
   /** Closes with SO_LINGER 0, so the other end sees a reset rather than a clean end of stream. */

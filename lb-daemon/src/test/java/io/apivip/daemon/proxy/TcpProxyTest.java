@@ -402,8 +402,7 @@ class TcpProxyTest {
   void apiserverResetClosesTheClient(Relaying relaying) throws Exception {
     TestBackend apiserver = backend("n1", socket -> {
       socket.getInputStream().read();
-      socket.setSoLinger(true, 0);
-      socket.close();
+      closeWithReset(socket);
     });
     startRelaying(relaying, apiserver);
 
@@ -519,8 +518,7 @@ class TcpProxyTest {
     Socket client = connect(0);
     client.getOutputStream().write('x');
     readStarted.get(SOON.toSeconds(), TimeUnit.SECONDS);
-    client.setSoLinger(true, 0);
-    client.close();
+    closeWithReset(client);
 
     apiserverSawTheEnd.get(SOON.toSeconds(), TimeUnit.SECONDS);
     awaitTrue(() -> proxy.status().clients() == 0, "the proxy let go of the client");
@@ -593,8 +591,7 @@ class TcpProxyTest {
     client.getOutputStream().write('x');
     client.shutdownOutput();
     endSeen.get(SOON.toSeconds(), TimeUnit.SECONDS);
-    client.setSoLinger(true, 0);
-    client.close();
+    closeWithReset(client);
 
     awaitTrue(() -> proxy.status().clients() == 0, "the proxy let go of the client");
     awaitTrue(() -> activeByNode(proxy.status().listeners().get(0)).equals(List.of(0)), "no connection to the apiserver");
@@ -603,6 +600,11 @@ class TcpProxyTest {
   /** Sends the end of stream, then closes with a reset. */
   static void endThenReset(Socket socket) throws IOException {
     socket.shutdownOutput();
+    closeWithReset(socket);
+  }
+
+  /** Closes with SO_LINGER 0: the peer sees a reset, not an end of stream. */
+  static void closeWithReset(Socket socket) throws IOException {
     socket.setSoLinger(true, 0);
     socket.close();
   }

@@ -36,9 +36,8 @@ final class ResetWatch {
     }
   };
 
-  private record Watched(Channel channel, Socket socket, Runnable onReset) {}
-
-  private final Map<Channel, Watched> watched = new HashMap<>();
+  /** Native channels only (see {@link #watch}), each with what to run once its socket is reset. */
+  private final Map<Channel, Runnable> watched = new HashMap<>();
   private boolean checkScheduled;
 
   private ResetWatch() {}
@@ -48,10 +47,10 @@ final class ResetWatch {
    * Call on the channel's event loop. Returns whether the channel is watched (not over NIO).
    */
   static boolean watch(Channel channel, Runnable onReset) {
-    if (!(channel instanceof UnixChannel unix && unix.fd() instanceof Socket socket) || !channel.isOpen()) {
+    if (!(channel instanceof UnixChannel unix && unix.fd() instanceof Socket) || !channel.isOpen()) {
       return false;
     }
-    OF_THIS_LOOP.get().add(channel, new Watched(channel, socket, onReset));
+    OF_THIS_LOOP.get().add(channel, onReset);
     return true;
   }
 
@@ -60,8 +59,8 @@ final class ResetWatch {
     OF_THIS_LOOP.get().watched.remove(channel);
   }
 
-  private void add(Channel channel, Watched entry) {
-    watched.put(channel, entry);
+  private void add(Channel channel, Runnable onReset) {
+    watched.put(channel, onReset);
     if (!checkScheduled) {
       checkScheduled = true;
       EventLoop loop = channel.eventLoop();
@@ -71,14 +70,15 @@ final class ResetWatch {
 
   private void check(EventLoop loop) {
     List<Runnable> reset = new ArrayList<>();
-    for (Iterator<Watched> it = watched.values().iterator(); it.hasNext(); ) {
-      Watched entry = it.next();
-      if (!entry.channel().isOpen()) {
+    for (Iterator<Map.Entry<Channel, Runnable>> it = watched.entrySet().iterator(); it.hasNext(); ) {
+      Map.Entry<Channel, Runnable> entry = it.next();
+      Channel channel = entry.getKey();
+      if (!channel.isOpen()) {
         // Closed without being forgotten: its descriptor's number may belong to another socket now.
         it.remove();
-      } else if (hasError(entry.socket())) {
+      } else if (hasError((Socket) ((UnixChannel) channel).fd())) {
         it.remove();
-        reset.add(entry.onReset());
+        reset.add(entry.getValue());
       }
     }
     reset.forEach(Runnable::run);

@@ -140,32 +140,33 @@ final class Relay extends ChannelInboundHandlerAdapter {
    */
   private void forwardEndOfStream(Channel self, boolean selfEnded) {
     peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener((ChannelFutureListener) flushed -> {
-      if (!flushed.isSuccess()) {
+      if (flushed.isSuccess()) {
+        shutdownOutput(peer).addListener((ChannelFutureListener) shut -> peerOutputEnded(self, selfEnded, shut));
+      } else {
         resetBoth(self, flushed.cause());
-        return;
       }
-      DuplexChannel duplexPeer = (DuplexChannel) peer;
-      shutdownOutput(peer).addListener((ChannelFutureListener) shut -> {
-        if (!shut.isSuccess()) {
-          // The peer's socket is no longer connected: reset before its error was read.
-          resetBoth(self, shut.cause());
-        } else if (duplexPeer.isShutdown()) {
-          // Both directions have ended; closing the peer closes this side through channelInactive.
-          afterTheseEvents(peer, peer::close);
-        } else if (selfEnded) {
-          // No transport reports this side's reset from now on; see ResetWatch.
-          resetWatched = ResetWatch.watch(self, () -> resetBoth(self, new IOException("reset after its end of stream")));
-          if (!splice) {
-            // The peer's end of stream will end the connection: let Netty close the peer then
-            // instead of shutting down its input, which by then fails (ENOTCONN) with a costly
-            // exception. Not when this side may still send: closing it with bytes unread would reset
-            // it. Not when splicing: bytes still in the kernel's pipe need the half-close to get
-            // through.
-            peer.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, false);
-          }
-        }
-      });
     });
+  }
+
+  /** After the peer's output was shut down, or failed to be, for this side's end of stream. */
+  private void peerOutputEnded(Channel self, boolean selfEnded, ChannelFuture shut) {
+    if (!shut.isSuccess()) {
+      // The peer's socket is no longer connected: reset before its error was read.
+      resetBoth(self, shut.cause());
+    } else if (((DuplexChannel) peer).isShutdown()) {
+      // Both directions have ended; closing the peer closes this side through channelInactive.
+      afterTheseEvents(peer, peer::close);
+    } else if (selfEnded) {
+      // No transport reports this side's reset from now on; see ResetWatch.
+      resetWatched = ResetWatch.watch(self, () -> resetBoth(self, new IOException("reset after its end of stream")));
+      if (!splice) {
+        // The peer's end of stream will end the connection: let Netty close the peer then instead
+        // of shutting down its input, which by then fails (ENOTCONN) with a costly exception. Not
+        // when this side may still send: closing it with bytes unread would reset it. Not when
+        // splicing: bytes still in the kernel's pipe need the half-close to get through.
+        peer.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, false);
+      }
+    }
   }
 
   /**

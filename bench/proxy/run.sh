@@ -5,7 +5,7 @@
 # Prints a table with absolute figures and the ratio apivip/HAProxy and writes it into
 # bench/README.md with the date and the machine. Usage, as root on Debian/Ubuntu:
 #   bench/proxy/run.sh
-# Installs haproxy, iperf3, wrk, perf and openssl when missing. Takes about eleven minutes. Everything
+# Installs haproxy, iperf3, wrk, perf and openssl when missing. Takes about twelve minutes. Everything
 # listens on 127.0.0.1 only. JAVA_OPTS passes options to the Java parts (default: the heap and collector the
 # packaged launcher gives the daemon, packaging/deb/src/deb/bin/apivip).
 set -euo pipefail
@@ -234,6 +234,11 @@ for target in "${TARGETS[@]}"; do
 done
 for target in "${TARGETS[@]}"; do
   measure_wrk close "http://127.0.0.1:${port[$target]}/" "$target" -H "Connection: close"
+done
+# One connection at a time, as a single kubectl call meets the proxy: what the hop adds to a new
+# connection when nothing else competes for the cores. wrk takes the last -t and -c it is given.
+for target in "${TARGETS[@]}"; do
+  measure_wrk single "http://127.0.0.1:${port[$target]}/" "$target" -t1 -c1 -H "Connection: close"
 done
 
 # System calls per new connection, counted by perf trace on the proxy's event loop threads (all of

@@ -90,10 +90,7 @@ final class Relay extends ChannelInboundHandlerAdapter {
   private static void spliceBothWays(AbstractEpollStreamChannel client, AbstractEpollStreamChannel backend) {
     ChannelFutureListener closeBothOnFailure = spliced -> {
       if (!spliced.isSuccess()) {
-        afterTheseEvents(client, () -> {
-          reset(client);
-          reset(backend);
-        });
+        resetAfterTheseEvents(client, backend);
       }
     };
     client.spliceTo(backend, Integer.MAX_VALUE).addListener(closeBothOnFailure);
@@ -204,15 +201,20 @@ final class Relay extends ChannelInboundHandlerAdapter {
     resetBoth(ctx.channel(), cause);
   }
 
-  /**
-   * Resets both sides once the events at hand are handled: before the channelInactive of a side
-   * that Netty closes meanwhile, which would end the other side gracefully instead.
-   */
   private void resetBoth(Channel self, Throwable cause) {
     log.debug("resetting connection {} <-> {}: {}", self.remoteAddress(), peer.remoteAddress(), cause.toString());
-    afterTheseEvents(peer, () -> {
-      reset(peer);
-      reset(self);
+    resetAfterTheseEvents(peer, self);
+  }
+
+  /**
+   * Resets both channels of a pair (on one event loop) once the events at hand are handled: before
+   * the channelInactive of a side that Netty closes meanwhile, which would end the other side
+   * gracefully instead.
+   */
+  private static void resetAfterTheseEvents(Channel one, Channel other) {
+    afterTheseEvents(one, () -> {
+      reset(one);
+      reset(other);
     });
   }
 

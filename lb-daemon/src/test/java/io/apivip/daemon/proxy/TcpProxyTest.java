@@ -410,8 +410,7 @@ class TcpProxyTest {
       client.getOutputStream().write('x');
       assertClosedAtOnce(client);
     }
-    awaitTrue(() -> proxy.status().clients() == 0, "the proxy let go of the client");
-    awaitTrue(() -> activeByNode(proxy.status().listeners().get(0)).equals(List.of(0)), "no connection to the apiserver");
+    awaitBothSidesClosed();
   }
 
   /**
@@ -558,8 +557,7 @@ class TcpProxyTest {
       endNow.complete(null);
       apiserverEnded.get(SOON.toSeconds(), TimeUnit.SECONDS);
     }
-    awaitTrue(() -> proxy.status().clients() == 0, "the proxy let go of the client");
-    awaitTrue(() -> activeByNode(proxy.status().listeners().get(0)).equals(List.of(0)), "no connection to the apiserver");
+    awaitBothSidesClosed();
   }
 
   /**
@@ -593,6 +591,11 @@ class TcpProxyTest {
     endSeen.get(SOON.toSeconds(), TimeUnit.SECONDS);
     closeWithReset(client);
 
+    awaitBothSidesClosed();
+  }
+
+  /** Waits until the proxy holds neither the client nor its connection to the one apiserver. */
+  private void awaitBothSidesClosed() throws InterruptedException {
     awaitTrue(() -> proxy.status().clients() == 0, "the proxy let go of the client");
     awaitTrue(() -> activeByNode(proxy.status().listeners().get(0)).equals(List.of(0)), "no connection to the apiserver");
   }

@@ -8,7 +8,8 @@ import org.slf4j.LoggerFactory;
 /** Log format and level: one line per event, without a timestamp when the journal adds its own. */
 public final class Logging {
 
-  private static final String JOURNAL_PATTERN = "%-5level %logger{0}: %msg%n";
+  /** journald adds the time; the priority prefix sets each line's priority (see {@link JournalPriority}). */
+  private static final String JOURNAL_PATTERN = "%journalPriority%-5level %logger{0}: %msg%n";
   private static final String TERMINAL_PATTERN = "%d{HH:mm:ss.SSS} %-5level %logger{0}: %msg%n";
 
   private Logging() {}

@@ -18,12 +18,13 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.handler.ssl.SslHandler;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
+import javax.net.ssl.SSLSession;
 
 /** Answers HTTP requests like kube-apiserver does, as far as health checks and the proxy can tell. */
 final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
@@ -62,12 +63,22 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
       "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\",\"message\":\"Unauthorized\",\"reason\":\"Unauthorized\",\"code\":401}\n";
 
   private final Supplier<Mode> mode;
-  private final Supplier<Optional<String>> requiredToken;
+  private final Gate gate;
 
-  ApiHandler(String name, Supplier<Mode> mode, Supplier<Optional<String>> requiredToken) {
+  /** Decides whether a request gets an answer or kube-apiserver's 401. */
+  @FunctionalInterface
+  interface Gate {
+    /**
+     * @param session the TLS session the request came on (its peer certificates, if any)
+     * @param authorization the request's Authorization header, or null
+     */
+    boolean admits(SSLSession session, String authorization);
+  }
+
+  ApiHandler(String name, Supplier<Mode> mode, Gate gate) {
     this.name = name;
     this.mode = mode;
-    this.requiredToken = requiredToken;
+    this.gate = gate;
   }
 
   @Override
@@ -78,8 +89,8 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     if (now instanceof Mode.Hang) {
       return;
     }
-    Optional<String> token = requiredToken.get();
-    if (token.isPresent() && !("Bearer " + token.get()).equals(request.headers().get(HttpHeaderNames.AUTHORIZATION))) {
+    SslHandler tls = ctx.pipeline().get(SslHandler.class);
+    if (!gate.admits(tls.engine().getSession(), request.headers().get(HttpHeaderNames.AUTHORIZATION))) {
       respond(ctx, HttpResponseStatus.UNAUTHORIZED, "application/json", UNAUTHORIZED_JSON, keepAlive);
       return;
     }

@@ -21,16 +21,35 @@ import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslProvider;
+import io.netty.handler.ssl.util.SimpleTrustManagerFactory;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.GlobalEventExecutor;
+import java.io.IOException;
+import java.io.InputStream;
 import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
+import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.ManagerFactoryParameters;
+import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLPeerUnverifiedException;
+import javax.net.ssl.SSLSession;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.X509ExtendedTrustManager;
 
 /**
  * A stand-in kube-apiserver for tests, the demo and the lab: HTTPS with /readyz, /livez, /version and
@@ -53,11 +72,13 @@ public final class StandInApiServer implements AutoCloseable {
   private final InetSocketAddress address;
   private volatile Mode mode = Mode.HEALTHY;
   private volatile Optional<String> requiredToken = Optional.empty();
+  private final Optional<Authentication> authentication;
   private Channel listener; // guarded by this; null while refusing or closed
 
-  private StandInApiServer(String name, InetSocketAddress listen, SslContext tls) {
+  private StandInApiServer(String name, InetSocketAddress listen, SslContext tls, Optional<Authentication> authentication) {
     this.name = Objects.requireNonNull(name);
     this.tls = tls;
+    this.authentication = Objects.requireNonNull(authentication);
     this.group = new MultiThreadIoEventLoopGroup(2, new DefaultThreadFactory("apiserver-" + name, true), NioIoHandler.newFactory());
     this.bootstrap =
         new ServerBootstrap()
@@ -88,14 +109,39 @@ public final class StandInApiServer implements AutoCloseable {
   public static StandInApiServer start(String name, InetSocketAddress listen, Pki.Issued certificate, Optional<X509Certificate> clientCa) {
     SslContextBuilder builder = SslContextBuilder.forServer(certificate.key(), certificate.certificate());
     clientCa.ifPresent(ca -> builder.trustManager(ca).clientAuth(ClientAuth.REQUIRE));
-    return new StandInApiServer(name, listen, build(builder));
+    return new StandInApiServer(name, listen, build(builder), Optional.empty());
   }
 
   /** As {@link #start(String, InetSocketAddress, Pki.Issued, Optional)}, from PEM files. */
   public static StandInApiServer start(String name, InetSocketAddress listen, Path certificate, Path key, Optional<Path> clientCa) {
     SslContextBuilder builder = SslContextBuilder.forServer(certificate.toFile(), key.toFile());
     clientCa.ifPresent(ca -> builder.trustManager(ca.toFile()).clientAuth(ClientAuth.REQUIRE));
-    return new StandInApiServer(name, listen, build(builder));
+    return new StandInApiServer(name, listen, build(builder), Optional.empty());
+  }
+
+  /**
+   * Starts a server that authenticates as a stock MicroK8s kube-apiserver does (anonymous auth off):
+   * see {@link Authentication}. The TLS handshake asks for a client certificate but completes
+   * without one, or with one from another CA; such a request then gets 401.
+   */
+  public static StandInApiServer startAuthenticating(String name, InetSocketAddress listen, Pki.Issued certificate, Authentication authentication) {
+    SslContextBuilder builder = SslContextBuilder.forServer(certificate.key(), certificate.certificate());
+    return new StandInApiServer(name, listen, build(wantClientCertificate(builder, authentication)), Optional.of(authentication));
+  }
+
+  /** As {@link #startAuthenticating(String, InetSocketAddress, Pki.Issued, Authentication)}, from PEM files. */
+  public static StandInApiServer startAuthenticating(String name, InetSocketAddress listen, Path certificate, Path key, Authentication authentication) {
+    SslContextBuilder builder = SslContextBuilder.forServer(certificate.toFile(), key.toFile());
+    return new StandInApiServer(name, listen, build(wantClientCertificate(builder, authentication)), Optional.of(authentication));
+  }
+
+  /**
+   * kube-apiserver asks for a client certificate (Go's tls.RequestClientCert, naming the client CA in
+   * the request) and checks it only when it authenticates the request, so a certificate from another
+   * CA fails with 401 rather than in the handshake; likewise here.
+   */
+  private static SslContextBuilder wantClientCertificate(SslContextBuilder builder, Authentication authentication) {
+    return builder.trustManager(new RequestAnyClientCertificate(authentication.clientCas())).clientAuth(ClientAuth.OPTIONAL);
   }
 
   private static SslContext build(SslContextBuilder builder) {
@@ -159,7 +205,15 @@ public final class StandInApiServer implements AutoCloseable {
         .addLast(tls.newHandler(channel.alloc()))
         .addLast(new HttpServerCodec())
         .addLast(new HttpObjectAggregator(64 * 1024))
-        .addLast(new ApiHandler(name, this::mode, () -> requiredToken));
+        .addLast(new ApiHandler(name, this::mode, this::admits));
+  }
+
+  private boolean admits(SSLSession session, String authorization) {
+    Optional<String> token = requiredToken;
+    if (token.isPresent() && !("Bearer " + token.get()).equals(authorization)) {
+      return false;
+    }
+    return authentication.map(a -> a.admits(session, authorization)).orElse(true);
   }
 
   /**
@@ -205,6 +259,140 @@ public final class StandInApiServer implements AutoCloseable {
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
       ctx.close();
+    }
+  }
+
+  /**
+   * Who may call when anonymous auth is off, as kube-apiserver's x509 and token-file authenticators
+   * decide: a client certificate whose issuer is one of {@code clientCas} (its signature checks, it is
+   * within its validity, and any extended key usage includes clientAuth), or {@code Authorization:
+   * Bearer T} with T one of {@code tokens}. Everything else, /readyz and /version included, gets 401.
+   */
+  public record Authentication(List<X509Certificate> clientCas, Set<String> tokens) {
+
+    private static final String CLIENT_AUTH = "1.3.6.1.5.5.7.3.2";
+
+    public Authentication {
+      clientCas = List.copyOf(clientCas);
+      tokens = Set.copyOf(tokens);
+    }
+
+    /**
+     * Reads every certificate of a PEM bundle ({@code --client-ca-file}) and, when given, the tokens of
+     * a kube-apiserver token file ({@code --token-auth-file}: CSV, the token in the first column).
+     */
+    public static Authentication fromFiles(Optional<Path> clientCaFile, Optional<Path> tokenFile) throws IOException {
+      List<X509Certificate> cas = List.of();
+      if (clientCaFile.isPresent()) {
+        try (InputStream in = Files.newInputStream(clientCaFile.get())) {
+          cas = CertificateFactory.getInstance("X.509").generateCertificates(in).stream().map(X509Certificate.class::cast).toList();
+        } catch (GeneralSecurityException e) {
+          throw new IllegalArgumentException(clientCaFile.get() + ": not a PEM certificate bundle: " + e.getMessage(), e);
+        }
+        if (cas.isEmpty()) {
+          throw new IllegalArgumentException(clientCaFile.get() + ": no certificate in it");
+        }
+      }
+      Set<String> tokens = new LinkedHashSet<>();
+      if (tokenFile.isPresent()) {
+        for (String line : Files.readAllLines(tokenFile.get(), StandardCharsets.UTF_8)) {
+          String token = line.split(",", 2)[0].trim();
+          if (!token.isEmpty() && !token.startsWith("#")) {
+            tokens.add(token);
+          }
+        }
+      }
+      return new Authentication(cas, tokens);
+    }
+
+    boolean admits(SSLSession session, String authorization) {
+      if (authorization != null && authorization.startsWith("Bearer ") && tokens.contains(authorization.substring("Bearer ".length()).trim())) {
+        return true;
+      }
+      Certificate[] peer;
+      try {
+        peer = session.getPeerCertificates();
+      } catch (SSLPeerUnverifiedException anonymous) {
+        return false;
+      }
+      return peer.length > 0 && peer[0] instanceof X509Certificate leaf && issuedByAClientCa(leaf) && forClients(leaf);
+    }
+
+    private boolean issuedByAClientCa(X509Certificate leaf) {
+      try {
+        leaf.checkValidity();
+      } catch (GeneralSecurityException expiredOrNotYetValid) {
+        return false;
+      }
+      for (X509Certificate ca : clientCas) {
+        try {
+          leaf.verify(ca.getPublicKey());
+          return true;
+        } catch (GeneralSecurityException notThisOne) {
+          // try the next CA of the bundle
+        }
+      }
+      return false;
+    }
+
+    private static boolean forClients(X509Certificate leaf) {
+      try {
+        List<String> usages = leaf.getExtendedKeyUsage();
+        return usages == null || usages.contains(CLIENT_AUTH) || usages.contains("2.5.29.37.0");
+      } catch (GeneralSecurityException unreadable) {
+        return false;
+      }
+    }
+  }
+
+  /** Asks for a certificate issued by one of the CAs, accepts whatever comes (or nothing): {@link Authentication} judges it. */
+  private static final class RequestAnyClientCertificate extends SimpleTrustManagerFactory {
+    private final X509ExtendedTrustManager trustManager;
+
+    RequestAnyClientCertificate(List<X509Certificate> cas) {
+      X509Certificate[] issuers = cas.toArray(new X509Certificate[0]);
+      this.trustManager =
+          new X509ExtendedTrustManager() {
+            @Override
+            public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) {}
+
+            @Override
+            public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) {}
+
+            @Override
+            public void checkClientTrusted(X509Certificate[] chain, String authType) {}
+
+            @Override
+            public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) throws java.security.cert.CertificateException {
+              throw new java.security.cert.CertificateException("a server does not check servers");
+            }
+
+            @Override
+            public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws java.security.cert.CertificateException {
+              throw new java.security.cert.CertificateException("a server does not check servers");
+            }
+
+            @Override
+            public void checkServerTrusted(X509Certificate[] chain, String authType) throws java.security.cert.CertificateException {
+              throw new java.security.cert.CertificateException("a server does not check servers");
+            }
+
+            @Override
+            public X509Certificate[] getAcceptedIssuers() {
+              return issuers.clone();
+            }
+          };
+    }
+
+    @Override
+    protected void engineInit(KeyStore keyStore) {}
+
+    @Override
+    protected void engineInit(ManagerFactoryParameters parameters) {}
+
+    @Override
+    protected TrustManager[] engineGetTrustManagers() {
+      return new TrustManager[] {trustManager};
     }
   }
 }

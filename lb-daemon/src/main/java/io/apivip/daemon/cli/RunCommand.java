@@ -5,6 +5,9 @@ import io.apivip.daemon.Logging;
 import io.apivip.daemon.config.InvalidConfigException;
 import io.apivip.daemon.config.Settings;
 import io.apivip.daemon.config.SettingsLoader;
+import io.apivip.daemon.systemd.SystemdNotifier;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -49,6 +52,7 @@ public final class RunCommand implements Callable<Integer> {
     }
     loaded.warnings().forEach(warning -> log.warn("{}", warning));
 
+    recordVipForCleanup(settings);
     Daemon daemon;
     try {
       daemon = Daemon.start(settings);
@@ -56,12 +60,16 @@ public final class RunCommand implements Callable<Integer> {
       log.error("cannot start: {}", e.toString(), e);
       return 1;
     }
+    // systemctl start returns now (Type=notify), so the next command of a script finds it serving.
+    SystemdNotifier systemd = SystemdNotifier.fromEnvironment();
+    systemd.ready("node " + settings.nodeId() + " of cluster " + settings.cluster().id() + " serves; apivip status tells more");
     CountDownLatch stopped = new CountDownLatch(1);
     AtomicBoolean stopping = new AtomicBoolean();
     Runnable stop = () -> {
       if (stopping.compareAndSet(false, true)) {
         Thread stopper = new Thread(() -> {
           log.info("stopping: handing over the VIP and draining connections");
+          systemd.stopping("stopping: handing the VIP over and letting connections finish");
           daemon.stop();
           stopped.countDown();
         }, "apivip-stop");
@@ -75,5 +83,23 @@ public final class RunCommand implements Callable<Integer> {
     Signal.handle(new Signal("INT"), signal -> stop.run());
     stopped.await();
     return 0;
+  }
+
+  /**
+   * Under systemd, writes "ADDRESS/PREFIX INTERFACE" to the runtime directory, where the unit's
+   * ExecStopPost (/usr/lib/apivip/release-vip) finds the VIP to remove after any exit.
+   */
+  private static void recordVipForCleanup(Settings settings) {
+    String directory = System.getenv("RUNTIME_DIRECTORY");
+    if (directory == null || directory.isEmpty()) {
+      return;
+    }
+    Settings.Vip vip = settings.vip();
+    String record = vip.address().getHostAddress() + "/" + vip.prefixLength() + " " + vip.interfaceName() + "\n";
+    try {
+      Files.writeString(Path.of(directory.split(":")[0], "vip"), record);
+    } catch (IOException e) {
+      log.warn("cannot record the VIP in {} for the cleanup after an exit: {}", directory, e.toString());
+    }
   }
 }

@@ -24,12 +24,13 @@ class PackageContentsTest {
     for (String dir :
         List.of(
             "/etc/", "/etc/apivip/", "/lib/", "/lib/systemd/", "/lib/systemd/system/", "/usr/", "/usr/bin/",
-            "/usr/share/", "/usr/share/apivip/", "/usr/share/doc/", "/usr/share/doc/apivip/",
+            "/usr/lib/", "/usr/lib/apivip/", "/usr/share/", "/usr/share/apivip/", "/usr/share/doc/", "/usr/share/doc/apivip/",
             "/usr/share/doc/apivip/examples/", "/usr/share/lintian/", "/usr/share/lintian/overrides/",
             "/usr/share/man/", "/usr/share/man/man1/")) {
       paths.put(dir, "drwxr-xr-x");
     }
     paths.put("/usr/bin/apivip", "-rwxr-xr-x");
+    paths.put("/usr/lib/apivip/release-vip", "-rwxr-xr-x");
     for (String file :
         List.of(
             "/etc/apivip/apivip.conf", "/lib/systemd/system/apivip.service", "/usr/share/apivip/apivip.jar",

@@ -46,12 +46,16 @@ final class CapabilityCheck {
    * Where to look: the service's cgroup process list, the /proc root, the unit file candidates in
    * systemd's order of precedence and the drop-in directories, most important first.
    */
-  record Sources(Path serviceProcesses, Path proc, List<Path> units, List<Path> dropIns) {
+  record Sources(List<Path> serviceProcesses, Path proc, List<Path> units, List<Path> dropIns) {
 
     static Sources system() {
       List<String> roots = List.of("/etc/systemd/system", "/run/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system");
       return new Sources(
-          Path.of("/sys/fs/cgroup/system.slice/" + UNIT + "/cgroup.procs"),
+          // The unified hierarchy (cgroup v2, Debian 12, Ubuntu 22.04), then where hybrid hosts
+          // (Ubuntu 20.04, systemd-nspawn containers on them) keep systemd's own tree.
+          List.of("/sys/fs/cgroup", "/sys/fs/cgroup/unified", "/sys/fs/cgroup/systemd").stream()
+              .map(root -> Path.of(root, "system.slice", UNIT, "cgroup.procs"))
+              .toList(),
           Path.of("/proc"),
           roots.stream().map(root -> Path.of(root, UNIT)).toList(),
           roots.stream().map(root -> Path.of(root, UNIT + ".d")).toList());
@@ -185,8 +189,12 @@ final class CapabilityCheck {
     return Optional.of(set);
   }
 
-  private static Optional<String> servicePid(Path cgroupProcesses) {
-    return read(cgroupProcesses).flatMap(text -> text.lines().map(String::strip).filter(line -> !line.isEmpty()).findFirst());
+  private static Optional<String> servicePid(List<Path> cgroupProcesses) {
+    return cgroupProcesses.stream()
+        .map(CapabilityCheck::read)
+        .flatMap(Optional::stream)
+        .flatMap(text -> text.lines().map(String::strip).filter(line -> !line.isEmpty()).findFirst().stream())
+        .findFirst();
   }
 
   /** Drop-ins by file name; a name in a more important directory hides the same name further down. */

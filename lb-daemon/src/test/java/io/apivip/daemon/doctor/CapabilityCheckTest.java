@@ -69,7 +69,7 @@ class CapabilityCheckTest {
     unit.ifPresent(text -> write(unitFile, text));
     Path dropIns = dir.resolve("etc/apivip.service.d");
     dropIn.ifPresent(text -> write(dropIns.resolve("override.conf"), text));
-    return new Sources(procs, proc, List.of(dir.resolve("etc/apivip.service"), unitFile), List.of(dropIns));
+    return new Sources(List.of(dir.resolve("absent/cgroup.procs"), procs), proc, List.of(dir.resolve("etc/apivip.service"), unitFile), List.of(dropIns));
   }
 
   static void write(Path file, String text) {

@@ -33,7 +33,7 @@ class DoctorTest {
         config, daemon, Duration.ofMillis(10), Duration.ofSeconds(1),
         List.of(new KubeconfigCheck.Location(dir.resolve("kubeconfigs"), false)),
         host -> List.of(),
-        new CapabilityCheck.Sources(dir.resolve("none"), dir.resolve("proc"), List.of(), List.of()));
+        new CapabilityCheck.Sources(List.of(dir.resolve("none")), dir.resolve("proc"), List.of(), List.of()));
   }
 
   static Doctor.StatusSource down() {

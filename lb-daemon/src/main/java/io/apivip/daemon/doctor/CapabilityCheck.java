@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
+import java.util.function.Supplier;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
 
@@ -43,14 +44,16 @@ final class CapabilityCheck {
   }
 
   /**
-   * Where to look: the service's cgroup process list, the /proc root, the unit file candidates in
-   * systemd's order of precedence and the drop-in directories, most important first.
+   * Where to look: systemd's answer for the service's main process, else the service's cgroup
+   * process list; the /proc root, the unit file candidates in systemd's order of precedence and the
+   * drop-in directories, most important first.
    */
-  record Sources(List<Path> serviceProcesses, Path proc, List<Path> units, List<Path> dropIns) {
+  record Sources(Supplier<Optional<String>> mainPid, List<Path> serviceProcesses, Path proc, List<Path> units, List<Path> dropIns) {
 
     static Sources system() {
       List<String> roots = List.of("/etc/systemd/system", "/run/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system");
       return new Sources(
+          CapabilityCheck::mainPidFromSystemd,
           // The unified hierarchy (cgroup v2, Debian 12, Ubuntu 22.04), then where hybrid hosts
           // (Ubuntu 20.04, systemd-nspawn containers on them) keep systemd's own tree.
           List.of("/sys/fs/cgroup", "/sys/fs/cgroup/unified", "/sys/fs/cgroup/systemd").stream()
@@ -65,7 +68,7 @@ final class CapabilityCheck {
   private CapabilityCheck() {}
 
   static List<Finding> check(Sources sources) {
-    Optional<String> pid = servicePid(sources.serviceProcesses());
+    Optional<String> pid = sources.mainPid().get().or(() -> servicePid(sources.serviceProcesses()));
     if (pid.isPresent()) {
       OptionalLong mask = effective(read(sources.proc().resolve(pid.get()).resolve("status")).orElse(""));
       if (mask.isPresent()) {
@@ -187,6 +190,27 @@ final class CapabilityCheck {
       }
     }
     return Optional.of(set);
+  }
+
+  /** {@code systemctl show --property=MainPID --value apivip.service}: the pid, or empty when not running. */
+  private static Optional<String> mainPidFromSystemd() {
+    try {
+      Process process = new ProcessBuilder("systemctl", "show", "--property=MainPID", "--value", UNIT)
+          .redirectErrorStream(true)
+          .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+          .start();
+      String output = new String(process.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).strip();
+      if (!process.waitFor(5, java.util.concurrent.TimeUnit.SECONDS) || process.exitValue() != 0) {
+        process.destroyForcibly();
+        return Optional.empty();
+      }
+      return output.matches("[1-9][0-9]*") ? Optional.of(output) : Optional.empty();
+    } catch (java.io.IOException e) {
+      return Optional.empty();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return Optional.empty();
+    }
   }
 
   private static Optional<String> servicePid(List<Path> cgroupProcesses) {

@@ -69,7 +69,7 @@ class CapabilityCheckTest {
     unit.ifPresent(text -> write(unitFile, text));
     Path dropIns = dir.resolve("etc/apivip.service.d");
     dropIn.ifPresent(text -> write(dropIns.resolve("override.conf"), text));
-    return new Sources(List.of(dir.resolve("absent/cgroup.procs"), procs), proc, List.of(dir.resolve("etc/apivip.service"), unitFile), List.of(dropIns));
+    return new Sources(Optional::empty, List.of(dir.resolve("absent/cgroup.procs"), procs), proc, List.of(dir.resolve("etc/apivip.service"), unitFile), List.of(dropIns));
   }
 
   static void write(Path file, String text) {
@@ -93,6 +93,17 @@ class CapabilityCheckTest {
   @Test
   void theRunningDaemonWithItsCapabilitiesPasses() throws Exception {
     assertThat(CapabilityCheck.check(sources(Optional.of("4242"), DAEMON_STATUS, Optional.empty(), Optional.empty())))
+        .containsExactly(Finding.ok("capabilities", "the running daemon (pid 4242) has CAP_NET_ADMIN, CAP_NET_RAW, CAP_NET_BIND_SERVICE"));
+  }
+
+  @Test
+  void systemdsMainPidFindsTheDaemonWhereNoCgroupFileListsIt() throws Exception {
+    Sources cgroupSays = sources(Optional.of("4242"), DAEMON_STATUS, Optional.of(UNIT), Optional.empty());
+    // As in a systemd-nspawn container on a hybrid host: the cgroup files are there, but empty.
+    write(dir.resolve("cgroup.procs"), "");
+    Sources systemdSays = new Sources(() -> Optional.of("4242"), cgroupSays.serviceProcesses(), cgroupSays.proc(), cgroupSays.units(), cgroupSays.dropIns());
+
+    assertThat(CapabilityCheck.check(systemdSays))
         .containsExactly(Finding.ok("capabilities", "the running daemon (pid 4242) has CAP_NET_ADMIN, CAP_NET_RAW, CAP_NET_BIND_SERVICE"));
   }
 

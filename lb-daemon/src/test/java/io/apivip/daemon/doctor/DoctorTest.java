@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
@@ -33,7 +34,7 @@ class DoctorTest {
         config, daemon, Duration.ofMillis(10), Duration.ofSeconds(1),
         List.of(new KubeconfigCheck.Location(dir.resolve("kubeconfigs"), false)),
         host -> List.of(),
-        new CapabilityCheck.Sources(List.of(dir.resolve("none")), dir.resolve("proc"), List.of(), List.of()));
+        new CapabilityCheck.Sources(Optional::empty, List.of(dir.resolve("none")), dir.resolve("proc"), List.of(), List.of()));
   }
 
   static Doctor.StatusSource down() {

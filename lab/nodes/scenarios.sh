@@ -1,0 +1,234 @@
+# shellcheck shell=bash
+# Scenarios on the booted nodes, each watched from outside by a real kubectl on the client calling
+# https://VIP:6443 every 50 ms (verifying the cluster CA) and by a watch of which nodes' eth0 carry
+# the VIP. Each prints its figures and appends them to $RUN/figures.txt.
+# Sourced by lab/nodes/cluster.
+
+PROBE_GAP=0.05
+# No scenario watches for longer than this; the loops end by themselves.
+WATCH_MAX_SECONDS=900
+
+# Starts the watchers: kubectl calls ($RUN/watch/calls: start ms, duration ms, exit status) and VIP
+# holders ($RUN/watch/holders: time ms, how many nodes carry the VIP, which).
+watch_start() {
+  rm -rf "$RUN/watch"
+  mkdir -p "$RUN/watch"
+  local kubectl
+  kubectl=$(command -v kubectl) || die "kubectl is missing (apt-get install kubernetes-client)"
+  lab_client env -i HOME="$RUN/client" PATH="$LAB_PATH" KUBECONFIG="$RUN/client/.kube/config" \
+    bash -c "$(declare -f probe_calls); probe_calls $kubectl $RUN/watch $WATCH_MAX_SECONDS $PROBE_GAP" </dev/null &
+  echo $! >"$RUN/watch/calls.pid"
+  (
+    end=$((SECONDS + WATCH_MAX_SECONDS))
+    while ((SECONDS < end)) && [[ ! -e $RUN/watch/stop ]]; do
+      holders=() valid=1
+      for node in "${LAB_NODES[@]}"; do
+        # A sample in which ip itself failed says nothing of the VIP: it is left out.
+        addresses=$(ip -n "$(lab_ns "$node")" -o addr show dev eth0 2>>"$RUN/watch/ip.err") || valid=0
+        [[ $addresses == *" $LAB_VIP/"* ]] && holders+=("$node")
+      done
+      ((valid)) && echo "$(date +%s%3N) ${#holders[@]} ${holders[*]}" >>"$RUN/watch/holders"
+      sleep 0.05
+    done
+  ) </dev/null &
+  echo $! >"$RUN/watch/holders.pid"
+  # The first answer says the watch works; a scenario that began without one would prove nothing.
+  retry_for 30 bash -c "grep -q ' 0\$' '$RUN/watch/calls' 2>/dev/null" ||
+    die "kubectl on the client never reached https://$LAB_VIP:6443: $(tail -3 "$RUN/watch/kubectl.err" 2>/dev/null)"
+}
+
+# One kubectl call after the other, a gap between them, until $2/stop appears or $3 seconds pass;
+# a line per call in $2/calls. Runs in the client's namespace.
+probe_calls() {
+  local kubectl=$1 dir=$2 end=$((SECONDS + $3)) gap=$4 t0 t1 status
+  while ((SECONDS < end)) && [[ ! -e $dir/stop ]]; do
+    t0=$(date +%s%3N)
+    status=0
+    "$kubectl" get --raw /readyz --request-timeout=30s >/dev/null 2>>"$dir/kubectl.err" || status=$?
+    t1=$(date +%s%3N)
+    echo "$t0 $((t1 - t0)) $status" >>"$dir/calls"
+    sleep "$gap"
+  done
+}
+
+# Stops the watchers and prints one line of figures: calls, failed, slowest; time with no holder
+# and with two.
+watch_stop() {
+  touch "$RUN/watch/stop"
+  local pid
+  for pid in "$(cat "$RUN/watch/calls.pid")" "$(cat "$RUN/watch/holders.pid")"; do
+    retry_for 40 bash -c "! kill -0 $pid 2>/dev/null" || kill "$pid" 2>/dev/null || true
+  done
+  awk '
+    FILENAME ~ /calls$/ { calls++; if ($3 != 0) failed++; if ($2 > slowest) slowest = $2; next }
+    {
+      if (seen) { if (count == 0) none += $1 - last; if (count > 1) two += $1 - last }
+      seen = 1; last = $1; count = $2
+    }
+    END {
+      printf "%d kubectl calls, %d failed, slowest %.2f s; no node held the VIP for %.2f s, two for %.2f s\n",
+        calls, failed, slowest / 1000, none / 1000, two / 1000
+    }' "$RUN/watch/calls" "$RUN/watch/holders"
+}
+
+# The number of failed calls of the last watch.
+watch_failed() {
+  awk '$3 != 0 { n++ } END { print n + 0 }' "$RUN/watch/calls"
+}
+
+record() {
+  echo "$1: $2" | tee -a "$RUN/figures.txt" >&2
+}
+
+# The daemon's main pid on a node (0 when it is not running).
+daemon_pid() {
+  lab_exec "$1" systemctl show --property=MainPID --value apivip
+}
+
+# Whether the daemon on node $1 runs again with another pid than $2.
+daemon_restarted() {
+  local pid
+  pid=$(daemon_pid "$1")
+  ((pid > 0 && pid != $2))
+}
+
+# Waits until every node's daemon runs, sees a quorum and every apiserver up, and none is in
+# maintenance: the cluster is whole again.
+wait_whole() {
+  local seconds=${1:-120} node
+  for node in "${LAB_NODES[@]}"; do
+    retry_for "$seconds" node_whole "$node" || die "$node did not come back whole within ${seconds}s: $(lab_exec "$node" apivip status 2>&1 | head -20)"
+  done
+  retry_for 10 vip_holder >/dev/null || die "no single VIP holder once the cluster is whole"
+}
+
+node_whole() {
+  lab_exec "$1" apivip status --json 2>/dev/null | jq -e '
+    .maintenance == false and .quorum.present and .vip.holder != null
+    and all(.members[]; (.state == "self" or .state == "alive") and .maintenance == false)
+    and all(.backends[]; .health == "up")' >/dev/null
+}
+
+scenario() {
+  log "scenario $1"
+  case $1 in
+    service) scenario_service ;;
+    kill-daemon) scenario_kill_daemon ;;
+    stop-start) scenario_stop_start ;;
+    rolling-patch) scenario_rolling_patch ;;
+    *) die "no scenario '$1' (service, kill-daemon, stop-start, rolling-patch)" ;;
+  esac
+}
+
+# The daemon runs as apivip with exactly the unit's three capabilities, logs to the journal with
+# priorities, and `systemctl status` shows what a person needs.
+scenario_service() {
+  local node pid
+  for node in "${LAB_NODES[@]}"; do
+    pid=$(daemon_pid "$node")
+    ((pid > 0)) || die "$node: apivip is not running"
+    local status
+    status=$(lab_exec "$node" cat "/proc/$pid/status")
+    local uid user caps
+    uid=$(awk '/^Uid:/ { print $2 }' <<<"$status")
+    user=$(lab_exec "$node" id -nu "$uid")
+    [[ $user == apivip ]] || die "$node: the daemon runs as $user, not apivip"
+    # CAP_NET_BIND_SERVICE (10), CAP_NET_ADMIN (12), CAP_NET_RAW (13): 0x3400, and nothing else.
+    for caps in CapEff CapPrm CapBnd CapAmb; do
+      local value
+      value=$(awk -v key="$caps:" '$1 == key { print $2 }' <<<"$status")
+      [[ $value == 0000000000003400 ]] || die "$node: the daemon's $caps is $value, not exactly NET_ADMIN, NET_RAW, NET_BIND_SERVICE (0000000000003400)"
+    done
+    local show
+    show=$(lab_exec "$node" systemctl status --no-pager --lines=5 apivip 2>&1 || true)
+    [[ $show == *"Active: active (running)"* ]] || die "$node: systemctl status apivip does not say active (running): $show"
+    [[ $show == *"apivip: floating virtual IP"* ]] || die "$node: systemctl status apivip lacks the unit's description"
+    # The journal carries the daemon's own lines, with their priority: started is info.
+    lab_exec "$node" journalctl -u apivip -b --no-pager -p info -o cat | grep -q "node $node started" ||
+      die "$node: the journal has no info line 'node $node started'"
+  done
+  local warning
+  warning=$(lab_exec node1 journalctl -u apivip -b --no-pager -p warning -o cat | grep -v '^$' | head -3 || true)
+  record service "the daemon runs as apivip with CapEff=CapBnd=CapAmb=0x3400 on ${#LAB_NODES[@]} nodes; systemctl status shows it active; node1's warnings: ${warning:-none}"
+}
+
+# kill -9 of the holder's daemon: systemd restarts it; the VIP is on two nodes for at most the
+# restart.
+scenario_kill_daemon() {
+  wait_whole
+  watch_start
+  sleep 2
+  local holder pid
+  holder=$(vip_holder)
+  pid=$(daemon_pid "$holder")
+  log "kill -9 of the daemon on $holder (pid $pid)"
+  local killed_at=$SECONDS
+  lab_exec "$holder" kill -9 "$pid"
+  retry_for 30 daemon_restarted "$holder" "$pid" || die "$holder: systemd did not restart apivip after kill -9"
+  wait_whole 60
+  local restarted=$((SECONDS - killed_at))
+  # Its peers noticed, and said so at warning priority, so `journalctl -p warning` shows it.
+  local peer
+  for peer in "${LAB_NODES[@]}"; do
+    [[ $peer == "$holder" ]] && continue
+    lab_exec "$peer" journalctl -u apivip -b --no-pager -p warning -o cat | grep -q "peer $holder .* is suspected" ||
+      die "$peer: no warning-priority journal line says that $holder is suspected"
+  done
+  sleep 2
+  record kill-daemon "on the holder $holder: systemd restarted it, whole again after ${restarted}s; $(watch_stop)"
+}
+
+# systemctl stop, start and restart of apivip on the holder: each a planned handoff.
+scenario_stop_start() {
+  wait_whole
+  watch_start
+  sleep 2
+  local holder
+  holder=$(vip_holder)
+  log "systemctl stop apivip on $holder"
+  lab_exec "$holder" systemctl stop apivip
+  sleep 3
+  log "systemctl start apivip on $holder"
+  lab_exec "$holder" systemctl start apivip
+  wait_whole 60
+  holder=$(vip_holder)
+  log "systemctl restart apivip on $holder"
+  lab_exec "$holder" systemctl restart apivip
+  wait_whole 60
+  sleep 2
+  local figures failed
+  figures=$(watch_stop)
+  failed=$(watch_failed)
+  record stop-start "stop, start, restart on the holder: $figures"
+  ((failed == 0)) || die "stop-start: $failed kubectl calls failed"
+}
+
+# The OS patch: on each node in turn, apivip drain --wait && systemctl reboot, then wait until it
+# is back and whole. No kubectl call may fail.
+scenario_rolling_patch() {
+  wait_whole
+  watch_start
+  sleep 2
+  local node started=$SECONDS
+  for node in "${LAB_NODES[@]}"; do
+    local boots
+    boots=$(grep -c ' boot ' "$RUN/$node/boots")
+    log "$node: apivip drain --wait && systemctl reboot"
+    lab_sh "$node" 'apivip drain --wait && systemctl reboot' >&2 || die "$node: the drain failed"
+    retry_for 120 bash -c "(( \$(grep -c ' boot ' '$RUN/$node/boots') > $boots ))" || die "$node did not boot again"
+    lab_wait_booted "$node"
+    wait_whole 120
+    log "$node is back and whole"
+  done
+  sleep 2
+  local figures failed
+  figures=$(watch_stop)
+  failed=$(watch_failed)
+  record rolling-patch "drain --wait and reboot of ${LAB_NODES[*]} in $((SECONDS - started))s: $figures"
+  ((failed == 0)) || die "rolling patch: $failed kubectl calls failed: $(tail -5 "$RUN/watch/kubectl.err")"
+}
+
+scenario_summary() {
+  log "figures:"
+  cat "$RUN/figures.txt" >&2
+}

@@ -75,6 +75,7 @@ public final class Daemon implements AdminApi, AutoCloseable {
   private volatile Set<String> nodesInMaintenance = Set.of();
   private volatile boolean maintenance;
   private volatile boolean addressConfirmed;
+  private volatile long holdDecision;
   private volatile boolean stopping;
 
   private Daemon(Settings settings) {
@@ -164,6 +165,7 @@ public final class Daemon implements AdminApi, AutoCloseable {
         String reason = decision.reason().name().toLowerCase(java.util.Locale.ROOT).replace('_', ' ');
         if (decision.hold()) {
           addressConfirmed = false;
+          holdDecision = decision.id();
           proxy.reopenVip();
           vip.hold(reason);
         } else {
@@ -190,7 +192,7 @@ public final class Daemon implements AdminApi, AutoCloseable {
   private void vipChanged(VipManager.Status status) {
     if (status.wanted() && status.present() && !addressConfirmed) {
       addressConfirmed = true;
-      cluster.addressUp();
+      cluster.addressUp(holdDecision);
     }
     updateEligibility();
   }

@@ -167,7 +167,7 @@ public final class Daemon implements AdminApi, AutoCloseable {
           addressConfirmed = false;
           holdDecision = decision.id();
           proxy.reopenVip();
-          vip.hold(reason);
+          vip.hold(reason, decision.id());
         } else {
           vip.release(reason);
           proxy.vipLost();
@@ -190,7 +190,7 @@ public final class Daemon implements AdminApi, AutoCloseable {
 
   /** Called on the VIP thread after each change of its status. */
   private void vipChanged(VipManager.Status status) {
-    if (status.wanted() && status.present() && !addressConfirmed) {
+    if (status.holding() && status.decision() == holdDecision && !addressConfirmed) {
       addressConfirmed = true;
       cluster.addressUp(holdDecision);
     }
@@ -207,7 +207,7 @@ public final class Daemon implements AdminApi, AutoCloseable {
     VipManager.Status vipStatus = vip.status();
     boolean anotherQualifies = clusterService.status().members().stream()
         .anyMatch(m -> m.liveness() == ClusterStatus.Liveness.ALIVE && m.eligible() && !m.maintenance());
-    Eligibility.Verdict verdict = eligibility.judge(routable, vipStatus.eligible(), vipStatus.holding(), anotherQualifies);
+    Eligibility.Verdict verdict = eligibility.judge(routable, vipStatus.machineryWorks(), vipStatus.holding(), anotherQualifies);
     if (verdict.judgeAgainIn().isPresent() && !io.isShuttingDown() && eligibilityRecheck.compareAndSet(false, true)) {
       io.next().schedule(() -> {
         eligibilityRecheck.set(false);

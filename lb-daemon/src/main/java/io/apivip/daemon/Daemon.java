@@ -11,6 +11,7 @@ import io.apivip.daemon.cluster.VipDecision;
 import io.apivip.daemon.config.Settings;
 import io.apivip.daemon.proxy.BackendHealth;
 import io.apivip.daemon.proxy.ProxyStatus;
+import io.apivip.daemon.proxy.Routing;
 import io.apivip.daemon.proxy.TcpProxy;
 import io.apivip.daemon.vip.VipManager;
 import io.apivip.health.Backend;
@@ -72,7 +73,7 @@ public final class Daemon implements AdminApi, AutoCloseable {
   private VipManager vip;
   private ClusterService cluster;
   private AdminServer admin;
-  private volatile Set<String> nodesInMaintenance = Set.of();
+  private Routing routing;
   private volatile boolean maintenance;
   private volatile boolean addressConfirmed;
   private volatile long holdDecision;
@@ -107,7 +108,8 @@ public final class Daemon implements AdminApi, AutoCloseable {
         settings.nodeId(), settings.cluster().id(), settings.cluster().nodes().size(), settings.cluster().quorum(),
         settings.vip().address().getHostAddress(), settings.vip().interfaceName(), transports.name());
     startHealth();
-    proxy = new TcpProxy(settings.proxy(), settings.backends(), settings.nodeId(), proxyHealth(), transports, io, metrics.registry());
+    routing = new Routing(proxyHealth());
+    proxy = new TcpProxy(settings.proxy(), settings.backends(), settings.nodeId(), routing, transports, io, metrics.registry());
     proxy.start();
     vip = new VipManager(settings.vip(), metrics.registry());
     vip.addListener(this::vipChanged);
@@ -181,8 +183,7 @@ public final class Daemon implements AdminApi, AutoCloseable {
 
       @Override
       public void maintenanceChanged(Set<String> nodes) {
-        nodesInMaintenance = Set.copyOf(nodes);
-        proxy.setMaintenance(nodes);
+        routing.setMaintenance(nodes);
         updateEligibility();
       }
     };
@@ -223,7 +224,7 @@ public final class Daemon implements AdminApi, AutoCloseable {
 
   /** Whether new connections may go to this apiserver: up, and its node not in maintenance. */
   private boolean routable(Settings.Backend backend) {
-    return isUp(backend) && !nodesInMaintenance.contains(backend.nodeId());
+    return routing.routable(backend);
   }
 
   // ---- planned maintenance -------------------------------------------------------------------

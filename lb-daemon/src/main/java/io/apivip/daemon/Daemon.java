@@ -273,8 +273,13 @@ public final class Daemon implements AdminApi, AutoCloseable {
   private CompletableFuture<StatusReport> postAndReport(Consumer<NodeController> event) {
     CompletableFuture<StatusReport> report = new CompletableFuture<>();
     post(controller -> {
-      event.accept(controller);
-      report.complete(status());
+      try {
+        event.accept(controller);
+        report.complete(status());
+      } catch (RuntimeException e) {
+        report.completeExceptionally(e);
+        throw e;
+      }
     });
     return report;
   }

@@ -4,14 +4,14 @@ import io.apivip.daemon.admin.AdminApi;
 import io.apivip.daemon.admin.AdminServer;
 import io.apivip.daemon.admin.StatusReport;
 import io.apivip.daemon.cli.VersionCommand;
-import io.apivip.daemon.cluster.ClusterListener;
 import io.apivip.daemon.cluster.ClusterService;
 import io.apivip.daemon.cluster.ClusterStatus;
-import io.apivip.daemon.cluster.VipDecision;
 import io.apivip.daemon.config.Settings;
 import io.apivip.daemon.node.DrainProgress;
 import io.apivip.daemon.node.Loop;
 import io.apivip.daemon.node.NodeController;
+import io.apivip.daemon.node.NodeService;
+import io.apivip.daemon.node.Parts;
 import io.apivip.daemon.proxy.BackendHealth;
 import io.apivip.daemon.proxy.ProxyStatus;
 import io.apivip.daemon.proxy.Routing;
@@ -33,12 +33,10 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -61,19 +59,15 @@ public final class Daemon implements AdminApi, AutoCloseable {
   private final Metrics metrics;
   private final EventLoopGroup io;
   private final EventLoopGroup heartbeat;
-  private final EventLoopGroup node;
-  private final Loop loop;
+  private final EventLoopGroup nodeLoop;
+  private final NodeService node;
   private final Map<InetSocketAddress, Backend> healthBackends = new LinkedHashMap<>();
-  /** Events that came while the parts started, before the controller existed; owned by the loop. */
-  private final List<Consumer<NodeController>> early = new ArrayList<>();
   private HealthMonitor health;
   private Routing routing;
   private TcpProxy proxy;
   private VipManager vip;
   private ClusterService cluster;
   private AdminServer admin;
-  /** Set on the loop once every part runs; read there only (events) and through state() (status). */
-  private volatile NodeController controller;
 
   private Daemon(Settings settings) {
     this.settings = settings;
@@ -83,8 +77,8 @@ public final class Daemon implements AdminApi, AutoCloseable {
     // busy proxy never delays them into a false failover; the node's decisions get one too.
     this.io = transports.newGroup(Math.max(2, Runtime.getRuntime().availableProcessors()), "apivip-io");
     this.heartbeat = transports.newGroup(1, "apivip-cluster");
-    this.node = transports.newGroup(1, "apivip-node");
-    this.loop = Loop.on(node.next());
+    this.nodeLoop = transports.newGroup(1, "apivip-node");
+    this.node = new NodeService(Loop.on(nodeLoop.next()));
   }
 
   /** Starts every part; on failure stops what was started and rethrows. */
@@ -108,92 +102,17 @@ public final class Daemon implements AdminApi, AutoCloseable {
     routing = new Routing(proxyHealth());
     proxy = new TcpProxy(settings.proxy(), settings.backends(), settings.nodeId(), routing, transports, io, metrics.registry());
     proxy.start();
-    health.addListener(event -> post(NodeController::healthChanged));
+    health.addListener(event -> node.healthChanged());
     vip = new VipManager(settings.vip(), metrics.registry());
-    vip.addListener(status -> post(controller -> controller.vipChanged(status)));
+    vip.addListener(node::vipChanged);
     vip.start();
-    cluster = ClusterService.start(settings, transports, heartbeat, metrics.registry(), clusterListener());
+    cluster = ClusterService.start(settings, transports, heartbeat, metrics.registry(), node.clusterListener());
     admin = new AdminServer(this, metrics.registry());
     admin.start(settings.admin().listen(), settings.admin().metricsListen(), io, transports);
     Duration settle = settings.health().interval().plus(settings.health().timeout());
-    node.next().submit(() -> {
-      controller = new NodeController(loop, parts(), routing, settings.backends(), settle);
-      controller.start(vip.status());
-      early.forEach(event -> event.accept(controller));
-      early.clear();
-    }).get();
+    Parts parts = new Parts(Parts.Cluster.of(cluster), Parts.Vip.of(vip), Parts.Gate.of(proxy));
+    node.start(new NodeController(node.loop(), parts, routing, settings.backends(), settle), vip::status);
     log.info("node {} started", settings.nodeId());
-  }
-
-  /** Hands an event to the controller on its thread, in the order events are posted. */
-  private void post(Consumer<NodeController> event) {
-    loop.execute(() -> {
-      NodeController started = controller;
-      if (started == null) {
-        early.add(event);
-      } else {
-        event.accept(started);
-      }
-    });
-  }
-
-  /** The commands of the controller, onto the parts. */
-  private NodeController.Parts parts() {
-    return new NodeController.Parts() {
-      @Override
-      public ClusterStatus clusterStatus() {
-        return cluster.status();
-      }
-
-      @Override
-      public void setEligible(boolean eligible) {
-        cluster.setEligible(eligible);
-      }
-
-      @Override
-      public void announceMaintenance(boolean on) {
-        if (on) {
-          cluster.enterMaintenance();
-        } else {
-          cluster.leaveMaintenance();
-        }
-      }
-
-      @Override
-      public void addressUp(long decision) {
-        cluster.addressUp(decision);
-      }
-
-      @Override
-      public void hold(String reason, long decision) {
-        vip.hold(reason, decision);
-      }
-
-      @Override
-      public void release(String reason) {
-        vip.release(reason);
-      }
-
-      @Override
-      public void announceAgain(String reason) {
-        vip.announceAgain(reason);
-      }
-
-      @Override
-      public CompletableFuture<Void> quiesceVip(Duration wait) {
-        return proxy.quiesceVip(wait);
-      }
-
-      @Override
-      public void reopenVip() {
-        proxy.reopenVip();
-      }
-
-      @Override
-      public void vipLost() {
-        proxy.vipLost();
-      }
-    };
   }
 
   private void startHealth() {
@@ -234,25 +153,6 @@ public final class Daemon implements AdminApi, AutoCloseable {
     };
   }
 
-  private ClusterListener clusterListener() {
-    return new ClusterListener() {
-      @Override
-      public void vipDecision(VipDecision decision) {
-        post(controller -> controller.vipDecision(decision));
-      }
-
-      @Override
-      public void announceAgain(String reason) {
-        post(controller -> controller.announceAgain(reason));
-      }
-
-      @Override
-      public void maintenanceChanged(Set<String> nodes) {
-        post(controller -> controller.maintenanceChanged(nodes));
-      }
-    };
-  }
-
   private boolean isUp(Settings.Backend backend) {
     return health.state(healthBackends.get(backend.address())) == HealthState.UP;
   }
@@ -261,27 +161,12 @@ public final class Daemon implements AdminApi, AutoCloseable {
 
   @Override
   public CompletableFuture<StatusReport> drain() {
-    return postAndReport(NodeController::enterMaintenance);
+    return node.enterMaintenance().thenApply(taken -> status());
   }
 
   @Override
   public CompletableFuture<StatusReport> resume() {
-    return postAndReport(NodeController::leaveMaintenance);
-  }
-
-  /** Posts an event, and completes with the status once the controller has taken it in. */
-  private CompletableFuture<StatusReport> postAndReport(Consumer<NodeController> event) {
-    CompletableFuture<StatusReport> report = new CompletableFuture<>();
-    post(controller -> {
-      try {
-        event.accept(controller);
-        report.complete(status());
-      } catch (RuntimeException e) {
-        report.completeExceptionally(e);
-        throw e;
-      }
-    });
-    return report;
+    return node.leaveMaintenance().thenApply(taken -> status());
   }
 
   // ---- status --------------------------------------------------------------------------------
@@ -315,7 +200,7 @@ public final class Daemon implements AdminApi, AutoCloseable {
     int seen = (int) clusterStatus.members().stream()
         .filter(m -> m.liveness() == ClusterStatus.Liveness.SELF || m.liveness() == ClusterStatus.Liveness.ALIVE)
         .count();
-    NodeController.State nodeState = nodeState();
+    NodeController.State nodeState = node.state();
     return new StatusReport(
         settings.nodeId(), settings.cluster().id(), VersionCommand.version(), transports.name(), nodeState.maintenance(),
         new StatusReport.Vip(settings.vip().address().getHostAddress(), settings.vip().interfaceName(),
@@ -324,10 +209,6 @@ public final class Daemon implements AdminApi, AutoCloseable {
         members, backends, DrainProgress.of(nodeState, clusterStatus));
   }
 
-  private NodeController.State nodeState() {
-    NodeController started = controller;
-    return started == null ? new NodeController.State(false, false, false, false) : started.state();
-  }
 
   private static Map<String, Integer> activeConnections(ProxyStatus status) {
     Map<String, Integer> active = new HashMap<>();
@@ -351,12 +232,12 @@ public final class Daemon implements AdminApi, AutoCloseable {
    */
   public void stop() {
     if (cluster != null && vip != null) {
-      post(NodeController::stop);
+      node.stop();
       Duration handoff =
           settings.cluster().handoffTimeout().plus(settings.heartbeat().failureTimeout()).plus(NodeController.HANDOFF_QUIESCE);
       long deadline = System.nanoTime() + handoff.toNanos();
       // Until the controller has taken the stop in, the cluster has not heard of it: wait for that too.
-      while (System.nanoTime() < deadline && (!nodeState().stopping() || cluster.status().holding() || vip.status().present())) {
+      while (System.nanoTime() < deadline && (!node.state().stopping() || cluster.status().holding() || vip.status().present())) {
         sleep(Duration.ofMillis(20));
       }
       if (cluster.status().holding()) {
@@ -391,7 +272,7 @@ public final class Daemon implements AdminApi, AutoCloseable {
       health.close();
     }
     heartbeat.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
-    node.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    nodeLoop.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
     io.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
     metrics.close();
     log.info("node {} stopped", settings.nodeId());

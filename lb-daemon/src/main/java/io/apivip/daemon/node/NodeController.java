@@ -10,7 +10,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -57,38 +56,6 @@ public final class NodeController {
 
   /** How often a holder that keeps the VIP while it can route nowhere looks again. */
   static final Duration POLL = Duration.ofMillis(100);
-
-  /** The commands the controller gives, and the one view it reads (the cluster's snapshot). */
-  public interface Parts {
-
-    /** The cluster's latest snapshot: which other nodes could take the VIP. */
-    ClusterStatus clusterStatus();
-
-    /** Tells the cluster whether this node may hold the VIP. */
-    void setEligible(boolean eligible);
-
-    /** Tells the cluster this node enters (true) or leaves (false) maintenance. */
-    void announceMaintenance(boolean on);
-
-    /** Confirms to the cluster that the address is up for the hold decision with this id. */
-    void addressUp(long decision);
-
-    /** Has the VIP part add and announce the address, for the hold decision with this id. */
-    void hold(String reason, long decision);
-
-    void release(String reason);
-
-    void announceAgain(String reason);
-
-    /** Closes the proxy's VIP gate for a planned handoff; completes when the VIP may move. */
-    CompletableFuture<Void> quiesceVip(Duration wait);
-
-    /** Opens the proxy's VIP gate again. */
-    void reopenVip();
-
-    /** Resets the connections on the VIP, which left without a planned handoff. */
-    void vipLost();
-  }
 
   /**
    * What the controller has decided, for /status; any thread.
@@ -164,7 +131,7 @@ public final class NodeController {
     onLoop("vipChanged");
     vip = status;
     if (unconfirmedHold != 0 && status.holding() && status.decision() == unconfirmedHold) {
-      parts.addressUp(unconfirmedHold);
+      parts.cluster().addressUp(unconfirmedHold);
       unconfirmedHold = 0;
     }
     judge();
@@ -179,13 +146,13 @@ public final class NodeController {
       unconfirmedHold = decision.id();
       // During the quiesce of a planned handoff the gate stays closed: the handoff goes on.
       if (quiescing == 0) {
-        parts.reopenVip();
+        parts.gate().reopenVip();
       }
-      parts.hold(reason, decision.id());
+      parts.vip().hold(reason, decision.id());
     } else {
       unconfirmedHold = 0;
-      parts.release(reason);
-      parts.vipLost();
+      parts.vip().release(reason);
+      parts.gate().vipLost();
     }
     judge();
   }
@@ -194,7 +161,7 @@ public final class NodeController {
   public void announceAgain(String reason) {
     onLoop("announceAgain");
     if (holding) {
-      parts.announceAgain(reason);
+      parts.vip().announceAgain(reason);
     }
   }
 
@@ -221,7 +188,7 @@ public final class NodeController {
     if (holding) {
       long handoff = ++quiesces;
       quiescing = handoff;
-      parts.quiesceVip(HANDOFF_QUIESCE).whenComplete((done, failure) -> loop.execute(() -> quiesced(handoff)));
+      parts.gate().quiesceVip(HANDOFF_QUIESCE).whenComplete((done, failure) -> loop.execute(() -> quiesced(handoff)));
     } else {
       announceMaintenance(true);
     }
@@ -255,7 +222,7 @@ public final class NodeController {
     maintenance = false;
     quiescing = 0;
     log.info("maintenance off: this node serves again");
-    parts.reopenVip();
+    parts.gate().reopenVip();
     if (maintenanceAnnounced) {
       announceMaintenance(false);
     }
@@ -272,7 +239,7 @@ public final class NodeController {
 
   private void announceMaintenance(boolean on) {
     maintenanceAnnounced = on;
-    parts.announceMaintenance(on);
+    parts.cluster().announceMaintenance(on);
   }
 
   // ---- eligibility -------------------------------------------------------------------------------
@@ -280,13 +247,13 @@ public final class NodeController {
   private void judge() {
     boolean routable = backends.stream().anyMatch(routing::routable);
     boolean anotherQualifies =
-        parts.clusterStatus().members().stream()
+        parts.cluster().status().members().stream()
             .anyMatch(m -> m.liveness() == ClusterStatus.Liveness.ALIVE && m.eligible() && !m.maintenance());
     Verdict verdict = verdict(routable, vip.machineryWorks(), holding, anotherQualifies);
     verdict.judgeAgainIn().ifPresent(this::judgeAgainWithin);
     if (eligible == null || eligible != verdict.eligible()) {
       eligible = verdict.eligible();
-      parts.setEligible(verdict.eligible());
+      parts.cluster().setEligible(verdict.eligible());
     }
     publish();
   }

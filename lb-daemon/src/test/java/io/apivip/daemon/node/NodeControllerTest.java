@@ -47,17 +47,17 @@ class NodeControllerTest {
   });
   private final FakeParts parts = new FakeParts();
   private final NodeController controller =
-      new NodeController(loop, parts, routing, List.of(backend("n1"), backend("n2"), backend("n3")), SETTLE);
+      new NodeController(loop, new Parts(parts, parts, parts), routing, List.of(backend("n1"), backend("n2"), backend("n3")), SETTLE);
 
   /** The parts as the controller sees them: every command, in order, as a line. */
-  static final class FakeParts implements NodeController.Parts {
+  static final class FakeParts implements Parts.Cluster, Parts.Vip, Parts.Gate {
     final List<String> journal = new ArrayList<>();
     final List<CompletableFuture<Void>> quiesces = new ArrayList<>();
     /** Whether n2 is alive, eligible and out of maintenance, as heartbeats say. */
     boolean anotherQualifies;
 
     @Override
-    public ClusterStatus clusterStatus() {
+    public ClusterStatus status() {
       List<ClusterStatus.Member> members = List.of(
           member("n1", ClusterStatus.Liveness.SELF, true),
           member("n2", ClusterStatus.Liveness.ALIVE, anotherQualifies),

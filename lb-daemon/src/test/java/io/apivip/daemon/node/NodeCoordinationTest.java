@@ -86,13 +86,14 @@ class NodeCoordinationTest {
   }
 
   /** One node: its controller, its cluster, and stand-ins for the VIP part and the proxy's gate. */
-  private final class Node implements NodeController.Parts {
+  private final class Node implements Parts.Vip, Parts.Gate {
     final String id;
     final EventLoopGroup group;
     final RecordingLoop loop;
     final Set<String> apiserversDown = ConcurrentHashMap.newKeySet();
     final Routing routing;
-    final NodeController controller;
+    final List<Settings.Backend> backends;
+    final NodeService service;
     final ScheduledExecutorService vipThread;
     final List<VipDecision> decisions = new CopyOnWriteArrayList<>();
     volatile ClusterService cluster;
@@ -113,18 +114,40 @@ class NodeCoordinationTest {
         @Override
         public void connectFailed(Settings.Backend backend, Throwable cause) {}
       });
-      this.controller = new NodeController(loop, this, routing, backends, SETTLE);
+      this.backends = backends;
+      this.service = new NodeService(loop);
     }
 
-    void post(java.util.function.Consumer<NodeController> event) {
-      loop.execute(() -> event.accept(controller));
+    /** Starts the cluster (its listener posting to the service, as in the daemon), then the controller. */
+    void start(ClusterConfig config, Map<String, InetSocketAddress> endpoints, EventLoopGroup udp) throws Exception {
+      ClusterListener recording = new ClusterListener() {
+        final ClusterListener posting = service.clusterListener();
+
+        @Override
+        public void vipDecision(VipDecision decision) {
+          decisions.add(decision);
+          posting.vipDecision(decision);
+        }
+
+        @Override
+        public void announceAgain(String reason) {
+          posting.announceAgain(reason);
+        }
+
+        @Override
+        public void maintenanceChanged(Set<String> nodes) {
+          posting.maintenanceChanged(nodes);
+        }
+      };
+      cluster = ClusterService.start(
+          config, endpoints, Transports.best().datagramChannel(), udp, new SimpleMeterRegistry(), recording, Clock.system());
+      Parts parts = new Parts(Parts.Cluster.of(cluster), this, this);
+      service.start(new NodeController(service.loop(), parts, routing, backends, SETTLE), () -> new VipManager.Status(false, false, true, "", 0));
     }
 
     /** Waits until the controller has run every event posted so far. */
     void settled() throws Exception {
-      CompletableFuture<Void> done = new CompletableFuture<>();
-      loop.execute(() -> done.complete(null));
-      done.get(5, TimeUnit.SECONDS);
+      service.post(controller -> {}).get(5, TimeUnit.SECONDS);
     }
 
     boolean claimsTheVip() {
@@ -135,52 +158,7 @@ class NodeCoordinationTest {
       return cluster.status().members().get(0);
     }
 
-    /** The cluster's listener: posts to the controller, as the daemon does. */
-    ClusterListener listener() {
-      return new ClusterListener() {
-        @Override
-        public void vipDecision(VipDecision decision) {
-          decisions.add(decision);
-          post(c -> c.vipDecision(decision));
-        }
-
-        @Override
-        public void announceAgain(String reason) {
-          post(c -> c.announceAgain(reason));
-        }
-
-        @Override
-        public void maintenanceChanged(Set<String> nodes) {
-          post(c -> c.maintenanceChanged(nodes));
-        }
-      };
-    }
-
-    // ---- the parts the controller commands ----
-
-    @Override
-    public ClusterStatus clusterStatus() {
-      return cluster.status();
-    }
-
-    @Override
-    public void setEligible(boolean eligible) {
-      cluster.setEligible(eligible);
-    }
-
-    @Override
-    public void announceMaintenance(boolean on) {
-      if (on) {
-        cluster.enterMaintenance();
-      } else {
-        cluster.leaveMaintenance();
-      }
-    }
-
-    @Override
-    public void addressUp(long decision) {
-      cluster.addressUp(decision);
-    }
+    // ---- the VIP part and the proxy's gate ----
 
     /** Adds the address a few milliseconds later on the VIP thread, which then posts its status. */
     @Override
@@ -189,7 +167,7 @@ class NodeCoordinationTest {
         present = true;
         addresses.add(id + " adds");
         VipManager.Status status = new VipManager.Status(true, true, true, "", decision);
-        post(c -> c.vipChanged(status));
+        service.vipChanged(status);
       }, 5, TimeUnit.MILLISECONDS);
     }
 
@@ -199,7 +177,7 @@ class NodeCoordinationTest {
         present = false;
         addresses.add(id + " removes");
         VipManager.Status status = new VipManager.Status(false, false, true, "", 0);
-        post(c -> c.vipChanged(status));
+        service.vipChanged(status);
       });
     }
 
@@ -258,9 +236,7 @@ class NodeCoordinationTest {
       ClusterConfig config = new ClusterConfig(
           "coordination", member.id(), members, 2, false, Duration.ofSeconds(30), Duration.ofSeconds(3),
           Duration.ofMillis(100), Duration.ofMillis(500), Duration.ofSeconds(10), KEY, Optional.empty());
-      node.cluster = ClusterService.start(
-          config, endpoints, Transports.best().datagramChannel(), udp, new SimpleMeterRegistry(), node.listener(), Clock.system());
-      node.post(c -> c.start(new VipManager.Status(false, false, true, "", 0)));
+      node.start(config, endpoints, udp);
     }
   }
 
@@ -297,7 +273,7 @@ class NodeCoordinationTest {
           } else {
             node.apiserversDown.remove(apiserver);
           }
-          node.post(NodeController::healthChanged);
+          node.service.healthChanged();
         }
         storm.countDown();
       }, "health-" + t).start();
@@ -305,16 +281,16 @@ class NodeCoordinationTest {
     assertThat(storm.await(10, TimeUnit.SECONDS)).isTrue();
     for (Node node : nodes) {
       node.apiserversDown.clear();
-      node.post(NodeController::healthChanged);
+      node.service.healthChanged();
       node.settled();
     }
     await("every node is eligible again, as the cluster sees it", () -> nodes.stream().allMatch(node -> node.self().eligible()));
-    assertThat(nodes).allSatisfy(node -> assertThat(node.controller.state().eligible()).isTrue());
+    assertThat(nodes).allSatisfy(node -> assertThat(node.service.state().eligible()).isTrue());
     assertThat(holder()).as("a flap shorter than the settle time moves nothing").isSameAs(old);
 
     // A planned handoff: the holder quiesces, then the cluster moves the VIP make before break.
     addresses.clear();
-    old.post(NodeController::enterMaintenance);
+    old.service.enterMaintenance();
     await("another node claims the VIP", () -> nodes.stream().anyMatch(node -> node != old && node.claimsTheVip()));
     await("the old holder released it", () -> !old.present);
     Node successor = holder();
@@ -324,17 +300,17 @@ class NodeCoordinationTest {
     await("every peer routes around the old holder", () -> nodes.stream().allMatch(node -> node.routing.maintenance().equals(Set.of(old.id))));
 
     // Resume: the node serves again, and its gate is open.
-    old.post(NodeController::leaveMaintenance);
+    old.service.leaveMaintenance();
     await("the old holder is out of maintenance", () -> !old.self().maintenance());
     assertThat(old.gateClosed).isFalse();
     assertThat(holder()).as("no preemption: the VIP stays").isSameAs(successor);
 
     // A stop on a node that does not hold: maintenance for good, and a resume meanwhile is refused.
-    old.post(NodeController::stop);
-    old.post(NodeController::leaveMaintenance);
+    old.service.stop();
+    old.service.leaveMaintenance();
     old.settled();
     await("the stopping node's maintenance reaches the cluster", () -> old.self().maintenance());
-    assertThat(old.controller.state()).isEqualTo(new NodeController.State(true, true, true, false));
+    assertThat(old.service.state()).isEqualTo(new NodeController.State(true, true, true, false));
 
     for (Node node : nodes) {
       node.settled();

@@ -230,6 +230,30 @@ class NodeControllerTest {
   }
 
   @Test
+  void aHolderThatGaveUpIsEligibleAgainOnceNoOtherNodeQualifies() {
+    holdingAfter(1);
+    parts.anotherQualifies = true;
+    apiserversDown.addAll(Set.of("n1", "n2", "n3"));
+    send(c -> c.healthChanged());
+    loop.advance(SETTLE.plus(NodeController.POLL));
+    assertThat(commands()).containsExactly("eligible false");
+
+    // The other node lost its apiservers too before it took the VIP: no node could serve better.
+    parts.anotherQualifies = false;
+    loop.advance(NodeController.POLL);
+    assertThat(commands()).containsExactly("eligible true");
+  }
+
+  @Test
+  void aHolderWhoseVipMachineryFailsIsIneligibleAtOnce() {
+    holdingAfter(1);
+    apiserversDown.addAll(Set.of("n1", "n2", "n3"));
+    send(c -> c.healthChanged());
+    send(c -> c.vipChanged(new VipManager.Status(true, true, false, "interface eth0 has no carrier", 1)));
+    assertThat(commands()).containsExactly("eligible false");
+  }
+
+  @Test
   void aBlipShorterThanTheSettleTimeMovesNothing() {
     holdingAfter(1);
     parts.anotherQualifies = true;

@@ -52,8 +52,8 @@ import org.slf4j.LoggerFactory;
  *   <li>Event loops are handed in and never shut down here; they must be of the {@link Transports}
  *       handed in. Each loop accepts connections (see {@link #bind}) and carries both sides of those
  *       it accepted.
- *   <li>Health comes in through {@link BackendHealth}; failed connects go back out through it. The
- *       cluster's maintenance flags come in through {@link #setMaintenance}, from any thread.
+ *   <li>Which apiservers take new connections is {@link Routing}'s answer (health and the cluster's
+ *       maintenance flags); failed connects go back out through its {@link BackendHealth}.
  *   <li>{@link #start} once; {@link #drain} once at shutdown, then shut the event loops down when its
  *       future completes. {@link #status} for the admin page, from any thread.
  * </ul>
@@ -94,15 +94,15 @@ public final class TcpProxy {
   private Function<InetAddress, SocketChannel> backendSockets;
 
   /**
-   * @param backends the apiservers; their node ids are matched against {@link #setMaintenance} and,
-   *     for local-first listeners, against {@code nodeId}
+   * @param backends the apiservers; their node ids are matched against {@link Routing}'s maintenance
+   *     set and, for local-first listeners, against {@code nodeId}
    * @param nodeId this node's id: the apiserver whose node id equals it is the local one
    */
   public TcpProxy(
       Settings.Proxy settings,
       List<Backend> backends,
       String nodeId,
-      BackendHealth health,
+      Routing routing,
       Transports transports,
       EventLoopGroup loops,
       MeterRegistry registry) {
@@ -114,7 +114,7 @@ public final class TcpProxy {
       listeners.add(new ProxyListener(listeners.size(), listener));
     }
     this.metrics = new ProxyMetrics(registry, openClients::get);
-    this.pool = new BackendPool(backends, listeners.size(), nodeId, health, metrics);
+    this.pool = new BackendPool(backends, listeners.size(), nodeId, routing, metrics);
     // Spliced bytes bypass the pipeline, where the idle timer watches; so splice only without one.
     this.splice = settings.splice() && transports.epoll() && settings.idleTimeout().isZero();
   }
@@ -300,18 +300,6 @@ public final class TcpProxy {
             listener, pool, backendSockets, metrics, events, settings.connectAttempts(), connectTimeoutMillis, splice));
       }
     };
-  }
-
-  /**
-   * Nodes whose apiservers get no new connections; their open connections stay. Replaces the previous
-   * set; any thread.
-   */
-  public void setMaintenance(Set<String> nodeIds) {
-    Set<String> previous = pool.maintenance();
-    pool.setMaintenance(nodeIds);
-    if (!previous.equals(Set.copyOf(nodeIds))) {
-      log.info("nodes in maintenance (no new connections to their apiservers): {}", nodeIds.isEmpty() ? "none" : nodeIds);
-    }
   }
 
   /**

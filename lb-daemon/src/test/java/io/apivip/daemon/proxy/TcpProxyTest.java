@@ -85,6 +85,7 @@ class TcpProxyTest {
   static EventLoopGroup bestLoops;
 
   final FakeHealth health = new FakeHealth();
+  final Routing routing = new Routing(health);
   final SimpleMeterRegistry registry = new SimpleMeterRegistry();
   final Deque<AutoCloseable> resources = new ArrayDeque<>();
   LeakWatch leaks;
@@ -198,7 +199,7 @@ class TcpProxyTest {
     TestBackend apiserver = backend("n1", TestBackend.ECHO);
     Listener plain = new Listener(new InetSocketAddress(notLocal, 0), false, Policy.LEAST_CONNECTIONS);
     TcpProxy withoutFreeBind = new TcpProxy(
-        settings(List.of(plain)), List.of(apiserver.backend()), "n1", health, transports, LOOPS.get(kind), new SimpleMeterRegistry());
+        settings(List.of(plain)), List.of(apiserver.backend()), "n1", routing, transports, LOOPS.get(kind), new SimpleMeterRegistry());
     assertThatThrownBy(withoutFreeBind::start).isInstanceOf(IOException.class).hasMessageContaining(notLocal.getHostAddress());
     withoutFreeBind.drain().get(SOON.toSeconds(), TimeUnit.SECONDS);
 
@@ -804,7 +805,7 @@ class TcpProxyTest {
       assertEcho(open, "watch");
       assertThat(n1.accepted()).isEqualTo(1);
 
-      proxy.setMaintenance(Set.of("n1"));
+      routing.setMaintenance(Set.of("n1"));
       for (int i = 0; i < 3; i++) {
         Socket client = connect(0);
         resources.push(client);
@@ -817,7 +818,7 @@ class TcpProxyTest {
           .extracting(ProxyStatus.BackendStatus::maintenance).containsExactly(true, false);
       assertThat(activeByNode(proxy.status().listeners().get(0))).containsExactly(1, 3);
 
-      proxy.setMaintenance(Set.of());
+      routing.setMaintenance(Set.of());
       try (Socket client = connect(0)) {
         assertEcho(client, "back to the least loaded");
       }
@@ -912,7 +913,7 @@ class TcpProxyTest {
   }
 
   TcpProxy newProxy(Settings.Proxy settings, String nodeId, Transports transports, EventLoopGroup loops, Backend... backends) {
-    return new TcpProxy(settings, List.of(backends), nodeId, health, transports, loops, registry);
+    return new TcpProxy(settings, List.of(backends), nodeId, routing, transports, loops, registry);
   }
 
   void start(Settings.Proxy settings, String nodeId, Backend... backends) throws IOException {

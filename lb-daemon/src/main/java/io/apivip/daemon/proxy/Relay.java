@@ -9,7 +9,6 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.epoll.AbstractEpollStreamChannel;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.channel.unix.Socket;
@@ -50,32 +49,18 @@ final class Relay extends ChannelInboundHandlerAdapter {
 
   private final Channel peer;
   private final Counter bytesRelayed;
-  private final boolean splice;
   private boolean resetWatched;
 
-  /**
-   * @param bytesRelayed counts what this side reads, i.e. what is written to the peer
-   * @param splice whether the pair will be spliced (see {@link #start})
-   */
-  Relay(Channel peer, Counter bytesRelayed, boolean splice) {
+  /** @param bytesRelayed counts what this side reads, i.e. what is written to the peer */
+  Relay(Channel peer, Counter bytesRelayed) {
     this.peer = peer;
     this.bytesRelayed = bytesRelayed;
-    this.splice = splice;
   }
 
-  /**
-   * Starts relaying between two connected channels. With {@code splice}, where both are epoll stream
-   * channels on one event loop, the kernel moves the bytes through a pipe without copying them into the
-   * JVM; those bytes are then not counted, and the reads are driven by epoll's own backpressure
-   * (autoRead is switched off while the peer cannot take more).
-   */
-  static void start(Channel client, Channel backend, boolean splice) {
-    if (splice && client instanceof AbstractEpollStreamChannel from && backend instanceof AbstractEpollStreamChannel to) {
-      spliceBothWays(from, to);
-    } else {
-      readMore(client);
-      readMore(backend);
-    }
+  /** Starts relaying between two connected channels. */
+  static void start(Channel client, Channel backend) {
+    readMore(client);
+    readMore(backend);
   }
 
   /** Asks for the next read, unless the input has ended and there is nothing more to read. */
@@ -83,20 +68,6 @@ final class Relay extends ChannelInboundHandlerAdapter {
     if (!channel.config().isAutoRead() && !((DuplexChannel) channel).isInputShutdown()) {
       channel.read();
     }
-  }
-
-  /** spliceTo is deprecated in Netty 4.2 without a replacement yet; it is off by default (see reference.conf). */
-  @SuppressWarnings("deprecation")
-  private static void spliceBothWays(AbstractEpollStreamChannel client, AbstractEpollStreamChannel backend) {
-    ChannelFutureListener closeBothOnFailure = spliced -> {
-      if (!spliced.isSuccess()) {
-        resetAfterTheseEvents(client, backend);
-      }
-    };
-    client.spliceTo(backend, Integer.MAX_VALUE).addListener(closeBothOnFailure);
-    backend.spliceTo(client, Integer.MAX_VALUE).addListener(closeBothOnFailure);
-    client.config().setAutoRead(true);
-    backend.config().setAutoRead(true);
   }
 
   @Override
@@ -156,13 +127,10 @@ final class Relay extends ChannelInboundHandlerAdapter {
     } else if (selfEnded) {
       // No transport reports this side's reset from now on; see ResetWatch.
       resetWatched = ResetWatch.watch(self, () -> resetBoth(self, new IOException("reset after its end of stream")));
-      if (!splice) {
-        // The peer's end of stream will end the connection: let Netty close the peer then instead
-        // of shutting down its input, which by then fails (ENOTCONN) with a costly exception. Not
-        // when this side may still send: closing it with bytes unread would reset it. Not when
-        // splicing: bytes still in the kernel's pipe need the half-close to get through.
-        peer.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, false);
-      }
+      // The peer's end of stream will end the connection: let Netty close the peer then instead of
+      // shutting down its input, which by then fails (ENOTCONN) with a costly exception. Not when
+      // this side may still send: closing it with bytes unread would reset it.
+      peer.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, false);
     }
   }
 

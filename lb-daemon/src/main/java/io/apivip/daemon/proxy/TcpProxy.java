@@ -80,7 +80,6 @@ public final class TcpProxy {
   private final BackendPool pool;
   private final ProxyMetrics metrics;
   private final ProxyLog events = new ProxyLog();
-  private final boolean splice;
   private final ChannelGroup clients = new DefaultChannelGroup("apivip-proxy-clients", GlobalEventExecutor.INSTANCE);
   private final ChannelGroup vipClients = new DefaultChannelGroup("apivip-proxy-vip-clients", GlobalEventExecutor.INSTANCE);
   private final AtomicBoolean vipGateClosed = new AtomicBoolean();
@@ -115,8 +114,6 @@ public final class TcpProxy {
     }
     this.metrics = new ProxyMetrics(registry, openClients::get);
     this.pool = new BackendPool(backends, listeners.size(), nodeId, health, metrics);
-    // Spliced bytes bypass the pipeline, where the idle timer watches; so splice only without one.
-    this.splice = settings.splice() && transports.epoll() && settings.idleTimeout().isZero();
   }
 
   /** Replaces how backend channels are made, for tests of what happens when none can be; before {@link #start}. */
@@ -158,16 +155,12 @@ public final class TcpProxy {
       }
     }
     servers = List.copyOf(bound);
-    if (splice) {
-      log.warn("proxy.splice is on: Netty's splice can lose the last bytes of a stream that ends while bytes are in flight");
-    }
     log.info(
-        "proxy started: {} apiservers, at most {} client connections, connect timeout {}, {} attempts, relay by {}",
+        "proxy started: {} apiservers, at most {} client connections, connect timeout {}, {} attempts",
         pool.size(),
         settings.maxConnections(),
         settings.connectTimeout(),
-        settings.connectAttempts(),
-        splice ? "splice" : "copy");
+        settings.connectAttempts());
   }
 
   /**
@@ -297,7 +290,7 @@ public final class TcpProxy {
           client.pipeline().addLast(new IdleStateHandler(0, 0, idleTimeout.toNanos(), TimeUnit.NANOSECONDS));
         }
         client.pipeline().addLast("connector", new Connector(
-            listener, pool, backendSockets, metrics, events, settings.connectAttempts(), connectTimeoutMillis, splice));
+            listener, pool, backendSockets, metrics, events, settings.connectAttempts(), connectTimeoutMillis));
       }
     };
   }

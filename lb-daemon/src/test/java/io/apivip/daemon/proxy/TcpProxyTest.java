@@ -66,10 +66,9 @@ class TcpProxyTest {
   static final Duration SOON = Duration.ofSeconds(5);
   static final int PAYLOAD = 32 * 1024 * 1024;
 
-  /** How the relay moves bytes: copied through the JVM (epoll), spliced by the kernel, over io_uring or NIO. */
+  /** The transport the relay runs on: epoll, io_uring or NIO. */
   enum Relaying {
     COPY(Transports.Kind.EPOLL),
-    SPLICE(Transports.Kind.EPOLL),
     IO_URING(Transports.Kind.IO_URING),
     NIO(Transports.Kind.NIO);
 
@@ -298,10 +297,8 @@ class TcpProxyTest {
 
   // ---- relaying ---------------------------------------------------------------------------
 
-  // Not SPLICE: Netty's splice reports the end of stream before it has moved the last bytes, and the
-  // tail of a stream that ends while bytes are in flight is lost (why proxy.splice is off by default).
   @ParameterizedTest
-  @EnumSource(value = Relaying.class, names = {"COPY", "IO_URING", "NIO"})
+  @EnumSource(Relaying.class)
   void relaysLargeRandomPayloadsIntactBothWays(Relaying relaying) throws Exception {
     CompletableFuture<byte[]> receivedByApiserver = new CompletableFuture<>();
     TestBackend apiserver = backend("n1", socket -> {
@@ -319,13 +316,11 @@ class TcpProxyTest {
       assertThat(receivedByApiserver.get(SOON.toSeconds(), TimeUnit.SECONDS))
           .as("what the apiserver received").isEqualTo(digestOfPayload(1));
     }
-    if (relaying != Relaying.SPLICE) {
-      String tag = ProxyMetrics.tag(apiserver.backend());
-      assertThat(registry.get(ProxyMetrics.BYTES).tags("backend", tag, "direction", "to-backend").counter().count())
-          .isEqualTo(PAYLOAD);
-      assertThat(registry.get(ProxyMetrics.BYTES).tags("backend", tag, "direction", "to-client").counter().count())
-          .isEqualTo(PAYLOAD);
-    }
+    String tag = ProxyMetrics.tag(apiserver.backend());
+    assertThat(registry.get(ProxyMetrics.BYTES).tags("backend", tag, "direction", "to-backend").counter().count())
+        .isEqualTo(PAYLOAD);
+    assertThat(registry.get(ProxyMetrics.BYTES).tags("backend", tag, "direction", "to-client").counter().count())
+        .isEqualTo(PAYLOAD);
     assertThat(registry.get(ProxyMetrics.CONNECT_TIME).timer().count()).isEqualTo(1);
   }
 
@@ -359,9 +354,8 @@ class TcpProxyTest {
     }
   }
 
-  // Not SPLICE, for the reason given above.
   @ParameterizedTest
-  @EnumSource(value = Relaying.class, names = {"COPY", "IO_URING", "NIO"})
+  @EnumSource(Relaying.class)
   void aLargeAnswerReachesAClientThatHasEndedItsSide(Relaying relaying) throws Exception {
     TestBackend apiserver = backend("n1", socket -> {
       socket.getInputStream().readAllBytes();
@@ -419,7 +413,7 @@ class TcpProxyTest {
    * from the listening socket on the native transports; the kernel's TCP table tells.
    */
   @ParameterizedTest
-  @EnumSource(value = Relaying.class, names = {"COPY", "IO_URING", "NIO"})
+  @EnumSource(Relaying.class)
   void bothSidesOfARelayedConnectionKeepAlive(Relaying relaying) throws Exception {
     TestBackend apiserver = backend("n1", TestBackend.ECHO);
     startRelaying(relaying, apiserver);
@@ -568,7 +562,7 @@ class TcpProxyTest {
    * ask a socket for its error: there the proxy learns of the reset at the next write, as before.
    */
   @ParameterizedTest
-  @EnumSource(value = Relaying.class, names = {"COPY", "SPLICE", "IO_URING"})
+  @EnumSource(value = Relaying.class, names = {"COPY", "IO_URING"})
   void aClientThatEndsItsSideAndThenResetsIsLetGoWhileTheApiserverIsQuiet(Relaying relaying) throws Exception {
     CompletableFuture<Void> endSeen = new CompletableFuture<>();
     TestBackend apiserver = backend("n1", socket -> {
@@ -644,10 +638,10 @@ class TcpProxyTest {
 
   // A reader that stops reading must stop the writer on the other side, not fill the proxy's memory:
   // the writer gets out only what the sockets' kernel buffers hold plus a few of the proxy's buffers,
-  // and once the reader reads again every byte arrives. Not SPLICE, for the reason given above.
+  // and once the reader reads again every byte arrives.
 
   @ParameterizedTest
-  @EnumSource(value = Relaying.class, names = {"COPY", "IO_URING", "NIO"})
+  @EnumSource(Relaying.class)
   void aClientThatStopsReadingStopsTheApiserverInsteadOfFillingTheProxy(Relaying relaying) throws Exception {
     AtomicLong written = new AtomicLong();
     TestBackend apiserver = backend("n1", socket -> {
@@ -665,7 +659,7 @@ class TcpProxyTest {
   }
 
   @ParameterizedTest
-  @EnumSource(value = Relaying.class, names = {"COPY", "IO_URING", "NIO"})
+  @EnumSource(Relaying.class)
   void anApiserverThatStopsReadingStopsTheClientInsteadOfFillingTheProxy(Relaying relaying) throws Exception {
     CompletableFuture<Void> readAgain = new CompletableFuture<>();
     CompletableFuture<byte[]> received = new CompletableFuture<>();
@@ -776,7 +770,7 @@ class TcpProxyTest {
   @Test
   void closesConnectionsBeyondTheLimitAtOnceAndAcceptsAgainBelowIt() throws Exception {
     TestBackend apiserver = backend("n1", TestBackend.ECHO);
-    start(settings(List.of(listener(Policy.LEAST_CONNECTIONS)), 2, Duration.ZERO, false), "n1", apiserver.backend());
+    start(settings(List.of(listener(Policy.LEAST_CONNECTIONS)), 2, Duration.ZERO), "n1", apiserver.backend());
 
     try (Socket first = connect(0); Socket second = connect(0)) {
       assertEcho(first, "one");
@@ -829,7 +823,7 @@ class TcpProxyTest {
   void closesAConnectionIdleForTheConfiguredTimeoutButNotABusyOne() throws Exception {
     TestBackend apiserver = backend("n1", TestBackend.ECHO);
     Settings.Proxy settings = new Settings.Proxy(
-        List.of(listener(Policy.LEAST_CONNECTIONS)), Duration.ofSeconds(1), 3, 100, Duration.ofSeconds(1), Duration.ZERO, false);
+        List.of(listener(Policy.LEAST_CONNECTIONS)), Duration.ofSeconds(1), 3, 100, Duration.ofSeconds(1), Duration.ZERO);
     start(settings, "n1", apiserver.backend());
 
     try (Socket client = connect(0)) {
@@ -848,7 +842,7 @@ class TcpProxyTest {
   @Test
   void drainStopsAcceptingAndWaitsForOpenConnections() throws Exception {
     TestBackend apiserver = backend("n1", TestBackend.ECHO);
-    start(settings(List.of(listener(Policy.LEAST_CONNECTIONS)), 100, Duration.ofSeconds(30), false), "n1", apiserver.backend());
+    start(settings(List.of(listener(Policy.LEAST_CONNECTIONS)), 100, Duration.ofSeconds(30)), "n1", apiserver.backend());
     InetSocketAddress address = proxy.boundAddresses().get(0);
 
     try (Socket open = connect(0)) {
@@ -865,7 +859,7 @@ class TcpProxyTest {
   @Test
   void drainClosesWhatIsStillOpenAfterTheGrace() throws Exception {
     TestBackend apiserver = backend("n1", TestBackend.ECHO);
-    start(settings(List.of(listener(Policy.LEAST_CONNECTIONS)), 100, Duration.ofMillis(200), false), "n1", apiserver.backend());
+    start(settings(List.of(listener(Policy.LEAST_CONNECTIONS)), 100, Duration.ofMillis(200)), "n1", apiserver.backend());
 
     try (Socket open = connect(0)) {
       assertEcho(open, "long watch");
@@ -904,11 +898,11 @@ class TcpProxyTest {
   }
 
   static Settings.Proxy settings(List<Listener> listeners) {
-    return settings(listeners, 100, Duration.ZERO, false);
+    return settings(listeners, 100, Duration.ZERO);
   }
 
-  static Settings.Proxy settings(List<Listener> listeners, int maxConnections, Duration drainGrace, boolean splice) {
-    return new Settings.Proxy(listeners, Duration.ofSeconds(1), 3, maxConnections, Duration.ZERO, drainGrace, splice);
+  static Settings.Proxy settings(List<Listener> listeners, int maxConnections, Duration drainGrace) {
+    return new Settings.Proxy(listeners, Duration.ofSeconds(1), 3, maxConnections, Duration.ZERO, drainGrace);
   }
 
   TcpProxy newProxy(Settings.Proxy settings, String nodeId, Transports transports, EventLoopGroup loops, Backend... backends) {
@@ -921,7 +915,7 @@ class TcpProxyTest {
   }
 
   void startRelaying(Relaying relaying, TestBackend apiserver) throws IOException {
-    Settings.Proxy settings = settings(List.of(listener(Policy.LEAST_CONNECTIONS)), 100, Duration.ZERO, relaying == Relaying.SPLICE);
+    Settings.Proxy settings = settings(List.of(listener(Policy.LEAST_CONNECTIONS)), 100, Duration.ZERO);
     proxy = newProxy(settings, "n1", Transports.of(relaying.transport), LOOPS.get(relaying.transport), apiserver.backend());
     proxy.start();
   }

@@ -118,12 +118,12 @@ final class Connector extends ChannelInboundHandlerAdapter {
       channel.config()
           .setAllowHalfClosure(true)
           .setKeepAlive(true) // Netty has turned TCP_NODELAY on already
-          .setRecvByteBufAllocator(TcpProxy.RELAY_READS)
+          .setRecvByteBufAllocator(Relay.READS)
           .setConnectTimeoutMillis(connectTimeoutMillis)
           .setAutoRead(false);
       // Before registration, which then carries the interest set; after autoRead, which clears EPOLLIN.
-      EpollInterest.keepAcrossHalfClose(channel);
-      EpollInterest.readFromTheStart(channel);
+      NettySeam.keepAcrossHalfClose(channel);
+      NettySeam.readFromTheStart(channel);
       channel.pipeline().addLast(relay);
       return channel;
     } catch (ChannelException e) {

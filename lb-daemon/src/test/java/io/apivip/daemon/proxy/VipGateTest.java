@@ -7,6 +7,7 @@ import io.apivip.daemon.config.Settings.Policy;
 import java.io.IOException;
 import java.net.Socket;
 import java.net.SocketException;
+import java.net.SocketTimeoutException;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -68,6 +69,27 @@ class VipGateTest extends ProxyFixture {
       movable = proxy.quiesceVip(Duration.ofMinutes(10));
     }
     movable.get(SOON.toSeconds(), TimeUnit.SECONDS);
+  }
+
+  /**
+   * During a planned handoff a new VIP connection is neither refused nor served here: the kernel
+   * drops its SYN ({@link NettySeam#holdSynsBack}), so the client sends it again a second later and
+   * by then reaches the new holder. Once the gate reopens, new connections are served here again.
+   */
+  @Test
+  void aPlannedHandoffHoldsNewVipConnectionsBackInsteadOfRefusingThem() throws Exception {
+    startEchoBehindTheVip();
+    proxy.quiesceVip(Duration.ofSeconds(5)).get(SOON.toSeconds(), TimeUnit.SECONDS);
+
+    try (Socket held = new Socket()) {
+      assertThatThrownBy(() -> held.connect(proxy.boundAddresses().get(0), 300))
+          .as("the connect waits for an answer, neither refused nor accepted")
+          .isInstanceOf(SocketTimeoutException.class);
+    }
+    proxy.reopenVip();
+    try (Socket client = connect(0)) {
+      assertEcho(client, "after the handoff");
+    }
   }
 
   /** An echoing apiserver of node n1 behind the VIP listener alone. */

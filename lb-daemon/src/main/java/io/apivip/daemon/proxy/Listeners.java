@@ -27,6 +27,7 @@ import org.slf4j.LoggerFactory;
  */
 final class Listeners {
 
+  /** Under TcpProxy's name, as the proxy's other lines for operators. */
   private static final Logger log = LoggerFactory.getLogger(TcpProxy.class);
 
   private final Transports transports;

@@ -59,7 +59,8 @@ import org.slf4j.LoggerFactory;
  *       {@code RelayTest.bothEndsEndingAndResettingAtOnceCloseTheConnection}.
  *   <li>{@link #acceptedSocketsKeepAlive}: Linux passes a listening socket's SO_KEEPALIVE on to the
  *       sockets accepted from it, which saves a system call per connection. Proven by {@code
- *       ListenersTest.bothSidesOfARelayedConnectionKeepAlive}.
+ *       ListenersTest.bothSidesOfARelayedConnectionKeepAlive}, which fails should Linux stop
+ *       passing it on (the accepted sockets then have no keepalive timer).
  *   <li>{@link #readFromTheStart}: EPOLLIN carried by the registration of a backend channel saves one
  *       epoll_ctl call per connection (bench/proxy's system call row). A cost, not a fault; relaying
  *       is proven intact by {@code RelayTest.relaysLargeRandomPayloadsIntactBothWays}.

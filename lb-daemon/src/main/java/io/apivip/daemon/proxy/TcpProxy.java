@@ -113,13 +113,10 @@ public final class TcpProxy {
   }
 
   /**
-   * Prepares a planned handoff of the VIP: new connections to the VIP listeners are dropped
-   * silently (clients send their SYN again a second later, by when the new holder answers; see
-   * {@link NettySeam#holdSynsBack}); connections open for longer than 5 s (watches, streams) are
-   * ended gracefully at once, so their clients reconnect to the new holder; younger ones (requests
-   * in flight) get up to {@code wait} to finish before they are ended too. The future completes
-   * when every VIP connection is closed or has been told to end, so the VIP may move; those still
-   * open a second after that are closed. Any thread; {@link #reopenVip} undoes it.
+   * Prepares a planned handoff of the VIP: new VIP connections are held back until the new holder
+   * answers them, long-lived ones (watches) are ended gracefully at once, requests in flight get up
+   * to {@code wait} to finish. The future completes when the VIP may move. Any thread; {@link
+   * #reopenVip} undoes it. The details: {@link VipGate#quiesce}.
    */
   public CompletableFuture<Void> quiesceVip(Duration wait) {
     return gate.quiesce(wait);

@@ -26,6 +26,7 @@ import org.slf4j.LoggerFactory;
  */
 final class VipGate {
 
+  /** Under TcpProxy's name, as the proxy's other lines for operators. */
   private static final Logger log = LoggerFactory.getLogger(TcpProxy.class);
   /** How long an apiserver gets to end a connection gracefully during a handoff before it is closed. */
   private static final Duration GRACEFUL_END = Duration.ofSeconds(1);
@@ -49,7 +50,15 @@ final class VipGate {
     vipClients.add(client);
   }
 
-  /** See {@link TcpProxy#quiesceVip}. */
+  /**
+   * Prepares a planned handoff of the VIP: new connections to the VIP listeners are dropped
+   * silently (clients send their SYN again a second later, by when the new holder answers; see
+   * {@link NettySeam#holdSynsBack}); connections open for longer than {@link #LONG_LIVED} (watches,
+   * streams) are ended gracefully at once, so their clients reconnect to the new holder; younger
+   * ones (requests in flight) get up to {@code wait} to finish before they are ended too. The
+   * future completes when every VIP connection is closed or has been told to end, so the VIP may
+   * move; those still open {@link #GRACEFUL_END} after that are closed. {@link #reopen} undoes it.
+   */
   CompletableFuture<Void> quiesce(Duration wait) {
     CompletableFuture<Void> done = new CompletableFuture<>();
     if (!closed.compareAndSet(false, true)) {

@@ -246,11 +246,11 @@ public final class Daemon implements AdminApi, AutoCloseable {
     }
     if (proxy != null) {
       try {
-        proxy.drain().get(settings.proxy().drainGrace().plusSeconds(5).toMillis(), TimeUnit.MILLISECONDS);
+        proxy.closeGracefully().get(settings.proxy().drainGrace().plusSeconds(5).toMillis(), TimeUnit.MILLISECONDS);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       } catch (ExecutionException | TimeoutException e) {
-        log.warn("the proxy did not drain cleanly: {}", e.toString());
+        log.warn("the proxy did not close gracefully: {}", e.toString());
       }
     }
     close();

@@ -38,7 +38,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * The Java side of bench/proxy/run.sh, on loopback only:
  *   proxy LISTEN_PORT BACKEND_PORT RELAY    apivip's TcpProxy in front of 127.0.0.1:BACKEND_PORT;
- *                                           RELAY: copy (epoll), splice (epoll) or io_uring
+ *                                           RELAY: copy (epoll) or io_uring
  *   http PORT                               a small HTTP/1.1 server answering "ok" (wrk's backend)
  *   hold PORT COUNT                         opens COUNT idle connections to 127.0.0.1:PORT and keeps them
  * Each prints "ready" once it serves (or holds) and runs until it is killed.
@@ -59,12 +59,11 @@ public final class Bench {
   }
 
   static void proxy(int listenPort, int backendPort, String relay) throws Exception {
-    boolean splice = switch (relay) {
-      case "copy", "io_uring" -> false;
-      case "splice" -> true;
-      default -> throw new IllegalArgumentException("relay must be copy, splice or io_uring, not " + relay);
+    Transports.Kind kind = switch (relay) {
+      case "copy" -> Transports.Kind.EPOLL;
+      case "io_uring" -> Transports.Kind.IO_URING;
+      default -> throw new IllegalArgumentException("relay must be copy or io_uring, not " + relay);
     };
-    Transports.Kind kind = relay.equals("io_uring") ? Transports.Kind.IO_URING : Transports.Kind.EPOLL;
     if (!kind.available()) {
       throw new IllegalStateException("the " + kind.configName() + " transport is not available on this machine");
     }
@@ -73,7 +72,7 @@ public final class Bench {
     Listener listener = new Listener(new InetSocketAddress("127.0.0.1", listenPort), false, Policy.LEAST_CONNECTIONS);
     // max-connections above the 10,000 idle connections of the memory test; everything else as reference.conf.
     Settings.Proxy settings = new Settings.Proxy(
-        List.of(listener), Duration.ofSeconds(1), 3, 20_000, Duration.ZERO, Duration.ofSeconds(1), splice);
+        List.of(listener), Duration.ofSeconds(1), 3, 20_000, Duration.ZERO, Duration.ofSeconds(1));
     Backend backend = new Backend("n1", new InetSocketAddress("127.0.0.1", backendPort));
     BackendHealth alwaysUp = new BackendHealth() {
       @Override

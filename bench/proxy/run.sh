@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # The proxy benchmark: the same load on loopback straight to the backend, through HAProxy (mode tcp,
-# option splice-auto) and through apivip's proxy (epoll transport copying, io_uring transport, and
-# epoll with proxy.splice on), in one run.
+# option splice-auto) and through apivip's proxy (epoll transport and io_uring transport), in one run.
 # Prints a table with absolute figures and the ratio apivip/HAProxy and writes it into
 # bench/README.md with the date and the machine. Usage, as root on Debian/Ubuntu:
 #   bench/proxy/run.sh
@@ -127,7 +126,7 @@ EOF
   await_listening "$1" "$2"
 }
 
-start_apivip() { # NAME LISTEN_PORT BACKEND_PORT RELAY (copy, splice or io_uring)
+start_apivip() { # NAME LISTEN_PORT BACKEND_PORT RELAY (copy or io_uring)
   spawn "$1" exec_bench_java proxy "$2" "$3" "$4"
   await_line "$1" ready
 }
@@ -143,9 +142,9 @@ record() { # TARGET METRIC VALUE
   printf 'bench: %-14s %-18s %s\n' "$1" "$2" "$3" >&2
 }
 
-TARGETS=(direct haproxy apivip apivip-uring apivip-splice)
-APIVIPS=(apivip apivip-uring apivip-splice)
-declare -A relay=([apivip]=copy [apivip-uring]=io_uring [apivip-splice]=splice)
+TARGETS=(direct haproxy apivip apivip-uring)
+APIVIPS=(apivip apivip-uring)
+declare -A relay=([apivip]=copy [apivip-uring]=io_uring)
 
 start_proxies() { # BACKEND_PORT: HAProxy and every apivip variant in front of it, on port[TARGET]
   start_haproxy haproxy "${port[haproxy]}" "$1"
@@ -166,7 +165,7 @@ stop_proxies() {
 iperf_port=$(free_port)
 spawn iperf3-server iperf3 -s -B 127.0.0.1 -p "$iperf_port"
 await_listening iperf3-server "$iperf_port"
-declare -A port=([direct]=$iperf_port [haproxy]=$(free_port) [apivip]=$(free_port) [apivip-uring]=$(free_port) [apivip-splice]=$(free_port))
+declare -A port=([direct]=$iperf_port [haproxy]=$(free_port) [apivip]=$(free_port) [apivip-uring]=$(free_port))
 start_proxies "$iperf_port"
 
 gbits() {
@@ -189,7 +188,7 @@ stop iperf3-server
 http_port=$(free_port)
 spawn http exec_bench_java http "$http_port"
 await_line http ready
-port=([direct]=$http_port [haproxy]=$(free_port) [apivip]=$(free_port) [apivip-uring]=$(free_port) [apivip-splice]=$(free_port))
+port=([direct]=$http_port [haproxy]=$(free_port) [apivip]=$(free_port) [apivip-uring]=$(free_port))
 start_proxies "$http_port"
 
 wrk_parse() { # prints: requests/s p50_ms p99_ms errors
@@ -243,7 +242,7 @@ done
 
 # System calls per new connection, counted by perf trace on the proxy's event loop threads (all of
 # HAProxy's) under a light load: a figure that, unlike the rates, does not move with the host's load.
-declare -A threads=([haproxy]=. [apivip]=^apivip-proxy [apivip-uring]=^apivip-proxy [apivip-splice]=^apivip-proxy)
+declare -A threads=([haproxy]=. [apivip]=^apivip-proxy [apivip-uring]=^apivip-proxy)
 for target in haproxy "${APIVIPS[@]}"; do
   perf trace -s -p "${pids[$target]}" -o "$work/$target.syscalls" -- sleep 3 &
   tracer=$!

@@ -64,9 +64,8 @@ def main(results_file, date, machine, versions, readme_file):
         return f"{mine / theirs:.2f}"
 
     lines = [
-        "| metric | direct | HAProxy | apivip | apivip/HAProxy | apivip, io_uring | io_uring/HAProxy "
-        "| apivip, splice | splice/HAProxy |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| metric | direct | HAProxy | apivip | apivip/HAProxy | apivip, io_uring | io_uring/HAProxy |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for metric, label, higher_better in ROWS:
         if metric == "rss-10k" and not any(key[1] == "rss-10k" for key in figures):
@@ -75,8 +74,7 @@ def main(results_file, date, machine, versions, readme_file):
         label = label.replace("  ", "&nbsp;&nbsp;") + ("" if higher_better else " ↓")
         lines.append(
             f"| {label} | {cell('direct', metric)} | {cell('haproxy', metric)} | {cell('apivip', metric)} "
-            f"| **{ratio('apivip', metric)}** | {cell('apivip-uring', metric)} | **{ratio('apivip-uring', metric)}** "
-            f"| {cell('apivip-splice', metric)} | {ratio('apivip-splice', metric)} |"
+            f"| **{ratio('apivip', metric)}** | {cell('apivip-uring', metric)} | **{ratio('apivip-uring', metric)}** |"
         )
     errors = {
         key: value for key, value in figures.items() if key[1].startswith("errors-") and value > 0

@@ -1,16 +1,21 @@
 package io.apivip.daemon.admin;
 
+import java.util.concurrent.CompletableFuture;
+
 /**
  * What the admin server asks of the daemon. Called on an event loop thread: implementations answer
  * from snapshots and hand actions to their owners without blocking.
+ *
+ * <p>"Drain" and "resume" are the operator's words (the HTTP paths, {@code apivip drain}): they turn
+ * this node's maintenance on and off, a planned handoff; they are not the proxy's shutdown drain.
  */
 public interface AdminApi {
 
   StatusReport status();
 
-  /** Starts a planned handoff (maintenance on); answers the status right after. */
-  StatusReport drain();
+  /** Maintenance on (starts a planned handoff); completes with the status once the node has taken it in. */
+  CompletableFuture<StatusReport> drain();
 
-  /** Ends maintenance; answers the status right after. */
-  StatusReport resume();
+  /** Maintenance off; completes with the status once the node has taken it in. */
+  CompletableFuture<StatusReport> resume();
 }

@@ -157,9 +157,16 @@ public final class AdminServer implements AutoCloseable {
             notAllowed(ctx, request, "POST");
             return;
           }
-          StatusReport report = path.equals("/drain") ? api.drain() : api.resume();
           log.info("{} requested through the admin API from {}", path.substring(1), ctx.channel().remoteAddress());
-          respond(ctx, request, HttpResponseStatus.OK, "application/json", Json.write(report));
+          // The node takes the request in on its own thread; answer when it has, without blocking this loop.
+          boolean keepAlive = HttpUtil.isKeepAlive(request);
+          (path.equals("/drain") ? api.drain() : api.resume()).whenComplete((report, failure) -> {
+            if (failure != null) {
+              send(ctx, keepAlive, response(HttpResponseStatus.INTERNAL_SERVER_ERROR, "text/plain", failure + "\n"));
+            } else {
+              send(ctx, keepAlive, response(HttpResponseStatus.OK, "application/json", Json.write(report)));
+            }
+          });
         }
         default -> respond(ctx, request, HttpResponseStatus.NOT_FOUND, "text/plain",
             "unknown path; try GET /status, /healthz, /metrics or POST /drain, /resume\n");
@@ -185,7 +192,10 @@ public final class AdminServer implements AutoCloseable {
     }
 
     private void send(ChannelHandlerContext ctx, FullHttpRequest request, FullHttpResponse response) {
-      boolean keepAlive = HttpUtil.isKeepAlive(request);
+      send(ctx, HttpUtil.isKeepAlive(request), response);
+    }
+
+    private void send(ChannelHandlerContext ctx, boolean keepAlive, FullHttpResponse response) {
       if (keepAlive) {
         response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
         ctx.writeAndFlush(response);

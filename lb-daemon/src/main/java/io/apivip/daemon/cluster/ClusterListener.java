@@ -9,7 +9,8 @@ import java.util.Set;
 public interface ClusterListener {
 
   /**
-   * Add or remove the VIP. After adding it, call {@link ClusterService#addressUp()}: until then this
+   * Add or remove the VIP. After adding it, call {@link ClusterService#addressUp(long)} with the
+   * decision's {@link VipDecision#id}: until then this
    * node's heartbeats do not claim the VIP, so a node handing it over keeps it (make before break).
    */
   void vipDecision(VipDecision decision);

@@ -52,6 +52,8 @@ public final class ClusterNode {
   private boolean maintenance;
   private boolean holding;
   private boolean addressUp;
+  /** The id of the latest VIP decision (see {@link VipDecision#id}); 0 before the first. */
+  private long decision;
   private Optional<String> backing = Optional.empty();
   private long abstainingSince = NEVER;
   private long handingOverSince = NEVER;
@@ -231,8 +233,16 @@ public final class ClusterNode {
     }
   }
 
-  /** The VIP part has added the address; from now on our heartbeats claim the VIP. */
-  public void addressUp() {
+  /**
+   * The VIP part has added the address for the hold decision {@code decisionId}; from now on our
+   * heartbeats claim the VIP. A confirmation of an older decision says nothing of the current one
+   * (a release and a new hold came since, and the address may be off the interface): ignored.
+   */
+  public void addressUp(long decisionId) {
+    if (decisionId != decision) {
+      log.debug("node {} ignores the address confirmation of VIP decision {}; the latest is {}", config.selfId(), decisionId, decision);
+      return;
+    }
     if (holding && !addressUp) {
       addressUp = true;
       sendNow = true;
@@ -281,7 +291,7 @@ public final class ClusterNode {
     log.info(
         "node {} {} the VIP ({}); backing {}",
         config.selfId(), hold ? "takes" : "releases", reason.tag(), backing.orElse("nobody"));
-    listener.vipDecision(new VipDecision(hold, reason));
+    listener.vipDecision(new VipDecision(hold, reason, ++decision));
   }
 
   Election.Input electionInput(long now) {

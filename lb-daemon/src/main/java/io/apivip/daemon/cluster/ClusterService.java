@@ -24,7 +24,7 @@ import java.util.concurrent.TimeUnit;
  *   <li>Inputs, from any thread (posted to the owner): {@link #setEligible} (this node's proxy has
  *       a healthy backend and its VIP part works; false until first called), {@link
  *       #enterMaintenance} / {@link #leaveMaintenance} (drain / resume), {@link #addressUp} (the VIP
- *       part has added the address after a hold decision).
+ *       part has added the address after the hold decision it names).
  *   <li>Outputs: the {@link ClusterListener} (hold / release with a reason, maintenance flags of
  *       every node), called on the owner thread; {@link #status()}, a snapshot safe to read from any
  *       thread; the meters in {@link ClusterMetrics}.
@@ -153,9 +153,12 @@ public final class ClusterService implements AutoCloseable {
     post(() -> node.setMaintenance(false));
   }
 
-  /** The VIP part confirms the address is on the interface (after a hold decision). */
-  public void addressUp() {
-    post(() -> node.addressUp());
+  /**
+   * The VIP part confirms the address is on the interface after the hold decision with this {@link
+   * VipDecision#id}; a confirmation of an older decision is ignored.
+   */
+  public void addressUp(long decisionId) {
+    post(() -> node.addressUp(decisionId));
   }
 
   /** The latest snapshot, at most one heartbeat interval old. */

@@ -108,8 +108,7 @@ public record Settings(
       int connectAttempts,
       int maxConnections,
       Duration idleTimeout,
-      Duration drainGrace,
-      boolean splice) {
+      Duration drainGrace) {
 
     public Proxy {
       listeners = List.copyOf(listeners);

@@ -373,9 +373,8 @@ public final class SettingsLoader {
     int maxConnections = in.integer("proxy.max-connections", 1, 1_000_000);
     Duration idleTimeout = in.duration("proxy.idle-timeout", true);
     Duration drainGrace = in.duration("proxy.drain-grace", true);
-    boolean splice = in.bool("proxy.splice");
     return new Settings.Proxy(
-        listeners, connectTimeout, connectAttempts, maxConnections, idleTimeout, drainGrace, splice);
+        listeners, connectTimeout, connectAttempts, maxConnections, idleTimeout, drainGrace);
   }
 
   private List<Backend> backends(ConfigReader in, Settings.Cluster cluster) {

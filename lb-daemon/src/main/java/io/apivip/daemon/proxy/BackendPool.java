@@ -12,8 +12,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The apiservers with their live connection counts and meters, and the maintenance flags. Shared by
- * every event loop: counts are atomic and the maintenance set is replaced whole, never mutated.
+ * The apiservers with their live connection counts and meters; which of them take new connections
+ * is {@link Routing}'s answer. Shared by every event loop: counts are atomic.
  */
 final class BackendPool {
 
@@ -45,16 +45,15 @@ final class BackendPool {
   }
 
   private final Map<Backend, Slot> slots = new LinkedHashMap<>();
-  private final BackendHealth health;
+  private final Routing routing;
   private final String localNodeId;
   private final AtomicLong[] tickets;
-  private volatile Set<String> maintenance = Set.of();
 
-  BackendPool(List<Backend> backends, int listeners, String localNodeId, BackendHealth health, ProxyMetrics metrics) {
+  BackendPool(List<Backend> backends, int listeners, String localNodeId, Routing routing, ProxyMetrics metrics) {
     for (Backend backend : backends) {
       slots.put(backend, new Slot(backend, listeners, metrics));
     }
-    this.health = health;
+    this.routing = routing;
     this.localNodeId = localNodeId;
     this.tickets = new AtomicLong[listeners];
     for (int i = 0; i < listeners; i++) {
@@ -66,7 +65,7 @@ final class BackendPool {
   List<Slot> choose(int listener, Policy policy, int attempts) {
     List<Candidate> candidates = new ArrayList<>(slots.size());
     for (Slot slot : slots.values()) {
-      candidates.add(new Candidate(slot.backend, routable(slot.backend), slot.active.get()));
+      candidates.add(new Candidate(slot.backend, routing.routable(slot.backend), slot.active.get()));
     }
     long ticket = tickets[listener].getAndIncrement();
     return BackendChooser.order(policy, candidates, localNodeId, ticket, attempts).stream().map(slots::get).toList();
@@ -76,20 +75,13 @@ final class BackendPool {
     return slots.size();
   }
 
-  void setMaintenance(Set<String> nodeIds) {
-    maintenance = Set.copyOf(nodeIds);
-  }
-
-  Set<String> maintenance() {
-    return maintenance;
-  }
-
   BackendHealth health() {
-    return health;
+    return routing.health();
   }
 
   List<ProxyStatus.BackendStatus> status(int listener) {
-    Set<String> inMaintenance = maintenance;
+    Set<String> inMaintenance = routing.maintenance();
+    BackendHealth health = routing.health();
     List<ProxyStatus.BackendStatus> status = new ArrayList<>(slots.size());
     for (Slot slot : slots.values()) {
       status.add(new ProxyStatus.BackendStatus(
@@ -100,9 +92,5 @@ final class BackendPool {
           slot.activeByListener[listener].get()));
     }
     return status;
-  }
-
-  private boolean routable(Backend backend) {
-    return !maintenance.contains(backend.nodeId()) && health.isUp(backend);
   }
 }

@@ -40,7 +40,6 @@ final class Connector extends ChannelInboundHandlerAdapter {
   private final ProxyLog events;
   private final int attempts;
   private final int connectTimeoutMillis;
-  private final boolean splice;
   private final List<Object> readEarly = new ArrayList<>(0);
   private boolean endedEarly;
 
@@ -52,8 +51,7 @@ final class Connector extends ChannelInboundHandlerAdapter {
       ProxyMetrics metrics,
       ProxyLog events,
       int attempts,
-      int connectTimeoutMillis,
-      boolean splice) {
+      int connectTimeoutMillis) {
     this.listener = listener;
     this.pool = pool;
     this.sockets = sockets;
@@ -61,7 +59,6 @@ final class Connector extends ChannelInboundHandlerAdapter {
     this.events = events;
     this.attempts = attempts;
     this.connectTimeoutMillis = connectTimeoutMillis;
-    this.splice = splice;
   }
 
   @Override
@@ -76,7 +73,7 @@ final class Connector extends ChannelInboundHandlerAdapter {
 
   /**
    * Connects to the apiserver of {@code order[attempt]} from a new channel on the client's event loop,
-   * which splice requires and which keeps the pair on one thread.
+   * which keeps the pair on one thread.
    */
   private void connect(ChannelHandlerContext ctx, List<Slot> order, int attempt) {
     Channel client = ctx.channel();
@@ -85,7 +82,7 @@ final class Connector extends ChannelInboundHandlerAdapter {
     long started = System.nanoTime();
     Channel backend;
     try {
-      backend = backendChannel(address, new Relay(client, slot.meters.bytesToClient(), splice));
+      backend = backendChannel(address, new Relay(client, slot.meters.bytesToClient()));
     } catch (ChannelException e) { // no socket to be had (out of descriptors), or an option refused
       nodeFailed(client, e);
       return;
@@ -121,12 +118,12 @@ final class Connector extends ChannelInboundHandlerAdapter {
       channel.config()
           .setAllowHalfClosure(true)
           .setKeepAlive(true) // Netty has turned TCP_NODELAY on already
-          .setRecvByteBufAllocator(TcpProxy.RELAY_READS)
+          .setRecvByteBufAllocator(Relay.READS)
           .setConnectTimeoutMillis(connectTimeoutMillis)
           .setAutoRead(false);
       // Before registration, which then carries the interest set; after autoRead, which clears EPOLLIN.
-      EpollInterest.keepAcrossHalfClose(channel);
-      EpollInterest.readFromTheStart(channel);
+      NettySeam.keepAcrossHalfClose(channel);
+      NettySeam.readFromTheStart(channel);
       channel.pipeline().addLast(relay);
       return channel;
     } catch (ChannelException e) {
@@ -168,14 +165,14 @@ final class Connector extends ChannelInboundHandlerAdapter {
     }
     List<Object> early = List.copyOf(readEarly);
     readEarly.clear();
-    ctx.pipeline().replace(this, "relay", new Relay(backend, slot.meters.bytesToBackend(), splice));
+    ctx.pipeline().replace(this, "relay", new Relay(backend, slot.meters.bytesToBackend()));
     for (Object message : early) {
       client.pipeline().fireChannelRead(message);
     }
     if (endedEarly) {
       client.pipeline().fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
     }
-    Relay.start(client, backend, splice);
+    Relay.start(client, backend);
   }
 
   @Override

@@ -84,7 +84,7 @@ final class ProxyMetrics {
 
   private Counter bytes(String backend, String direction) {
     return Counter.builder(BYTES)
-        .description("Bytes relayed, by apiserver and direction (not counted while the kernel splices)")
+        .description("Bytes relayed, by apiserver and direction")
         .baseUnit("bytes")
         .tag("backend", backend)
         .tag("direction", direction)

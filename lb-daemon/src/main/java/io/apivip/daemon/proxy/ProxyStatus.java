@@ -9,9 +9,10 @@ import java.util.List;
  * each apiserver. Plain values, ready to be rendered as JSON.
  *
  * @param clients client connections open over all listeners, including those still connecting
- * @param draining whether the proxy has stopped accepting and is letting connections finish
+ * @param closing whether the proxy is closing at shutdown: it has stopped accepting and is letting
+ *     connections finish
  */
-public record ProxyStatus(List<ListenerStatus> listeners, int clients, int maxConnections, boolean draining) {
+public record ProxyStatus(List<ListenerStatus> listeners, int clients, int maxConnections, boolean closing) {
 
   public ProxyStatus {
     listeners = List.copyOf(listeners);

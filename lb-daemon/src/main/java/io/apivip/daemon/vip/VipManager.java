@@ -22,9 +22,9 @@ import org.slf4j.LoggerFactory;
  *
  * <pre>
  *   VipManager vip = new VipManager(settings.vip(), registry);
- *   vip.addListener(status -> cluster.setEligible(status.eligible()));  // and status.holding() for heartbeats
+ *   vip.addListener(status -> ...);  // machineryWorks() for eligibility; holding() and decision() to confirm a hold
  *   vip.start();               // removes a VIP left by a crash (unless hold() came first), starts watching
- *   vip.hold("elected");       // add, then announce announce-count times, then every refresh-interval
+ *   vip.hold("elected", 7);    // for the cluster's decision 7: add, announce announce-count times, then every refresh-interval
  *   vip.announceAgain("peer n2 stopped claiming the VIP"); // a fresh burst while holding
  *   vip.release("lost quorum"); // remove
  *   vip.close();               // on shutdown, after the handoff: removes the VIP if still there
@@ -35,7 +35,7 @@ import org.slf4j.LoggerFactory;
  * of {@link Status} and must not block. {@link #status()} may be read from any thread.
  *
  * <p>Failures: an add, remove or announcement that fails is logged (once per distinct problem),
- * counted and retried with backoff, and the node is not {@link Status#eligible() eligible} until it
+ * counted and retried with backoff, and {@link Status#machineryWorks()} is false until it
  * succeeds. The same holds while the interface is missing, down or without carrier; the cluster
  * should then move the VIP away (call {@link #release}). If the held address disappears (someone ran
  * {@code ip addr del}, or the interface lost it), it is added and announced again. The interface is
@@ -48,10 +48,13 @@ public final class VipManager implements AutoCloseable {
    *
    * @param wanted the cluster asked this node to hold the VIP
    * @param present the address is on the interface, as far as the last operation or check knows
-   * @param eligible this node can hold the VIP: interface usable and the last kernel operation succeeded
-   * @param problem why not eligible, for status pages; "" when eligible
+   * @param machineryWorks the VIP machinery works, so this node could hold the VIP: interface usable
+   *     and the last kernel operation succeeded
+   * @param problem why the machinery does not work, for status pages; "" when it works
+   * @param decision the cluster's hold decision ({@code hold}'s argument) this status answers; 0
+   *     before the first, so that a confirmation of the address names the hold it confirms
    */
-  public record Status(boolean wanted, boolean present, boolean eligible, String problem) {
+  public record Status(boolean wanted, boolean present, boolean machineryWorks, String problem, long decision) {
 
     /** Holds the VIP: wants it and has it; what heartbeats should say. */
     public boolean holding() {
@@ -70,7 +73,7 @@ public final class VipManager implements AutoCloseable {
   private final Backoff backoff;
   private final VipMetrics metrics;
   private final List<Consumer<Status>> listeners = new CopyOnWriteArrayList<>();
-  private volatile Status status = new Status(false, false, true, "");
+  private volatile Status status = new Status(false, false, true, "", 0);
   /**
    * The latest of {@link #hold} and {@link #release}, as the caller sees it. The VIP thread reads it
    * just before it announces: an address the cluster has already decided to release must not be
@@ -83,6 +86,8 @@ public final class VipManager implements AutoCloseable {
   private boolean closed;
   private boolean wanted;
   private boolean present;
+  /** The hold decision acted on last. */
+  private long decision;
   /** Why the address is being added or removed, and since when: for the log lines' timings. */
   private String cause = "";
   private long causeNanos;
@@ -93,7 +98,7 @@ public final class VipManager implements AutoCloseable {
   private boolean burstLogPending;
   /** Kernel operations failed in a row, for the backoff. */
   private int failures;
-  /** Why this node cannot hold the VIP, one per source; null when fine. Any non-null means not eligible. */
+  /** Why this node cannot hold the VIP, one per source; null when fine. Any non-null means the machinery does not work. */
   private String linkProblem;
   private String inspectProblem;
   private String addressProblem;
@@ -124,11 +129,15 @@ public final class VipManager implements AutoCloseable {
     scheduler.execute(this::onStart);
   }
 
-  /** Take the VIP: add it and announce it. Repeated calls while holding do nothing. */
-  public void hold(String reason) {
+  /**
+   * Take the VIP for the cluster's hold decision {@code decision}: add it and announce it. The
+   * status names the decision once it acts on it. Repeated calls while holding only take the new
+   * decision's number.
+   */
+  public void hold(String reason, long decision) {
     long decided = scheduler.nanoTime();
     holdRequested = true;
-    scheduler.execute(() -> onHold(reason, decided));
+    scheduler.execute(() -> onHold(reason, decided, decision));
   }
 
   /** Let the VIP go: remove it. Repeated calls do nothing. */
@@ -182,9 +191,14 @@ public final class VipManager implements AutoCloseable {
     reconcile();
   }
 
-  private void onHold(String reason, long decided) {
+  private void onHold(String reason, long decided, long decision) {
     // A hold already overtaken by a release is skipped: the release follows it in the queue.
-    if (closed || wanted || !holdRequested) {
+    if (closed || !holdRequested) {
+      return;
+    }
+    this.decision = decision;
+    if (wanted) {
+      publish();
       return;
     }
     wanted = true;
@@ -490,7 +504,7 @@ public final class VipManager implements AutoCloseable {
   private void publish() {
     String problem =
         Stream.of(linkProblem, inspectProblem, addressProblem, announceProblem).filter(Objects::nonNull).collect(Collectors.joining("; "));
-    Status next = new Status(wanted, present, problem.isEmpty(), problem);
+    Status next = new Status(wanted, present, problem.isEmpty(), problem, decision);
     if (next.equals(status)) {
       return;
     }

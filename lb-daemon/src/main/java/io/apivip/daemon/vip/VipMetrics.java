@@ -58,7 +58,7 @@ final class VipMetrics {
         .description("1 while this node has the VIP on its interface and means to hold it")
         .strongReference(true)
         .register(registry);
-    Gauge.builder(ELIGIBLE, status, s -> s.get().eligible() ? 1 : 0)
+    Gauge.builder(ELIGIBLE, status, s -> s.get().machineryWorks() ? 1 : 0)
         .description("1 while this node can hold the VIP: interface up, last kernel operation succeeded")
         .strongReference(true)
         .register(registry);

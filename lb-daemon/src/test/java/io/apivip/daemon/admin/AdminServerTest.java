@@ -14,6 +14,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -43,16 +44,16 @@ class AdminServerTest {
     }
 
     @Override
-    public StatusReport drain() {
+    public CompletableFuture<StatusReport> drain() {
       drains.incrementAndGet();
       maintenance = true;
-      return status();
+      return CompletableFuture.completedFuture(status());
     }
 
     @Override
-    public StatusReport resume() {
+    public CompletableFuture<StatusReport> resume() {
       maintenance = false;
-      return status();
+      return CompletableFuture.completedFuture(status());
     }
   }
 

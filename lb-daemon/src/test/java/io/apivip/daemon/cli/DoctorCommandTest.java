@@ -22,6 +22,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
@@ -49,12 +50,12 @@ class DoctorCommandTest {
     }
 
     @Override
-    public StatusReport drain() {
+    public CompletableFuture<StatusReport> drain() {
       throw new UnsupportedOperationException("the doctor never drains");
     }
 
     @Override
-    public StatusReport resume() {
+    public CompletableFuture<StatusReport> resume() {
       throw new UnsupportedOperationException("the doctor never resumes");
     }
   }

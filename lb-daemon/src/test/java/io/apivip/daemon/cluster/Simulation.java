@@ -438,7 +438,7 @@ final class Simulation {
         announce("takes");
         at(now + random.nextInt(3 * (int) MS), () -> run(() -> {
           if (generation == holdGeneration && cluster.holding()) {
-            cluster.addressUp();
+            cluster.addressUp(decision.id());
           }
         }));
       }));

@@ -40,7 +40,7 @@ class UdpClusterTest {
       last = decision;
       up = decision.hold();
       if (decision.hold()) {
-        service.addressUp();
+        service.addressUp(decision.id());
       }
     }
   }

@@ -332,7 +332,7 @@ class EndToEndIT {
 
   /**
    * Every node checks every apiserver, each at its own moments, so when all fail at once one node
-   * sees it first. If that is the holder, it keeps the VIP for a settle time (Eligibility) instead of
+   * sees it first. If that is the holder, it keeps the VIP for a settle time (NodeController) instead of
    * handing it to a node that sees the same a second later: moving would gain nothing and reset
    * every connection. (Without the settle time this fails only when the holder sees it first.)
    */

@@ -103,7 +103,7 @@ final class AgentProcess implements AutoCloseable {
     return await(line -> line.contains(text), Duration.ofSeconds(10));
   }
 
-  /** Waits for a status line containing {@code text}, e.g. "eligible=false". */
+  /** Waits for a status line containing {@code text}, e.g. "machineryWorks=false". */
   String awaitStatus(String text) {
     return await(line -> line.startsWith(VipAgent.PREFIX + "status ") && line.contains(text), Duration.ofSeconds(10));
   }

@@ -44,7 +44,7 @@ public final class VipAgent {
     for (String line = in.readLine(); line != null && !line.equals("quit"); line = in.readLine()) {
       String[] words = line.strip().split("\\s+");
       switch (words[0]) {
-        case "hold" -> manager.hold("test says hold");
+        case "hold" -> manager.hold("test says hold", 1);
         case "release" -> manager.release("test says release");
         case "metric" -> say("metric " + metric(registry, words));
         default -> say("unknown command " + line);
@@ -55,7 +55,7 @@ public final class VipAgent {
   }
 
   static String describe(VipManager.Status status) {
-    return "status wanted=" + status.wanted() + " present=" + status.present() + " eligible=" + status.eligible() + " problem=" + status.problem();
+    return "status wanted=" + status.wanted() + " present=" + status.present() + " machineryWorks=" + status.machineryWorks() + " problem=" + status.problem();
   }
 
   /** The sum of the counters named words[1] with the tags that follow as pairs. */

@@ -48,11 +48,11 @@ class VipManagerTest {
   @Test
   void holdAddsTheAddressAndAnnouncesItAnnounceCountTimesAtTheInterval() {
     start();
-    manager.hold("elected");
+    manager.hold("elected", 1);
     scheduler.runDue();
 
     assertThat(kernel.present).isTrue();
-    assertThat(manager.status()).isEqualTo(new VipManager.Status(true, true, true, ""));
+    assertThat(manager.status()).isEqualTo(new VipManager.Status(true, true, true, "", 1));
     scheduler.advance(Duration.ofSeconds(5));
     assertThat(kernel.journal).containsExactly("add@0", "announce@0", "announce@300", "announce@600");
     assertThat(counter(VipMetrics.ANNOUNCEMENTS_SENT, "kind", "garp-request")).isEqualTo(3);
@@ -68,8 +68,8 @@ class VipManagerTest {
   @Test
   void repeatedHoldsDoNothingMore() {
     start();
-    manager.hold("elected");
-    manager.hold("elected again");
+    manager.hold("elected", 1);
+    manager.hold("elected again", 1);
     scheduler.advance(Duration.ofSeconds(5));
 
     assertThat(kernel.calls("add")).hasSize(1);
@@ -77,9 +77,30 @@ class VipManagerTest {
   }
 
   @Test
+  void theStatusNamesTheHoldDecisionItAnswers() {
+    start();
+    List<VipManager.Status> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+    manager.addListener(seen::add);
+    manager.hold("elected", 1);
+    scheduler.advance(Duration.ofMillis(100));
+    manager.release("quorum lost");
+    manager.hold("elected", 3);
+    scheduler.advance(Duration.ofMillis(100));
+
+    assertThat(seen.get(0)).isEqualTo(new VipManager.Status(true, true, true, "", 1));
+    assertThat(seen).filteredOn(VipManager.Status::holding).extracting(VipManager.Status::decision).containsExactly(1L, 3L);
+    assertThat(manager.status()).isEqualTo(new VipManager.Status(true, true, true, "", 3));
+
+    manager.hold("still elected", 4);
+    scheduler.advance(Duration.ofMillis(100));
+    assertThat(manager.status().decision()).as("a repeated hold takes the new number").isEqualTo(4);
+    assertThat(kernel.calls("add")).hasSize(2);
+  }
+
+  @Test
   void refreshesEveryRefreshIntervalWhileHoldingAndNeverAfterRelease() {
     start();
-    manager.hold("elected");
+    manager.hold("elected", 1);
     scheduler.advance(Duration.ofSeconds(130));
     assertThat(kernel.calls("announce")).containsExactly("announce@0", "announce@300", "announce@600", "announce@60000", "announce@120000");
 
@@ -93,7 +114,7 @@ class VipManagerTest {
   void aZeroRefreshIntervalTurnsRefreshOff() throws Exception {
     manager = manager(3, Duration.ZERO);
     start();
-    manager.hold("elected");
+    manager.hold("elected", 1);
     scheduler.advance(Duration.ofSeconds(300));
 
     assertThat(kernel.calls("announce")).hasSize(3);
@@ -103,7 +124,7 @@ class VipManagerTest {
   void anAnnounceCountOfZeroAddsWithoutAnnouncing() throws Exception {
     manager = manager(0, REFRESH);
     start();
-    manager.hold("elected");
+    manager.hold("elected", 1);
     scheduler.advance(Duration.ofSeconds(10));
 
     assertThat(kernel.journal).containsExactly("add@0");
@@ -113,13 +134,13 @@ class VipManagerTest {
   @Test
   void releaseRemovesTheAddressAndStopsTheAnnouncementsUnderWay() {
     start();
-    manager.hold("elected");
+    manager.hold("elected", 1);
     scheduler.advance(Duration.ofMillis(100));
     manager.release("drain");
     scheduler.advance(Duration.ofSeconds(5));
 
     assertThat(kernel.journal).containsExactly("add@0", "announce@0", "remove@100");
-    assertThat(manager.status()).isEqualTo(new VipManager.Status(false, false, true, ""));
+    assertThat(manager.status()).isEqualTo(new VipManager.Status(false, false, true, "", 1));
     assertThat(registry.get(VipMetrics.HELD).gauge().value()).isZero();
     assertThat(messages()).anyMatch(line -> line.startsWith("VIP 192.0.2.100/32 removed from eth0 in ") && line.endsWith("(drain)"));
   }
@@ -128,7 +149,7 @@ class VipManagerTest {
   void anAddressReleasedWhileItWasBeingAddedIsNeverAnnounced() {
     start();
     kernel.duringNextAdd = () -> manager.release("yielded");
-    manager.hold("elected");
+    manager.hold("elected", 1);
     scheduler.advance(Duration.ofSeconds(5));
 
     assertThat(kernel.journal).containsExactly("add@0", "remove@0");
@@ -138,7 +159,7 @@ class VipManagerTest {
   @Test
   void aHoldOvertakenByItsReleaseDoesNotTouchTheKernel() {
     start();
-    manager.hold("elected");
+    manager.hold("elected", 1);
     manager.release("yielded");
     scheduler.advance(Duration.ofSeconds(5));
 
@@ -148,7 +169,7 @@ class VipManagerTest {
   @Test
   void announceAgainSendsAFreshBurstWhileHolding() {
     start();
-    manager.hold("elected");
+    manager.hold("elected", 1);
     scheduler.advance(Duration.ofMillis(2000));
     manager.announceAgain("peer n2 stopped claiming the VIP");
     scheduler.advance(Duration.ofMillis(1000));
@@ -161,7 +182,7 @@ class VipManagerTest {
   void announceAgainDoesNothingUnlessHolding() {
     start();
     manager.announceAgain("peer n2 stopped claiming the VIP");
-    manager.hold("elected");
+    manager.hold("elected", 1);
     manager.release("drain");
     manager.announceAgain("peer n3 stopped claiming the VIP");
     scheduler.advance(Duration.ofSeconds(5));
@@ -192,7 +213,7 @@ class VipManagerTest {
   @Test
   void startKeepsTheVipWhenElectedBeforeStartAndAnnouncesIt() {
     kernel.present = true;
-    manager.hold("elected");
+    manager.hold("elected", 1);
     start();
     scheduler.advance(Duration.ofSeconds(5));
 
@@ -207,16 +228,16 @@ class VipManagerTest {
     for (int i = 0; i < 3; i++) {
       kernel.addFailures.add(FakeKernel.failure(KernelException.Kind.FAILED, "ip -4 addr add: RTNETLINK answers: No buffer space available"));
     }
-    manager.hold("elected");
+    manager.hold("elected", 1);
     scheduler.runDue();
-    assertThat(manager.status().eligible()).isFalse();
+    assertThat(manager.status().machineryWorks()).isFalse();
     assertThat(manager.status().problem()).contains("No buffer space available");
 
     scheduler.advance(Duration.ofSeconds(2));
     // Retries after 100, 200 and 400 ms; the fourth attempt works.
     assertThat(kernel.calls("add")).containsExactly("add@0", "add@100", "add@300", "add@700");
-    assertThat(manager.status()).isEqualTo(new VipManager.Status(true, true, true, ""));
-    assertThat(published).extracting(VipManager.Status::eligible).containsSubsequence(false, true);
+    assertThat(manager.status()).isEqualTo(new VipManager.Status(true, true, true, "", 1));
+    assertThat(published).extracting(VipManager.Status::machineryWorks).containsSubsequence(false, true);
     assertThat(counter(VipMetrics.ADDRESS_OPERATIONS, "operation", "add", "outcome", "failed")).isEqualTo(3);
     assertThat(logs.list.stream().filter(event -> event.getLevel().toString().equals("WARN")).map(ILoggingEvent::getFormattedMessage))
         .singleElement()
@@ -232,7 +253,7 @@ class VipManagerTest {
     for (int i = 0; i < 10; i++) {
       kernel.removeFailures.add(FakeKernel.failure(KernelException.Kind.FAILED, "busy"));
     }
-    manager.hold("elected");
+    manager.hold("elected", 1);
     scheduler.runDue();
     manager.release("drain");
     scheduler.advance(Duration.ofSeconds(30));
@@ -242,7 +263,7 @@ class VipManagerTest {
             "remove@0", "remove@100", "remove@300", "remove@700", "remove@1500", "remove@3100", "remove@5100", "remove@7100", "remove@9100",
             "remove@11100", "remove@13100");
     assertThat(kernel.present).isFalse();
-    assertThat(manager.status().eligible()).isTrue();
+    assertThat(manager.status().machineryWorks()).isTrue();
   }
 
   @Test
@@ -250,13 +271,13 @@ class VipManagerTest {
     kernel.announcerBroken =
         FakeKernel.failure(KernelException.Kind.NO_PERMISSION, "socket(AF_PACKET, SOCK_RAW): Operation not permitted (EPERM): apivip needs CAP_NET_RAW");
     start();
-    assertThat(manager.status().eligible()).isFalse();
+    assertThat(manager.status().machineryWorks()).isFalse();
     assertThat(manager.status().problem()).contains("CAP_NET_RAW");
 
-    manager.hold("elected");
+    manager.hold("elected", 1);
     scheduler.advance(Duration.ofSeconds(10));
     assertThat(kernel.present).isTrue();
-    assertThat(manager.status().eligible()).isFalse();
+    assertThat(manager.status().machineryWorks()).isFalse();
     assertThat(kernel.calls("announce")).hasSizeGreaterThan(3);
     assertThat(counter(VipMetrics.ANNOUNCEMENT_FAILURES, "reason", "no-permission")).isEqualTo(1 + kernel.calls("announce").size());
     assertThat(logs.list.stream().filter(event -> event.getLevel().toString().equals("ERROR")).map(ILoggingEvent::getFormattedMessage))
@@ -266,25 +287,25 @@ class VipManagerTest {
 
     kernel.announcerBroken = null;
     scheduler.advance(Duration.ofSeconds(10));
-    assertThat(manager.status().eligible()).isTrue();
+    assertThat(manager.status().machineryWorks()).isTrue();
   }
 
   @Test
   void aNodeThatCouldNotAnnounceBecomesEligibleOnceItCouldWithoutSendingAnything() {
     kernel.announcerBroken = FakeKernel.failure(KernelException.Kind.FAILED, "sendto: Network is down");
     start();
-    assertThat(manager.status().eligible()).isFalse();
+    assertThat(manager.status().machineryWorks()).isFalse();
 
     kernel.announcerBroken = null;
     scheduler.advance(CHECK);
-    assertThat(manager.status().eligible()).isTrue();
+    assertThat(manager.status().machineryWorks()).isTrue();
     assertThat(kernel.calls("announce")).isEmpty();
   }
 
   @Test
   void anAddressRemovedBySomeoneElseIsAddedBackAndAnnouncedAgain() {
     start();
-    manager.hold("elected");
+    manager.hold("elected", 1);
     scheduler.advance(Duration.ofSeconds(2));
     kernel.present = false;
     scheduler.advance(CHECK);
@@ -302,12 +323,12 @@ class VipManagerTest {
   @Test
   void anInterfaceDownMakesTheNodeIneligibleAndBackUpItAddsAndAnnouncesAgain() {
     start();
-    manager.hold("elected");
+    manager.hold("elected", 1);
     scheduler.advance(Duration.ofSeconds(2));
     kernel.carrier = false;
     scheduler.advance(CHECK);
 
-    assertThat(manager.status().eligible()).isFalse();
+    assertThat(manager.status().machineryWorks()).isFalse();
     assertThat(manager.status().problem()).isEqualTo("interface eth0 has no carrier");
     assertThat(counter(VipMetrics.DISRUPTIONS, "cause", "link-down")).isEqualTo(1);
     scheduler.advance(Duration.ofSeconds(5));
@@ -316,7 +337,7 @@ class VipManagerTest {
 
     kernel.carrier = true;
     scheduler.advance(CHECK);
-    assertThat(manager.status()).isEqualTo(new VipManager.Status(true, true, true, ""));
+    assertThat(manager.status()).isEqualTo(new VipManager.Status(true, true, true, "", 1));
     assertThat(kernel.calls("add")).hasSize(2);
     assertThat(kernel.calls("announce")).hasSize(4);
   }
@@ -325,7 +346,7 @@ class VipManagerTest {
   void aHoldWhileTheInterfaceIsMissingWaitsForIt() {
     kernel.exists = false;
     start();
-    manager.hold("elected");
+    manager.hold("elected", 1);
     scheduler.advance(Duration.ofSeconds(3));
     assertThat(kernel.journal).isEmpty();
     assertThat(manager.status().problem()).isEqualTo("interface eth0 does not exist");
@@ -338,7 +359,7 @@ class VipManagerTest {
   @Test
   void closeRemovesAVipStillHeldAndStopsEverything() {
     start();
-    manager.hold("elected");
+    manager.hold("elected", 1);
     scheduler.runDue();
     manager.close();
 
@@ -351,14 +372,14 @@ class VipManagerTest {
   @Test
   void listenersHearEachChangeOnce() {
     start();
-    manager.hold("elected");
+    manager.hold("elected", 1);
     scheduler.advance(Duration.ofSeconds(2));
     manager.release("drain");
     scheduler.advance(Duration.ofSeconds(2));
 
     assertThat(published)
         .containsExactly(
-            new VipManager.Status(true, true, true, ""), new VipManager.Status(false, false, true, ""));
+            new VipManager.Status(true, true, true, "", 1), new VipManager.Status(false, false, true, "", 1));
   }
 
   private VipManager manager(int announceCount, Duration refresh) throws Exception {

@@ -117,11 +117,11 @@ class VipNetnsTest {
       agent.awaitLog("announced on eth0");
 
       lab.cutLink(n2);
-      agent.awaitStatus("eligible=false problem=interface eth0 has no carrier");
+      agent.awaitStatus("machineryWorks=false problem=interface eth0 has no carrier");
       lab.restoreLink(n2);
       agent.awaitLog("interface eth0 is usable again");
       agent.awaitLog("announced on eth0");
-      agent.awaitStatus("present=true eligible=true");
+      agent.awaitStatus("present=true machineryWorks=true");
       assertThat(agent.metric(VipMetrics.DISRUPTIONS, "cause", VipMetrics.LINK_DOWN)).isEqualTo(1);
       assertThat(lab.connect(client, vip, PORT)).hasValue("n2");
     } finally {
@@ -142,7 +142,7 @@ class VipNetnsTest {
       assertThat(agent.metric(VipMetrics.ANNOUNCEMENT_FAILURES, "reason", VipMetrics.NO_PERMISSION)).isGreaterThanOrEqualTo(2);
       agent.send("release");
       agent.awaitLog("removed from eth0");
-      assertThat(agent.output()).contains("eligible=false").doesNotContain("eligible=true");
+      assertThat(agent.output()).contains("machineryWorks=false").doesNotContain("machineryWorks=true");
       assertThat(agent.output().lines().filter(line -> line.contains("ERROR"))).hasSize(1);
     } finally {
       removeByHand(n1, vip);

@@ -1,4 +1,4 @@
-import io.apivip.daemon.Transports;
+import io.apivip.daemon.transport.Transports;
 import io.apivip.daemon.config.Settings;
 import io.apivip.daemon.config.Settings.Backend;
 import io.apivip.daemon.config.Settings.Listener;

@@ -1,6 +1,6 @@
 package io.apivip.daemon.cluster;
 
-import io.apivip.daemon.Transports;
+import io.apivip.daemon.transport.Transports;
 import io.apivip.daemon.config.Settings;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.channel.EventLoop;

@@ -7,7 +7,7 @@ import com.typesafe.config.ConfigObject;
 import com.typesafe.config.ConfigParseOptions;
 import com.typesafe.config.ConfigRenderOptions;
 import com.typesafe.config.ConfigValue;
-import io.apivip.daemon.Transports;
+import io.apivip.daemon.transport.Transports;
 import io.apivip.daemon.config.Settings.Backend;
 import io.apivip.daemon.config.Settings.CheckKind;
 import io.apivip.daemon.config.Settings.Listener;

@@ -1,6 +1,6 @@
 package io.apivip.daemon.proxy;
 
-import io.apivip.daemon.Transports;
+import io.apivip.daemon.transport.Transports;
 import io.apivip.daemon.proxy.BackendPool.Slot;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelException;

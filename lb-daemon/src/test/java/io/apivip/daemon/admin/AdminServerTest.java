@@ -2,7 +2,7 @@ package io.apivip.daemon.admin;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.apivip.daemon.Transports;
+import io.apivip.daemon.transport.Transports;
 import io.apivip.daemon.cli.CommandLineTest;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;

@@ -4,7 +4,7 @@ import static io.apivip.daemon.doctor.DoctorLab.alive;
 import static io.apivip.daemon.doctor.DoctorLab.peer;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.apivip.daemon.Transports;
+import io.apivip.daemon.transport.Transports;
 import io.apivip.daemon.admin.AdminApi;
 import io.apivip.daemon.admin.AdminServer;
 import io.apivip.daemon.admin.Json;

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.typesafe.config.ConfigFactory;
-import io.apivip.daemon.Transports;
+import io.apivip.daemon.transport.Transports;
 import io.apivip.daemon.config.Settings.CheckKind;
 import io.apivip.daemon.config.Settings.Policy;
 import io.apivip.lab.Pki;

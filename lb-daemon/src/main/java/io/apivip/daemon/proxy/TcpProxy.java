@@ -1,8 +1,8 @@
 package io.apivip.daemon.proxy;
 
-import io.apivip.daemon.transport.Transports;
 import io.apivip.daemon.config.Settings;
 import io.apivip.daemon.config.Settings.Backend;
+import io.apivip.daemon.transport.Transports;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.Channel;

@@ -1,10 +1,10 @@
-import io.apivip.daemon.Transports;
 import io.apivip.daemon.config.Settings;
 import io.apivip.daemon.config.Settings.Backend;
 import io.apivip.daemon.config.Settings.Listener;
 import io.apivip.daemon.config.Settings.Policy;
 import io.apivip.daemon.proxy.BackendHealth;
 import io.apivip.daemon.proxy.TcpProxy;
+import io.apivip.daemon.transport.Transports;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;

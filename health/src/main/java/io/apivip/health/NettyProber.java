@@ -36,7 +36,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Checks backends over the network with Netty, on an event loop group the caller owns and shares:
- * the daemon hands in its epoll or NIO group and channel class (io.apivip.daemon.Transports), tests
+ * the daemon hands in its epoll or NIO group and channel class (io.apivip.daemon.transport.Transports), tests
  * NIO. Every check opens a fresh connection (a pooled one would hide a dead listener) and closes it
  * when the check ends, whatever the outcome; a timer on the channel's event loop ends it at the
  * timeout, so a server that accepts and never answers costs one timeout, never a stuck check.

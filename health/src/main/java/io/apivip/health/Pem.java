@@ -15,12 +15,16 @@ import org.bouncycastle.openssl.PEMKeyPair;
 import org.bouncycastle.openssl.PEMParser;
 import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
 
-/** Reads PEM certificates and unencrypted private keys in every form openssl writes them. */
-final class Pem {
+/**
+ * Reads PEM certificates and unencrypted private keys in every form openssl writes them. The one
+ * reader of apivip's TLS files: the checks read with it, and configuration validation too, so
+ * {@code apivip check-config} accepts exactly the files the running daemon can use.
+ */
+public final class Pem {
 
   private Pem() {}
 
-  static X509Certificate[] certificates(Path file) throws IOException, GeneralSecurityException {
+  public static X509Certificate[] certificates(Path file) throws IOException, GeneralSecurityException {
     try (InputStream in = Files.newInputStream(file)) {
       X509Certificate[] certificates =
           CertificateFactory.getInstance("X.509").generateCertificates(in).stream().map(X509Certificate.class::cast).toArray(X509Certificate[]::new);
@@ -32,7 +36,7 @@ final class Pem {
   }
 
   /** PKCS#8 ({@code BEGIN PRIVATE KEY}) or traditional ({@code BEGIN RSA PRIVATE KEY}, {@code BEGIN EC PRIVATE KEY}). */
-  static PrivateKey privateKey(Path file) throws IOException, GeneralSecurityException {
+  public static PrivateKey privateKey(Path file) throws IOException, GeneralSecurityException {
     try (Reader in = Files.newBufferedReader(file, StandardCharsets.US_ASCII);
         PEMParser parser = new PEMParser(in)) {
       JcaPEMKeyConverter converter = new JcaPEMKeyConverter();

@@ -3,7 +3,6 @@ package io.apivip.daemon;
 import io.apivip.daemon.admin.AdminApi;
 import io.apivip.daemon.admin.AdminServer;
 import io.apivip.daemon.admin.StatusReport;
-import io.apivip.daemon.cli.VersionCommand;
 import io.apivip.daemon.cluster.ClusterService;
 import io.apivip.daemon.cluster.ClusterStatus;
 import io.apivip.daemon.config.Settings;
@@ -16,6 +15,8 @@ import io.apivip.daemon.proxy.BackendHealth;
 import io.apivip.daemon.proxy.ProxyStatus;
 import io.apivip.daemon.proxy.Routing;
 import io.apivip.daemon.proxy.TcpProxy;
+import io.apivip.daemon.transport.Transports;
+import io.apivip.daemon.version.Version;
 import io.apivip.daemon.vip.VipManager;
 import io.apivip.health.Backend;
 import io.apivip.health.BackendStatus;
@@ -202,7 +203,7 @@ public final class Daemon implements AdminApi, AutoCloseable {
         .count();
     NodeController.State nodeState = node.state();
     return new StatusReport(
-        settings.nodeId(), settings.cluster().id(), VersionCommand.version(), transports.name(), nodeState.maintenance(),
+        settings.nodeId(), settings.cluster().id(), Version.current(), transports.name(), nodeState.maintenance(),
         new StatusReport.Vip(settings.vip().address().getHostAddress(), settings.vip().interfaceName(),
             clusterStatus.holder().orElse(null), clusterStatus.holding(), vipStatus.present()),
         new StatusReport.Quorum(clusterStatus.quorum(), seen, clusterStatus.quorumPresent()),

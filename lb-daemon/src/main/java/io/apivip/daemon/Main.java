@@ -1,7 +1,6 @@
 package io.apivip.daemon;
 
 import io.apivip.daemon.cli.CheckConfigCommand;
-import io.apivip.daemon.cli.DemoCommand;
 import io.apivip.daemon.cli.DoctorCommand;
 import io.apivip.daemon.cli.DrainCommand;
 import io.apivip.daemon.cli.GenKeyCommand;
@@ -23,7 +22,6 @@ import picocli.CommandLine.Command;
       StatusCommand.class,
       DrainCommand.class,
       ResumeCommand.class,
-      DemoCommand.class,
       CheckConfigCommand.class,
       DoctorCommand.class,
       GenKeyCommand.class,

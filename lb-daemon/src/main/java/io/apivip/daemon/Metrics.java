@@ -1,6 +1,6 @@
 package io.apivip.daemon;
 
-import io.apivip.daemon.cli.VersionCommand;
+import io.apivip.daemon.version.Version;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
@@ -29,7 +29,7 @@ public final class Metrics implements AutoCloseable {
     new FileDescriptorMetrics().bindTo(registry);
     Gauge.builder("apivip.build.info", () -> 1)
         .description("Always 1; the version tag tells which apivip runs")
-        .tag("version", VersionCommand.version())
+        .tag("version", Version.current())
         .register(registry);
   }
 

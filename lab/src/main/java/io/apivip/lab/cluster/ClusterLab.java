@@ -4,6 +4,7 @@ import io.apivip.lab.Pki;
 import io.apivip.lab.netns.Exec;
 import io.apivip.lab.netns.Host;
 import io.apivip.lab.netns.NetnsLab;
+import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
@@ -14,6 +15,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
@@ -47,12 +49,20 @@ public final class ClusterLab implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ClusterLab.class);
 
   /**
-   * What to build: {@code nodes} nodes, the jar to run, extra HOCON lines appended to every node's
-   * configuration (to change defaults) and to single nodes' (by node id, after those), a work
-   * directory, and JVM options for the lab's processes.
+   * What to build: {@code nodes} nodes, the apivip jar to run, extra HOCON lines appended to every
+   * node's configuration (to change defaults) and to single nodes' (by node id, after those), a work
+   * directory, JVM options for the lab's processes, and the class path of the lab's own processes
+   * (stand-in apiserver, probe, injector). That class path is never the apivip jar: the product
+   * carries no lab.
    */
   public record Options(
-      int nodes, Path jar, List<String> extraConfig, Map<String, List<String>> nodeConfig, Path workDirectory, List<String> javaOptions) {
+      int nodes,
+      Path jar,
+      List<String> extraConfig,
+      Map<String, List<String>> nodeConfig,
+      Path workDirectory,
+      List<String> javaOptions,
+      String labClassPath) {
     public Options {
       extraConfig = List.copyOf(extraConfig);
       nodeConfig = Map.copyOf(nodeConfig);
@@ -65,18 +75,30 @@ public final class ClusterLab implements AutoCloseable {
      * fraction of the CPU, which keeps one process's start from starving another's heartbeats.
      */
     public static Options defaults(Path jar, Path workDirectory) {
-      return new Options(3, jar, List.of(), Map.of(), workDirectory, LEAN_JVM);
+      return new Options(3, jar, List.of(), Map.of(), workDirectory, LEAN_JVM, ownClassPath());
     }
 
     public Options withExtraConfig(String... lines) {
-      return new Options(nodes, jar, List.of(lines), nodeConfig, workDirectory, javaOptions);
+      return new Options(nodes, jar, List.of(lines), nodeConfig, workDirectory, javaOptions, labClassPath);
     }
 
     /** Lines for one node's configuration only, e.g. a different transport on node "n1". */
     public Options withNodeConfig(String nodeId, String... lines) {
       Map<String, List<String>> all = new HashMap<>(nodeConfig);
       all.put(nodeId, List.of(lines));
-      return new Options(nodes, jar, extraConfig, all, workDirectory, javaOptions);
+      return new Options(nodes, jar, extraConfig, all, workDirectory, javaOptions, labClassPath);
+    }
+
+    /**
+     * The class path of this JVM, which holds the lab since it runs this class (the demo's jar, the
+     * benchmark's class path, a test's), with every entry made absolute: the lab's processes may
+     * start in another directory.
+     */
+    static String ownClassPath() {
+      return Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
+          .filter(entry -> !entry.isEmpty())
+          .map(entry -> Path.of(entry).toAbsolutePath().toString())
+          .collect(Collectors.joining(File.pathSeparator));
     }
   }
 
@@ -176,7 +198,7 @@ public final class ClusterLab implements AutoCloseable {
                   String.join("\n", options.extraConfig()),
                   String.join("\n", options.nodeConfig().getOrDefault(host.name(), List.of())));
       Files.writeString(directory.resolve("apivip.conf"), config, StandardCharsets.UTF_8);
-      nodes.add(new LabNode(network, host, directory, options.jar(), options.javaOptions()));
+      nodes.add(new LabNode(network, host, directory, options.jar(), options.labClassPath(), options.javaOptions()));
     }
   }
 
@@ -251,7 +273,7 @@ public final class ClusterLab implements AutoCloseable {
    */
   public LabProbe startProbe(long intervalMillis, int watchers, Duration connectTimeout) throws IOException {
     // The probe makes a TLS handshake every few milliseconds: it gets the full JIT, as a client would.
-    LabProbe probe = LabProbe.start(network, options.jar(), List.of(), vip, PROXY_PORT, caFile(), intervalMillis, watchers, connectTimeout);
+    LabProbe probe = LabProbe.start(network, options.labClassPath(), List.of(), vip, PROXY_PORT, caFile(), intervalMillis, watchers, connectTimeout);
     synchronized (probes) {
       probes.add(probe);
     }
@@ -288,7 +310,7 @@ public final class ClusterLab implements AutoCloseable {
     Host client = network.client();
     Path directory = Files.createTempDirectory(options.workDirectory(), "inject");
     List<String> command = new ArrayList<>(List.of(
-        Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx64m", "-cp", options.jar().toString(),
+        Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx64m", "-cp", options.labClassPath(),
         UdpInjector.class.getName(), "--repeat", Integer.toString(repeat)));
     for (LabNode node : nodes) {
       command.addAll(List.of("--to", node.host().ipv4().getHostAddress() + ":" + HEARTBEAT_PORT));

@@ -29,17 +29,19 @@ public final class LabNode {
   private final Host host;
   private final Path directory;
   private final Path jar;
+  private final String labClassPath;
   private final List<String> javaOptions;
   private Process apivip;
   private Process apiserver;
   private PrintStream apiserverCommands;
   private BufferedReader apiserverReplies;
 
-  LabNode(NetnsLab network, Host host, Path directory, Path jar, List<String> javaOptions) {
+  LabNode(NetnsLab network, Host host, Path directory, Path jar, String labClassPath, List<String> javaOptions) {
     this.network = network;
     this.host = host;
     this.directory = directory;
     this.jar = jar;
+    this.labClassPath = labClassPath;
     this.javaOptions = List.copyOf(javaOptions);
   }
 
@@ -65,7 +67,7 @@ public final class LabNode {
     ProcessBuilder builder =
         // The stand-in does the lab's heavy lifting (every TLS handshake and watch stream ends here),
         // so it gets the full JIT and room, as a real apiserver would.
-        new ProcessBuilder(fullJava("-Xmx256m", "-cp", jar.toString(), "io.apivip.lab.apiserver.StandInApiServerMain",
+        new ProcessBuilder(fullJava("-Xmx256m", "-cp", labClassPath, "io.apivip.lab.apiserver.StandInApiServerMain",
                 "--listen", host.ipv4().getHostAddress() + ":" + ClusterLab.APISERVER_PORT,
                 "--name", id(),
                 "--cert", directory.resolve("apiserver.crt").toString(),

@@ -54,12 +54,12 @@ public final class LabProbe implements AutoCloseable {
     reader.setDaemon(true);
   }
 
-  static LabProbe start(NetnsLab network, Path jar, List<String> javaOptions, InetAddress vip, int port, Path ca,
+  static LabProbe start(NetnsLab network, String classPath, List<String> javaOptions, InetAddress vip, int port, Path ca,
       long intervalMillis, int watchers, Duration connectTimeout) throws IOException {
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.addAll(javaOptions);
-    command.addAll(List.of("-Xmx256m", "-cp", jar.toString(), Probe.class.getName(),
+    command.addAll(List.of("-Xmx256m", "-cp", classPath, Probe.class.getName(),
         "--target", vip.getHostAddress() + ":" + port, "--ca", ca.toString(),
         "--interval-ms", Long.toString(intervalMillis), "--watchers", Integer.toString(watchers),
         "--connect-timeout-ms", Long.toString(connectTimeout.toMillis())));

@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Assumptions;
  * #REQUIRED_PROPERTY} is "true", as in CI, where that is a failure: CI must never pass by skipping.
  *
  * <p>JUnit is an optional dependency of the lab: only tests call this class, and they have JUnit
- * anyway, while the daemon, the demo and benchmarks that use the rest of the lab never load it.
+ * anyway, while the demo and benchmarks that use the rest of the lab never load it.
  */
 public final class NetnsSupport {
 

@@ -2,8 +2,11 @@ package io.apivip.daemon.cli;
 
 import io.apivip.daemon.config.KeyFile;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -23,7 +26,7 @@ public final class GenKeyCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     try {
-      KeyFile.generate(out);
+      writeNewKey(out);
     } catch (FileAlreadyExistsException e) {
       System.err.println("apivip gen-key: " + out + " exists; refusing to overwrite a key (remove it first if you mean to replace it)");
       return 1;
@@ -33,5 +36,17 @@ public final class GenKeyCommand implements Callable<Integer> {
     }
     System.out.println("wrote a new key to " + out + " (mode 0600); copy it to every node of the cluster");
     return 0;
+  }
+
+  /** Writes a new random key readable by its owner only; never overwrites an existing file. */
+  public static void writeNewKey(Path out) throws IOException {
+    Path created;
+    try {
+      // Created with its mode, so the key is never readable by others, not even for a moment.
+      created = Files.createFile(out, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+    } catch (FileAlreadyExistsException e) {
+      throw new FileAlreadyExistsException(out.toString(), null, "refusing to overwrite an existing key");
+    }
+    Files.writeString(created, KeyFile.newKey(), StandardCharsets.US_ASCII);
   }
 }

@@ -1,6 +1,6 @@
 package io.apivip.daemon.cli;
 
-import java.util.Optional;
+import io.apivip.daemon.version.Version;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.IVersionProvider;
 
@@ -8,20 +8,16 @@ import picocli.CommandLine.IVersionProvider;
 @Command(name = "version", description = "Print the version and exit.")
 public final class VersionCommand implements Runnable {
 
-  public static String version() {
-    return Optional.ofNullable(VersionCommand.class.getPackage().getImplementationVersion()).orElse("dev");
-  }
-
   @Override
   public void run() {
-    System.out.println("apivip " + version() + " (Java " + Runtime.version() + ")");
+    System.out.println("apivip " + Version.current() + " (Java " + Runtime.version() + ")");
   }
 
   /** Serves {@code apivip --version}. */
   public static final class Provider implements IVersionProvider {
     @Override
     public String[] getVersion() {
-      return new String[] {"apivip " + version()};
+      return new String[] {"apivip " + Version.current()};
     }
   }
 }

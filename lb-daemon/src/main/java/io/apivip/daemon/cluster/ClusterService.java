@@ -1,7 +1,7 @@
 package io.apivip.daemon.cluster;
 
-import io.apivip.daemon.Transports;
 import io.apivip.daemon.config.Settings;
+import io.apivip.daemon.transport.Transports;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;

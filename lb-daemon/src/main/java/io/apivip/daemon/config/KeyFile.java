@@ -1,8 +1,6 @@
 package io.apivip.daemon.config;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
@@ -17,7 +15,8 @@ import java.util.Set;
 
 /**
  * The cluster's shared secret. The key is the file's content without trailing white space, so a
- * generated key (64 hex digits) survives being copied between nodes as text.
+ * generated key (64 hex digits) survives being copied between nodes as text. Reads key files and
+ * writes none: {@code apivip gen-key} writes them.
  */
 public final class KeyFile {
 
@@ -26,20 +25,11 @@ public final class KeyFile {
 
   private KeyFile() {}
 
-  /** Writes a new random key readable by its owner only; never overwrites an existing file. */
-  public static void generate(Path out) throws IOException {
+  /** A new random key as the text of a key file: 64 hex digits and a newline. */
+  public static String newKey() {
     byte[] secret = new byte[GENERATED_BITS / 8];
     new SecureRandom().nextBytes(secret);
-    String text = HexFormat.of().formatHex(secret) + "\n";
-    Path created;
-    try {
-      created =
-          Files.createFile(
-              out, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-    } catch (FileAlreadyExistsException e) {
-      throw new FileAlreadyExistsException(out.toString(), null, "refusing to overwrite an existing key");
-    }
-    Files.writeString(created, text, StandardCharsets.US_ASCII);
+    return HexFormat.of().formatHex(secret) + "\n";
   }
 
   /** What is wrong with the key file, if anything, as the "expected" part of a config problem. */

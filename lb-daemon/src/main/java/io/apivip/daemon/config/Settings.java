@@ -1,6 +1,6 @@
 package io.apivip.daemon.config;
 
-import io.apivip.daemon.Transports;
+import io.apivip.daemon.transport.Transports;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;

@@ -7,24 +7,25 @@ import com.typesafe.config.ConfigObject;
 import com.typesafe.config.ConfigParseOptions;
 import com.typesafe.config.ConfigRenderOptions;
 import com.typesafe.config.ConfigValue;
-import io.apivip.daemon.Transports;
 import io.apivip.daemon.config.Settings.Backend;
 import io.apivip.daemon.config.Settings.CheckKind;
 import io.apivip.daemon.config.Settings.Listener;
 import io.apivip.daemon.config.Settings.Node;
 import io.apivip.daemon.config.Settings.Policy;
-import io.netty.handler.ssl.SslContextBuilder;
+import io.apivip.daemon.transport.Transports;
+import io.apivip.health.Pem;
 import io.netty.util.NetUtil;
-import java.io.InputStream;
+import java.io.IOException;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.InterfaceAddress;
-import java.net.NetworkInterface;
-import java.net.SocketException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.cert.CertificateFactory;
+import java.security.GeneralSecurityException;
+import java.security.PrivateKey;
+import java.security.Signature;
+import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -281,60 +282,14 @@ public final class SettingsLoader {
             .ifPresent(node -> in.invalid("vip.address", "is the address of node " + node.id() + "; the VIP must be an unused address"));
       }
     }
+    // Whether this machine has the interface, and the VIP is in its subnet, is apivip doctor's question.
     String interfaceName = in.requiredString("vip.interface");
-    if (address != null && !interfaceName.isEmpty()) {
-      warnIfOutsideInterface(address, interfaceName);
-    }
     int announceCount = in.integer("vip.announce-count", 0, 100);
     Duration announceInterval = in.duration("vip.announce-interval", false);
     Duration refreshInterval = in.duration("vip.refresh-interval", true);
     Duration checkInterval = in.duration("vip.check-interval", false);
     return new Settings.Vip(
         address, prefix, interfaceName, announceCount, announceInterval, refreshInterval, checkInterval);
-  }
-
-  private void warnIfOutsideInterface(InetAddress vip, String interfaceName) {
-    NetworkInterface networkInterface;
-    try {
-      networkInterface = NetworkInterface.getByName(interfaceName);
-    } catch (SocketException e) {
-      networkInterface = null;
-    }
-    if (networkInterface == null) {
-      warnings.add("vip.interface = " + interfaceName + ": no such interface on this machine");
-      return;
-    }
-    List<InterfaceAddress> sameFamily =
-        networkInterface.getInterfaceAddresses().stream()
-            .filter(a -> a.getAddress().getClass() == vip.getClass())
-            .filter(a -> !a.getAddress().equals(vip))
-            .toList();
-    boolean inside = sameFamily.stream().anyMatch(a -> sameSubnet(a.getAddress(), vip, a.getNetworkPrefixLength()));
-    if (!inside) {
-      warnings.add(
-          "vip.address = "
-              + vip.getHostAddress()
-              + ": not inside any subnet of "
-              + interfaceName
-              + " "
-              + sameFamily.stream().map(a -> a.getAddress().getHostAddress() + "/" + a.getNetworkPrefixLength()).toList()
-              + "; clients on that network will not reach it without a route");
-    }
-  }
-
-  static boolean sameSubnet(InetAddress a, InetAddress b, int prefixLength) {
-    byte[] x = a.getAddress();
-    byte[] y = b.getAddress();
-    if (x.length != y.length) {
-      return false;
-    }
-    for (int bit = 0; bit < prefixLength; bit++) {
-      int mask = 0x80 >>> (bit % 8);
-      if ((x[bit / 8] & mask) != (y[bit / 8] & mask)) {
-        return false;
-      }
-    }
-    return true;
   }
 
   private Settings.Proxy proxy(ConfigReader in, Settings.Vip vip) {
@@ -462,31 +417,56 @@ public final class SettingsLoader {
         interval, timeout, rise, fall);
   }
 
-  private static void checkCertificates(ConfigReader in, String key, Path file) {
+  /** The certificates in {@code file}, read as the health checks read them; empty after a problem. */
+  private static Optional<X509Certificate[]> checkCertificates(ConfigReader in, String key, Path file) {
     if (!Files.isReadable(file)) {
       in.invalid(key, "no such file, or not readable");
-      return;
+      return Optional.empty();
     }
-    try (InputStream stream = Files.newInputStream(file)) {
-      if (CertificateFactory.getInstance("X.509").generateCertificates(stream).isEmpty()) {
-        in.invalid(key, "holds no PEM certificate");
-      }
-    } catch (Exception e) {
+    try {
+      return Optional.of(Pem.certificates(file));
+    } catch (IOException | GeneralSecurityException | RuntimeException e) {
       in.invalid(key, "is not a PEM certificate file: " + e.getMessage());
+      return Optional.empty();
     }
   }
 
   private static void checkClientPair(ConfigReader in, Path cert, Path key) {
-    checkCertificates(in, "health.client-cert-file", cert);
+    Optional<X509Certificate[]> certificates = checkCertificates(in, "health.client-cert-file", cert);
     if (!Files.isReadable(key)) {
       in.invalid("health.client-key-file", "no such file, or not readable");
       return;
     }
     try {
-      SslContextBuilder.forClient().keyManager(cert.toFile(), key.toFile()).build();
-    } catch (Exception e) {
+      PrivateKey privateKey = Pem.privateKey(key);
+      if (certificates.isPresent() && !signsFor(privateKey, certificates.get()[0])) {
+        in.invalid("health.client-key-file", "is not the private key of the certificate in health.client-cert-file");
+      }
+    } catch (IOException | GeneralSecurityException | RuntimeException e) {
       in.invalid("health.client-key-file", "is not a PEM private key matching health.client-cert-file: " + e.getMessage());
     }
+  }
+
+  /**
+   * Whether a signature by {@code key} verifies with the certificate's public key: a mismatched
+   * pair parses, and fails only at the apiserver's handshake, where the reason is lost.
+   */
+  private static boolean signsFor(PrivateKey key, X509Certificate certificate) throws GeneralSecurityException {
+    String algorithm =
+        switch (key.getAlgorithm()) {
+          case "RSA" -> "SHA256withRSA";
+          case "EC" -> "SHA256withECDSA";
+          default -> key.getAlgorithm(); // Ed25519 and Ed448 name their own signature.
+        };
+    byte[] challenge = "apivip check-config".getBytes(StandardCharsets.US_ASCII);
+    Signature signer = Signature.getInstance(algorithm);
+    signer.initSign(key);
+    signer.update(challenge);
+    byte[] signature = signer.sign();
+    Signature verifier = Signature.getInstance(algorithm);
+    verifier.initVerify(certificate.getPublicKey());
+    verifier.update(challenge);
+    return verifier.verify(signature);
   }
 
   private Settings.Admin admin(ConfigReader in) {

@@ -12,8 +12,9 @@ import java.util.Optional;
 
 /**
  * {@code apivip doctor}'s checks in order: configuration, key, the running daemon's view (peers,
- * key agreement, clock skew), apiserver certificates, kubeconfigs and capabilities. Every input
- * that reaches outside the process is in {@link Inputs}, so tests can stand in for the node.
+ * key agreement, clock skew), the VIP's interface, apiserver certificates, kubeconfigs and
+ * capabilities. Every input that reaches outside the process is in {@link Inputs}, so tests can
+ * stand in for the node.
  */
 public final class Doctor {
 
@@ -36,7 +37,8 @@ public final class Doctor {
       Duration timeout,
       List<KubeconfigCheck.Location> kubeconfigs,
       KubeconfigCheck.Resolver resolver,
-      CapabilityCheck.Sources capabilities) {
+      CapabilityCheck.Sources capabilities,
+      InterfaceCheck.Interfaces interfaces) {
 
     /** This node's real files, processes and network. */
     public static Inputs forThisNode(Path configFile, StatusSource daemon) {
@@ -47,7 +49,8 @@ public final class Doctor {
           Duration.ofSeconds(2),
           KubeconfigCheck.onThisNode(Path.of(System.getProperty("user.home")), System.getenv("KUBECONFIG")),
           KubeconfigCheck.Resolver.SYSTEM,
-          CapabilityCheck.Sources.system());
+          CapabilityCheck.Sources.system(),
+          InterfaceCheck.Interfaces.SYSTEM);
     }
   }
 
@@ -81,10 +84,11 @@ public final class Doctor {
     }
 
     if (settings.isPresent()) {
+      findings.add(InterfaceCheck.check(settings.get().vip(), inputs.interfaces()));
       findings.addAll(CertificateCheck.check(settings.get().backends(), settings.get().vip().address(), inputs.timeout()));
       findings.addAll(KubeconfigCheck.check(inputs.kubeconfigs(), settings.get(), inputs.resolver()));
     } else {
-      findings.add(Finding.warn(ConfigCheck.CHECK, "skipped without a valid configuration: the key, apiserver certificates,"
+      findings.add(Finding.warn(ConfigCheck.CHECK, "skipped without a valid configuration: the key, the VIP's interface, apiserver certificates,"
           + " kubeconfigs" + (daemonRunning ? " and clock skew" : " and peers")));
     }
     findings.addAll(CapabilityCheck.check(inputs.capabilities()));

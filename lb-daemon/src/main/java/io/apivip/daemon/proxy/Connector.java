@@ -1,7 +1,7 @@
 package io.apivip.daemon.proxy;
 
-import io.apivip.daemon.Transports;
 import io.apivip.daemon.proxy.BackendPool.Slot;
+import io.apivip.daemon.transport.Transports;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelException;
 import io.netty.channel.ChannelFutureListener;

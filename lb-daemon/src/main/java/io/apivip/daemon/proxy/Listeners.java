@@ -1,6 +1,6 @@
 package io.apivip.daemon.proxy;
 
-import io.apivip.daemon.Transports;
+import io.apivip.daemon.transport.Transports;
 import io.apivip.daemon.config.Settings;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;

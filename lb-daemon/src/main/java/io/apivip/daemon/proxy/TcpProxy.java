@@ -1,7 +1,7 @@
 package io.apivip.daemon.proxy;
 
-import io.apivip.daemon.Transports;
 import io.apivip.daemon.config.Settings;
+import io.apivip.daemon.transport.Transports;
 import io.apivip.daemon.config.Settings.Backend;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.channel.EventLoopGroup;

@@ -2,8 +2,8 @@ package io.apivip.daemon.admin;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.apivip.daemon.Transports;
 import io.apivip.daemon.cli.CommandLineTest;
+import io.apivip.daemon.transport.Transports;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.netty.channel.EventLoopGroup;

@@ -4,13 +4,13 @@ import static io.apivip.daemon.doctor.DoctorLab.alive;
 import static io.apivip.daemon.doctor.DoctorLab.peer;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.apivip.daemon.Transports;
 import io.apivip.daemon.admin.AdminApi;
 import io.apivip.daemon.admin.AdminServer;
 import io.apivip.daemon.admin.Json;
 import io.apivip.daemon.admin.StatusReport;
 import io.apivip.daemon.config.KeyFile;
 import io.apivip.daemon.doctor.DoctorLab;
+import io.apivip.daemon.transport.Transports;
 import io.apivip.lab.Pki;
 import io.apivip.lab.apiserver.StandInApiServer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;

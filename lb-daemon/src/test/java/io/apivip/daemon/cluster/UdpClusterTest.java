@@ -2,8 +2,8 @@ package io.apivip.daemon.cluster;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.apivip.daemon.Transports;
 import io.apivip.daemon.config.Settings;
+import io.apivip.daemon.transport.Transports;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.channel.EventLoopGroup;
 import java.net.DatagramSocket;

@@ -4,19 +4,31 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.typesafe.config.ConfigFactory;
-import io.apivip.daemon.Transports;
+import io.apivip.daemon.cli.GenKeyCommand;
 import io.apivip.daemon.config.Settings.CheckKind;
 import io.apivip.daemon.config.Settings.Policy;
+import io.apivip.daemon.transport.Transports;
 import io.apivip.lab.Pki;
 import java.io.IOException;
+import java.math.BigInteger;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.cert.X509Certificate;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.Date;
 import java.util.List;
 import java.util.stream.Stream;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
+import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
+import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
+import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -36,7 +48,7 @@ class SettingsLoaderTest {
   @BeforeAll
   static void files() throws IOException {
     key = dir.resolve("cluster.key");
-    KeyFile.generate(key);
+    GenKeyCommand.writeNewKey(key);
     Pki pki = Pki.newCa("test-ca");
     ca = dir.resolve("ca.crt");
     pki.writeCa(ca);
@@ -262,14 +274,40 @@ class SettingsLoaderTest {
   }
 
   @Test
-  void warnsWhenVipIsOutsideTheInterfaceSubnet() throws Exception {
-    // "lo" carries 127.0.0.1/8: a VIP in 127/8 is inside it, 192.0.2.100 is not.
-    String inside = "vip.address = \"127.0.0.100/8\"";
-    assertThat(SettingsLoader.load(ConfigFactory.parseString(base() + inside)).warnings()).isEmpty();
-    assertThat(SettingsLoader.load(ConfigFactory.parseString(base())).warnings())
-        .anySatisfy(w -> assertThat(w).startsWith("vip.address = 192.0.2.100: not inside any subnet of lo"));
-    assertThat(SettingsLoader.load(ConfigFactory.parseString(base() + "vip.interface = nosuch0")).warnings())
-        .anySatisfy(w -> assertThat(w).isEqualTo("vip.interface = nosuch0: no such interface on this machine"));
+  void validationLooksAtNoInterfaceOfThisMachine() throws Exception {
+    // Whether the interface exists here and holds the VIP's subnet is apivip doctor's finding.
+    assertThat(SettingsLoader.load(ConfigFactory.parseString(base() + "vip.interface = nosuch0")).warnings()).isEmpty();
+    assertThat(SettingsLoader.load(ConfigFactory.parseString(base())).warnings()).isEmpty();
+  }
+
+  @Test
+  void aClientKeyInTheTraditionalFormMicroK8sWritesIsValid() throws Exception {
+    // MicroK8s's client keys are RSA in PKCS#1 ("BEGIN RSA PRIVATE KEY"), not PKCS#8: what the
+    // health checks read must pass validation too.
+    KeyPairGenerator generator = KeyPairGenerator.getInstance("RSA");
+    generator.initialize(2048);
+    KeyPair pair = generator.generateKeyPair();
+    X500Name name = new X500Name("CN=apivip");
+    Instant now = Instant.now();
+    X509Certificate certificate = new JcaX509CertificateConverter().getCertificate(
+        new JcaX509v3CertificateBuilder(name, BigInteger.ONE, Date.from(now), Date.from(now.plusSeconds(3600)), name, pair.getPublic())
+            .build(new JcaContentSignerBuilder("SHA256withRSA").build(pair.getPrivate())));
+    Path cert = dir.resolve("rsa.crt");
+    Path rsaKey = dir.resolve("rsa.key");
+    Files.writeString(cert, Pki.pem(certificate));
+    try (JcaPEMWriter writer = new JcaPEMWriter(Files.newBufferedWriter(rsaKey))) {
+      writer.writeObject(pair.getPrivate());
+    }
+    assertThat(Files.readString(rsaKey)).startsWith("-----BEGIN RSA PRIVATE KEY-----");
+    assertThat(problems("health.client-cert-file = \"" + cert + "\"\nhealth.client-key-file = \"" + rsaKey + "\"")).isEmpty();
+  }
+
+  @Test
+  void aClientKeyOfAnotherCertificateIsRejected() throws IOException {
+    Path otherKey = dir.resolve("other-client.key");
+    Pki.newCa("other-ca").issueClient("apivip").write(dir.resolve("other-client.crt"), otherKey);
+    assertThat(problems("health.client-key-file = \"" + otherKey + "\""))
+        .containsExactly("health.client-key-file = " + otherKey + ": is not the private key of the certificate in health.client-cert-file");
   }
 
   @Test

@@ -2,7 +2,7 @@ package io.apivip.daemon.doctor;
 
 import io.apivip.daemon.admin.StatusReport;
 import io.apivip.daemon.admin.StatusReport.Member;
-import io.apivip.daemon.config.KeyFile;
+import io.apivip.daemon.cli.GenKeyCommand;
 import io.apivip.daemon.config.Settings;
 import io.apivip.daemon.config.SettingsLoader;
 import java.io.IOException;
@@ -28,7 +28,7 @@ public final class DoctorLab {
   public static Path config(Path dir, List<InetSocketAddress> apiservers, String extra) throws IOException {
     Path key = dir.resolve("cluster.key");
     if (!Files.exists(key)) {
-      KeyFile.generate(key);
+      GenKeyCommand.writeNewKey(key);
     }
     List<String> servers = new ArrayList<>();
     for (int i = 0; i < apiservers.size(); i++) {

@@ -8,6 +8,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.apivip.daemon.admin.Json;
 import io.apivip.daemon.admin.StatusReport;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,6 +16,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -30,11 +32,14 @@ class DoctorTest {
   Doctor.Inputs inputs(Path config, Doctor.StatusSource daemon) throws IOException {
     Path proc = Files.createDirectories(dir.resolve("proc/self"));
     Files.writeString(proc.resolve("status"), "CapEff:\t0000000000003400\n");
+    // Every interface name is known and holds the VIP's subnet: the host's own are not this test's.
+    List<InterfaceCheck.Subnet> subnets = List.of(new InterfaceCheck.Subnet(InetAddress.getByName("192.0.2.11"), 24));
     return new Doctor.Inputs(
         config, daemon, Duration.ofMillis(10), Duration.ofSeconds(1),
         List.of(new KubeconfigCheck.Location(dir.resolve("kubeconfigs"), false)),
         host -> List.of(),
-        new CapabilityCheck.Sources(Optional::empty, List.of(dir.resolve("none")), dir.resolve("proc"), List.of(), List.of()));
+        new CapabilityCheck.Sources(Optional::empty, List.of(dir.resolve("none")), dir.resolve("proc"), List.of(), List.of()),
+        name -> Optional.of(subnets));
   }
 
   static Doctor.StatusSource down() {
@@ -51,7 +56,7 @@ class DoctorTest {
         config + ": heartbeat.intervall = 200ms: unknown key; did you mean heartbeat.interval?",
         config + ": vip.address = not-an-ip: must be an IPv4 or IPv6 address with an optional prefix, e.g. 192.0.2.100/24");
     assertThat(lines(diagnosis, "config", Severity.WARN)).containsExactly(
-        "skipped without a valid configuration: the key, apiserver certificates, kubeconfigs and peers");
+        "skipped without a valid configuration: the key, the VIP's interface, apiserver certificates, kubeconfigs and peers");
     assertThat(diagnosis.exitCode()).isEqualTo(1);
   }
 

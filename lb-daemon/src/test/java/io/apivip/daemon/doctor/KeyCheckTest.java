@@ -6,6 +6,7 @@ import static io.apivip.daemon.doctor.DoctorLab.status;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.apivip.daemon.admin.StatusReport;
+import io.apivip.daemon.cli.GenKeyCommand;
 import io.apivip.daemon.config.KeyFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -70,7 +71,7 @@ class KeyCheckTest {
   @Test
   void aKeyOthersCanReadFailsWithChmod() throws Exception {
     Path key = dir.resolve("cluster.key");
-    KeyFile.generate(key);
+    GenKeyCommand.writeNewKey(key);
     Files.setPosixFilePermissions(key, PosixFilePermissions.fromString("rw-r--r--"));
     assertThat(KeyCheck.local("cluster.key-file", key, "apivip").findings()).singleElement()
         .satisfies(f -> assertThat(f.message()).endsWith("is readable by group or others (mode rw-r--r--); run: chmod 600 " + key));
@@ -79,7 +80,7 @@ class KeyCheckTest {
   @Test
   void aKeyTheServiceUserDoesNotOwnFailsWithChown() throws Exception {
     Path key = dir.resolve("cluster.key");
-    KeyFile.generate(key);
+    GenKeyCommand.writeNewKey(key);
     String owner = Files.getOwner(key).getName();
     // "nobody" exists on every Linux system and owns no test file.
     assertThat(KeyCheck.local("cluster.key-file", key, "nobody").findings()).singleElement().satisfies(f -> {
@@ -92,7 +93,7 @@ class KeyCheckTest {
   @Test
   void aGoodKeyShowsItsFingerprintToCompareAcrossNodes() throws Exception {
     Path key = dir.resolve("cluster.key");
-    KeyFile.generate(key);
+    GenKeyCommand.writeNewKey(key);
     String fingerprint = KeyFile.fingerprint(KeyFile.read(key));
     // Without a user named like the service user, ownership cannot be judged and is not.
     KeyCheck.Local local = KeyCheck.local("cluster.key-file", key, "no-such-user-apivip-test");

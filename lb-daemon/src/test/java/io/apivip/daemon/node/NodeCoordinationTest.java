@@ -2,7 +2,7 @@ package io.apivip.daemon.node;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.apivip.daemon.Transports;
+import io.apivip.daemon.transport.Transports;
 import io.apivip.daemon.cluster.Clock;
 import io.apivip.daemon.cluster.ClusterConfig;
 import io.apivip.daemon.cluster.ClusterListener;

@@ -3,7 +3,7 @@ package io.apivip.daemon.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
-import io.apivip.daemon.Transports;
+import io.apivip.daemon.transport.Transports;
 import io.apivip.daemon.config.Settings.Backend;
 import io.apivip.daemon.config.Settings.Policy;
 import io.netty.channel.ChannelException;

@@ -1,11 +1,11 @@
-package io.apivip.daemon;
+package io.apivip.daemon.transport;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
-import io.apivip.daemon.Transports.Kind;
+import io.apivip.daemon.transport.Transports.Kind;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;

@@ -1,4 +1,4 @@
-package io.apivip.daemon.cli;
+package io.apivip.demo;
 
 import io.apivip.daemon.admin.Json;
 import io.apivip.daemon.admin.StatusReport;
@@ -10,7 +10,6 @@ import io.apivip.lab.netns.Root;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,32 +23,44 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.Callable;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code apivip demo}: three apivip nodes and a client in network namespaces on this machine, a live
- * view of who holds the VIP and how the client fares, and commands to kill, drain and restore
- * nodes; or a narrated scripted run.
+ * The demo ({@code ./dev demo}): three apivip nodes and a client in network namespaces on this
+ * machine, a live view of who holds the VIP and how the client fares, and commands to kill, drain
+ * and restore nodes; or a narrated scripted run. It lives beside the product, not in it: the nodes
+ * run the product jar, the lab runs from this module's jar.
  */
 @Command(
-    name = "demo",
+    name = "apivip-demo",
     description = {
       "Start a three-node apivip lab in network namespaces on this machine (needs root; nothing",
       "leaves the machine), with a client connecting to the VIP every 20 ms, and watch the VIP move.",
       "Interactive: type kill N, drain N, resume N, restore N, break N, heal N, help, quit.",
       "With --script, run a narrated scenario and exit."
     })
-public final class DemoCommand implements Callable<Integer> {
+public final class Demo implements Callable<Integer> {
 
   private static final DateTimeFormatter CLOCK = DateTimeFormatter.ofPattern("HH:mm:ss");
   private static final Duration SETTLE = Duration.ofSeconds(60);
 
+  @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+  boolean help;
+
   @Option(names = "--script", paramLabel = "NAME", description = "Run a narrated scenario and exit: failover, handoff or all.")
   String script;
 
+  @Option(names = "--jar", paramLabel = "FILE", description = "The apivip jar every node runs (default: ${DEFAULT-VALUE}, which ./dev build makes).")
+  Path jar = Path.of("lb-daemon/target/apivip.jar");
+
   @Option(names = "--work-dir", paramLabel = "DIR", description = "Where the lab writes configurations and logs (default: a new temporary directory).")
   Path workDirectory;
+
+  public static void main(String[] args) {
+    System.exit(new CommandLine(new Demo()).execute(args));
+  }
 
   private ClusterLab lab;
   private LabProbe probe;
@@ -58,18 +69,17 @@ public final class DemoCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     if (script != null && !List.of("failover", "handoff", "all").contains(script)) {
-      System.err.println("apivip demo: unknown script '" + script + "': expected failover, handoff or all");
+      System.err.println("apivip-demo: unknown script '" + script + "': expected failover, handoff or all");
       return 2;
     }
     if (!Root.isRoot()) {
-      System.err.println("apivip demo builds Linux network namespaces (ip netns) and starts processes in them, which needs root: run sudo apivip demo");
+      System.err.println("the demo builds Linux network namespaces (ip netns) and starts processes in them, which needs root: run sudo ./dev demo");
       return 1;
     }
-    Path jar = ownJar();
     Path work = workDirectory != null ? workDirectory : Files.createTempDirectory("apivip-demo");
     say("Building a lab: a bridge, three nodes (n1 192.0.2.11, n2 .12, n3 .13) and a client (.200), in network namespaces.");
-    say("Each node runs a stand-in kube-apiserver on :16443 and apivip (this jar); the VIP is 192.0.2.100. Files: " + work);
-    lab = ClusterLab.start(ClusterLab.Options.defaults(jar, work).withExtraConfig("health.timeout = 3s"));
+    say("Each node runs a stand-in kube-apiserver on :16443 and apivip (" + jar + "); the VIP is 192.0.2.100. Files: " + work);
+    lab = ClusterLab.start(ClusterLab.Options.defaults(jar.toAbsolutePath(), work).withExtraConfig("health.timeout = 3s"));
     try {
       Optional<LabNode> holder = awaitHolder(lab.nodes());
       if (holder.isEmpty()) {
@@ -274,14 +284,5 @@ public final class DemoCommand implements Callable<Integer> {
 
   private static String indent(String text) {
     return text.isBlank() ? "" : text.strip().replaceAll("(?m)^", "   ") + "\n";
-  }
-
-
-  private static Path ownJar() throws URISyntaxException {
-    Path location = Path.of(DemoCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI());
-    if (!Files.isRegularFile(location)) {
-      throw new IllegalStateException("apivip demo runs from the built jar (./dev build), not from " + location);
-    }
-    return location;
   }
 }

@@ -1,4 +1,4 @@
-package io.apivip.daemon;
+package io.apivip.daemon.transport;
 
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;

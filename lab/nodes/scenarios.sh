@@ -143,6 +143,9 @@ scenario_service() {
     show=$(lab_exec "$node" systemctl status --no-pager --lines=5 apivip 2>&1 || true)
     [[ $show == *"Active: active (running)"* ]] || die "$node: systemctl status apivip does not say active (running): $show"
     [[ $show == *"apivip: floating virtual IP"* ]] || die "$node: systemctl status apivip lacks the unit's description"
+    # The daemon's own line (sd_notify STATUS=): its role, quorum and apiservers, as they change.
+    [[ $show == *'Status: "holds the VIP'*'apiservers up 3 of 3"'* || $show == *'Status: "standby; '*'apiservers up 3 of 3"'* ]] ||
+      die "$node: systemctl status apivip does not show the node's role: $show"
     # The journal carries the daemon's own lines, with their priority: started is info.
     lab_exec "$node" journalctl -u apivip -b --no-pager -p info -o cat | grep -q "node $node started" ||
       die "$node: the journal has no info line 'node $node started'"

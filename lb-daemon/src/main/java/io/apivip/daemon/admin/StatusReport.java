@@ -24,6 +24,27 @@ public record StatusReport(
     backends = List.copyOf(backends);
   }
 
+  /**
+   * The node's state in one line, for systemd's STATUS= (what {@code systemctl status apivip}
+   * shows): "holds the VIP 192.0.2.100 on eth0; quorum 3 of 3 nodes; apiservers up 3 of 3".
+   */
+  public String oneLine() {
+    String role;
+    if (maintenance) {
+      role = drain.complete() ? "in maintenance (drained)" : "draining: " + drain.detail();
+    } else if (vip.heldHere()) {
+      role = "holds the VIP " + vip.address() + " on " + vip.interfaceName();
+    } else if (vip.holder() != null) {
+      role = "standby; " + vip.holder() + " holds the VIP " + vip.address();
+    } else {
+      role = "standby; no node holds the VIP " + vip.address();
+    }
+    long up = backends.stream().filter(backend -> backend.health().equals("up")).count();
+    return role
+        + "; quorum " + (quorum.present() ? "" : "LOST, ") + quorum.seen() + " of " + members.size() + " nodes"
+        + "; apiservers up " + up + " of " + backends.size();
+  }
+
   /** {@code holder} is the node that says it holds the VIP, or null when none does. */
   public record Vip(String address, String interfaceName, String holder, boolean heldHere, boolean onInterface) {}
 

@@ -11,6 +11,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -62,13 +66,31 @@ public final class RunCommand implements Callable<Integer> {
     }
     // systemctl start returns now (Type=notify), so the next command of a script finds it serving.
     SystemdNotifier systemd = SystemdNotifier.fromEnvironment();
-    systemd.ready("node " + settings.nodeId() + " of cluster " + settings.cluster().id() + " serves; apivip status tells more");
+    systemd.ready(daemon.status().oneLine());
+    // systemctl status shows the node's role as it changes: one look each second, sent when it differs.
+    ScheduledExecutorService statusTicker = Executors.newSingleThreadScheduledExecutor(runnable -> {
+      Thread thread = new Thread(runnable, "apivip-systemd-status");
+      thread.setDaemon(true);
+      return thread;
+    });
+    AtomicReference<String> lastStatus = new AtomicReference<>("");
+    statusTicker.scheduleWithFixedDelay(() -> {
+      try {
+        String line = daemon.status().oneLine();
+        if (!line.equals(lastStatus.getAndSet(line))) {
+          systemd.status(line);
+        }
+      } catch (RuntimeException e) {
+        log.debug("no status for systemd: {}", e.toString());
+      }
+    }, 1, 1, TimeUnit.SECONDS);
     CountDownLatch stopped = new CountDownLatch(1);
     AtomicBoolean stopping = new AtomicBoolean();
     Runnable stop = () -> {
       if (stopping.compareAndSet(false, true)) {
         Thread stopper = new Thread(() -> {
           log.info("stopping: handing over the VIP and draining connections");
+          statusTicker.shutdownNow();
           systemd.stopping("stopping: handing the VIP over and letting connections finish");
           daemon.stop();
           stopped.countDown();

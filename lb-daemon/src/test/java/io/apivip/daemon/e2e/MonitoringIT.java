@@ -4,10 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.apivip.daemon.admin.Json;
-import io.apivip.daemon.admin.StatusReport;
-import io.apivip.daemon.cluster.Heartbeat;
-import io.apivip.daemon.cluster.HeartbeatCodec;
 import io.apivip.daemon.monitoring.Dashboard;
 import io.apivip.daemon.monitoring.Promtool;
 import io.apivip.lab.cluster.ClusterLab;
@@ -59,7 +55,6 @@ class MonitoringIT {
 
   static final Path JAR = Path.of("target/apivip.jar");
   static final int METRICS_PORT = 6491;
-  static final Duration SETTLE = Duration.ofSeconds(45);
   static final Duration FIRE = Duration.ofSeconds(40);
   static final Duration RESOLVE = Duration.ofSeconds(60);
   static final String PROMETHEUS_ADDRESS = "127.0.0.1:9090";
@@ -329,7 +324,7 @@ class MonitoringIT {
   }
 
   void awaitTargetsUp(int count) throws InterruptedException {
-    boolean up = ClusterLab.await(SETTLE, () -> {
+    boolean up = ClusterLab.await(EndToEndIT.SETTLE, () -> {
       try {
         return values("up{job=\"apivip\"} == 1").size() == count;
       } catch (IOException | AssertionError e) {
@@ -443,48 +438,12 @@ class MonitoringIT {
     return awaitOneHolder(nodes, nodes);
   }
 
-  /** Waits until {@code nodes} agree on one holder that sees a quorum and that alone among {@code carriers} has the address. */
   LabNode awaitOneHolder(List<LabNode> nodes, List<LabNode> carriers) throws InterruptedException {
-    long deadline = System.nanoTime() + SETTLE.toNanos();
-    String last = "";
-    while (System.nanoTime() < deadline) {
-      Set<String> holders = new TreeSet<>();
-      boolean allAnswer = true;
-      for (LabNode node : nodes) {
-        Optional<String> json = node.statusJson();
-        if (json.isEmpty()) {
-          allAnswer = false;
-          break;
-        }
-        StatusReport status;
-        try {
-          status = Json.read(json.get(), StatusReport.class);
-        } catch (IOException e) {
-          allAnswer = false;
-          break;
-        }
-        holders.add(status.quorum().present() ? String.valueOf(status.vip().holder()) : "no-quorum");
-      }
-      last = holders.toString();
-      if (allAnswer && holders.size() == 1 && !holders.contains("null") && !holders.contains("no-quorum")) {
-        LabNode holder = lab.node(holders.iterator().next());
-        if (carriers.stream().filter(node -> node.hasVip(lab.vip())).toList().equals(List.of(holder))) {
-          return holder;
-        }
-      }
-      Thread.sleep(100);
-    }
-    throw new AssertionError("no single agreed holder among " + nodes + " within " + SETTLE.toSeconds() + " s; last seen " + last);
+    return EndToEndIT.awaitOneHolder(lab, nodes, carriers);
   }
 
   static byte[] forgedHeartbeat(LabNode as) {
-    byte[] wrongKey = randomBytes(32);
-    Set<String> ids = Set.of("n1", "n2", "n3");
-    HeartbeatCodec forger = new HeartbeatCodec("apivip", as.id(), ids, wrongKey, Optional.empty());
-    List<Heartbeat.PeerEntry> view = ids.stream().filter(id -> !id.equals(as.id()))
-        .map(id -> new Heartbeat.PeerEntry(id, 1, Long.MAX_VALUE / 2, true, false)).toList();
-    return forger.encode(new Heartbeat("apivip", as.id(), System.currentTimeMillis(), Long.MAX_VALUE / 2,
-        System.currentTimeMillis(), 255, true, false, true, true, view));
+    return EndToEndIT.forgedHeartbeat(as);
   }
 
   static byte[] randomBytes(int length) {

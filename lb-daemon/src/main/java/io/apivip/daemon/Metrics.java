@@ -1,7 +1,7 @@
 package io.apivip.daemon;
 
-import io.apivip.daemon.cli.VersionCommand;
 import com.sun.management.OperatingSystemMXBean;
+import io.apivip.daemon.cli.VersionCommand;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;

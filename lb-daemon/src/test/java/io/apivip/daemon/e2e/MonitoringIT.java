@@ -8,6 +8,7 @@ import io.apivip.daemon.monitoring.Dashboard;
 import io.apivip.daemon.monitoring.Promtool;
 import io.apivip.lab.cluster.ClusterLab;
 import io.apivip.lab.cluster.LabNode;
+import io.apivip.lab.cluster.LabProbe;
 import io.apivip.lab.netns.Exec;
 import io.apivip.lab.netns.Host;
 import io.apivip.lab.netns.NetnsSupport;
@@ -241,7 +242,13 @@ class MonitoringIT {
     ended("apivip resume on every node");
     awaitResolved("ApivipMaintenanceTooLong", Map.of());
 
-    // ---- the dashboard's queries against this Prometheus, with what they return now
+    // ---- the dashboard's queries against this Prometheus, after some client traffic through the VIP
+    try (LabProbe probe = lab.startProbe(100, 0, Duration.ofSeconds(1))) {
+      long start = System.currentTimeMillis();
+      Thread.sleep(6000);
+      note("a client connected through the VIP for 6 s (max-connections = 2 refuses some: outcome=limit): "
+          + probe.summary(start, System.currentTimeMillis()));
+    }
     Thread.sleep(2000);
     List<String> empty = new ArrayList<>();
     for (Dashboard.Query query : Dashboard.queries(Promtool.DASHBOARD)) {
@@ -461,7 +468,7 @@ class MonitoringIT {
 
   static String render(Map<String, Double> result) {
     return result.entrySet().stream()
-        .map(e -> e.getKey().replaceAll("\"(job|instance)\":\"[^\"]*\",?", "") + "=" + String.format("%.4g", e.getValue()))
+        .map(e -> e.getKey().replaceAll("\"(__name__|job)\":\"[^\"]*\",?", "") + "=" + String.format("%.4g", e.getValue()))
         .collect(Collectors.joining(" "));
   }
 }

@@ -64,13 +64,18 @@ class EndToEndIT {
     @Override
     public void testFailed(ExtensionContext context, Throwable cause) {
       if (lab != null) {
-        for (LabNode node : lab.nodes()) {
-          System.out.println("---- last lines of " + node.id() + "'s apivip log ----");
-          System.out.println(tail(node.log(), 40));
-        }
+        printLogs(lab);
       }
     }
   };
+
+  /** The last lines of every node's apivip log, for a failed test's report. */
+  static void printLogs(ClusterLab lab) {
+    for (LabNode node : lab.nodes()) {
+      System.out.println("---- last lines of " + node.id() + "'s apivip log ----");
+      System.out.println(tail(node.log(), 40));
+    }
+  }
 
   @BeforeAll
   static void namespaces() {

@@ -75,10 +75,7 @@ class MonitoringIT {
     @Override
     public void testFailed(ExtensionContext context, Throwable cause) {
       if (lab != null) {
-        for (LabNode node : lab.nodes()) {
-          System.out.println("---- last lines of " + node.id() + "'s apivip log ----");
-          System.out.println(EndToEndIT.tail(node.log(), 30));
-        }
+        EndToEndIT.printLogs(lab);
         System.out.println("---- last lines of prometheus.log ----");
         System.out.println(EndToEndIT.tail(work.resolve("prometheus.log"), 30));
         System.out.println("---- alerts now ----");

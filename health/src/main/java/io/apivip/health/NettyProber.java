@@ -27,12 +27,17 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.nio.charset.StandardCharsets;
+import java.security.cert.Certificate;
+import java.security.cert.X509Certificate;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLPeerUnverifiedException;
+import javax.net.ssl.SSLSession;
 
 /**
  * Checks backends over the network with Netty, on an event loop group the caller owns and shares:
@@ -95,6 +100,8 @@ public final class NettyProber implements Prober {
     final CompletableFuture<CheckResult> result = new CompletableFuture<>();
     long startNanos;
     String phase = "connecting";
+    /** The presented certificate's notAfter, once a handshake completed. */
+    Optional<Instant> certificateExpiry = Optional.empty();
     Channel channel;
     ScheduledFuture<?> deadline;
 
@@ -164,7 +171,10 @@ public final class NettyProber implements Prober {
       ssl.handshakeFuture().addListener(handshake -> {
         if (!handshake.isSuccess()) {
           fail(handshake.cause());
-        } else if (spec instanceof CheckSpec.Https https) {
+          return;
+        }
+        certificateExpiry = notAfter(ssl.engine().getSession());
+        if (spec instanceof CheckSpec.Https https) {
           phase = "waiting for the HTTP response";
           channel.writeAndFlush(request(https)).addListener(written -> {
             if (!written.isSuccess()) {
@@ -214,6 +224,16 @@ public final class NettyProber implements Prober {
       complete(CheckResult.failed("connection closed " + phase, elapsed()));
     }
 
+    /** The leaf certificate's end of validity; empty if the session has none (it always should). */
+    private static Optional<Instant> notAfter(SSLSession session) {
+      try {
+        Certificate[] chain = session.getPeerCertificates();
+        return chain.length > 0 && chain[0] instanceof X509Certificate leaf ? Optional.of(leaf.getNotAfter().toInstant()) : Optional.empty();
+      } catch (SSLPeerUnverifiedException e) {
+        return Optional.empty();
+      }
+    }
+
     private Duration elapsed() {
       return Duration.ofNanos(System.nanoTime() - startNanos);
     }
@@ -229,7 +249,7 @@ public final class NettyProber implements Prober {
       if (channel != null) {
         channel.close();
       }
-      result.complete(outcome);
+      result.complete(new CheckResult(outcome.outcome(), outcome.reason(), outcome.duration(), certificateExpiry));
     }
 
     /** Reads the status and the start of the body; the rest is dropped. */

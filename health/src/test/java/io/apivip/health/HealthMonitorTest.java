@@ -154,6 +154,9 @@ class HealthMonitorTest {
       assertThat(registry.get("apivip.health.checks").tag("backend", "192.0.2.12:16443").tag("outcome", "failed").counter().count()).isPositive();
       assertThat(registry.get("apivip.health.checks").tag("backend", "192.0.2.12:16443").tag("outcome", "healthy").counter().count()).isZero();
       assertThat(registry.get("apivip.health.check.duration").tag("backend", "192.0.2.11:16443").timer().count()).isPositive();
+      assertThat(registry.get("apivip.health.certificate.expiry.timestamp").tag("backend", "192.0.2.11:16443").gauge().value())
+          .as("no check reached TLS")
+          .isNaN();
     }
   }
 

@@ -186,6 +186,15 @@ class NettyProberTest {
   }
 
   @Test
+  void tellsWhenThePresentedCertificateExpires() throws Exception {
+    Instant notAfter = Instant.now().plus(Duration.ofDays(20)).truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+    server = lab.server("b1", lab.pki.issueServer(List.of("127.0.0.1"), Instant.now().minus(Duration.ofHours(1)), notAfter), Optional.empty());
+    assertThat(probe(lab.readyz(TIMEOUT)).certificateExpiry()).as("after an HTTPS check").contains(notAfter);
+    assertThat(probe(new CheckSpec.Tls(TIMEOUT, lab.tls())).certificateExpiry()).as("after a TLS check").contains(notAfter);
+    assertThat(probe(new CheckSpec.Tcp(TIMEOUT)).certificateExpiry()).as("a TCP check sees no certificate").isEmpty();
+  }
+
+  @Test
   void failsAgainstAnExpiredCertificate() throws Exception {
     Instant now = Instant.now();
     server = lab.server("b1", lab.pki.issueServer(List.of("127.0.0.1"), now.minus(Duration.ofDays(30)), now.minus(Duration.ofDays(1))), Optional.empty());

@@ -3,11 +3,16 @@ package io.apivip.daemon.cluster;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 import java.util.function.ToDoubleFunction;
+import java.util.stream.Stream;
 
 /**
  * The cluster's meters. Counters are bumped on the owner thread; gauges read the latest {@link
@@ -21,6 +26,18 @@ public interface ClusterMetrics {
 
   void transition(Election.Reason reason);
 
+  /**
+   * This node's takeover finished: the VIP's address is up here. {@code nanos} runs from the start
+   * of its candidacy (it backed itself) and {@code reason} is why it took the VIP.
+   */
+  void tookOver(Election.Reason reason, long nanos);
+
+  /** This node's handoff ended ({@code reason}: handed_over or handoff_timeout), {@code nanos} after it began. */
+  void handedOver(Election.Reason reason, long nanos);
+
+  /** This node entered (at {@code wallMillis}) or left maintenance. */
+  void maintenance(boolean on, long wallMillis);
+
   /** For the simulation, which runs thousands of nodes. */
   ClusterMetrics NONE =
       new ClusterMetrics() {
@@ -32,6 +49,15 @@ public interface ClusterMetrics {
 
         @Override
         public void transition(Election.Reason reason) {}
+
+        @Override
+        public void tookOver(Election.Reason reason, long nanos) {}
+
+        @Override
+        public void handedOver(Election.Reason reason, long nanos) {}
+
+        @Override
+        public void maintenance(boolean on, long wallMillis) {}
       };
 
   /** Registers the meters; {@code status} is read at scrape time only. */
@@ -39,11 +65,27 @@ public interface ClusterMetrics {
     return new Micrometer(registry, peerIds, status);
   }
 
-  /** Prometheus names: apivip_vip_transitions_total, apivip_cluster_... */
+  /**
+   * Prometheus names: apivip_vip_transitions_total, apivip_vip_takeover_duration_seconds,
+   * apivip_vip_handoff_duration_seconds, apivip_cluster_... (quorum_present, peers_alive, eligible,
+   * maintenance, maintenance_start_timestamp_seconds, peer_last_heard_age_seconds, datagrams_...).
+   */
   final class Micrometer implements ClusterMetrics {
+    /**
+     * Histogram buckets of a takeover or handoff: a takeover takes a heartbeat or two, one that
+     * waits out a failure timeout or a start-up abstention seconds, a handoff up to handoff-timeout.
+     */
+    private static final Duration[] MOVE_BUCKETS = Stream.of(50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000)
+        .map(Duration::ofMillis)
+        .toArray(Duration[]::new);
+
     private final Counter received;
     private final Map<DropReason, Counter> dropped = new EnumMap<>(DropReason.class);
     private final Map<Election.Reason, Counter> transitions = new EnumMap<>(Election.Reason.class);
+    private final Map<Election.Reason, Timer> takeovers = new EnumMap<>(Election.Reason.class);
+    private final Map<Election.Reason, Timer> handoffs = new EnumMap<>(Election.Reason.class);
+    /** Seconds since the epoch when this node entered maintenance; NaN when it is not in maintenance. */
+    private final AtomicReference<Double> maintenanceStart = new AtomicReference<>(Double.NaN);
 
     Micrometer(MeterRegistry registry, List<String> peerIds, Supplier<ClusterStatus> status) {
       // apivip_vip_held comes from the VIP part (io.apivip.daemon.vip.VipMetrics): the address on the
@@ -53,6 +95,17 @@ public interface ClusterMetrics {
           .register(registry);
       Gauge.builder("apivip.cluster.peers.alive", () -> read(status, ClusterStatus::peersAlive))
           .description("Peers whose heartbeats arrive")
+          .register(registry);
+      Gauge.builder("apivip.cluster.eligible", () -> read(status, s -> self(s).eligible() ? 1 : 0))
+          .description("1 while this node tells its peers it can hold the VIP: its proxy can route to an apiserver and its VIP part works")
+          .register(registry);
+      Gauge.builder("apivip.cluster.maintenance", () -> read(status, s -> self(s).maintenance() ? 1 : 0))
+          .description("1 while this node is in maintenance (apivip drain), else 0")
+          .register(registry);
+      Gauge.builder("apivip.cluster.maintenance.start.timestamp", maintenanceStart, AtomicReference::get)
+          .description("When this node entered maintenance, in seconds since the epoch; NaN while it is not in maintenance")
+          .baseUnit("seconds")
+          .strongReference(true)
           .register(registry);
       for (String peer : peerIds) {
         Gauge.builder("apivip.cluster.peer.last.heard.age", () -> read(status, s -> lastHeardSeconds(s, peer)))
@@ -82,6 +135,30 @@ public interface ClusterMetrics {
                 .tag("reason", reason.tag())
                 .register(registry));
       }
+      for (Election.Reason reason : Election.Reason.values()) {
+        if (reason.hold()) {
+          takeovers.put(
+              reason,
+              Timer.builder("apivip.vip.takeover.duration")
+                  .description("Takeovers by this node, from the start of its candidacy to the VIP's address being up here")
+                  .tag("reason", reason.tag())
+                  .serviceLevelObjectives(MOVE_BUCKETS)
+                  .register(registry));
+        }
+      }
+      for (Election.Reason reason : List.of(Election.Reason.HANDED_OVER, Election.Reason.HANDOFF_TIMEOUT)) {
+        handoffs.put(
+            reason,
+            Timer.builder("apivip.vip.handoff.duration")
+                .description("Handoffs by this node (drain, not eligible, preemption), from their start to its release of the VIP")
+                .tag("reason", reason.tag())
+                .serviceLevelObjectives(MOVE_BUCKETS)
+                .register(registry));
+      }
+    }
+
+    private static ClusterStatus.Member self(ClusterStatus status) {
+      return status.members().stream().filter(m -> m.liveness() == ClusterStatus.Liveness.SELF).findFirst().orElseThrow();
     }
 
     /** NaN until the first snapshot exists (a scrape racing the start). */
@@ -112,6 +189,27 @@ public interface ClusterMetrics {
     @Override
     public void transition(Election.Reason reason) {
       transitions.get(reason).increment();
+    }
+
+    @Override
+    public void tookOver(Election.Reason reason, long nanos) {
+      Timer timer = takeovers.get(reason);
+      if (timer != null) {
+        timer.record(nanos, TimeUnit.NANOSECONDS);
+      }
+    }
+
+    @Override
+    public void handedOver(Election.Reason reason, long nanos) {
+      Timer timer = handoffs.get(reason);
+      if (timer != null) {
+        timer.record(nanos, TimeUnit.NANOSECONDS);
+      }
+    }
+
+    @Override
+    public void maintenance(boolean on, long wallMillis) {
+      maintenanceStart.set(on ? wallMillis / 1e3 : Double.NaN);
     }
   }
 }

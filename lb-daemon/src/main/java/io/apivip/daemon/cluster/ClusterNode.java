@@ -57,6 +57,10 @@ public final class ClusterNode {
   private Optional<String> backing = Optional.empty();
   private long abstainingSince = NEVER;
   private long handingOverSince = NEVER;
+  /** Since when this node has backed itself for the VIP, until its address is up; for the takeover metric. */
+  private long candidateSince = NEVER;
+  /** Why this node last took the VIP; for the takeover metric. */
+  private Election.Reason holdReason;
   private long nextSendNanos;
   /** After a stall of our own, decisions wait until then, so the datagrams queued meanwhile are read first. */
   private long readingUntil = NEVER;
@@ -227,6 +231,7 @@ public final class ClusterNode {
       maintenance = value;
       // The heartbeat that says so goes out in this tick.
       maintenanceSequence = value ? sequence + 1 : 0;
+      metrics.maintenance(value, clock.wallMillis());
       log.info("node {} {} maintenance", config.selfId(), value ? "enters" : "leaves");
       sendNow = true;
       tick();
@@ -245,6 +250,10 @@ public final class ClusterNode {
     }
     if (holding && !addressUp) {
       addressUp = true;
+      if (candidateSince != NEVER) {
+        metrics.tookOver(holdReason, clock.nanoTime() - candidateSince);
+        candidateSince = NEVER;
+      }
       sendNow = true;
       tick();
     }
@@ -264,18 +273,29 @@ public final class ClusterNode {
     if (!decision.backing().equals(backing)) {
       if (decision.backing().equals(Optional.of(config.selfId()))) {
         epoch = sequence + 1;
+        if (!holding) {
+          candidateSince = now;
+        }
+      } else if (!holding) {
+        candidateSince = NEVER;
       }
       backing = decision.backing();
       sendNow = true;
     }
     abstainingSince = decision.abstainingSince();
+    long handoffStarted = handingOverSince == NEVER ? now : handingOverSince;
     handingOverSince = decision.handingOverSince();
     if (decision.seesQuorum() != seesQuorum) {
       seesQuorum = decision.seesQuorum();
       log.info("node {} {} quorum ({} needed)", config.selfId(), seesQuorum ? "sees" : "lost", config.quorum());
     }
     backedHolder = decision.backedHolder();
-    decision.transition().ifPresent(reason -> changeHolding(decision.hold(), reason));
+    decision.transition().ifPresent(reason -> {
+      changeHolding(decision.hold(), reason);
+      if (reason == Election.Reason.HANDED_OVER || reason == Election.Reason.HANDOFF_TIMEOUT) {
+        metrics.handedOver(reason, now - handoffStarted);
+      }
+    });
     announceIfBacked();
     reportMaintenance();
     if (sendNow || now >= nextSendNanos) {
@@ -286,6 +306,12 @@ public final class ClusterNode {
   private void changeHolding(boolean hold, Election.Reason reason) {
     holding = hold;
     addressUp = false;
+    if (hold) {
+      holdReason = reason;
+      if (candidateSince == NEVER) {
+        candidateSince = clock.nanoTime();
+      }
+    }
     sendNow = true;
     metrics.transition(reason);
     log.info(

@@ -263,6 +263,8 @@ final class Simulation {
     final long monotonicOffset;
     final long wallOffsetMillis;
     ClusterNode cluster;
+    /** The node's meters from its next start on; none by default (thousands of nodes run). */
+    ClusterMetrics metrics = ClusterMetrics.NONE;
     boolean up;
     long pausedUntil = Long.MIN_VALUE;
     final List<Runnable> backlog = new ArrayList<>();
@@ -315,7 +317,7 @@ final class Simulation {
       }
       up = true;
       pausedUntil = Long.MIN_VALUE;
-      cluster = new ClusterNode(configs[index], this, this, this, ClusterMetrics.NONE);
+      cluster = new ClusterNode(configs[index], this, this, this, metrics);
       note(id + " starts");
       cluster.start();
       cluster.setEligible(eligible);

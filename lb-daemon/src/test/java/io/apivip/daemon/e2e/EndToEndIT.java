@@ -64,13 +64,18 @@ class EndToEndIT {
     @Override
     public void testFailed(ExtensionContext context, Throwable cause) {
       if (lab != null) {
-        for (LabNode node : lab.nodes()) {
-          System.out.println("---- last lines of " + node.id() + "'s apivip log ----");
-          System.out.println(tail(node.log(), 40));
-        }
+        printLogs(lab);
       }
     }
   };
+
+  /** The last lines of every node's apivip log, for a failed test's report. */
+  static void printLogs(ClusterLab lab) {
+    for (LabNode node : lab.nodes()) {
+      System.out.println("---- last lines of " + node.id() + "'s apivip log ----");
+      System.out.println(tail(node.log(), 40));
+    }
+  }
 
   @BeforeAll
   static void namespaces() {
@@ -242,15 +247,7 @@ class EndToEndIT {
       Map<String, Double> before = droppedByReason();
       long start = System.currentTimeMillis();
 
-      // An attacker without the key: a heartbeat "from" the holder's peer claiming top priority and the VIP.
-      byte[] wrongKey = new byte[32];
-      new SecureRandom().nextBytes(wrongKey);
-      Set<String> ids = Set.of("n1", "n2", "n3");
-      HeartbeatCodec forger = new HeartbeatCodec("apivip", other.id(), ids, wrongKey, Optional.empty());
-      List<Heartbeat.PeerEntry> view = ids.stream().filter(id -> !id.equals(other.id()))
-          .map(id -> new Heartbeat.PeerEntry(id, 1, Long.MAX_VALUE / 2, true, false)).toList();
-      byte[] forged = forger.encode(new Heartbeat("apivip", other.id(), System.currentTimeMillis(), Long.MAX_VALUE / 2,
-          System.currentTimeMillis(), 255, true, false, true, true, view));
+      byte[] forged = forgedHeartbeat(other);
       byte[] garbage = new byte[200];
       new SecureRandom().nextBytes(garbage);
       byte[] truncated = java.util.Arrays.copyOf(captured.get(0), captured.get(0).length / 2);
@@ -277,6 +274,18 @@ class EndToEndIT {
       assertThat(droppedNow - droppedThen).as("datagrams dropped and counted").isGreaterThanOrEqualTo(captured.size() * 3 + 60);
       assertThat(summary.failures()).as(summary.failed().toString()).isZero();
     }
+  }
+
+  /** What an attacker without the key sends: a heartbeat "from" {@code as} claiming top priority and the VIP. */
+  static byte[] forgedHeartbeat(LabNode as) {
+    byte[] wrongKey = new byte[32];
+    new SecureRandom().nextBytes(wrongKey);
+    Set<String> ids = Set.of("n1", "n2", "n3");
+    HeartbeatCodec forger = new HeartbeatCodec("apivip", as.id(), ids, wrongKey, Optional.empty());
+    List<Heartbeat.PeerEntry> view = ids.stream().filter(id -> !id.equals(as.id()))
+        .map(id -> new Heartbeat.PeerEntry(id, 1, Long.MAX_VALUE / 2, true, false)).toList();
+    return forger.encode(new Heartbeat("apivip", as.id(), System.currentTimeMillis(), Long.MAX_VALUE / 2,
+        System.currentTimeMillis(), 255, true, false, true, true, view));
   }
 
   /** Heartbeat datagrams dropped, summed over the nodes, by reason (from /metrics). */
@@ -402,6 +411,11 @@ class EndToEndIT {
 
   /** As above, where only {@code carriers} are checked for the address (a killed node keeps it on its dead interface). */
   LabNode awaitOneHolder(List<LabNode> nodes, List<LabNode> carriers) throws InterruptedException {
+    return awaitOneHolder(lab, nodes, carriers);
+  }
+
+  /** The same for any lab (MonitoringIT's too). */
+  static LabNode awaitOneHolder(ClusterLab lab, List<LabNode> nodes, List<LabNode> carriers) throws InterruptedException {
     long deadline = System.nanoTime() + SETTLE.toNanos();
     String last = "";
     while (System.nanoTime() < deadline) {

@@ -24,7 +24,8 @@ class PackageContentsTest {
     for (String dir :
         List.of(
             "/etc/", "/etc/apivip/", "/lib/", "/lib/systemd/", "/lib/systemd/system/", "/usr/", "/usr/bin/",
-            "/usr/lib/", "/usr/lib/apivip/", "/usr/share/", "/usr/share/apivip/", "/usr/share/doc/", "/usr/share/doc/apivip/",
+            "/usr/lib/", "/usr/lib/apivip/", "/usr/share/", "/usr/share/apivip/", "/usr/share/apivip/prometheus/",
+            "/usr/share/apivip/grafana/", "/usr/share/doc/", "/usr/share/doc/apivip/",
             "/usr/share/doc/apivip/examples/", "/usr/share/lintian/", "/usr/share/lintian/overrides/",
             "/usr/share/man/", "/usr/share/man/man1/")) {
       paths.put(dir, "drwxr-xr-x");
@@ -34,6 +35,7 @@ class PackageContentsTest {
     for (String file :
         List.of(
             "/etc/apivip/apivip.conf", "/lib/systemd/system/apivip.service", "/usr/share/apivip/apivip.jar",
+            "/usr/share/apivip/prometheus/apivip-alerts.yaml", "/usr/share/apivip/grafana/apivip-dashboard.json",
             "/usr/share/doc/apivip/changelog.gz", "/usr/share/doc/apivip/copyright",
             "/usr/share/doc/apivip/microk8s.md", "/usr/share/doc/apivip/examples/apivip.conf",
             "/usr/share/lintian/overrides/apivip", "/usr/share/man/man1/apivip.1.gz")) {
@@ -101,6 +103,8 @@ class PackageContentsTest {
     assertThat(root.resolve("lib/systemd/system/apivip.service")).hasSameBinaryContentAs(source.resolve("systemd/apivip.service"));
     assertThat(root.resolve("usr/share/doc/apivip/microk8s.md")).hasSameBinaryContentAs(source.resolve("docs/microk8s.md"));
     assertThat(root.resolve("usr/share/apivip/apivip.jar")).hasSameBinaryContentAs(source.resolve("lb-daemon/target/apivip.jar"));
+    assertThat(root.resolve("usr/share/apivip/prometheus/apivip-alerts.yaml")).hasSameBinaryContentAs(source.resolve("monitoring/apivip-alerts.yaml"));
+    assertThat(root.resolve("usr/share/apivip/grafana/apivip-dashboard.json")).hasSameBinaryContentAs(source.resolve("monitoring/apivip-dashboard.json"));
     assertThat(root.resolve("etc/apivip/cluster.key")).as("a key is never shipped").doesNotExist();
   }
 }

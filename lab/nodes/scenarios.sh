@@ -116,7 +116,8 @@ scenario() {
     kill-daemon) scenario_kill_daemon ;;
     stop-start) scenario_stop_start ;;
     rolling-patch) scenario_rolling_patch ;;
-    *) die "no scenario '$1' (service, kill-daemon, stop-start, rolling-patch)" ;;
+    cert-reissue) scenario_cert_reissue ;;
+    *) die "no scenario '$1' (service, kill-daemon, stop-start, rolling-patch, cert-reissue)" ;;
   esac
 }
 
@@ -229,6 +230,60 @@ scenario_rolling_patch() {
   failed=$(watch_failed)
   record rolling-patch "drain --wait and reboot of ${LAB_NODES[*]} in $((SECONDS - started))s: $figures"
   ((failed == 0)) || die "rolling patch: $failed kubectl calls failed: $(tail -5 "$RUN/watch/kubectl.err")"
+}
+
+# When the node's kubelite (the stand-in apiserver's unit) last started, in monotonic microseconds.
+kubelite_start() {
+  lab_exec "$1" systemctl show --property=ExecMainStartTimestampMonotonic --value snap.microk8s.daemon-kubelite
+}
+
+kubelite_restarted() {
+  [[ $(kubelite_start "$1") != "$2" ]]
+}
+
+# The hazard of a node without MicroK8s's no-cert-reissue lock: apivip doctor FAILs naming it, and
+# when the VIP moves to that node, MicroK8s's apiservice-kicker re-issues its API server's
+# certificate and restarts kubelite. The lock is put back afterwards.
+scenario_cert_reissue() {
+  wait_whole
+  local holder lock=/var/snap/microk8s/current/var/lock/no-cert-reissue node
+  holder=$(vip_holder)
+  local others=()
+  for node in "${LAB_NODES[@]}"; do
+    [[ $node == "$holder" ]] || others+=("$node")
+  done
+  for node in "${others[@]}"; do
+    lab_exec "$node" rm -f "$lock"
+  done
+  local report status=0
+  report=$(lab_exec "${others[0]}" apivip doctor 2>&1) || status=$?
+  [[ $status == 1 && $report == *"FAIL  microk8s"*"no-cert-reissue is missing"*"restarts kubelite"* ]] ||
+    die "${others[0]}: without $lock, apivip doctor does not FAIL naming the hazard (exit $status): $report"
+  declare -A kubelite_started
+  for node in "${others[@]}"; do
+    kubelite_started[$node]=$(kubelite_start "$node")
+  done
+  watch_start
+  sleep 2
+  log "no-cert-reissue lock removed on ${others[*]}; apivip drain on the holder $holder moves the VIP to one of them"
+  local moved_at=$SECONDS
+  lab_sh "$holder" 'apivip drain --wait' >&2 || die "$holder: the drain failed"
+  local successor
+  successor=$(vip_holder) || die "no single holder after the drain"
+  retry_for 60 kubelite_restarted "$successor" "${kubelite_started[$successor]}" ||
+    die "$successor took the VIP without the lock, and its kubelite was not restarted within 60 s"
+  local restarted=$((SECONDS - moved_at))
+  lab_exec "$successor" journalctl -u snap.microk8s.daemon-apiserver-kicker --no-pager -o cat | grep -q "CSR change detected" ||
+    die "$successor: kubelite restarted, but the kicker's journal does not say why"
+  sleep 5
+  local figures
+  figures=$(watch_stop)
+  for node in "${others[@]}"; do
+    lab_exec "$node" touch "$lock"
+  done
+  lab_exec "$holder" apivip resume >/dev/null
+  wait_whole 120
+  record cert-reissue "without the lock, apivip doctor FAILs naming it; the VIP moved to $successor, whose apiservice-kicker re-issued the certificate and restarted kubelite within ${restarted}s: $figures"
 }
 
 scenario_summary() {

@@ -12,8 +12,8 @@ import java.util.Optional;
 
 /**
  * {@code apivip doctor}'s checks in order: configuration, key, the running daemon's view (peers,
- * key agreement, clock skew), the VIP's interface, apiserver certificates, kubeconfigs and
- * capabilities. Every input that reaches outside the process is in {@link Inputs}, so tests can
+ * key agreement, clock skew), the VIP's interface, apiserver certificates, MicroK8s's certificate
+ * re-issue and template, kubeconfigs and capabilities. Every input that reaches outside the process is in {@link Inputs}, so tests can
  * stand in for the node.
  */
 public final class Doctor {
@@ -38,7 +38,8 @@ public final class Doctor {
       List<KubeconfigCheck.Location> kubeconfigs,
       KubeconfigCheck.Resolver resolver,
       CapabilityCheck.Sources capabilities,
-      InterfaceCheck.Interfaces interfaces) {
+      InterfaceCheck.Interfaces interfaces,
+      Path microk8sData) {
 
     /** This node's real files, processes and network. */
     public static Inputs forThisNode(Path configFile, StatusSource daemon) {
@@ -50,7 +51,8 @@ public final class Doctor {
           KubeconfigCheck.onThisNode(Path.of(System.getProperty("user.home")), System.getenv("KUBECONFIG")),
           KubeconfigCheck.Resolver.SYSTEM,
           CapabilityCheck.Sources.system(),
-          InterfaceCheck.Interfaces.SYSTEM);
+          InterfaceCheck.Interfaces.SYSTEM,
+          MicroK8sCheck.SNAP_DATA);
     }
   }
 
@@ -86,6 +88,7 @@ public final class Doctor {
     if (settings.isPresent()) {
       findings.add(InterfaceCheck.check(settings.get().vip(), inputs.interfaces()));
       findings.addAll(CertificateCheck.check(settings.get().backends(), settings.get().vip().address(), inputs.timeout()));
+      findings.addAll(MicroK8sCheck.check(inputs.microk8sData(), settings.get().vip().address()));
       findings.addAll(KubeconfigCheck.check(inputs.kubeconfigs(), settings.get(), inputs.resolver()));
     } else {
       findings.add(Finding.warn(ConfigCheck.CHECK, "skipped without a valid configuration: the key, the VIP's interface, apiserver certificates,"

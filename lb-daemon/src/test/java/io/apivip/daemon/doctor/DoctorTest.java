@@ -39,7 +39,8 @@ class DoctorTest {
         List.of(new KubeconfigCheck.Location(dir.resolve("kubeconfigs"), false)),
         host -> List.of(),
         new CapabilityCheck.Sources(Optional::empty, List.of(dir.resolve("none")), dir.resolve("proc"), List.of(), List.of()),
-        name -> Optional.of(subnets));
+        name -> Optional.of(subnets),
+        dir.resolve("no-microk8s"));
   }
 
   static Doctor.StatusSource down() {

@@ -39,7 +39,8 @@ public final class Doctor {
       KubeconfigCheck.Resolver resolver,
       CapabilityCheck.Sources capabilities,
       InterfaceCheck.Interfaces interfaces,
-      Path microk8sData) {
+      Path microk8sData,
+      DaemonUserCheck.Access access) {
 
     /** This node's real files, processes and network. */
     public static Inputs forThisNode(Path configFile, StatusSource daemon) {
@@ -52,7 +53,8 @@ public final class Doctor {
           KubeconfigCheck.Resolver.SYSTEM,
           CapabilityCheck.Sources.system(),
           InterfaceCheck.Interfaces.SYSTEM,
-          MicroK8sCheck.SNAP_DATA);
+          MicroK8sCheck.SNAP_DATA,
+          DaemonUserCheck.Access.SYSTEM);
     }
   }
 
@@ -70,6 +72,7 @@ public final class Doctor {
       KeyCheck.Local key = KeyCheck.local("cluster.key-file", cluster.keyFile(), SERVICE_USER);
       findings.addAll(key.findings());
       fingerprint = key.fingerprint();
+      findings.addAll(DaemonUserCheck.check(settings.get(), SERVICE_USER, inputs.access()));
       cluster.previousKeyFile().ifPresent(previous -> findings.addAll(KeyCheck.local("cluster.previous-key-file", previous, SERVICE_USER).findings()));
     }
 

@@ -40,7 +40,8 @@ class DoctorTest {
         host -> List.of(),
         new CapabilityCheck.Sources(Optional::empty, List.of(dir.resolve("none")), dir.resolve("proc"), List.of(), List.of()),
         name -> Optional.of(subnets),
-        dir.resolve("no-microk8s"));
+        dir.resolve("no-microk8s"),
+        (user, file) -> Optional.of(true));
   }
 
   static Doctor.StatusSource down() {

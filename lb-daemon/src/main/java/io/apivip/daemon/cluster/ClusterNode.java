@@ -302,8 +302,10 @@ public final class ClusterNode {
     // qualifiedSince of the deciding node is never read: only a keeper preempts, and only for a peer.
     Election.Member self =
         new Election.Member(
-            config.selfId(), priority, true, eligible, maintenance, holding, backing, NEVER, true, false);
-    return new Election.Input(now, self, peers, rules, abstainingSince, handingOverSince);
+            config.selfId(), priority, true, eligible, maintenance, holding, backing, NEVER, true, false, false);
+    long backingLeaseEnd =
+        backing.flatMap(membership::peer).map(peer -> peer.backingLeaseEnd).orElse(NEVER);
+    return new Election.Input(now, self, peers, rules, abstainingSince, handingOverSince, backingLeaseEnd);
   }
 
   private void send(long now) {
@@ -312,13 +314,22 @@ public final class ClusterNode {
     List<Heartbeat.PeerEntry> entries = new ArrayList<>(membership.peers().size());
     for (Peer peer : membership.peers()) {
       Heartbeat last = peer.last;
+      boolean backs = backing.equals(Optional.of(peer.id));
+      // The acknowledgement in a backing heartbeat is a lease (Election, rule 4). Given to a node
+      // that does not hear us, it only delays our moving on from it: so it advances only while
+      // that node acknowledges one of our recent heartbeats, and is repeated otherwise.
+      if (last != null && (!backs || !membership.acknowledgementStale(peer, incarnation, now))) {
+        peer.ackedIncarnation = last.incarnation();
+        peer.ackedSequence = last.sequence();
+        peer.ackedReceivedNanos = peer.receivedNanos;
+      }
+      if (backs && peer.ackedSequence > 0) {
+        peer.backingLeaseEnd =
+            Math.max(peer.backingLeaseEnd, peer.ackedReceivedNanos + rules.failureTimeoutNanos());
+      }
       entries.add(
           new Heartbeat.PeerEntry(
-              peer.id,
-              last == null ? 0 : last.incarnation(),
-              last == null ? 0 : last.sequence(),
-              membership.alive(peer, now),
-              backing.equals(Optional.of(peer.id))));
+              peer.id, peer.ackedIncarnation, peer.ackedSequence, membership.alive(peer, now), backs));
     }
     Heartbeat heartbeat =
         new Heartbeat(
@@ -347,6 +358,9 @@ public final class ClusterNode {
           if (claims(peer.last)) {
             claimEnded(peer, "is suspected");
           }
+          // Tell the others at once: if the silence is ours (our inbound heartbeats are lost),
+          // this is how they learn we are deaf and move their backing on (Election, rule 1).
+          sendNow = true;
         }
       }
     }

@@ -269,6 +269,11 @@ public final class ClusterNode {
       sendNow = true;
     }
     abstainingSince = decision.abstainingSince();
+    if (handingOverSince != NEVER && decision.handingOverSince() == NEVER && decision.hold() && holding) {
+      // A handover cancelled half way (drain then resume): the node that took over meanwhile may
+      // have announced the VIP, and we may not hear it let go (a one-way link), so announce again.
+      announceAgain = "handover cancelled";
+    }
     handingOverSince = decision.handingOverSince();
     if (decision.seesQuorum() != seesQuorum) {
       seesQuorum = decision.seesQuorum();

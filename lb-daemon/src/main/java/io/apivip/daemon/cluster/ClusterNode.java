@@ -189,8 +189,17 @@ public final class ClusterNode {
    */
   private void stepped(long now) {
     if (membership.step(now)) {
-      readingUntil = now + stallGraceNanos;
       sendNow = true;
+      if (holding && membership.everyLeaseOver(now)) {
+        // Fencing: the stall outlasted every lease we could hold, so no datagram in the socket can
+        // keep the VIP here, and another node may hold it by now. Decide at once, before reading
+        // or sending anything: the release comes first, and no heartbeat or announcement goes out
+        // on the stale hold.
+        readingUntil = NEVER;
+        log.warn("node {} stalled past its leases while holding the VIP; releasing it first", config.selfId());
+        return;
+      }
+      readingUntil = now + stallGraceNanos;
     }
   }
 

@@ -76,6 +76,8 @@ final class Membership {
   private final long[] sentSequence = new long[SENT_TIMES];
   private final long[] sentNanos = new long[SENT_TIMES];
   private long lastStepNanos = NEVER;
+  /** When this node last sent a heartbeat. */
+  private long lastSentNanos = NEVER;
   /** When this node last noticed a stall of its own. */
   private long lastStallNanos = NEVER;
 
@@ -155,6 +157,7 @@ final class Membership {
   }
 
   void sent(long sequence, long now) {
+    lastSentNanos = now;
     int slot = (int) (sequence % SENT_TIMES);
     sentSequence[slot] = sequence;
     sentNanos[slot] = now;
@@ -168,6 +171,16 @@ final class Membership {
     }
     long sent = sentAt(entry.lastSequence());
     return sent == NEVER ? NEVER : sent + failureTimeoutNanos - leaseMarginNanos;
+  }
+
+  /**
+   * Whether every lease this node could hold has ended, whatever is queued in its socket: a lease
+   * comes from a peer's acknowledgement of one of our heartbeats and lasts failure-timeout from
+   * its sending, so none outlives our latest heartbeat by more than that. After a stall this long
+   * there is nothing to wait for before letting the VIP go.
+   */
+  boolean everyLeaseOver(long now) {
+    return lastSentNanos == NEVER || now >= lastSentNanos + failureTimeoutNanos - leaseMarginNanos;
   }
 
   /**

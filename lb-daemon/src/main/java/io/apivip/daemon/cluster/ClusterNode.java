@@ -52,6 +52,12 @@ public final class ClusterNode {
   private boolean maintenance;
   private boolean holding;
   private boolean addressUp;
+  /**
+   * The node let the VIP go, and the VIP part has not yet confirmed the address is off the
+   * interface: heartbeats say "releasing", so that the holder's announcement that answers the end
+   * of this node's claim comes after the kernel let the address go, not before.
+   */
+  private boolean addressLingering;
   /** The id of the latest VIP decision (see {@link VipDecision#id}); 0 before the first. */
   private long decision;
   private Optional<String> backing = Optional.empty();
@@ -143,9 +149,12 @@ public final class ClusterNode {
     return Optional.empty();
   }
 
-  /** Whether a heartbeat claims the VIP or is about to: its sender holds it or backs itself for it. */
+  /**
+   * Whether a heartbeat claims the VIP or is about to: its sender holds it, backs itself for it, or
+   * still has the address on its interface after letting it go.
+   */
   private static boolean claims(Heartbeat heartbeat) {
-    return heartbeat != null && (heartbeat.holdsVip() || heartbeat.candidate());
+    return heartbeat != null && (heartbeat.holdsVip() || heartbeat.candidate() || heartbeat.releasing());
   }
 
   /** A peer's claim on the VIP ended; if this node holds it, it announces again ({@link #announceIfBacked}). */
@@ -259,6 +268,19 @@ public final class ClusterNode {
     }
   }
 
+  /**
+   * The VIP part has removed the address after the release decision {@code decisionId} (or found
+   * it gone). A confirmation of an older decision says nothing of the current one: ignored.
+   */
+  public void addressDown(long decisionId) {
+    if (decisionId != decision || holding || !addressLingering) {
+      return;
+    }
+    addressLingering = false;
+    sendNow = true;
+    tick();
+  }
+
   private void evaluate(long now) {
     if (readingUntil != NEVER && now < readingUntil) {
       if (sendNow || now >= nextSendNanos) {
@@ -299,6 +321,7 @@ public final class ClusterNode {
 
   private void changeHolding(boolean hold, Election.Reason reason) {
     holding = hold;
+    addressLingering = !hold && (addressUp || addressLingering);
     addressUp = false;
     sendNow = true;
     metrics.transition(reason);
@@ -349,7 +372,7 @@ public final class ClusterNode {
         new Heartbeat(
             config.clusterId(), config.selfId(), incarnation, sequence, clock.wallMillis(), priority,
             eligible, maintenance, holding && addressUp, backing.equals(Optional.of(config.selfId())),
-            entries);
+            entries, !holding && addressLingering);
     byte[] datagram = codec.encode(heartbeat);
     membership.sent(sequence, now);
     nextSendNanos = now + intervalNanos;

@@ -82,6 +82,8 @@ public final class NodeController {
   private boolean holding;
   /** The hold decision whose address the VIP part is still to confirm; 0 when none. */
   private long unconfirmedHold;
+  /** The release decision whose removal the VIP part is still to confirm; 0 when none. */
+  private long unconfirmedRelease;
   /** What the cluster was last told; null before the first verdict. */
   private Boolean eligible;
   private boolean maintenance;
@@ -134,6 +136,10 @@ public final class NodeController {
       parts.cluster().addressUp(unconfirmedHold);
       unconfirmedHold = 0;
     }
+    if (unconfirmedRelease != 0 && !status.wanted() && !status.present()) {
+      parts.cluster().addressDown(unconfirmedRelease);
+      unconfirmedRelease = 0;
+    }
     judge();
   }
 
@@ -143,6 +149,7 @@ public final class NodeController {
     String reason = decision.reason().name().toLowerCase(Locale.ROOT).replace('_', ' ');
     holding = decision.hold();
     if (decision.hold()) {
+      unconfirmedRelease = 0;
       unconfirmedHold = decision.id();
       // During the quiesce of a planned handoff the gate stays closed: the handoff goes on.
       if (quiescing == 0) {
@@ -151,6 +158,7 @@ public final class NodeController {
       parts.vip().hold(reason, decision.id());
     } else {
       unconfirmedHold = 0;
+      unconfirmedRelease = decision.id();
       parts.vip().release(reason);
       parts.gate().vipLost();
     }

@@ -61,6 +61,8 @@ final class Simulation {
   boolean overlapWhileRemoving;
   /** Address removal is slow (up to a second) or fails and is retried, as `ip addr del` can. */
   boolean slowRemoval;
+  /** When positive, every removal takes exactly this long (a focused test's slow kernel). */
+  long fixedRemovalNanos;
 
   Simulation(long seed, int size, Duration handoffTimeout, boolean preempt) {
     this(seed, size, size / 2 + 1, handoffTimeout, preempt);
@@ -319,6 +321,8 @@ final class Simulation {
     boolean addressPresent;
     /** The node decided to release; the kernel has not removed the address yet. */
     boolean removalPending;
+    long removedAt = Long.MIN_VALUE;
+    long lastAnnouncedAt = Long.MIN_VALUE;
     long holdGeneration;
     boolean eligible = true;
     boolean maintenance;
@@ -482,12 +486,13 @@ final class Simulation {
       decisions.accept(decision);
       long generation = ++holdGeneration;
       if (!decision.hold()) {
-        if (!slowRemoval || !addressPresent) {
+        if ((!slowRemoval && fixedRemovalNanos <= 0) || !addressPresent) {
           addressPresent = false;
+          confirmRemoval(decision.id());
           return;
         }
         removalPending = true;
-        remove(generation, 0);
+        remove(generation, 0, decision.id());
         return;
       }
       removalPending = false;
@@ -508,9 +513,12 @@ final class Simulation {
     }
 
     /** The kernel removes the address: mostly at once, sometimes slowly, sometimes failing and retried. */
-    private void remove(long generation, int attempt) {
-      int kind = random.nextInt(10);
-      long delay = kind < 7 ? random.nextInt(5 * (int) MS) : kind < 9 ? (100 + random.nextInt(900)) * MS : 200 * MS;
+    private void remove(long generation, int attempt, long decisionId) {
+      int kind = fixedRemovalNanos > 0 ? 0 : random.nextInt(10);
+      long delay =
+          fixedRemovalNanos > 0
+              ? fixedRemovalNanos
+              : kind < 7 ? random.nextInt(5 * (int) MS) : kind < 9 ? (100 + random.nextInt(900)) * MS : 200 * MS;
       boolean fails = kind == 9 && attempt < 3;
       at(now + delay, () -> {
         if (!up || generation != holdGeneration) {
@@ -518,13 +526,20 @@ final class Simulation {
         }
         if (fails) {
           note(id + ": removing the address failed (attempt " + (attempt + 1) + "), retrying");
-          remove(generation, attempt + 1);
+          remove(generation, attempt + 1, decisionId);
           return;
         }
         addressPresent = false;
         removalPending = false;
+        removedAt = now;
         note(id + ": the address is removed");
+        confirmRemoval(decisionId);
       });
+    }
+
+    /** The VIP part tells the cluster the address is off, a moment later, on the node's thread. */
+    private void confirmRemoval(long decisionId) {
+      at(now + random.nextInt(2 * (int) MS), () -> run(() -> cluster.addressDown(decisionId)));
     }
 
     @Override
@@ -537,6 +552,7 @@ final class Simulation {
     private void announce(String why) {
       note(id + " announces the VIP (" + why + ")");
       announced = this;
+      lastAnnouncedAt = now;
     }
 
     String describe() {

@@ -86,6 +86,11 @@ class NodeControllerTest {
     }
 
     @Override
+    public void addressDown(long decision) {
+      journal.add("address down " + decision);
+    }
+
+    @Override
     public void hold(String reason, long decision) {
       journal.add("hold " + decision);
     }

@@ -17,8 +17,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /**
  * The outage of issue 23, replayed: the holder is the top-ranked node and every heartbeat sent to
  * it is lost while it still sends. It loses its quorum and releases; the others still hear it.
- * Another node must take the VIP within failure-timeout plus about one interval of the fault (1.1
- * intervals and an exchange: see Election), never two
+ * Another node must take the VIP within failure-timeout plus two intervals of the fault (see
+ * Election), never two
  * at once, and the VIP must stay put for the rest of a 15 s fault. Defaults: interval 100 ms,
  * failure-timeout 500 ms.
  */
@@ -34,7 +34,7 @@ class AsymmetricFaultSimulationTest {
       long seed, int size, long firstTakeAfter, long firstHolderAfter, long unheld, int mostHolders) {}
 
   @Test
-  void aDeafTopRankedHolderIsReplacedWithinTheFailureTimeoutPlusAnInterval() {
+  void aDeafTopRankedHolderIsReplacedWithinTheFailureTimeoutPlusTwoIntervals() {
     List<Outcome> outcomes = new ArrayList<>();
     for (long seed = 1; outcomes.size() < 30; seed++) {
       assertThat(seed).as("seeds tried to find 30 whose holder is the top-ranked node").isLessThan(300);
@@ -58,13 +58,13 @@ class AsymmetricFaultSimulationTest {
         outcomes.stream().mapToLong(Outcome::unheld).max().orElseThrow() / MS);
     for (Outcome outcome : outcomes) {
       assertThat(outcome.mostHolders()).as("nodes with the address at once, seed %d", outcome.seed()).isLessThanOrEqualTo(1);
-      // The bound: the backers' leases to the deaf node end by failure-timeout + 1.1 intervals
-      // after the last heartbeat it heard (Election), plus an exchange of a few milliseconds.
+      // The bound: the backers' leases to the deaf node end by failure-timeout + 2 intervals after
+      // the last heartbeat it heard (Election, Membership#acknowledgementStale).
       assertThat(outcome.firstTakeAfter())
           .as("time to another node taking the VIP, seed %d (%d nodes)", outcome.seed(), outcome.size())
-          .isBetween(0L, FAILURE_TIMEOUT + INTERVAL + INTERVAL / 4);
+          .isBetween(0L, FAILURE_TIMEOUT + 2 * INTERVAL);
       // The VIP part adds the address up to 20 ms after the decision in the simulation.
-      assertThat(outcome.firstHolderAfter()).isLessThanOrEqualTo(FAILURE_TIMEOUT + INTERVAL + INTERVAL / 4 + 20 * MS);
+      assertThat(outcome.firstHolderAfter()).isLessThanOrEqualTo(FAILURE_TIMEOUT + 2 * INTERVAL + 20 * MS);
     }
   }
 

@@ -24,7 +24,7 @@ import org.slf4j.LoggerFactory;
  * Knows which backends can serve: checks each one on its {@link Schedule} with a {@link Prober},
  * applies the rise/fall rule, publishes every state change to {@link HealthListener}s and keeps a
  * snapshot that any thread may read. The proxy may report a failed connect ({@link
- * #reportConnectFailure}) to take a backend down before the checks notice.
+ * #reportConnectFailure}), which counts toward fall like a failed check.
  *
  * <p>The daemon builds it from its settings: one {@code Backend(nodeId, address)} per {@code
  * Settings.Backend}, a {@link NettyProber} over its shared event loop group with the {@link CheckSpec}
@@ -112,14 +112,14 @@ public final class HealthMonitor implements AutoCloseable {
   }
 
   /**
-   * The proxy saw a connect to {@code backend} refused or timed out: mark it down now; checks must
-   * bring it up again ({@code rise} good results). Safe from any thread, returns at once.
+   * The proxy saw a connect to {@code backend} refused or timed out: one failure toward {@code
+   * fall}, at most one between two checks ({@link RiseFall}). Safe from any thread, returns at once.
    */
   public void reportConnectFailure(Backend backend, String reason) {
     if (!known.contains(backend)) {
       throw new IllegalArgumentException("unknown backend " + backend);
     }
-    runOnThread(() -> settle(backend, RiseFall.afterPassiveFailure(progress.get(backend)), "passive: " + reason));
+    runOnThread(() -> settle(backend, RiseFall.afterPassiveFailure(progress.get(backend), schedule.fall()), "passive: " + reason));
   }
 
   private void check(Backend backend) {

@@ -36,13 +36,18 @@ class RiseFallTest {
         "1|1|- +|D U",
         // Flapping with rise=fall=2.
         "2|2|+ - - + + - -|U U D D U U D",
-        // A passive failure takes it down at once, from up or unknown, and it must rise again.
-        "2|2|+ P|U D",
-        "2|2|+ P +|U D D",
-        "2|2|+ P + +|U D D U",
-        "2|2|P + +|D D U",
-        "2|2|- + P + +|D D D D U",
+        // A passive failure counts toward fall like a failed check, at most once between checks.
+        "2|2|+ P|U U",
+        "2|2|+ P P P P|U U U U U",
+        "2|2|+ P -|U U D",
+        "2|2|+ P + P|U U U U",
+        "2|2|+ - P|U U D",
+        "3|3|+ P - P -|U U U D D",
         "1|1|+ P +|U D U",
+        "2|2|+ P - + +|U U D D U",
+        // Unknown: the first check decides. Down: it cuts a rise short.
+        "2|2|P + +|? U U",
+        "2|2|- + P + +|D D D D U",
       })
   void followsTheRiseFallRule(int rise, int fall, String results, String expected) {
     RiseFall.Progress progress = RiseFall.Progress.START;
@@ -52,7 +57,7 @@ class RiseFallTest {
           switch (result) {
             case "+" -> RiseFall.afterCheck(progress, true, rise, fall);
             case "-" -> RiseFall.afterCheck(progress, false, rise, fall);
-            case "P" -> RiseFall.afterPassiveFailure(progress);
+            case "P" -> RiseFall.afterPassiveFailure(progress, fall);
             default -> throw new IllegalArgumentException(result);
           };
       states.add(progress.state() == HealthState.UP ? "U" : progress.state() == HealthState.DOWN ? "D" : "?");

@@ -2,10 +2,12 @@ package io.apivip.daemon;
 
 import io.apivip.daemon.admin.AdminApi;
 import io.apivip.daemon.admin.AdminServer;
+import io.apivip.daemon.admin.DrainRefused;
 import io.apivip.daemon.admin.StatusReport;
 import io.apivip.daemon.cluster.ClusterService;
 import io.apivip.daemon.cluster.ClusterStatus;
 import io.apivip.daemon.config.Settings;
+import io.apivip.daemon.node.DrainGuard;
 import io.apivip.daemon.node.DrainProgress;
 import io.apivip.daemon.node.Loop;
 import io.apivip.daemon.node.NodeController;
@@ -161,8 +163,17 @@ public final class Daemon implements AdminApi, AutoCloseable {
   // ---- planned maintenance: the operator's drain and resume ---------------------------------
 
   @Override
-  public CompletableFuture<StatusReport> drain() {
-    return node.enterMaintenance().thenApply(taken -> status());
+  public CompletableFuture<StatusReport> drain(boolean force) {
+    return node.drain(force).thenApply(obstacles -> {
+      if (obstacles.isEmpty()) {
+        return status();
+      }
+      if (!force) {
+        throw new DrainRefused(obstacles);
+      }
+      return status().withDrainNote(
+          "forced although " + String.join("; ", obstacles) + ". Cost: " + DrainGuard.cost(obstacles) + ". ");
+    });
   }
 
   @Override

@@ -13,8 +13,11 @@ public interface AdminApi {
 
   StatusReport status();
 
-  /** Maintenance on (starts a planned handoff); completes with the status once the node has taken it in. */
-  CompletableFuture<StatusReport> drain();
+  /**
+   * Maintenance on (starts a planned handoff); completes with the status once the node has taken it
+   * in, or fails with {@link DrainRefused} when the drain is not safe now and {@code force} is false.
+   */
+  CompletableFuture<StatusReport> drain(boolean force);
 
   /** Maintenance off; completes with the status once the node has taken it in. */
   CompletableFuture<StatusReport> resume();

@@ -28,6 +28,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -160,8 +161,12 @@ public final class AdminServer implements AutoCloseable {
           log.info("{} requested through the admin API from {}", path.substring(1), ctx.channel().remoteAddress());
           // The node takes the request in on its own thread; answer when it has, without blocking this loop.
           boolean keepAlive = HttpUtil.isKeepAlive(request);
-          (path.equals("/drain") ? api.drain() : api.resume()).whenComplete((report, failure) -> {
-            if (failure != null) {
+          boolean force = new QueryStringDecoder(request.uri()).parameters().getOrDefault("force", List.of()).contains("true");
+          (path.equals("/drain") ? api.drain(force) : api.resume()).whenComplete((report, failure) -> {
+            Throwable cause = failure instanceof CompletionException ? failure.getCause() : failure;
+            if (cause instanceof DrainRefused refused) {
+              send(ctx, keepAlive, response(HttpResponseStatus.CONFLICT, "text/plain", refused.getMessage() + "\n"));
+            } else if (failure != null) {
               send(ctx, keepAlive, response(HttpResponseStatus.INTERNAL_SERVER_ERROR, "text/plain", failure + "\n"));
             } else {
               send(ctx, keepAlive, response(HttpResponseStatus.OK, "application/json", Json.write(report)));

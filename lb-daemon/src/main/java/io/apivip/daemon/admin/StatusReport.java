@@ -45,6 +45,12 @@ public record StatusReport(
         + "; apiservers up " + up + " of " + backends.size();
   }
 
+  /** The same report with {@code note} put before the drain's detail (what a forced drain costs). */
+  public StatusReport withDrainNote(String note) {
+    return new StatusReport(node, cluster, version, transport, maintenance, vip, quorum, members, backends,
+        new Drain(drain.requested(), drain.complete(), note + drain.detail()));
+  }
+
   /** {@code holder} is the node that says it holds the VIP, or null when none does. */
   public record Vip(String address, String interfaceName, String holder, boolean heldHere, boolean onInterface) {}
 

@@ -24,8 +24,15 @@ import java.time.Duration;
 final class AdminClient {
 
   /** A failure to talk to the daemon, with a message fit for the operator. */
-  static final class Unreachable extends Exception {
+  static class Unreachable extends Exception {
     Unreachable(String message) {
+      super(message);
+    }
+  }
+
+  /** The daemon refused the action (409) and said why. */
+  static final class Refused extends Unreachable {
+    Refused(String message) {
       super(message);
     }
   }
@@ -88,6 +95,9 @@ final class AdminClient {
     try {
       HttpResponse<String> response =
           http.send(request.timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
+      if (response.statusCode() == 409) {
+        throw new Refused(response.body().strip());
+      }
       if (response.statusCode() != 200) {
         throw new Unreachable("the apivip daemon at " + base + " answered " + response.statusCode() + ": " + response.body().strip());
       }

@@ -52,6 +52,12 @@ public final class ClusterNode {
   private boolean maintenance;
   private boolean holding;
   private boolean addressUp;
+  /**
+   * The node let the VIP go, and the VIP part has not yet confirmed the address is off the
+   * interface: heartbeats say "releasing", so that the holder's announcement that answers the end
+   * of this node's claim comes after the kernel let the address go, not before.
+   */
+  private boolean addressLingering;
   /** The id of the latest VIP decision (see {@link VipDecision#id}); 0 before the first. */
   private long decision;
   private Optional<String> backing = Optional.empty();
@@ -147,9 +153,12 @@ public final class ClusterNode {
     return Optional.empty();
   }
 
-  /** Whether a heartbeat claims the VIP or is about to: its sender holds it or backs itself for it. */
+  /**
+   * Whether a heartbeat claims the VIP or is about to: its sender holds it, backs itself for it, or
+   * still has the address on its interface after letting it go.
+   */
   private static boolean claims(Heartbeat heartbeat) {
-    return heartbeat != null && (heartbeat.holdsVip() || heartbeat.candidate());
+    return heartbeat != null && (heartbeat.holdsVip() || heartbeat.candidate() || heartbeat.releasing());
   }
 
   /** A peer's claim on the VIP ended; if this node holds it, it announces again ({@link #announceIfBacked}). */
@@ -193,8 +202,17 @@ public final class ClusterNode {
    */
   private void stepped(long now) {
     if (membership.step(now)) {
-      readingUntil = now + stallGraceNanos;
       sendNow = true;
+      if (holding && membership.everyLeaseOver(now)) {
+        // Fencing: the stall outlasted every lease we could hold, so no datagram in the socket can
+        // keep the VIP here, and another node may hold it by now. Decide at once, before reading
+        // or sending anything: the release comes first, and no heartbeat or announcement goes out
+        // on the stale hold.
+        readingUntil = NEVER;
+        log.warn("node {} stalled past its leases while holding the VIP; releasing it first", config.selfId());
+        return;
+      }
+      readingUntil = now + stallGraceNanos;
     }
   }
 
@@ -259,6 +277,19 @@ public final class ClusterNode {
     }
   }
 
+  /**
+   * The VIP part has removed the address after the release decision {@code decisionId} (or found
+   * it gone). A confirmation of an older decision says nothing of the current one: ignored.
+   */
+  public void addressDown(long decisionId) {
+    if (decisionId != decision || holding || !addressLingering) {
+      return;
+    }
+    addressLingering = false;
+    sendNow = true;
+    tick();
+  }
+
   private void evaluate(long now) {
     if (readingUntil != NEVER && now < readingUntil) {
       if (sendNow || now >= nextSendNanos) {
@@ -284,6 +315,11 @@ public final class ClusterNode {
     }
     abstainingSince = decision.abstainingSince();
     long handoffStarted = handingOverSince == NEVER ? now : handingOverSince;
+    if (handingOverSince != NEVER && decision.handingOverSince() == NEVER && decision.hold() && holding) {
+      // A handover cancelled half way (drain then resume): the node that took over meanwhile may
+      // have announced the VIP, and we may not hear it let go (a one-way link), so announce again.
+      announceAgain = "handover cancelled";
+    }
     handingOverSince = decision.handingOverSince();
     if (decision.seesQuorum() != seesQuorum) {
       seesQuorum = decision.seesQuorum();
@@ -305,6 +341,7 @@ public final class ClusterNode {
 
   private void changeHolding(boolean hold, Election.Reason reason) {
     holding = hold;
+    addressLingering = !hold && (addressUp || addressLingering);
     addressUp = false;
     if (hold) {
       holdReason = reason;
@@ -328,8 +365,10 @@ public final class ClusterNode {
     // qualifiedSince of the deciding node is never read: only a keeper preempts, and only for a peer.
     Election.Member self =
         new Election.Member(
-            config.selfId(), priority, true, eligible, maintenance, holding, backing, NEVER, true, false);
-    return new Election.Input(now, self, peers, rules, abstainingSince, handingOverSince);
+            config.selfId(), priority, true, eligible, maintenance, holding, backing, NEVER, true, false, false);
+    long backingLeaseEnd =
+        backing.flatMap(membership::peer).map(peer -> peer.backingLeaseEnd).orElse(NEVER);
+    return new Election.Input(now, self, peers, rules, abstainingSince, handingOverSince, backingLeaseEnd);
   }
 
   private void send(long now) {
@@ -338,19 +377,28 @@ public final class ClusterNode {
     List<Heartbeat.PeerEntry> entries = new ArrayList<>(membership.peers().size());
     for (Peer peer : membership.peers()) {
       Heartbeat last = peer.last;
+      boolean backs = backing.equals(Optional.of(peer.id));
+      // The acknowledgement in a backing heartbeat is a lease (Election, rule 4). Given to a node
+      // that does not hear us, it only delays our moving on from it: so it advances only while
+      // that node acknowledges one of our recent heartbeats, and is repeated otherwise.
+      if (last != null && (!backs || !membership.acknowledgementStale(peer, incarnation, now))) {
+        peer.ackedIncarnation = last.incarnation();
+        peer.ackedSequence = last.sequence();
+        peer.ackedReceivedNanos = peer.receivedNanos;
+      }
+      if (backs && peer.ackedSequence > 0) {
+        peer.backingLeaseEnd =
+            Math.max(peer.backingLeaseEnd, peer.ackedReceivedNanos + rules.failureTimeoutNanos());
+      }
       entries.add(
           new Heartbeat.PeerEntry(
-              peer.id,
-              last == null ? 0 : last.incarnation(),
-              last == null ? 0 : last.sequence(),
-              membership.alive(peer, now),
-              backing.equals(Optional.of(peer.id))));
+              peer.id, peer.ackedIncarnation, peer.ackedSequence, membership.alive(peer, now), backs));
     }
     Heartbeat heartbeat =
         new Heartbeat(
             config.clusterId(), config.selfId(), incarnation, sequence, clock.wallMillis(), priority,
             eligible, maintenance, holding && addressUp, backing.equals(Optional.of(config.selfId())),
-            entries);
+            entries, !holding && addressLingering);
     byte[] datagram = codec.encode(heartbeat);
     membership.sent(sequence, now);
     nextSendNanos = now + intervalNanos;
@@ -373,6 +421,9 @@ public final class ClusterNode {
           if (claims(peer.last)) {
             claimEnded(peer, "is suspected");
           }
+          // Tell the others at once: if the silence is ours (our inbound heartbeats are lost),
+          // this is how they learn we are deaf and move their backing on (Election, rule 1).
+          sendNow = true;
         }
       }
     }

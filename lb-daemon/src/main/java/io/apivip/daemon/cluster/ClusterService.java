@@ -161,6 +161,14 @@ public final class ClusterService implements AutoCloseable {
     post(() -> node.addressUp(decisionId));
   }
 
+  /**
+   * The VIP part confirms the address is off the interface after the release decision with this
+   * {@link VipDecision#id}; until then heartbeats say the node is releasing.
+   */
+  public void addressDown(long decisionId) {
+    post(() -> node.addressDown(decisionId));
+  }
+
   /** The latest snapshot, at most one heartbeat interval old. */
   public ClusterStatus status() {
     return status;

@@ -5,7 +5,9 @@ import java.util.Optional;
 
 /**
  * One heartbeat, as decoded from (or encoded to) the wire; see README.md in this folder for the
- * byte layout. {@code candidate} says the sender backs itself for the VIP; a peer entry's
+ * byte layout. {@code candidate} says the sender backs itself for the VIP; {@code releasing} that it
+ * decided to let the VIP go and its address is still on its interface (the kernel has not removed
+ * it yet), so its claim on the VIP has not ended; a peer entry's
  * {@code backed} says the sender backs that peer (at most one of these is set). See
  * {@link Election} for what backing means.
  */
@@ -20,10 +22,19 @@ public record Heartbeat(
     boolean maintenance,
     boolean holdsVip,
     boolean candidate,
-    List<PeerEntry> peers) {
+    List<PeerEntry> peers,
+    boolean releasing) {
 
   public Heartbeat {
     peers = List.copyOf(peers);
+  }
+
+  /** A heartbeat of a node that is not releasing the VIP. */
+  public Heartbeat(
+      String clusterId, String senderId, long incarnation, long sequence, long wallClockMillis, int priority,
+      boolean eligible, boolean maintenance, boolean holdsVip, boolean candidate, List<PeerEntry> peers) {
+    this(clusterId, senderId, incarnation, sequence, wallClockMillis, priority, eligible, maintenance, holdsVip,
+        candidate, peers, false);
   }
 
   /**

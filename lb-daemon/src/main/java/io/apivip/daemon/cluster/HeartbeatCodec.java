@@ -40,6 +40,11 @@ public final class HeartbeatCodec {
   private static final int FLAG_MAINTENANCE = 1 << 1;
   private static final int FLAG_HOLDS_VIP = 1 << 2;
   private static final int FLAG_CANDIDATE = 1 << 3;
+  /**
+   * Set only while a node's address removal is pending, for a moment: a node of a release before
+   * this flag drops those heartbeats as malformed, which costs it nothing but a few heartbeats.
+   */
+  private static final int FLAG_RELEASING = 1 << 4;
   private static final int ENTRY_ALIVE = 1;
   private static final int ENTRY_BACKED = 1 << 1;
   /** magic, version, flags, priority, two id lengths, incarnation, sequence, clock, peer count. */
@@ -105,7 +110,8 @@ public final class HeartbeatCodec {
         (heartbeat.eligible() ? FLAG_ELIGIBLE : 0)
             | (heartbeat.maintenance() ? FLAG_MAINTENANCE : 0)
             | (heartbeat.holdsVip() ? FLAG_HOLDS_VIP : 0)
-            | (heartbeat.candidate() ? FLAG_CANDIDATE : 0));
+            | (heartbeat.candidate() ? FLAG_CANDIDATE : 0)
+            | (heartbeat.releasing() ? FLAG_RELEASING : 0));
     writer.u8(heartbeat.priority());
     writer.u8(cluster.length);
     writer.bytes(cluster);
@@ -201,7 +207,8 @@ public final class HeartbeatCodec {
     long clock = reader.i64();
     int peerCount = reader.u8();
     if (reader.failed
-        || (flags & ~(FLAG_ELIGIBLE | FLAG_MAINTENANCE | FLAG_HOLDS_VIP | FLAG_CANDIDATE)) != 0
+        || (flags & ~(FLAG_ELIGIBLE | FLAG_MAINTENANCE | FLAG_HOLDS_VIP | FLAG_CANDIDATE | FLAG_RELEASING)) != 0
+        || (flags & FLAG_RELEASING) != 0 && (flags & FLAG_HOLDS_VIP) != 0
         || priority < 1
         || incarnation <= 0
         || sequence <= 0
@@ -242,7 +249,8 @@ public final class HeartbeatCodec {
         (flags & FLAG_MAINTENANCE) != 0,
         (flags & FLAG_HOLDS_VIP) != 0,
         (flags & FLAG_CANDIDATE) != 0,
-        peers);
+        peers,
+        (flags & FLAG_RELEASING) != 0);
   }
 
   /** Node and cluster ids: what SettingsLoader accepts, 1 to 32 of [A-Za-z0-9._-], first alphanumeric. */

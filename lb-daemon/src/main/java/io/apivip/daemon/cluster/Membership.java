@@ -45,6 +45,15 @@ final class Membership {
     long clockOffsetMillis;
     long badMacDatagrams;
     boolean reportedAlive;
+    /** When {@code last} arrived, not moved by stall forgiveness: the receipt time a lease is bounded by. */
+    long receivedNanos = NEVER;
+    long previousReceivedNanos = NEVER;
+    /** What our latest heartbeat acknowledged of it (incarnation, sequence), and when that arrived. */
+    long ackedIncarnation;
+    long ackedSequence;
+    long ackedReceivedNanos = NEVER;
+    /** Until when it may count our backing, over every heartbeat of ours that backed it (see Election, rule 4). */
+    long backingLeaseEnd = NEVER;
 
     Peer(Settings.Node node) {
       this.id = node.id();
@@ -61,10 +70,16 @@ final class Membership {
   private final long failureTimeoutNanos;
   private final long expectedGapNanos;
   private final long leaseMarginNanos;
+  private final long talkingWindowNanos;
+  private final long staleAcknowledgementNanos;
   private final Map<String, Peer> peers = new LinkedHashMap<>();
   private final long[] sentSequence = new long[SENT_TIMES];
   private final long[] sentNanos = new long[SENT_TIMES];
   private long lastStepNanos = NEVER;
+  /** When this node last sent a heartbeat. */
+  private long lastSentNanos = NEVER;
+  /** When this node last noticed a stall of its own. */
+  private long lastStallNanos = NEVER;
 
   Membership(String selfId, List<Settings.Node> others, long intervalNanos, long failureTimeoutNanos) {
     this.selfId = selfId;
@@ -74,6 +89,14 @@ final class Membership {
     // Covers a timer that fires a little late; clock rates differ by parts per million only. Kept
     // small: every millisecond here is a millisecond less of pause a holder survives.
     this.leaseMarginNanos = intervalNanos / 50;
+    this.talkingWindowNanos = intervalNanos + intervalNanos / 2;
+    // The freeze of rule 4 starts about this long after a backed node stops hearing us, and a
+    // deaf holder's backers move on that much after the failure timeout. A healthy link shows one
+    // interval plus transit; the other interval is for timers and threads that run late on a busy
+    // host (in the lab, eight JVMs on two cores: at 1.1 intervals the freeze held back the
+    // acknowledgements of healthy nodes for long enough that a holder lost its leases, and a new
+    // candidate never collected the acknowledgement of its epoch).
+    this.staleAcknowledgementNanos = 2 * intervalNanos;
     for (Settings.Node node : others) {
       peers.put(node.id(), new Peer(node));
     }
@@ -98,6 +121,7 @@ final class Membership {
   boolean step(long now) {
     boolean stalled = lastStepNanos != NEVER && now - lastStepNanos > expectedGapNanos;
     if (stalled) {
+      lastStallNanos = now;
       long stall = now - lastStepNanos - expectedGapNanos;
       for (Peer peer : peers.values()) {
         if (peer.lastHeardNanos != NEVER) {
@@ -114,6 +138,8 @@ final class Membership {
     peer.backing = heartbeat.backing();
     peer.aboutMe = heartbeat.entry(selfId).orElse(null);
     peer.lastHeardNanos = now;
+    peer.previousReceivedNanos = peer.receivedNanos;
+    peer.receivedNanos = now;
     peer.clockOffsetMillis = heartbeat.wallClockMillis() - wallMillis;
   }
 
@@ -134,6 +160,7 @@ final class Membership {
   }
 
   void sent(long sequence, long now) {
+    lastSentNanos = now;
     int slot = (int) (sequence % SENT_TIMES);
     sentSequence[slot] = sequence;
     sentNanos[slot] = now;
@@ -149,6 +176,47 @@ final class Membership {
     return sent == NEVER ? NEVER : sent + failureTimeoutNanos - leaseMarginNanos;
   }
 
+  /**
+   * Whether every lease this node could hold has ended, whatever is queued in its socket: a lease
+   * comes from a peer's acknowledgement of one of our heartbeats and lasts failure-timeout from
+   * its sending, so none outlives our latest heartbeat by more than that. After a stall this long
+   * there is nothing to wait for before letting the VIP go.
+   */
+  boolean everyLeaseOver(long now) {
+    return lastSentNanos == NEVER || now >= lastSentNanos + failureTimeoutNanos - leaseMarginNanos;
+  }
+
+  /**
+   * Whether the peer, still sending, shows it has not heard us lately: the newest of our
+   * heartbeats that its latest one acknowledges had been sent more than 2 intervals before that
+   * one arrived (with no loss it is one interval at most, plus transit and late timers: the peer
+   * acknowledges what it heard before its own send). A stall of ours since that heartbeat of ours excuses it: the peer's heartbeats
+   * queued up while we could not send.
+   */
+  boolean acknowledgementStale(Peer peer, long incarnation, long now) {
+    if (!talking(peer, now)) {
+      return false;
+    }
+    Heartbeat.PeerEntry entry = peer.aboutMe;
+    long sent = entry == null || entry.incarnation() != incarnation ? NEVER : sentAt(entry.lastSequence());
+    if (sent == NEVER) {
+      return true;
+    }
+    return peer.receivedNanos - sent > staleAcknowledgementNanos && lastStallNanos < sent;
+  }
+
+  /**
+   * Heard within the last 1.5 intervals, and the heartbeat before that one no longer before: a
+   * peer that is sending, as opposed to one gone quiet. The first heartbeat after a silence is
+   * left out because a node back from a stall sends before it has read what queued up meanwhile,
+   * so what it acknowledges there says nothing of what it hears.
+   */
+  private boolean talking(Peer peer, long now) {
+    return peer.previousReceivedNanos != NEVER
+        && now - peer.receivedNanos <= talkingWindowNanos
+        && peer.receivedNanos - peer.previousReceivedNanos <= talkingWindowNanos;
+  }
+
   private long sentAt(long sequence) {
     int slot = (int) (sequence % SENT_TIMES);
     return sentSequence[slot] == sequence ? sentNanos[slot] : NEVER;
@@ -159,6 +227,12 @@ final class Membership {
     boolean alive = alive(peer, now);
     Heartbeat last = peer.last;
     boolean connected = alive && now < leaseEnd(peer, incarnation);
+    // Still sending, not connected, and its latest heartbeat says it has not heard us for a
+    // failure timeout: it does not hear us. A quiet peer is not judged deaf (it may be paused; the
+    // failure detector covers it), nor is one whose first heartbeat after a stall of its own
+    // acknowledges only what it heard before (it forgives its stall, so it still calls us alive).
+    boolean deaf =
+        alive && !connected && talking(peer, now) && (peer.aboutMe == null || !peer.aboutMe.alive());
     boolean backsMe =
         connected
             && peer.backing.isPresent()
@@ -174,6 +248,7 @@ final class Membership {
         peer.backing,
         peer.qualifiedSince,
         connected,
+        deaf,
         backsMe);
   }
 

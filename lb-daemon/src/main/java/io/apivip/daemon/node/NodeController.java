@@ -82,6 +82,8 @@ public final class NodeController {
   private boolean holding;
   /** The hold decision whose address the VIP part is still to confirm; 0 when none. */
   private long unconfirmedHold;
+  /** The release decision whose removal the VIP part is still to confirm; 0 when none. */
+  private long unconfirmedRelease;
   /** What the cluster was last told; null before the first verdict. */
   private Boolean eligible;
   private boolean maintenance;
@@ -96,6 +98,8 @@ public final class NodeController {
   // The holder that keeps the VIP while it can route nowhere: see the class comment.
   private boolean keeping;
   private boolean gaveUp;
+  /** The gate was opened again because a drained holder had no one to hand over to. */
+  private boolean gateReopenedForNoHandoff;
   private long anotherQualifiesSince = NEVER;
 
   /**
@@ -134,6 +138,10 @@ public final class NodeController {
       parts.cluster().addressUp(unconfirmedHold);
       unconfirmedHold = 0;
     }
+    if (unconfirmedRelease != 0 && !status.wanted() && !status.present()) {
+      parts.cluster().addressDown(unconfirmedRelease);
+      unconfirmedRelease = 0;
+    }
     judge();
   }
 
@@ -143,6 +151,7 @@ public final class NodeController {
     String reason = decision.reason().name().toLowerCase(Locale.ROOT).replace('_', ' ');
     holding = decision.hold();
     if (decision.hold()) {
+      unconfirmedRelease = 0;
       unconfirmedHold = decision.id();
       // During the quiesce of a planned handoff the gate stays closed: the handoff goes on.
       if (quiescing == 0) {
@@ -151,6 +160,7 @@ public final class NodeController {
       parts.vip().hold(reason, decision.id());
     } else {
       unconfirmedHold = 0;
+      unconfirmedRelease = decision.id();
       parts.vip().release(reason);
       parts.gate().vipLost();
     }
@@ -173,7 +183,36 @@ public final class NodeController {
   }
 
   /**
-   * Maintenance on (the operator's {@code apivip drain}): a planned handoff. If this node holds the
+   * The operator's {@code apivip drain}: refused, with the reasons, while {@link DrainGuard} names
+   * anything (another node down, in maintenance or with its apiserver not ready, or no other node
+   * that could hold the VIP), unless forced. Returns the obstacles it saw; when not forced and there
+   * are any, nothing changed.
+   */
+  public List<String> drain(boolean force) {
+    onLoop("drain");
+    if (maintenance) {
+      return List.of();
+    }
+    List<String> obstacles = DrainGuard.obstacles(parts.cluster().status().members(), this::apiserverReady);
+    if (!obstacles.isEmpty()) {
+      if (!force) {
+        log.warn("drain refused: {}", String.join("; ", obstacles));
+        return obstacles;
+      }
+      log.warn("drain forced although {}: {}", String.join("; ", obstacles), DrainGuard.cost(obstacles));
+    }
+    enterMaintenance();
+    return obstacles;
+  }
+
+  /** Whether an apiserver of {@code nodeId} is routable from here; true for a node with none configured. */
+  boolean apiserverReady(String nodeId) {
+    List<Settings.Backend> own = backends.stream().filter(b -> b.nodeId().equals(nodeId)).toList();
+    return own.isEmpty() || own.stream().anyMatch(routing::routable);
+  }
+
+  /**
+   * Maintenance on (the operator's {@code apivip drain}, once allowed, or a stop): a planned handoff. If this node holds the
    * VIP, its proxy first finishes the connections in flight on the VIP while new ones wait; only
    * then does the cluster hear of the maintenance and move the VIP, so no connection is cut by the
    * move. Otherwise the cluster hears of it at once.
@@ -206,7 +245,7 @@ public final class NodeController {
     }
     quiescing = 0;
     announceMaintenance(true);
-    publish();
+    judge();
   }
 
   /** Maintenance off (the operator's {@code apivip resume}); refused while the daemon stops. */
@@ -249,6 +288,7 @@ public final class NodeController {
     boolean anotherQualifies =
         parts.cluster().status().members().stream()
             .anyMatch(m -> m.liveness() == ClusterStatus.Liveness.ALIVE && m.eligible() && !m.maintenance());
+    reopenIfNoHandoff(anotherQualifies);
     Verdict verdict = verdict(routable, vip.machineryWorks(), holding, anotherQualifies);
     verdict.judgeAgainIn().ifPresent(this::judgeAgainWithin);
     if (eligible == null || eligible != verdict.eligible()) {
@@ -256,6 +296,28 @@ public final class NodeController {
       parts.cluster().setEligible(verdict.eligible());
     }
     publish();
+  }
+
+  /**
+   * A holder in maintenance whose quiesce is over keeps its VIP gate closed only while a handoff can
+   * happen: with no other node that could take the VIP, it would hold the address and answer no
+   * one (with every node drained, the API through the VIP was down until a resume). So it opens the
+   * gate again, once, and closes it by a new quiesce only on a new drain. Judged again every poll
+   * while it waits.
+   */
+  private void reopenIfNoHandoff(boolean anotherQualifies) {
+    // A stopping daemon keeps its gate closed: it closes the listener anyway once the handoff is
+    // over or has timed out.
+    if (!maintenanceAnnounced || !holding || quiescing != 0 || stopping) {
+      gateReopenedForNoHandoff = false;
+      return;
+    }
+    judgeAgainWithin(POLL);
+    if (!anotherQualifies && !gateReopenedForNoHandoff) {
+      gateReopenedForNoHandoff = true;
+      log.warn("maintenance: no other node can take the VIP, so this node keeps it and serves it again until one can");
+      parts.gate().reopenVip();
+    }
   }
 
   /** Keeps one timer, at the earliest moment a verdict asked to be judged again. */

@@ -96,6 +96,21 @@ public final class NodeService {
     return post(NodeController::enterMaintenance);
   }
 
+  /**
+   * The operator's drain, checked by {@link DrainGuard}: completes with the obstacles the controller
+   * saw (refused if any and not forced).
+   */
+  public CompletableFuture<List<String>> drain(boolean force) {
+    CompletableFuture<List<String>> answer = new CompletableFuture<>();
+    post(controller -> answer.complete(controller.drain(force)))
+        .whenComplete((done, failure) -> {
+          if (failure != null) {
+            answer.completeExceptionally(failure);
+          }
+        });
+    return answer;
+  }
+
   /** The operator's resume; completes once the controller has taken it in. */
   public CompletableFuture<Void> leaveMaintenance() {
     return post(NodeController::leaveMaintenance);

@@ -29,6 +29,9 @@ public record Parts(Parts.Cluster cluster, Parts.Vip vip, Parts.Gate gate) {
     /** The address is up for the hold decision with this id. */
     void addressUp(long decision);
 
+    /** The address is off the interface after the release decision with this id. */
+    void addressDown(long decision);
+
     static Cluster of(ClusterService cluster) {
       return new Cluster() {
         @Override
@@ -53,6 +56,11 @@ public record Parts(Parts.Cluster cluster, Parts.Vip vip, Parts.Gate gate) {
         @Override
         public void addressUp(long decision) {
           cluster.addressUp(decision);
+        }
+
+        @Override
+        public void addressDown(long decision) {
+          cluster.addressDown(decision);
         }
       };
     }

@@ -64,6 +64,14 @@ public final class VipManager implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(VipManager.class);
   private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(10);
+  /**
+   * A timer of ours this late means the process stalled (SIGSTOP, a VM freeze, a long GC): the
+   * hold it would announce may be stale, since the cluster may have moved the VIP meanwhile and
+   * this node's cluster part has not yet decided again. Such an announcement is skipped: a stale
+   * gratuitous ARP would pull the LAN's traffic back to a node that is about to let go. Well under
+   * the failure timeout (500 ms by default), well over a busy thread's delay.
+   */
+  static final Duration STALL = Duration.ofMillis(250);
 
   private final VipAddress vip;
   private final Settings.Vip settings;
@@ -108,6 +116,9 @@ public final class VipManager implements AutoCloseable {
   private Scheduler.Cancellable retryTimer;
   private Scheduler.Cancellable refreshTimer;
   private Scheduler.Cancellable checkTimer;
+  /** When the announcement and refresh timers are due, to tell a stall of the process. */
+  private long announceDueNanos;
+  private long refreshDueNanos;
 
   /** The production manager: {@code ip} for addresses, packet sockets for announcements, its own thread. */
   public VipManager(Settings.Vip settings, MeterRegistry registry) {
@@ -209,7 +220,7 @@ public final class VipManager implements AutoCloseable {
     timeAnnounced = settings.announceCount() > 0;
     cancelAnnouncements();
     if (!settings.refreshInterval().isZero()) {
-      refreshTimer = scheduler.schedule(settings.refreshInterval(), this::refresh);
+      scheduleRefresh();
     }
     reconcile();
   }
@@ -339,11 +350,15 @@ public final class VipManager implements AutoCloseable {
       log.debug("VIP {} announced again on {} ({} left in this burst)", vip.literal(), vip.interfaceName(), pendingAnnouncements);
     }
     if (pendingAnnouncements > 0) {
+      announceDueNanos = scheduler.nanoTime() + settings.announceInterval().toNanos();
       announceTimer =
           scheduler.schedule(
               settings.announceInterval(),
               () -> {
                 announceTimer = null;
+                if (stalledPast(announceDueNanos, "the rest of an announcement burst")) {
+                  pendingAnnouncements = 0;
+                }
                 reconcile();
               });
     }
@@ -462,11 +477,30 @@ public final class VipManager implements AutoCloseable {
     if (closed || !wanted) {
       return;
     }
-    refreshTimer = scheduler.schedule(settings.refreshInterval(), this::refresh);
-    if (present && pendingAnnouncements == 0 && retryTimer == null) {
+    boolean stalled = stalledPast(refreshDueNanos, "a periodic announcement");
+    scheduleRefresh();
+    if (!stalled && present && pendingAnnouncements == 0 && retryTimer == null) {
       pendingAnnouncements = 1;
       reconcile();
     }
+  }
+
+  private void scheduleRefresh() {
+    refreshDueNanos = scheduler.nanoTime() + settings.refreshInterval().toNanos();
+    refreshTimer = scheduler.schedule(settings.refreshInterval(), this::refresh);
+  }
+
+  /** Whether a timer due at {@code dueNanos} fired after a stall of this process; if so, says what it skips. */
+  private boolean stalledPast(long dueNanos, String skipped) {
+    long late = scheduler.nanoTime() - dueNanos;
+    if (late <= STALL.toNanos()) {
+      return false;
+    }
+    metrics.disruption(VipMetrics.STALE_ANNOUNCEMENT);
+    log.warn(
+        "this process stalled ({} ms late on a timer): skipping {} of VIP {}, which may be stale; the cluster decides afresh first",
+        late / 1_000_000, skipped, vip.literal());
+    return true;
   }
 
   private String announceFailed(KernelException e) {

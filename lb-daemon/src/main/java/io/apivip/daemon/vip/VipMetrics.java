@@ -29,6 +29,8 @@ final class VipMetrics {
   static final String ERROR = "error";
   static final String ADDRESS_REMOVED = "address-removed";
   static final String LINK_DOWN = "link-down";
+  /** An announcement skipped because its timer fired after a stall of this process (VipManager). */
+  static final String STALE_ANNOUNCEMENT = "stale-announcement";
 
   private final MeterRegistry registry;
   private final Timer decisionToPresent;
@@ -47,7 +49,7 @@ final class VipMetrics {
     for (String reason : List.of(NO_PERMISSION, ERROR)) {
       announcementFailures(reason);
     }
-    for (String cause : List.of(ADDRESS_REMOVED, LINK_DOWN)) {
+    for (String cause : List.of(ADDRESS_REMOVED, LINK_DOWN, STALE_ANNOUNCEMENT)) {
       disruptions(cause);
     }
     this.decisionToPresent =
@@ -106,7 +108,7 @@ final class VipMetrics {
 
   private Counter disruptions(String cause) {
     return Counter.builder(DISRUPTIONS)
-        .description("Times the VIP's interface went down or the held address disappeared without apivip removing it")
+        .description("Times the VIP's interface went down, the held address disappeared without apivip removing it, or an announcement was skipped after a stall of this process")
         .tag("cause", cause)
         .register(registry);
   }

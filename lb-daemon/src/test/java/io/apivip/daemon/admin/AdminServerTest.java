@@ -27,6 +27,7 @@ class AdminServerTest {
     volatile boolean maintenance;
     final AtomicInteger pollsUntilDrained = new AtomicInteger(3);
     final AtomicInteger drains = new AtomicInteger();
+    volatile List<String> refusal = List.of();
 
     @Override
     public StatusReport status() {
@@ -44,7 +45,10 @@ class AdminServerTest {
     }
 
     @Override
-    public CompletableFuture<StatusReport> drain() {
+    public CompletableFuture<StatusReport> drain(boolean force) {
+      if (!refusal.isEmpty() && !force) {
+        return CompletableFuture.failedFuture(new DrainRefused(refusal));
+      }
       drains.incrementAndGet();
       maintenance = true;
       return CompletableFuture.completedFuture(status());
@@ -163,6 +167,19 @@ class AdminServerTest {
         CommandLineTest.apivip("drain", "--wait", "--timeout", "1", "--admin", "127.0.0.1:" + server.adminAddress().getPort());
     assertThat(result.exitCode()).isEqualTo(1);
     assertThat(result.err()).contains("not drained after 1s: waiting for node2 to take the VIP");
+  }
+
+  @Test
+  void aRefusedDrainSaysWhyAndForceGoesAhead() {
+    daemon.refusal = List.of("node node3 is down (suspected)");
+    String admin = "127.0.0.1:" + server.adminAddress().getPort();
+    CommandLineTest.Result refused = CommandLineTest.apivip("drain", "--admin", admin);
+    assertThat(refused.exitCode()).isEqualTo(1);
+    assertThat(refused.err()).contains("drain refused: node node3 is down (suspected)").contains("--force");
+    assertThat(daemon.drains).hasValue(0);
+    CommandLineTest.Result forced = CommandLineTest.apivip("drain", "--force", "--admin", admin);
+    assertThat(forced.exitCode()).as(forced.err()).isZero();
+    assertThat(daemon.drains).hasValue(1);
   }
 
   @Test

@@ -50,7 +50,7 @@ class DoctorCommandTest {
     }
 
     @Override
-    public CompletableFuture<StatusReport> drain() {
+    public CompletableFuture<StatusReport> drain(boolean force) {
       throw new UnsupportedOperationException("the doctor never drains");
     }
 

@@ -35,6 +35,7 @@ class ElectionTest {
     Optional<String> backing = Optional.empty();
     long qualifiedSince = 0;
     boolean connected = true;
+    boolean deaf;
     boolean backsMe;
 
     N(String id) {
@@ -49,6 +50,13 @@ class ElectionTest {
     N dead() {
       alive = false;
       connected = false;
+      return this;
+    }
+
+    /** Alive and sending, but it does not hear the deciding node (its inbound heartbeats are lost). */
+    N deaf() {
+      connected = false;
+      deaf = true;
       return this;
     }
 
@@ -90,7 +98,7 @@ class ElectionTest {
     }
 
     Member member() {
-      return new Member(id, priority, alive, eligible, maintenance, holds, backing, qualifiedSince, connected, backsMe && connected);
+      return new Member(id, priority, alive, eligible, maintenance, holds, backing, qualifiedSince, connected, deaf, backsMe && connected);
     }
   }
 
@@ -126,7 +134,12 @@ class ElectionTest {
         Arguments.of("a holder in maintenance is not kept", view(THREE, node("a"), node("b").holds().maintenance(), node("c")), "c"),
         Arguments.of("a holder handing over names its successor", view(THREE, node("a"), node("b").holds().backs("a"), node("c").priority(200)), "a"),
         Arguments.of("two holders: the higher is kept", view(THREE, node("a").holds(), node("b").holds().priority(150), node("c")), "b"),
-        Arguments.of("a holder's unqualified choice is ignored", view(THREE, node("a"), node("b").holds().backs("c"), node("c").ineligible()), "b"));
+        Arguments.of("a holder's unqualified choice is ignored", view(THREE, node("a"), node("b").holds().backs("c"), node("c").ineligible()), "b"),
+        Arguments.of("a deaf node is not backed, however high", view(THREE, node("a"), node("b"), node("c").priority(200).deaf()), "b"),
+        Arguments.of("a deaf holder is not kept", view(THREE, node("a"), node("b").priority(200).holds().deaf(), node("c")), "c"),
+        Arguments.of("a holder handing over to a deaf node is kept", view(THREE, node("a"), node("b").holds().backs("c"), node("c").deaf()), "b"),
+        Arguments.of("a quiet, unconnected node (paused?) still is", view(THREE, node("a"), node("b"), node("c").priority(200).unconnected()), "c"),
+        Arguments.of("only itself hears it: itself", view(THREE, node("a"), node("b").deaf(), node("c").priority(200).deaf()), "a"));
   }
 
   @ParameterizedTest(name = "{0}")
@@ -204,6 +217,61 @@ class ElectionTest {
     Decision decision = Election.decide(input);
     assertThat(decision.backing()).isEqualTo(Optional.ofNullable(expected));
     assertThat(decision.abstainingSince()).isEqualTo(expected == null ? NOW : NEVER);
+  }
+
+  /**
+   * Issue 23: a backs b, the top-ranked node, which stopped hearing a (its inbound heartbeats are
+   * lost) but still sends. a moves on to c once the lease its backing gave b has run out, not a
+   * failure timeout later, and not before.
+   */
+  @Test
+  void leavesADeafNodeWhenItsLeaseFromUsEndsAndNotBefore() {
+    N self = node("a").backs("b");
+    N deaf = node("b").priority(200).deaf();
+    N other = node("c");
+    Decision before = Election.decide(lease(NOW + 80 * MS, self, deaf, other));
+    assertThat(before.backing()).as("b may still count a's backing for 80 ms").isEmpty();
+    assertThat(before.abstainingSince()).as("abstains until the lease ends").isEqualTo(NOW + 80 * MS - 500 * MS);
+    Decision during = Election.decide(lease(NOW + 80 * MS, NOW + 80 * MS - 500 * MS, node("a"), deaf, other));
+    assertThat(during.backing()).isEmpty();
+    Decision after = Election.decide(lease(NOW, self, deaf, other));
+    assertThat(after.backing()).as("the lease ended: at once").contains("c");
+    Decision never = Election.decide(lease(NEVER, self, deaf, other));
+    assertThat(never.backing()).as("a never gave b a lease").contains("c");
+    Decision quiet = Election.decide(lease(NOW + 80 * MS, self, node("b").priority(200).unconnected(), other));
+    assertThat(quiet.backing()).as("a quiet node (maybe paused) keeps a's backing until suspected").contains("b");
+  }
+
+  @Test
+  void aDeafHolderIsReplacedAndTheReplacementTakesOnceBacked() {
+    // c is deaf and held the VIP; it lost quorum. a, now the highest that hears b, backs itself.
+    Decision candidate = Election.decide(lease(NOW - MS, node("a").priority(150).backs("c"), node("b").backs("c"), node("c").priority(200).deaf()));
+    assertThat(candidate.backing()).contains("a");
+    assertThat(candidate.hold()).as("b's backing of a has not arrived yet").isFalse();
+    Decision taken =
+        Election.decide(view(THREE, node("a").priority(150).backs("a"), node("b").backsA(), node("c").priority(200).deaf().backs("c")));
+    assertThat(taken.transition()).contains(Reason.ELECTED);
+  }
+
+  @Test
+  void aDeafNodeThatStillHoldsIsAnotherHolderButNotATarget() {
+    // Before its lease ends the deaf holder may still hold: the node it outranks does not take
+    // (its backers have not moved), and it is never backed again while deaf.
+    Decision decision = Election.decide(view(THREE, node("a").priority(150).backs("a"), node("b").backsA(), node("c").priority(200).holds().deaf()));
+    assertThat(decision.backing()).contains("a");
+    assertThat(decision.transition()).contains(Reason.TOOK_OVER);
+  }
+
+  private static Input lease(long backingLeaseEnd, N self, N... peers) {
+    return lease(backingLeaseEnd, NEVER, self, peers);
+  }
+
+  private static Input lease(long backingLeaseEnd, long abstainingSince, N self, N... peers) {
+    List<Member> others = new ArrayList<>();
+    for (N peer : peers) {
+      others.add(peer.member());
+    }
+    return new Input(NOW, self.member(), others, THREE, abstainingSince, NEVER, backingLeaseEnd);
   }
 
   @Test

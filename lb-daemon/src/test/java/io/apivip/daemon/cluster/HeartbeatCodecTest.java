@@ -67,6 +67,17 @@ class HeartbeatCodecTest {
   }
 
   @Test
+  void carriesReleasingAndRefusesItWithHoldsVip() {
+    Heartbeat releasing =
+        new Heartbeat("prod", "node3", 1, 7, -5, 100, true, false, false, false, List.of(), true);
+    byte[] datagram = sender("node3", KEY).encode(releasing);
+    assertThat(receiver().decode(datagram, datagram.length)).isEqualTo(new Accepted(releasing));
+    Heartbeat both = new Heartbeat("prod", "node3", 1, 8, -5, 100, true, false, true, false, List.of(), true);
+    byte[] contradictory = sender("node3", KEY).encode(both);
+    assertThat(receiver().decode(contradictory, contradictory.length)).isInstanceOf(Dropped.class);
+  }
+
+  @Test
   void sevenNodesWithLongestIdsFitWellUnder1200Bytes() {
     String longest = "n".repeat(HeartbeatCodec.MAX_ID_BYTES - 1);
     List<PeerEntry> peers = new ArrayList<>();

@@ -68,6 +68,41 @@ class PauseAndQuorumSimulationTest {
     assertThat(other400).as("a paused non-holder never moves the VIP").isZero();
   }
 
+  /**
+   * Fencing (issue 23): a holder paused for longer than the failure timeout has been replaced
+   * meanwhile; on resume it must let the VIP go at once, before its read grace, and announce
+   * nothing. Before the fence it released a fifth of an interval later, after reading its backlog.
+   */
+  @Test
+  void aHolderPausedPastItsLeasesReleasesFirstOnResumeAndAnnouncesNothing() {
+    int runs = 0;
+    for (long seed = 1; seed <= 60; seed++) {
+      int size = new int[] {3, 5, 7}[(int) (seed % 3)];
+      Simulation sim = settled(seed, size, size / 2 + 1);
+      Node holder = sim.soleAddressHolder().orElseThrow();
+      sim.runUntil(sim.now + sim.random.nextInt(100 * (int) MS));
+      long pause = (600 + sim.random.nextInt(2000)) * MS;
+      long[] released = {-1};
+      holder.decisions =
+          decision -> {
+            if (!decision.hold() && released[0] < 0) {
+              released[0] = sim.now;
+            }
+          };
+      long resume = sim.now + pause;
+      holder.pause(pause);
+      sim.runUntil(resume - MS);
+      assertThat(Arrays.stream(sim.nodes).filter(node -> node != holder && node.addressPresent).count())
+          .as("seed %d: another node holds while %s is paused %d ms", seed, holder.id, pause / MS)
+          .isEqualTo(1);
+      sim.runUntil(resume + 2 * SECOND);
+      assertThat(released[0]).as("seed %d: released at the instant of resume", seed).isEqualTo(resume);
+      assertThat(sim.announced).as("seed %d: the stale holder announced nothing", seed).isNotSameAs(holder);
+      runs++;
+    }
+    assertThat(runs).isEqualTo(60);
+  }
+
   @Test
   void twoNodesWithQuorumOneEachHoldWhenCutApartAndOneYieldsWhenTheyMeet() {
     Simulation sim = settled(7, 2, 1);

@@ -57,6 +57,12 @@ final class Simulation {
    * last (its neighbour entry); null before any. A dead node's entry stays until someone announces.
    */
   Node announced;
+  /** Another node carried the address while a released one still waited for the kernel to remove it. */
+  boolean overlapWhileRemoving;
+  /** Address removal is slow (up to a second) or fails and is retried, as `ip addr del` can. */
+  boolean slowRemoval;
+  /** When positive, every removal takes exactly this long (a focused test's slow kernel). */
+  long fixedRemovalNanos;
 
   Simulation(long seed, int size, Duration handoffTimeout, boolean preempt) {
     this(seed, size, size / 2 + 1, handoffTimeout, preempt);
@@ -104,12 +110,21 @@ final class Simulation {
     queue.add(new Event(Math.max(time, now), order++, action));
   }
 
+  /**
+   * Wall-clock limit of this run (System.nanoTime), so that a livelocked seed fails with its seed
+   * instead of hanging the build.
+   */
+  long wallDeadline = Long.MAX_VALUE;
+
   void runUntil(long end) {
     while (!queue.isEmpty() && queue.peek().time <= end) {
       Event event = queue.poll();
       now = event.time;
       event.action.run();
       check();
+      if ((order & 1023) == 0 && System.nanoTime() > wallDeadline) {
+        fail("the run went past its wall-clock limit (a livelock?)");
+      }
     }
     now = end;
   }
@@ -172,12 +187,39 @@ final class Simulation {
     if (quorum() > size / 2 && quorate.size() > 1 && quorate.stream().filter(i -> !i.handingOver()).count() > 1) {
       fail("two holders see a quorum and neither is handing over: " + quorate);
     }
+    // 1b. On the interfaces, not in a recomputed decision: two nodes carry the address at once only
+    // while one of them hands over in a planned handoff, cannot act (paused, or just resumed and
+    // reading its backlog), or has decided to release and waits for the kernel (counted).
+    if (quorum() > size / 2) {
+      Node active = null;
+      int removing = 0;
+      for (Node node : nodes) {
+        if (!node.up || !node.addressPresent) {
+          continue;
+        }
+        if (node.removalPending) {
+          removing++;
+          continue;
+        }
+        if (node.paused() || node.readingAfterPause() || (node.cluster.holding() && node.cluster.inspect().handingOver())) {
+          continue;
+        }
+        if (active != null) {
+          fail("two nodes carry the address and neither is handing over, paused or releasing: " + active.id + ", " + node.id);
+        }
+        active = node;
+      }
+      if (removing > 0 && active != null) {
+        overlapWhileRemoving = true;
+      }
+    }
     // 2. A quorum of qualified nodes that can talk: exactly one holder, it is one of them, and the
     // LAN's clients send to it (no node that claimed the VIP for a moment announced it last).
     if (expectOneHolder) {
       Node holder = null;
       for (Node node : nodes) {
-        if (node.up && node.addressPresent) {
+        // A node that decided to release and waits for the kernel is counted by check 1b.
+        if (node.up && node.addressPresent && !node.removalPending) {
           if (holder != null) {
             fail("two nodes have the VIP after the cluster had time to settle: " + holder.id + ", " + node.id);
           }
@@ -217,16 +259,26 @@ final class Simulation {
   /** The fake network: per directed link a block flag; loss, duplication and delay for all links. */
   final class Network {
     final boolean[][] blocked = new boolean[64][64];
+    /** Links cut for the rest of the run, calm phases included (a firewall rule left in place). */
+    final boolean[][] cut = new boolean[64][64];
+    /** Loss of the datagrams sent to a node, on top of {@code loss}: a one-way lossy link. */
+    final double[] inboundLoss = new double[64];
     double loss;
     double duplicate;
     double reorder;
     long minDelay = MS / 10;
     long maxDelay = 2 * MS;
 
+    /** Whether a and b can talk both ways in a calm phase. */
+    boolean bothWays(int a, int b) {
+      return !cut[a][b] && !cut[b][a];
+    }
+
     void calm() {
       for (boolean[] row : blocked) {
         Arrays.fill(row, false);
       }
+      Arrays.fill(inboundLoss, 0);
       loss = 0;
       duplicate = 0;
       reorder = 0;
@@ -235,7 +287,7 @@ final class Simulation {
     }
 
     void send(int from, int to, byte[] datagram) {
-      if (blocked[from][to] || random.nextDouble() < loss) {
+      if (blocked[from][to] || cut[from][to] || random.nextDouble() < loss || random.nextDouble() < inboundLoss[to]) {
         return;
       }
       int copies = random.nextDouble() < duplicate ? 2 : 1;
@@ -269,12 +321,18 @@ final class Simulation {
     long pausedUntil = Long.MIN_VALUE;
     final List<Runnable> backlog = new ArrayList<>();
     boolean addressPresent;
+    /** The node decided to release; the kernel has not removed the address yet. */
+    boolean removalPending;
+    long removedAt = Long.MIN_VALUE;
+    long lastAnnouncedAt = Long.MIN_VALUE;
     long holdGeneration;
     boolean eligible = true;
     boolean maintenance;
     long wakeAt = Long.MAX_VALUE;
     long wakeToken;
     final Deque<byte[]> captured = new ArrayDeque<>();
+    /** What {@code captured} held when the node died, for replays into its next life. */
+    final List<byte[]> capturedBeforeDeath = new ArrayList<>();
     Consumer<VipDecision> decisions = decision -> {};
 
     Node(int index) {
@@ -329,8 +387,11 @@ final class Simulation {
       note(id + " dies" + (addressPresent ? " holding the VIP" : ""));
       up = false;
       addressPresent = false;
+      removalPending = false;
       holdGeneration++;
       backlog.clear();
+      capturedBeforeDeath.clear();
+      capturedBeforeDeath.addAll(captured);
       captured.clear();
       wakeToken++;
       wakeAt = Long.MAX_VALUE;
@@ -427,9 +488,16 @@ final class Simulation {
       decisions.accept(decision);
       long generation = ++holdGeneration;
       if (!decision.hold()) {
-        addressPresent = false;
+        if ((!slowRemoval && fixedRemovalNanos <= 0) || !addressPresent) {
+          addressPresent = false;
+          confirmRemoval(decision.id());
+          return;
+        }
+        removalPending = true;
+        remove(generation, 0, decision.id());
         return;
       }
+      removalPending = false;
       // The VIP part adds and announces the address (unless a release overtook the hold), and the
       // cluster hears of it a little later: a release may come in between.
       at(now + random.nextInt(20 * (int) MS), () -> run(() -> {
@@ -446,6 +514,36 @@ final class Simulation {
       }));
     }
 
+    /** The kernel removes the address: mostly at once, sometimes slowly, sometimes failing and retried. */
+    private void remove(long generation, int attempt, long decisionId) {
+      int kind = fixedRemovalNanos > 0 ? 0 : random.nextInt(10);
+      long delay =
+          fixedRemovalNanos > 0
+              ? fixedRemovalNanos
+              : kind < 7 ? random.nextInt(5 * (int) MS) : kind < 9 ? (100 + random.nextInt(900)) * MS : 200 * MS;
+      boolean fails = kind == 9 && attempt < 3;
+      at(now + delay, () -> {
+        if (!up || generation != holdGeneration) {
+          return;
+        }
+        if (fails) {
+          note(id + ": removing the address failed (attempt " + (attempt + 1) + "), retrying");
+          remove(generation, attempt + 1, decisionId);
+          return;
+        }
+        addressPresent = false;
+        removalPending = false;
+        removedAt = now;
+        note(id + ": the address is removed");
+        confirmRemoval(decisionId);
+      });
+    }
+
+    /** The VIP part tells the cluster the address is off, a moment later, on the node's thread. */
+    private void confirmRemoval(long decisionId) {
+      at(now + random.nextInt(2 * (int) MS), () -> run(() -> cluster.addressDown(decisionId)));
+    }
+
     @Override
     public void announceAgain(String reason) {
       if (addressPresent) {
@@ -456,6 +554,7 @@ final class Simulation {
     private void announce(String why) {
       note(id + " announces the VIP (" + why + ")");
       announced = this;
+      lastAnnouncedAt = now;
     }
 
     String describe() {
@@ -464,9 +563,9 @@ final class Simulation {
       }
       ClusterNode.Inspection inspection = cluster.inspect();
       return String.format(
-          "%s: %s%s%s holding=%s address=%s quorum=%s backed=%s handingOver=%s backing=%s",
+          "%s: %s%s%s holding=%s address=%s%s quorum=%s backed=%s handingOver=%s backing=%s",
           id, paused() ? "paused " : "", eligible ? "eligible" : "ineligible", maintenance ? " maintenance" : "",
-          inspection.holding(), addressPresent, inspection.seesQuorum(), inspection.backedHolder(),
+          inspection.holding(), addressPresent, removalPending ? " (removing)" : "", inspection.seesQuorum(), inspection.backedHolder(),
           inspection.handingOver(), inspection.backing().orElse("-"));
     }
   }

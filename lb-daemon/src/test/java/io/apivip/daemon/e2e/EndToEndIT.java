@@ -121,12 +121,14 @@ class EndToEndIT {
       String transport = node.id().equals("n1") ? "io_uring" : "epoll";
       assertThat(status(node).transport()).as(node.id() + "'s transport").isEqualTo(transport);
     }
-    try (LabProbe probe = lab.startProbe(PROBE_INTERVAL_MILLIS, 0, Duration.ofSeconds(1))) {
+    try (LabProbe probe = lab.startProbe(PROBE_INTERVAL_MILLIS, 0, Duration.ofSeconds(1));
+        CarrierWatch carriers = new CarrierWatch()) {
       awaitSteadyTraffic(probe);
       long start = System.currentTimeMillis();
       Thread.sleep(3000);
-      LabProbe.Summary summary = probe.summary(start, System.currentTimeMillis() - 1000);
+      LabProbe.Summary summary = settledSummary(probe, start, System.currentTimeMillis(), Duration.ofSeconds(1));
       System.out.printf("scenario 1: %s; holder %s%n", summary, holder.id());
+      carriers.assertAtMostOne("scenario 1");
       assertThat(summary.attempts()).as("connections through the VIP").isGreaterThanOrEqualTo(10);
       assertThat(summary.failures()).as(summary.failed().toString()).isZero();
     }
@@ -137,15 +139,20 @@ class EndToEndIT {
   @Test
   void killedHolderFailsOverInUnderASecond(TestInfo info) throws Exception {
     startLab(info);
-    try (LabProbe probe = lab.startProbe(PROBE_INTERVAL_MILLIS, 0, Duration.ofSeconds(1))) {
+    try (LabProbe probe = lab.startProbe(PROBE_INTERVAL_MILLIS, 0, Duration.ofSeconds(1));
+        CarrierWatch carriers = new CarrierWatch()) {
       awaitSteadyTraffic(probe, 200);
       LabNode holder = awaitOneHolder(lab.nodes());
       List<LabNode> survivors = others(holder);
       long killedAt = System.currentTimeMillis();
+      // kill -9 leaves the address on the dead node's interface (the unit's ExecStopPost removes it
+      // under systemd, not in this lab); among the living, at most one carries it.
+      carriers.exclude(holder);
       holder.kill();
       LabNode successor = awaitOneHolder(survivors);
       Thread.sleep(2000);
-      LabProbe.Summary summary = probe.summary(killedAt - 1000, System.currentTimeMillis() - 1500);
+      LabProbe.Summary summary = settledSummary(probe, killedAt - 1000, System.currentTimeMillis(), Duration.ofSeconds(1));
+      carriers.assertAtMostOne("scenario 2");
       System.out.printf("scenario 2: holder %s killed; %s took over; %s%n", holder.id(), successor.id(), summary);
       assertThat(summary.longestFailureWindowMillis()).as("longest failure window").isLessThan(1000);
       assertThat(survivors.stream().filter(node -> node.hasVip(lab.vip()))).containsExactly(successor);
@@ -157,7 +164,8 @@ class EndToEndIT {
   @Test
   void drainStopAndRestartCostNoConnection(TestInfo info) throws Exception {
     startLab(info);
-    try (LabProbe probe = lab.startProbe(PROBE_INTERVAL_MILLIS, 0, PLANNED_CONNECT_TIMEOUT)) {
+    try (LabProbe probe = lab.startProbe(PROBE_INTERVAL_MILLIS, 0, PLANNED_CONNECT_TIMEOUT);
+        CarrierWatch carriers = new CarrierWatch()) {
       awaitSteadyTraffic(probe);
       LabNode holder = awaitOneHolder(lab.nodes());
       long start = System.currentTimeMillis();
@@ -173,8 +181,9 @@ class EndToEndIT {
         return !status.maintenance() && status.quorum().seen() == 3 && status.vip().holder() != null;
       })).as("the restarted node rejoins").isPresent();
       Thread.sleep(2000);
-      LabProbe.Summary summary = probe.summary(start, System.currentTimeMillis() - 3500);
+      LabProbe.Summary summary = settledSummary(probe, start, System.currentTimeMillis(), PLANNED_CONNECT_TIMEOUT);
       long slowest = probe.attempts().stream().filter(a -> a.startMillis() >= start).mapToLong(LabProbe.Attempt::millis).max().orElse(0);
+      carriers.assertOverlapAtMost("scenario 3", 500);
       System.out.printf("scenario 3: drain --wait took %d ms, SIGTERM stop %d ms; %s; slowest connection %d ms%n",
           drained - start, stopped - drained, summary, slowest);
       assertThat(summary.failures()).as(summary.failed().toString()).isZero();
@@ -186,7 +195,8 @@ class EndToEndIT {
   @Test
   void brokenApiserverOnTheHolderCostsNoConnection(TestInfo info) throws Exception {
     startLab(info);
-    try (LabProbe probe = lab.startProbe(PROBE_INTERVAL_MILLIS, 0, Duration.ofSeconds(1))) {
+    try (LabProbe probe = lab.startProbe(PROBE_INTERVAL_MILLIS, 0, Duration.ofSeconds(1));
+        CarrierWatch carriers = new CarrierWatch()) {
       awaitSteadyTraffic(probe);
       LabNode holder = awaitOneHolder(lab.nodes());
       long start = System.currentTimeMillis();
@@ -199,7 +209,8 @@ class EndToEndIT {
       holder.apiserver("healthy");
       assertThat(ClusterLab.awaitStatus(holder, Duration.ofSeconds(15), json -> backendHealth(parse(json), holder.id()).equals("up")))
           .as("the apiserver comes back").isPresent();
-      LabProbe.Summary summary = probe.summary(start, System.currentTimeMillis() - 1500);
+      LabProbe.Summary summary = settledSummary(probe, start, System.currentTimeMillis(), Duration.ofSeconds(1));
+      carriers.assertAtMostOne("scenario 4");
       System.out.printf("scenario 4: holder %s's apiserver failed (500 on /readyz, then refused); %s%n", holder.id(), summary);
       assertThat(summary.failures()).as(summary.failed().toString()).isZero();
       assertThat(status(holder).vip().holder()).as("the VIP stays: the node can still serve").isEqualTo(holder.id());
@@ -212,25 +223,28 @@ class EndToEndIT {
   void partitionedHolderReleasesAndTheMajorityElectsOne(TestInfo info) throws Exception {
     LabNode holder = startLab(info);
     List<LabNode> majority = others(holder);
+    CarrierWatch carriers = new CarrierWatch();
     long cutAt = System.currentTimeMillis();
     lab.partition(holder, majority);
-    int maxHoldersSeen = 0;
+    long releasedAfter = -1;
     long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
     while (System.nanoTime() < deadline) {
-      maxHoldersSeen = Math.max(maxHoldersSeen, lab.nodesWithVip().size());
-      Thread.sleep(50);
+      if (releasedAfter < 0 && !holder.hasVip(lab.vip())) {
+        releasedAfter = System.currentTimeMillis() - cutAt;
+      }
+      Thread.sleep(10);
     }
     LabNode elected = awaitOneHolder(majority);
-    assertThat(ClusterLab.await(Duration.ofSeconds(5), () -> !holder.hasVip(lab.vip()))).as("the cut-off holder releases the VIP").isTrue();
     assertThat(status(holder).quorum().present()).isFalse();
     assertThat(lab.nodesWithVip()).containsExactly(elected);
-    long releasedAfter = System.currentTimeMillis() - cutAt;
     lab.heal(holder);
     LabNode afterHeal = awaitOneHolder(lab.nodes());
     assertThat(lab.nodesWithVip()).containsExactly(afterHeal);
-    System.out.printf("scenario 5: %s cut off; %s elected; at most %d nodes carried the address at one sample (50 ms) in the first 5 s; after healing %s holds%n",
-        holder.id(), elected.id(), maxHoldersSeen, afterHeal.id());
-    assertThat(releasedAfter).isPositive();
+    System.out.printf("scenario 5: %s cut off, its address gone after %d ms; %s elected; after healing %s holds%n",
+        holder.id(), releasedAfter, elected.id(), afterHeal.id());
+    carriers.assertAtMostOne("scenario 5");
+    // It loses its leases a failure timeout (500 ms) after the cut at the latest, then removes the address.
+    assertThat(releasedAfter).as("ms from the cut until the cut-off holder's address is gone").isBetween(0L, 2000L);
   }
 
   // ---- 6 ---------------------------------------------------------------------------------------
@@ -238,7 +252,8 @@ class EndToEndIT {
   @Test
   void forgedReplayedAndMalformedHeartbeatsChangeNothing(TestInfo info) throws Exception {
     startLab(info);
-    try (LabProbe probe = lab.startProbe(PROBE_INTERVAL_MILLIS, 0, Duration.ofSeconds(1))) {
+    try (LabProbe probe = lab.startProbe(PROBE_INTERVAL_MILLIS, 0, Duration.ofSeconds(1));
+        CarrierWatch carriers = new CarrierWatch()) {
       awaitSteadyTraffic(probe);
       LabNode holder = awaitOneHolder(lab.nodes());
       LabNode other = others(holder).get(0);
@@ -257,7 +272,8 @@ class EndToEndIT {
       Thread.sleep(2000);
 
       Map<String, Double> after = droppedByReason();
-      LabProbe.Summary summary = probe.summary(start, System.currentTimeMillis() - 1000);
+      LabProbe.Summary summary = settledSummary(probe, start, System.currentTimeMillis(), Duration.ofSeconds(1));
+      carriers.assertAtMostOne("scenario 6");
       System.out.printf("scenario 6: injected %d replayed, 20 forged, 20 random, 20 truncated datagrams as %s; dropped before %s, after %s; %s%n",
           captured.size() * 3, other.id(), before, after, summary);
       assertThat(awaitOneHolder(lab.nodes())).as("the holder stays").isEqualTo(holder);
@@ -307,7 +323,8 @@ class EndToEndIT {
   @Test
   void watchStreamsSurviveAPlannedHandoff(TestInfo info) throws Exception {
     startLab(info, "proxy.drain-grace = 5s");
-    try (LabProbe probe = lab.startProbe(PROBE_INTERVAL_MILLIS, 200, PLANNED_CONNECT_TIMEOUT)) {
+    try (LabProbe probe = lab.startProbe(PROBE_INTERVAL_MILLIS, 200, PLANNED_CONNECT_TIMEOUT);
+        CarrierWatch carriers = new CarrierWatch()) {
       assertThat(ClusterLab.await(Duration.ofSeconds(60), () -> watchers(probe, "open") == 200))
           .as(() -> "200 watches open: " + report(probe)).isTrue();
       awaitSteadyTraffic(probe);
@@ -326,7 +343,8 @@ class EndToEndIT {
       long eventsAfterHandoff = watchers(probe, "events");
       Thread.sleep(1000);
       String after = probe.watchReport();
-      LabProbe.Summary summary = probe.summary(start, System.currentTimeMillis() - 3500);
+      LabProbe.Summary summary = settledSummary(probe, start, System.currentTimeMillis(), PLANNED_CONNECT_TIMEOUT);
+      carriers.assertOverlapAtMost("scenario 7", 500);
       System.out.printf("scenario 7: before the handoff %s; after %s; new connections: %s%n", before, after, summary);
       assertThat(field(after, "resets") - field(before, "resets")).as("watches broken by the handoff").isZero();
       assertThat(field(after, "connect-failures") - field(before, "connect-failures")).as("failed reconnects").isZero();
@@ -375,6 +393,100 @@ class EndToEndIT {
   }
 
   // ---- helpers ---------------------------------------------------------------------------------
+
+  /**
+   * Samples, every 50 ms plus the time to look (in the lab, about 400 ms in all), on a thread of its own, which of the nodes it is given carry the VIP on
+   * their interface: the "at most one holder" that every scenario asserts (issue 23), measured on
+   * the interfaces rather than on what the daemons say.
+   */
+  final class CarrierWatch implements AutoCloseable {
+    private final Set<LabNode> excluded = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final Thread thread;
+    private volatile boolean stopped;
+    private volatile int most;
+    private volatile long longestOverlapMillis;
+    private volatile int samples;
+
+    CarrierWatch() {
+      thread = new Thread(this::sample, "carrier-watch");
+      thread.setDaemon(true);
+      thread.start();
+    }
+
+    /** A node killed with the address on its dead interface: no longer a carrier for clients. */
+    void exclude(LabNode node) {
+      excluded.add(node);
+    }
+
+    private void sample() {
+      long overlapSince = -1;
+      while (!stopped) {
+        long now = System.currentTimeMillis();
+        int carriers;
+        try {
+          carriers = (int) lab.nodes().stream().filter(node -> !excluded.contains(node) && node.hasVip(lab.vip())).count();
+        } catch (RuntimeException labClosed) {
+          return;
+        }
+        most = Math.max(most, carriers);
+        if (carriers > 1 && overlapSince < 0) {
+          overlapSince = now;
+        } else if (carriers <= 1 && overlapSince >= 0) {
+          longestOverlapMillis = Math.max(longestOverlapMillis, now - overlapSince);
+          overlapSince = -1;
+        }
+        samples++;
+        try {
+          Thread.sleep(50);
+        } catch (InterruptedException e) {
+          return;
+        }
+      }
+    }
+
+    /** No instant with two nodes carrying the VIP was seen. */
+    void assertAtMostOne(String scenario) {
+      close();
+      // Each sample looks at three namespaces (an exec each): a few per second on a busy host.
+      assertThat(samples).as(scenario + ": carrier samples").isGreaterThanOrEqualTo(3);
+      assertThat(most).as(scenario + ": most nodes carrying the VIP at one sample").isLessThanOrEqualTo(1);
+    }
+
+    /** A planned handoff overlaps by design (make before break), for a moment only. */
+    void assertOverlapAtMost(String scenario, long millis) {
+      close();
+      // Each sample looks at three namespaces (an exec each): a few per second on a busy host.
+      assertThat(samples).as(scenario + ": carrier samples").isGreaterThanOrEqualTo(3);
+      assertThat(most).as(scenario + ": most nodes carrying the VIP at one sample").isLessThanOrEqualTo(2);
+      assertThat(longestOverlapMillis).as(scenario + ": longest planned overlap (ms)").isLessThanOrEqualTo(millis);
+    }
+
+    @Override
+    public void close() {
+      stopped = true;
+      try {
+        thread.join(1000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  /**
+   * The probe's summary of the attempts started in [from, until], once every one of them has ended:
+   * an attempt still waiting for its connect timeout is not in the summary yet, so a window that
+   * closes too early would miss the slow failures it is meant to count.
+   */
+  static LabProbe.Summary settledSummary(LabProbe probe, long from, long until, Duration connectTimeout) throws InterruptedException {
+    long settled = until + connectTimeout.toMillis() + 1000;
+    long wait = settled - System.currentTimeMillis();
+    if (wait > 0) {
+      Thread.sleep(wait);
+    }
+    LabProbe.Summary summary = probe.summary(from, until);
+    assertThat(summary.attempts()).as("probe attempts in the window: the check must not pass on no traffic").isGreaterThanOrEqualTo(10);
+    return summary;
+  }
 
   List<LabNode> others(LabNode node) {
     return lab.nodes().stream().filter(other -> other != node).toList();

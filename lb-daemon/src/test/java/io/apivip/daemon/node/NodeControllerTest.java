@@ -19,6 +19,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -55,13 +56,14 @@ class NodeControllerTest {
     final List<CompletableFuture<Void>> quiesces = new ArrayList<>();
     /** Whether n2 is alive, eligible and out of maintenance, as heartbeats say. */
     boolean anotherQualifies;
+    ClusterStatus.Liveness n3 = ClusterStatus.Liveness.SUSPECTED;
 
     @Override
     public ClusterStatus status() {
       List<ClusterStatus.Member> members = List.of(
           member("n1", ClusterStatus.Liveness.SELF, true),
           member("n2", ClusterStatus.Liveness.ALIVE, anotherQualifies),
-          member("n3", ClusterStatus.Liveness.SUSPECTED, true));
+          member("n3", n3, true));
       return new ClusterStatus("n1", 2, true, false, Optional.empty(), members, Set.of());
     }
 
@@ -83,6 +85,11 @@ class NodeControllerTest {
     @Override
     public void addressUp(long decision) {
       journal.add("address up " + decision);
+    }
+
+    @Override
+    public void addressDown(long decision) {
+      journal.add("address down " + decision);
     }
 
     @Override
@@ -360,6 +367,7 @@ class NodeControllerTest {
 
   @Test
   void theHolderFinishesTheRequestsInFlightBeforeTheClusterHears() {
+    parts.anotherQualifies = true; // a successor: the handoff can happen
     holdingAfter(1);
     send(NodeController::enterMaintenance);
     assertThat(commands()).containsExactly("quiesce");
@@ -386,6 +394,7 @@ class NodeControllerTest {
 
   @Test
   void drainResumeAndDrainAgainWaitForTheSecondQuiesce() {
+    parts.anotherQualifies = true; // a successor: the handoff can happen
     holdingAfter(1);
     send(NodeController::enterMaintenance);
     send(NodeController::leaveMaintenance);
@@ -403,11 +412,54 @@ class NodeControllerTest {
 
   @Test
   void aFailedQuiesceStillLetsTheVipMove() {
+    parts.anotherQualifies = true; // a successor: the handoff can happen
     holdingAfter(1);
     send(NodeController::enterMaintenance);
     parts.quiesces.get(0).completeExceptionally(new IllegalStateException("the proxy is closing"));
     loop.runDue();
     assertThat(commands()).containsExactly("quiesce", "maintenance on");
+  }
+
+  @Test
+  void aDrainedHolderWithNoOneToHandOverToOpensItsGateAgain() {
+    holdingAfter(1);
+    send(NodeController::enterMaintenance);
+    parts.quiesces.get(0).complete(null);
+    loop.runDue();
+    assertThat(commands()).as("no other node qualifies: the VIP stays here, and serves").containsExactly("quiesce", "maintenance on", "reopen");
+    loop.advance(Duration.ofSeconds(1));
+    assertThat(commands()).as("once").isEmpty();
+  }
+
+  @Test
+  void aDrainIsRefusedWhileAnotherNodeIsDownAndForceGoesAhead() {
+    parts.anotherQualifies = true;
+    AtomicReference<List<String>> answer = new AtomicReference<>();
+    send(c -> answer.set(c.drain(false)));
+    assertThat(answer.get()).containsExactly("node n3 is down (suspected)");
+    assertThat(commands()).isEmpty();
+    assertThat(controller.state().maintenance()).isFalse();
+    send(c -> answer.set(c.drain(true)));
+    assertThat(answer.get()).containsExactly("node n3 is down (suspected)");
+    assertThat(commands()).containsExactly("maintenance on");
+    assertThat(controller.state().maintenance()).isTrue();
+  }
+
+  @Test
+  void aDrainIsRefusedForTheLastNodeThatCouldHoldTheVipOrAPeerNotReady() {
+    AtomicReference<List<String>> answer = new AtomicReference<>();
+    send(c -> answer.set(c.drain(false)));
+    assertThat(answer.get())
+        .containsExactly("no other node could hold the VIP: this node is the last one that can", "node n3 is down (suspected)");
+    parts.n3 = ClusterStatus.Liveness.ALIVE;
+    parts.anotherQualifies = true;
+    apiserversDown.add("n2");
+    send(c -> answer.set(c.drain(false)));
+    assertThat(answer.get()).containsExactly("the apiserver on node n2 is not ready");
+    apiserversDown.clear();
+    send(c -> answer.set(c.drain(false)));
+    assertThat(answer.get()).isEmpty();
+    assertThat(commands()).containsExactly("maintenance on");
   }
 
   @Test
@@ -446,6 +498,7 @@ class NodeControllerTest {
 
   @Test
   void theReleaseAfterTheHandoffResetsNothingThatWasQuiesced() {
+    parts.anotherQualifies = true;
     holdingAfter(1);
     send(NodeController::enterMaintenance);
     parts.quiesces.get(0).complete(null);

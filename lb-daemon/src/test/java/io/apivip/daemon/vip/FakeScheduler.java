@@ -61,6 +61,11 @@ final class FakeScheduler implements Scheduler {
     tasks.clear();
   }
 
+  /** The process stalls: time moves on and nothing runs; tasks due meanwhile run late, at the next {@link #runDue}. */
+  void stall(Duration duration) {
+    now += duration.toNanos();
+  }
+
   /** Runs every task due by now, including those they schedule for now. */
   void runDue() {
     advance(Duration.ZERO);

@@ -110,6 +110,25 @@ class VipManagerTest {
     assertThat(kernel.present).isFalse();
   }
 
+  /** Issue 23: after a stall of the process its hold may be stale; a late timer announces nothing. */
+  @Test
+  void aTimerThatFiresAfterAStallAnnouncesNothing() {
+    start();
+    manager.hold("elected", 1);
+    scheduler.advance(Duration.ofMillis(100));
+    scheduler.stall(Duration.ofSeconds(2));
+    scheduler.runDue();
+    assertThat(kernel.calls("announce")).as("the rest of the burst is skipped").containsExactly("announce@0");
+
+    scheduler.advance(Duration.ofSeconds(57));
+    scheduler.stall(Duration.ofSeconds(5));
+    scheduler.runDue();
+    assertThat(kernel.calls("announce")).as("the overdue refresh is skipped").containsExactly("announce@0");
+    scheduler.advance(Duration.ofSeconds(61));
+    assertThat(kernel.calls("announce")).as("the next refresh, on time, announces").hasSize(2);
+    assertThat(registry.get(VipMetrics.DISRUPTIONS).tag("cause", VipMetrics.STALE_ANNOUNCEMENT).counter().count()).isEqualTo(2);
+  }
+
   @Test
   void aZeroRefreshIntervalTurnsRefreshOff() throws Exception {
     manager = manager(3, Duration.ZERO);

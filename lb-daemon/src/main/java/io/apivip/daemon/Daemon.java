@@ -2,6 +2,7 @@ package io.apivip.daemon;
 
 import io.apivip.daemon.admin.AdminApi;
 import io.apivip.daemon.admin.AdminServer;
+import io.apivip.daemon.admin.Operators;
 import io.apivip.daemon.admin.StatusReport;
 import io.apivip.daemon.cluster.ClusterService;
 import io.apivip.daemon.cluster.ClusterStatus;
@@ -108,12 +109,22 @@ public final class Daemon implements AdminApi, AutoCloseable {
     vip.addListener(node::vipChanged);
     vip.start();
     cluster = ClusterService.start(settings, transports, heartbeat, metrics.registry(), node.clusterListener());
-    admin = new AdminServer(this, metrics.registry());
-    admin.start(settings.admin().listen(), settings.admin().metricsListen(), io, transports);
+    Operators operators = new Operators(settings.admin().operatorsGroup(), daemonUid(), Operators.Database.system());
+    admin = new AdminServer(this, metrics.registry(), operators);
+    admin.start(settings.admin().listen(), settings.admin().socket(), settings.admin().metricsListen(), io, transports);
     Duration settle = settings.health().interval().plus(settings.health().timeout());
     Parts parts = new Parts(Parts.Cluster.of(cluster), Parts.Vip.of(vip), Parts.Gate.of(proxy));
     node.start(new NodeController(node.loop(), parts, routing, settings.backends(), settle), vip::status);
     log.info("node {} started", settings.nodeId());
+  }
+
+  /** This process's uid, which may use the admin socket as root may; -1 where the file system does not say. */
+  private static int daemonUid() {
+    try {
+      return (Integer) java.nio.file.Files.getAttribute(java.nio.file.Path.of("/proc/self"), "unix:uid");
+    } catch (java.io.IOException | UnsupportedOperationException | IllegalArgumentException e) {
+      return -1;
+    }
   }
 
   private void startHealth() {

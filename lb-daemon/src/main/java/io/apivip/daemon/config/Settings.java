@@ -144,5 +144,9 @@ public record Settings(
     }
   }
 
-  public record Admin(InetSocketAddress listen, Optional<InetSocketAddress> metricsListen) {}
+  /**
+   * {@code listen} serves reading on loopback; {@code socket}, when present, also serves the
+   * state-changing actions to root and {@code operatorsGroup}.
+   */
+  public record Admin(InetSocketAddress listen, Optional<Path> socket, String operatorsGroup, Optional<InetSocketAddress> metricsListen) {}
 }

@@ -51,6 +51,7 @@ public final class SettingsLoader {
   private static final String ROOT = "apivip";
   private static final Pattern NODE_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,31}");
   private static final Set<String> LOG_LEVELS = Set.of("error", "warn", "info", "debug", "trace");
+  private static final Pattern GROUP_NAME = Pattern.compile("[a-z_][a-z0-9_-]{0,31}");
   private static final String AUTO_TRANSPORT = "auto";
   private static final String VIP_LISTENER = "vip";
 
@@ -473,6 +474,26 @@ public final class SettingsLoader {
     Optional<InetAddress> address = ipAddress(in, "admin.address");
     int port = in.port("admin.port");
     InetSocketAddress listen = new InetSocketAddress(address.orElse(InetAddress.getLoopbackAddress()), Math.max(port, 0));
+    if (address.isPresent() && !address.get().isLoopbackAddress()) {
+      in.invalid("admin.address", "must be a loopback address (127.0.0.1 or ::1): /status tells the cluster's layout to whoever "
+          + "can reach it; for Prometheus on the network use admin.metrics-listen, which serves only /metrics and /healthz");
+    }
+    Optional<Path> socket = in.optionalString("admin.socket").flatMap(text -> {
+      Path path = Path.of(text);
+      if (!path.isAbsolute()) {
+        in.invalid("admin.socket", "must be an absolute path, e.g. /run/apivip/admin.sock, or \"\" for no drain and resume");
+        return Optional.empty();
+      }
+      if (text.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 107) {
+        in.invalid("admin.socket", "must be at most 107 bytes long (the limit of a Unix socket's path)");
+        return Optional.empty();
+      }
+      return Optional.of(path);
+    });
+    String operators = in.requiredString("admin.operators-group");
+    if (!GROUP_NAME.matcher(operators).matches()) {
+      in.invalid("admin.operators-group", "must be the name of a local group, e.g. apivip-admin");
+    }
     Optional<InetSocketAddress> metrics = in.optionalString("admin.metrics-listen").flatMap(text -> {
       Optional<InetSocketAddress> parsed = hostPort(text);
       if (parsed.isEmpty()) {
@@ -480,7 +501,7 @@ public final class SettingsLoader {
       }
       return parsed;
     });
-    return new Settings.Admin(listen, metrics);
+    return new Settings.Admin(listen, socket, operators, metrics);
   }
 
   private void checkPortsDistinct(ConfigReader in, Settings.Proxy proxy, List<Backend> backends, Settings.Admin admin) {

@@ -119,6 +119,8 @@ class SettingsLoaderTest {
     assertThat(settings.health().fall()).isEqualTo(2);
     assertThat(settings.admin().listen()).isEqualTo(new InetSocketAddress("127.0.0.1", 6490));
     assertThat(settings.admin().metricsListen()).isEmpty();
+    assertThat(settings.admin().socket()).contains(java.nio.file.Path.of("/run/apivip/admin.sock"));
+    assertThat(settings.admin().operatorsGroup()).isEqualTo("apivip-admin");
     assertThat(settings.proxy().idleTimeout()).isZero();
   }
 
@@ -194,6 +196,11 @@ class SettingsLoaderTest {
         Arguments.of("admin.metrics-listen = \"6491\"", "admin.metrics-listen = 6491: must be address:port"),
         Arguments.of("admin.metrics-listen = \"0.0.0.0:6490\"", "admin.metrics-listen = 6490: must differ from the port of admin.port"),
         Arguments.of("admin.address = localhost", "admin.address = localhost: must be an IPv4 or IPv6 address"),
+        Arguments.of("admin.address = \"0.0.0.0\"", "admin.address = 0.0.0.0: must be a loopback address"),
+        Arguments.of("admin.address = \"192.0.2.11\"", "admin.address = 192.0.2.11: must be a loopback address"),
+        Arguments.of("admin.socket = \"admin.sock\"", "admin.socket = admin.sock: must be an absolute path"),
+        Arguments.of("admin.socket = \"/" + "x".repeat(110) + "\"", "admin.socket = /" + "x".repeat(110) + ": must be at most 107 bytes long"),
+        Arguments.of("admin.operators-group = \"Bad Group\"", "admin.operators-group = Bad Group: must be the name of a local group"),
         Arguments.of("backends.servers = [ { node = n7, address = \"192.0.2.70\" } ]", "backends.servers[0].node = n7: must be the id of one of cluster.nodes"),
         Arguments.of("backends.servers = [ { address = \"192.0.2.70\" }, { address = \"192.0.2.70\" } ]", "backends.servers[1].address = 192.0.2.70: is listed twice"),
         Arguments.of("health.kind = ping", "health.kind = ping: must be tcp, tls or https"),

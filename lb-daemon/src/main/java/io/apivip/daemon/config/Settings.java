@@ -108,10 +108,31 @@ public record Settings(
       int connectAttempts,
       int maxConnections,
       Duration idleTimeout,
-      Duration drainGrace) {
+      Duration drainGrace,
+      Limits limits) {
 
     public Proxy {
       listeners = List.copyOf(listeners);
+    }
+  }
+
+  /**
+   * What one client may hold of the proxy. {@code maxPerSource} 0, {@code firstByteTimeout} and
+   * {@code halfCloseTimeout} zero mean no limit; connections on listeners other than the VIP's may
+   * go {@code localReserve} beyond max-connections.
+   */
+  public record Limits(
+      int maxPerSource,
+      int localReserve,
+      Duration firstByteTimeout,
+      Duration halfCloseTimeout,
+      Duration keepAliveIdle,
+      Duration keepAliveInterval,
+      int keepAliveCount) {
+
+    /** No limit beyond max-connections, the kernel's keepalive timing: for benchmarks and tests. */
+    public static Limits none() {
+      return new Limits(0, 0, Duration.ZERO, Duration.ZERO, Duration.ofHours(2), Duration.ofSeconds(75), 9);
     }
   }
 

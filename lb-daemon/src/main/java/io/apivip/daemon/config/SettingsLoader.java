@@ -329,8 +329,25 @@ public final class SettingsLoader {
     int maxConnections = in.integer("proxy.max-connections", 1, 1_000_000);
     Duration idleTimeout = in.duration("proxy.idle-timeout", true);
     Duration drainGrace = in.duration("proxy.drain-grace", true);
+    Settings.Limits limits = new Settings.Limits(
+        in.integer("proxy.max-connections-per-source", 0, 1_000_000),
+        in.integer("proxy.local-reserve", 0, 1_000_000),
+        in.duration("proxy.first-byte-timeout", true),
+        in.duration("proxy.half-close-timeout", true),
+        keepAliveSeconds(in, "proxy.keepalive.idle"),
+        keepAliveSeconds(in, "proxy.keepalive.interval"),
+        in.integer("proxy.keepalive.count", 1, 127));
     return new Settings.Proxy(
-        listeners, connectTimeout, connectAttempts, maxConnections, idleTimeout, drainGrace);
+        listeners, connectTimeout, connectAttempts, maxConnections, idleTimeout, drainGrace, limits);
+  }
+
+  /** TCP keepalive times are whole seconds, 1 to 32767 (the kernel's limit). */
+  private static Duration keepAliveSeconds(ConfigReader in, String key) {
+    Duration duration = in.duration(key, false);
+    if (duration.toMillis() % 1000 != 0 || duration.toSeconds() < 1 || duration.toSeconds() > 32767) {
+      in.invalid(key, "must be whole seconds between 1s and 32767s");
+    }
+    return duration;
   }
 
   private List<Backend> backends(ConfigReader in, Settings.Cluster cluster) {

@@ -13,7 +13,11 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -52,14 +56,28 @@ final class Relay extends ChannelInboundHandlerAdapter {
     }
   };
 
+  /**
+   * What every relayed connection gets: TCP keepalive with the configured timing on each socket, and
+   * a bound on how long it may stay half-closed (zero: none), with what to do when that bites.
+   */
+  record Tuning(Consumer<Channel> keepAlive, Duration halfCloseTimeout, Runnable onHalfCloseTimeout) {
+    /** The kernel's keepalive timing and no half-close bound: for tests of other things. */
+    static Tuning none() {
+      return new Tuning(channel -> channel.config().setOption(ChannelOption.SO_KEEPALIVE, true), Duration.ZERO, () -> {});
+    }
+  }
+
   private final Channel peer;
   private final Counter bytesRelayed;
+  private final Tuning tuning;
   private boolean resetWatched;
+  private ScheduledFuture<?> halfCloseDeadline;
 
   /** @param bytesRelayed counts what this side reads, i.e. what is written to the peer */
-  Relay(Channel peer, Counter bytesRelayed) {
+  Relay(Channel peer, Counter bytesRelayed, Tuning tuning) {
     this.peer = peer;
     this.bytesRelayed = bytesRelayed;
+    this.tuning = tuning;
   }
 
   /** Starts relaying between two connected channels. */
@@ -129,7 +147,11 @@ final class Relay extends ChannelInboundHandlerAdapter {
     } else if (((DuplexChannel) peer).isShutdown()) {
       // Both directions have ended; closing the peer closes this side through channelInactive.
       NettySeam.afterTheseEvents(peer, peer::close);
-    } else if (selfEnded) {
+    } else {
+      boundHalfClose(self);
+      if (!selfEnded) {
+        return;
+      }
       // No transport reports this side's reset from now on.
       resetWatched = NettySeam.watchForReset(self, () -> resetBoth(self, new IOException("reset after its end of stream")));
       // The peer's end of stream will end the connection: let Netty close the peer then instead of
@@ -139,8 +161,32 @@ final class Relay extends ChannelInboundHandlerAdapter {
     }
   }
 
+  /**
+   * A half-closed connection is closed {@code proxy.half-close-timeout} after its first end of stream,
+   * whatever the other side still sends: a client that ends its request and then reads slowly for
+   * ever, or an apiserver that never ends its answer, cannot hold the pair.
+   */
+  private void boundHalfClose(Channel self) {
+    Duration timeout = tuning.halfCloseTimeout();
+    if (timeout.isZero() || halfCloseDeadline != null) {
+      return;
+    }
+    halfCloseDeadline = self.eventLoop().schedule(() -> {
+      if (self.isOpen() || peer.isOpen()) {
+        tuning.onHalfCloseTimeout().run();
+        log.debug("closing connection {} <-> {}: half-closed for {}", self.remoteAddress(), peer.remoteAddress(), timeout);
+        self.close();
+        peer.close();
+      }
+    }, timeout.toNanos(), TimeUnit.NANOSECONDS);
+  }
+
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
+    if (halfCloseDeadline != null) {
+      halfCloseDeadline.cancel(false);
+      halfCloseDeadline = null;
+    }
     if (resetWatched) {
       NettySeam.forgetResetWatch(ctx.channel());
     }

@@ -121,6 +121,8 @@ class SettingsLoaderTest {
     assertThat(settings.admin().metricsListen()).isEmpty();
     assertThat(settings.admin().socket()).contains(java.nio.file.Path.of("/run/apivip/admin.sock"));
     assertThat(settings.admin().operatorsGroup()).isEqualTo("apivip-admin");
+    assertThat(settings.proxy().limits()).isEqualTo(new Settings.Limits(
+        1000, 1000, java.time.Duration.ofSeconds(10), java.time.Duration.ofMinutes(5), java.time.Duration.ofSeconds(60), java.time.Duration.ofSeconds(15), 4));
     assertThat(settings.proxy().idleTimeout()).isZero();
   }
 
@@ -196,6 +198,9 @@ class SettingsLoaderTest {
         Arguments.of("admin.metrics-listen = \"6491\"", "admin.metrics-listen = 6491: must be address:port"),
         Arguments.of("admin.metrics-listen = \"0.0.0.0:6490\"", "admin.metrics-listen = 6490: must differ from the port of admin.port"),
         Arguments.of("admin.address = localhost", "admin.address = localhost: must be an IPv4 or IPv6 address"),
+        Arguments.of("proxy.keepalive.idle = 1500ms", "proxy.keepalive.idle = 1500ms: must be whole seconds between 1s and 32767s"),
+        Arguments.of("proxy.keepalive.count = 0", "proxy.keepalive.count = 0: must be between 1 and 127"),
+        Arguments.of("proxy.max-connections-per-source = -1", "proxy.max-connections-per-source = -1: must be between 0 and 1000000"),
         Arguments.of("admin.address = \"0.0.0.0\"", "admin.address = 0.0.0.0: must be a loopback address"),
         Arguments.of("admin.address = \"192.0.2.11\"", "admin.address = 192.0.2.11: must be a loopback address"),
         Arguments.of("admin.socket = \"admin.sock\"", "admin.socket = admin.sock: must be an absolute path"),

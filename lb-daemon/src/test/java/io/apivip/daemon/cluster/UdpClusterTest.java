@@ -151,6 +151,98 @@ class UdpClusterTest {
         .satisfies(member -> assertThat(member.liveness()).isEqualTo(ClusterStatus.Liveness.NEVER_HEARD));
   }
 
+  /**
+   * A flood at the holder's heartbeat port from an address that is no member's: every datagram is
+   * dropped on arrival (counted as not_member, never authenticated), no peer is suspected and the VIP
+   * stays where it is.
+   */
+  @Test
+  void aFloodFromANonMemberIsDroppedUnreadAndChangesNothing() throws Exception {
+    Map<String, InetSocketAddress> addresses = loopbackAddresses(3);
+    List<FakeVip> vips = new ArrayList<>();
+    List<SimpleMeterRegistry> registries = new ArrayList<>();
+    for (String id : addresses.keySet()) {
+      SimpleMeterRegistry registry = new SimpleMeterRegistry();
+      registries.add(registry);
+      vips.add(start(id, addresses, KEY, registry));
+    }
+    int holder = settledHolder(vips);
+    InetSocketAddress target = addresses.get("node" + (holder + 1));
+    SimpleMeterRegistry registry = registries.get(holder);
+
+    int sent = flood(InetAddress.getByAddress(new byte[] {127, 0, 0, 99}), target, 20_000);
+
+    await("the flood counted as not_member", () -> dropped(registry, "not_member") >= sent / 2);
+    assertThat(dropped(registry, "bad_mac")).as("never authenticated").isZero();
+    assertThat(vips.get(holder).up).as("the holder keeps the VIP: " + vips.get(holder).last + " " + vips.get(holder).service.status()).isTrue();
+    assertThat(vips.stream().filter(vip -> vip.up).count()).isEqualTo(1);
+    assertThat(vips.get(holder).service.status().members())
+        .filteredOn(member -> member.liveness() != ClusterStatus.Liveness.SELF)
+        .allSatisfy(member -> assertThat(member.liveness()).isEqualTo(ClusterStatus.Liveness.ALIVE));
+  }
+
+  /**
+   * A flood of forgeries that claim a member's address: each costs an HMAC and is counted against
+   * that member, but the member's own heartbeats keep it alive, nobody is suspected and the VIP stays.
+   */
+  @Test
+  void forgedDatagramsFromAMembersAddressCauseNoSuspicion() throws Exception {
+    Map<String, InetSocketAddress> addresses = loopbackAddresses(3);
+    List<FakeVip> vips = new ArrayList<>();
+    List<SimpleMeterRegistry> registries = new ArrayList<>();
+    for (String id : addresses.keySet()) {
+      SimpleMeterRegistry registry = new SimpleMeterRegistry();
+      registries.add(registry);
+      vips.add(start(id, addresses, KEY, registry));
+    }
+    int holder = settledHolder(vips);
+    int spoofed = (holder + 1) % 3;
+    String spoofedId = "node" + (spoofed + 1);
+
+    int sent = flood(addresses.get(spoofedId).getAddress(), addresses.get("node" + (holder + 1)), 20_000);
+
+    await("the forgeries counted against " + spoofedId, () -> badMacs(vips.get(holder), spoofedId) >= sent / 2);
+    Thread.sleep(300);
+    assertThat(vips.get(holder).up).as("the holder keeps the VIP").isTrue();
+    assertThat(vips.stream().filter(vip -> vip.up).count()).isEqualTo(1);
+    assertThat(vips.get(holder).service.status().members())
+        .filteredOn(member -> member.id().equals(spoofedId))
+        .singleElement()
+        .satisfies(member -> assertThat(member.liveness()).isEqualTo(ClusterStatus.Liveness.ALIVE));
+  }
+
+  /** The holder once every node sees it and every peer is alive everywhere: the start-up is over. */
+  private static int settledHolder(List<FakeVip> vips) throws InterruptedException {
+    await("exactly one node holds the VIP", () -> vips.stream().filter(vip -> vip.up).count() == 1);
+    int holder = vips.indexOf(vips.stream().filter(vip -> vip.up).findFirst().orElseThrow());
+    await("every node sees the holder and every peer", () -> vips.stream().allMatch(vip ->
+        vip.service.status().holder().equals(Optional.of("node" + (holder + 1))) && vip.service.status().peersAlive() == vips.size() - 1));
+    Thread.sleep(300);
+    return holder;
+  }
+
+  /** Sends {@code count} datagrams that start like heartbeats but are signed with nothing, from {@code source}; answers the count. */
+  private static int flood(InetAddress source, InetSocketAddress target, int count) throws Exception {
+    byte[] datagram = new byte[HeartbeatCodec.MIN_DATAGRAM + 40];
+    System.arraycopy("AVIP".getBytes(), 0, datagram, 0, 4);
+    datagram[4] = HeartbeatCodec.VERSION;
+    try (DatagramSocket socket = new DatagramSocket(new InetSocketAddress(source, 0))) {
+      java.net.DatagramPacket packet = new java.net.DatagramPacket(datagram, datagram.length, target);
+      for (int i = 0; i < count; i++) {
+        datagram[10] = (byte) i;
+        socket.send(packet);
+        if (i % 2000 == 1999) {
+          Thread.sleep(5); // a burst at a time, so the test measures the drop path rather than the socket buffer
+        }
+      }
+    }
+    return count;
+  }
+
+  private static double dropped(SimpleMeterRegistry registry, String reason) {
+    return registry.get("apivip.cluster.datagrams.dropped").tag("reason", reason).counter().count();
+  }
+
   private static long badMacs(FakeVip vip, String peer) {
     return vip.service.status().members().stream()
         .filter(member -> member.id().equals(peer))

@@ -61,6 +61,7 @@ public final class Daemon implements AdminApi, AutoCloseable {
   private final Metrics metrics;
   private final EventLoopGroup io;
   private final EventLoopGroup heartbeat;
+  private final EventLoopGroup healthLoop;
   private final EventLoopGroup nodeLoop;
   private final NodeService node;
   private final Map<InetSocketAddress, Backend> healthBackends = new LinkedHashMap<>();
@@ -75,10 +76,13 @@ public final class Daemon implements AdminApi, AutoCloseable {
     this.settings = settings;
     this.transports = Transports.configured(settings.transport());
     this.metrics = new Metrics(settings.nodeId());
-    // Proxy, health checks and admin share one group; heartbeats get a thread of their own, so a
-    // busy proxy never delays them into a false failover; the node's decisions get one too.
+    // The proxy and the admin API share one group. Heartbeats and health checks get a thread each,
+    // so that no amount of proxied traffic delays them into a false failover or a backend marked
+    // down; the relay's memory is bounded (proxy.relay), so it cannot take their buffers either. The
+    // node's decisions get a thread too.
     this.io = transports.newGroup(Math.max(2, Runtime.getRuntime().availableProcessors()), "apivip-io");
     this.heartbeat = transports.newGroup(1, "apivip-cluster");
+    this.healthLoop = transports.newGroup(1, "apivip-health");
     this.nodeLoop = transports.newGroup(1, "apivip-node");
     this.node = new NodeService(Loop.on(nodeLoop.next()));
   }
@@ -136,7 +140,7 @@ public final class Daemon implements AdminApi, AutoCloseable {
       backends.add(healthBackend);
     }
     Settings.Health spec = settings.health();
-    NettyProber prober = new NettyProber(io, transports.socketChannel(), checkSpec(spec));
+    NettyProber prober = new NettyProber(healthLoop, transports.socketChannel(), checkSpec(spec));
     health = new HealthMonitor(backends, prober, new Schedule(spec.interval(), spec.rise(), spec.fall()), metrics.registry());
     health.start();
   }
@@ -284,6 +288,7 @@ public final class Daemon implements AdminApi, AutoCloseable {
       health.close();
     }
     heartbeat.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    healthLoop.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
     nodeLoop.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
     io.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
     metrics.close();

@@ -128,11 +128,16 @@ public record Settings(
       Duration halfCloseTimeout,
       Duration keepAliveIdle,
       Duration keepAliveInterval,
-      int keepAliveCount) {
+      int keepAliveCount,
+      int relayReadMax,
+      long relayMemory) {
 
-    /** No limit beyond max-connections, the kernel's keepalive timing: for benchmarks and tests. */
+    /**
+     * No limit beyond max-connections, the kernel's keepalive timing, reads up to 1 MiB and no
+     * memory budget to speak of: for benchmarks and tests of other things.
+     */
     public static Limits none() {
-      return new Limits(0, 0, Duration.ZERO, Duration.ZERO, Duration.ofHours(2), Duration.ofSeconds(75), 9);
+      return new Limits(0, 0, Duration.ZERO, Duration.ZERO, Duration.ofHours(2), Duration.ofSeconds(75), 9, 1 << 20, Long.MAX_VALUE / 4);
     }
   }
 

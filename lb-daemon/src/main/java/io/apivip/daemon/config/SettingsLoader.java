@@ -336,7 +336,9 @@ public final class SettingsLoader {
         in.duration("proxy.half-close-timeout", true),
         keepAliveSeconds(in, "proxy.keepalive.idle"),
         keepAliveSeconds(in, "proxy.keepalive.interval"),
-        in.integer("proxy.keepalive.count", 1, 127));
+        in.integer("proxy.keepalive.count", 1, 127),
+        (int) in.bytes("proxy.relay.read-max", 16 << 10, 4 << 20),
+        in.bytes("proxy.relay.memory", 1 << 20, 1L << 40));
     return new Settings.Proxy(
         listeners, connectTimeout, connectAttempts, maxConnections, idleTimeout, drainGrace, limits);
   }

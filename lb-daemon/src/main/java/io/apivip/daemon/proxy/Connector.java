@@ -120,7 +120,7 @@ final class Connector extends ChannelInboundHandlerAdapter {
     try {
       channel.config()
           .setAllowHalfClosure(true) // Netty has turned TCP_NODELAY on already
-          .setRecvByteBufAllocator(Relay.READS)
+          .setRecvByteBufAllocator(tuning.memory().reads())
           .setConnectTimeoutMillis(connectTimeoutMillis)
           .setAutoRead(false);
       tuning.keepAlive().accept(channel);

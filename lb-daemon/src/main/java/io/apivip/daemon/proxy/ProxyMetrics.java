@@ -26,6 +26,8 @@ final class ProxyMetrics {
   static final String OUTCOME_SOURCE_LIMIT = "source-limit";
   static final String OUTCOME_FIRST_BYTE_TIMEOUT = "first-byte-timeout";
   static final String SOURCES_LIMITED = "apivip.proxy.sources.limited";
+  static final String RELAY_HELD = "apivip.proxy.relay.held";
+  static final String RELAY_PRESSURE = "apivip.proxy.relay.pressure";
   static final String HALF_CLOSE_TIMEOUTS = "apivip.proxy.half.close.timeouts";
   /** The backend tag of client connections closed before any backend was chosen. */
   static final String NO_BACKEND_TAG = "none";
@@ -87,6 +89,17 @@ final class ProxyMetrics {
   /** A client closed because max-connections were already open. */
   void overLimit() {
     overLimit.increment();
+  }
+
+  /** The relay's memory: what it holds now, and whether reads are cut (over proxy.relay.memory). */
+  void relayMemory(java.util.function.LongSupplier held, IntSupplier pressure) {
+    Gauge.builder(RELAY_HELD, held::getAsLong)
+        .description("Bytes the relays hold: read from one side, not yet taken by the other side's socket")
+        .baseUnit("bytes")
+        .register(registry);
+    Gauge.builder(RELAY_PRESSURE, pressure::getAsInt)
+        .description("1 while the relays hold more than proxy.relay.memory and reads are cut")
+        .register(registry);
   }
 
   /** A client closed because its address already had max-connections-per-source open. */

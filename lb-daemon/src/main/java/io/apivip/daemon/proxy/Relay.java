@@ -28,7 +28,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Both channels run with autoRead off: the next read is asked for only once the previous write has
  * been flushed to the peer's socket, so a slow reader on either side stops the other side's reads
- * instead of filling the proxy's memory. An end of stream (FIN) on one side becomes a shutdown of the
+ * instead of filling the proxy's memory: a connection holds at most one read per direction, and
+ * {@link RelayMemory} bounds the size of reads and their sum. An end of stream (FIN) on one side becomes a shutdown of the
  * peer's output once everything before it is flushed; the connection is closed when both directions
  * have ended. An error or a reset on either side resets the other (SO_LINGER 0), so a broken stream is
  * never presented as a complete one.
@@ -36,13 +37,6 @@ import org.slf4j.LoggerFactory;
 final class Relay extends ChannelInboundHandlerAdapter {
 
   private static final Logger log = LoggerFactory.getLogger(Relay.class);
-
-  /**
-   * Reads of a relayed connection, on both sides, start at 2 KiB and grow to 1 MiB while they fill
-   * the buffer (a large LIST); Netty's default stops at 64 KiB, which cost 20-40% more CPU per byte
-   * relayed in bench/proxy. A buffer lives only until the peer's socket has taken it.
-   */
-  static final AdaptiveRecvByteBufAllocator READS = new AdaptiveRecvByteBufAllocator(64, 2048, 1 << 20);
 
   /**
    * Fired on a client channel to end its connection gracefully: the apiserver sees the client's end
@@ -60,12 +54,10 @@ final class Relay extends ChannelInboundHandlerAdapter {
    * What every relayed connection gets: TCP keepalive with the configured timing on each socket, and
    * a bound on how long it may stay half-closed (zero: none), with what to do when that bites.
    */
-  record Tuning(Consumer<Channel> keepAlive, Duration halfCloseTimeout, Runnable onHalfCloseTimeout) {
-    /** The kernel's keepalive timing and no half-close bound: for tests of other things. */
-    static Tuning none() {
-      return new Tuning(channel -> channel.config().setOption(ChannelOption.SO_KEEPALIVE, true), Duration.ZERO, () -> {});
-    }
-  }
+  record Tuning(Consumer<Channel> keepAlive, Duration halfCloseTimeout, Runnable onHalfCloseTimeout, RelayMemory memory) {}
+
+  /** How long a relay over twice the memory budget waits before it looks again whether it may read. */
+  private static final long MEMORY_RECHECK_MILLIS = 10;
 
   private final Channel peer;
   private final Counter bytesRelayed;
@@ -95,17 +87,31 @@ final class Relay extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    int held = 0;
     if (msg instanceof ByteBuf buf) {
       bytesRelayed.increment(buf.readableBytes());
+      held = buf.capacity(); // what the read took of the pool, whatever it filled
     }
+    int heldUntilWritten = held;
+    tuning.memory().hold(heldUntilWritten);
     Channel self = ctx.channel();
     peer.writeAndFlush(msg).addListener((ChannelFutureListener) written -> {
+      tuning.memory().release(heldUntilWritten);
       if (written.isSuccess()) {
-        readMore(self);
+        readWhenMemoryAllows(self);
       } else {
         resetBoth(self, written.cause());
       }
     });
+  }
+
+  /** The next read, now or, while the relays hold over twice their budget, once they hold less. */
+  private void readWhenMemoryAllows(Channel self) {
+    if (tuning.memory().mayRead()) {
+      readMore(self);
+    } else if (self.isActive()) {
+      self.eventLoop().schedule(() -> readWhenMemoryAllows(self), MEMORY_RECHECK_MILLIS, TimeUnit.MILLISECONDS);
+    }
   }
 
   @Override

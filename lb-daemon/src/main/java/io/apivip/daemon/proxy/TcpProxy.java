@@ -72,21 +72,24 @@ public final class TcpProxy {
     for (Settings.Listener listener : settings.listeners()) {
       configured.add(new ProxyListener(configured.size(), listener));
     }
-    this.listeners = new Listeners(transports, loops, configured);
+    Settings.Limits limits = settings.limits();
+    RelayMemory memory = new RelayMemory(limits.relayReadMax(), limits.relayMemory());
+    this.listeners = new Listeners(transports, loops, configured, memory.reads());
     this.gate = new VipGate(loops, listeners);
     AtomicInteger openClients = new AtomicInteger(); // counted by the admission, read by a gauge
     SourceLimit sources = new SourceLimit(settings.limits().maxPerSource());
     ProxyMetrics metrics = new ProxyMetrics(registry, openClients::get, sources::limitedSources);
     this.pool = new BackendPool(backends, configured.size(), nodeId, routing, metrics);
+    metrics.relayMemory(memory::held, memory::pressure);
     ProxyLog events = new ProxyLog();
-    Settings.Limits limits = settings.limits();
     Relay.Tuning tuning = new Relay.Tuning(
         channel -> transports.keepAlive(channel, limits.keepAliveIdle(), limits.keepAliveInterval(), limits.keepAliveCount()),
         limits.halfCloseTimeout(),
         () -> {
           metrics.halfCloseTimeout();
           events.halfCloseTimeout(limits.halfCloseTimeout());
-        });
+        },
+        memory);
     this.admission = new Admission(settings, pool, metrics, events, gate, transports::newSocketChannel, openClients, sources, tuning);
     this.shutdown = new Shutdown(settings.drainGrace(), loops, listeners, admission);
   }

@@ -122,7 +122,7 @@ class SettingsLoaderTest {
     assertThat(settings.admin().socket()).contains(java.nio.file.Path.of("/run/apivip/admin.sock"));
     assertThat(settings.admin().operatorsGroup()).isEqualTo("apivip-admin");
     assertThat(settings.proxy().limits()).isEqualTo(new Settings.Limits(
-        1000, 1000, java.time.Duration.ofSeconds(10), java.time.Duration.ofMinutes(5), java.time.Duration.ofSeconds(60), java.time.Duration.ofSeconds(15), 4));
+        1000, 1000, java.time.Duration.ofSeconds(10), java.time.Duration.ofMinutes(5), java.time.Duration.ofSeconds(60), java.time.Duration.ofSeconds(15), 4, 256 << 10, 64L << 20));
     assertThat(settings.proxy().idleTimeout()).isZero();
   }
 
@@ -199,6 +199,8 @@ class SettingsLoaderTest {
         Arguments.of("admin.metrics-listen = \"0.0.0.0:6490\"", "admin.metrics-listen = 6490: must differ from the port of admin.port"),
         Arguments.of("admin.address = localhost", "admin.address = localhost: must be an IPv4 or IPv6 address"),
         Arguments.of("proxy.keepalive.idle = 1500ms", "proxy.keepalive.idle = 1500ms: must be whole seconds between 1s and 32767s"),
+        Arguments.of("proxy.relay.read-max = 1KiB", "proxy.relay.read-max = 1KiB: must be between 16384 and 4194304 bytes"),
+        Arguments.of("proxy.relay.memory = lots", "proxy.relay.memory = lots: must be a size, e.g. 256KiB or 64MiB"),
         Arguments.of("proxy.keepalive.count = 0", "proxy.keepalive.count = 0: must be between 1 and 127"),
         Arguments.of("proxy.max-connections-per-source = -1", "proxy.max-connections-per-source = -1: must be between 0 and 1000000"),
         Arguments.of("admin.address = \"0.0.0.0\"", "admin.address = 0.0.0.0: must be a loopback address"),

@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Test;
 class ListenersAdmissionTest extends ProxyFixture {
 
   static Settings.Limits limits(int perSource, int reserve, Duration firstByte, Duration halfClose) {
-    return new Settings.Limits(perSource, reserve, firstByte, halfClose, Duration.ofSeconds(5), Duration.ofSeconds(2), 3);
+    return new Settings.Limits(perSource, reserve, firstByte, halfClose, Duration.ofSeconds(5), Duration.ofSeconds(2), 3, 1 << 20, 1L << 30);
   }
 
   static Settings.Proxy settings(int maxConnections, Settings.Limits limits) {

@@ -87,6 +87,15 @@ public final class Daemon implements AdminApi, AutoCloseable {
     this.node = new NodeService(Loop.on(nodeLoop.next()));
   }
 
+  /** Every event loop of the daemon, for the watchdog: each must stay responsive. */
+  public List<io.netty.util.concurrent.EventExecutor> eventLoops() {
+    List<io.netty.util.concurrent.EventExecutor> loops = new ArrayList<>();
+    for (EventLoopGroup group : List.of(io, heartbeat, healthLoop, nodeLoop)) {
+      group.forEach(loops::add);
+    }
+    return loops;
+  }
+
   /** Starts every part; on failure stops what was started and rethrows. */
   public static Daemon start(Settings settings) throws Exception {
     Daemon daemon = new Daemon(settings);

@@ -6,9 +6,11 @@ import io.apivip.daemon.config.InvalidConfigException;
 import io.apivip.daemon.config.Settings;
 import io.apivip.daemon.config.SettingsLoader;
 import io.apivip.daemon.systemd.SystemdNotifier;
+import io.apivip.daemon.systemd.Watchdog;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -63,6 +65,8 @@ public final class RunCommand implements Callable<Integer> {
     // systemctl start returns now (Type=notify), so the next command of a script finds it serving.
     SystemdNotifier systemd = SystemdNotifier.fromEnvironment();
     systemd.ready("node " + settings.nodeId() + " of cluster " + settings.cluster().id() + " serves; apivip status tells more");
+    // Fed only while every event loop answers: a hung daemon is restarted by systemd (WatchdogSec=).
+    Optional<Watchdog> watchdog = Watchdog.fromEnvironment(systemd, daemon.eventLoops());
     CountDownLatch stopped = new CountDownLatch(1);
     AtomicBoolean stopping = new AtomicBoolean();
     Runnable stop = () -> {
@@ -71,6 +75,7 @@ public final class RunCommand implements Callable<Integer> {
           log.info("stopping: handing over the VIP and draining connections");
           systemd.stopping("stopping: handing the VIP over and letting connections finish");
           daemon.stop();
+          watchdog.ifPresent(Watchdog::close);
           stopped.countDown();
         }, "apivip-stop");
         stopper.start();

@@ -405,6 +405,10 @@ public final class SettingsLoader {
     }
     boolean tls = kind != CheckKind.TCP;
     boolean verify = in.bool("health.verify");
+    if (tls && !verify) {
+      warnings.add("health.verify = false: the health checks trust any certificate, so anyone who can answer on an apiserver's"
+          + " address can pass for a healthy apiserver and draw the proxy's traffic; turn it on again (health.ca-file) once debugged");
+    }
     Optional<Path> caFile = in.optionalString("health.ca-file").map(Path::of);
     if (tls && verify) {
       caFile.ifPresent(file -> checkCertificates(in, "health.ca-file", file));

@@ -331,6 +331,14 @@ class SettingsLoaderTest {
   }
 
   @Test
+  void warnsWhenHealthChecksDoNotVerifyCertificates() throws Exception {
+    assertThat(SettingsLoader.load(ConfigFactory.parseString(base() + "health.verify = false")).warnings())
+        .anySatisfy(w -> assertThat(w).startsWith("health.verify = false: the health checks trust any certificate"));
+    assertThat(SettingsLoader.load(ConfigFactory.parseString(base() + "health.verify = false\nhealth.kind = tcp")).warnings())
+        .noneSatisfy(w -> assertThat(w).contains("health.verify"));
+  }
+
+  @Test
   void twoNodeClusterMayRunWithQuorumOne() throws Exception {
     Settings settings =
         load("cluster.nodes = [ { id = n1, address = \"192.0.2.11\" }, { id = n2, address = \"192.0.2.12\" } ]\ncluster.quorum = 1");

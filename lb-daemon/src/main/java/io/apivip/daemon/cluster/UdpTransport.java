@@ -78,10 +78,6 @@ public final class UdpTransport implements Transport {
     return new UdpTransport(channel, peers);
   }
 
-  /** The receive buffer the kernel granted, as it reports it (twice the usable size on Linux). */
-  int receiveBufferBytes() {
-    return channel.config().getOption(ChannelOption.SO_RCVBUF);
-  }
 
   /** The owner thread: every datagram is delivered on it. */
   public EventLoop eventLoop() {

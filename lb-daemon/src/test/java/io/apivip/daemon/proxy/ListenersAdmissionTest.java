@@ -77,6 +77,7 @@ class ListenersAdmissionTest extends ProxyFixture {
       assertClosedAtOnce(vipFull);
     }
     assertThat(outcome(ProxyMetrics.OUTCOME_LIMIT)).isEqualTo(1);
+    awaitTrue(() -> proxy.status().clients() == 2, "the refused connection no longer counted");
     open(1, 1);
     try (Socket reserveUsedUp = connect(1)) {
       assertClosedAtOnce(reserveUsedUp);

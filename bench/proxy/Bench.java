@@ -72,7 +72,7 @@ public final class Bench {
     Listener listener = new Listener(new InetSocketAddress("127.0.0.1", listenPort), false, Policy.LEAST_CONNECTIONS);
     // max-connections above the 10,000 idle connections of the memory test; everything else as reference.conf.
     Settings.Proxy settings = new Settings.Proxy(
-        List.of(listener), Duration.ofSeconds(1), 3, 20_000, Duration.ZERO, Duration.ofSeconds(1));
+        List.of(listener), Duration.ofSeconds(1), 3, 20_000, Duration.ZERO, Duration.ofSeconds(1), Settings.Limits.none());
     Backend backend = new Backend("n1", new InetSocketAddress("127.0.0.1", backendPort));
     BackendHealth alwaysUp = new BackendHealth() {
       @Override

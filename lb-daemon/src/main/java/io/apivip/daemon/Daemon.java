@@ -3,6 +3,7 @@ package io.apivip.daemon;
 import io.apivip.daemon.admin.AdminApi;
 import io.apivip.daemon.admin.AdminServer;
 import io.apivip.daemon.admin.DrainRefused;
+import io.apivip.daemon.admin.Operators;
 import io.apivip.daemon.admin.StatusReport;
 import io.apivip.daemon.cluster.ClusterService;
 import io.apivip.daemon.cluster.ClusterStatus;
@@ -62,6 +63,7 @@ public final class Daemon implements AdminApi, AutoCloseable {
   private final Metrics metrics;
   private final EventLoopGroup io;
   private final EventLoopGroup heartbeat;
+  private final EventLoopGroup healthLoop;
   private final EventLoopGroup nodeLoop;
   private final NodeService node;
   private final Map<InetSocketAddress, Backend> healthBackends = new LinkedHashMap<>();
@@ -76,12 +78,24 @@ public final class Daemon implements AdminApi, AutoCloseable {
     this.settings = settings;
     this.transports = Transports.configured(settings.transport());
     this.metrics = new Metrics(settings.nodeId());
-    // Proxy, health checks and admin share one group; heartbeats get a thread of their own, so a
-    // busy proxy never delays them into a false failover; the node's decisions get one too.
+    // The proxy and the admin API share one group. Heartbeats and health checks get a thread each,
+    // so that no amount of proxied traffic delays them into a false failover or a backend marked
+    // down; the relay's memory is bounded (proxy.relay), so it cannot take their buffers either. The
+    // node's decisions get a thread too.
     this.io = transports.newGroup(Math.max(2, Runtime.getRuntime().availableProcessors()), "apivip-io");
     this.heartbeat = transports.newGroup(1, "apivip-cluster");
+    this.healthLoop = transports.newGroup(1, "apivip-health");
     this.nodeLoop = transports.newGroup(1, "apivip-node");
     this.node = new NodeService(Loop.on(nodeLoop.next()));
+  }
+
+  /** Every event loop of the daemon, for the watchdog: each must stay responsive. */
+  public List<io.netty.util.concurrent.EventExecutor> eventLoops() {
+    List<io.netty.util.concurrent.EventExecutor> loops = new ArrayList<>();
+    for (EventLoopGroup group : List.of(io, heartbeat, healthLoop, nodeLoop)) {
+      group.forEach(loops::add);
+    }
+    return loops;
   }
 
   /** Starts every part; on failure stops what was started and rethrows. */
@@ -110,12 +124,22 @@ public final class Daemon implements AdminApi, AutoCloseable {
     vip.addListener(node::vipChanged);
     vip.start();
     cluster = ClusterService.start(settings, transports, heartbeat, metrics.registry(), node.clusterListener());
-    admin = new AdminServer(this, metrics.registry());
-    admin.start(settings.admin().listen(), settings.admin().metricsListen(), io, transports);
+    Operators operators = new Operators(settings.admin().operatorsGroup(), daemonUid(), Operators.Database.system());
+    admin = new AdminServer(this, metrics.registry(), operators);
+    admin.start(settings.admin().listen(), settings.admin().socket(), settings.admin().metricsListen(), io, transports);
     Duration settle = settings.health().interval().plus(settings.health().timeout());
     Parts parts = new Parts(Parts.Cluster.of(cluster), Parts.Vip.of(vip), Parts.Gate.of(proxy));
     node.start(new NodeController(node.loop(), parts, routing, settings.backends(), settle), vip::status);
     log.info("node {} started", settings.nodeId());
+  }
+
+  /** This process's uid, which may use the admin socket as root may; -1 where the file system does not say. */
+  private static int daemonUid() {
+    try {
+      return (Integer) java.nio.file.Files.getAttribute(java.nio.file.Path.of("/proc/self"), "unix:uid");
+    } catch (java.io.IOException | UnsupportedOperationException | IllegalArgumentException e) {
+      return -1;
+    }
   }
 
   private void startHealth() {
@@ -127,7 +151,7 @@ public final class Daemon implements AdminApi, AutoCloseable {
       backends.add(healthBackend);
     }
     Settings.Health spec = settings.health();
-    NettyProber prober = new NettyProber(io, transports.socketChannel(), checkSpec(spec));
+    NettyProber prober = new NettyProber(healthLoop, transports.socketChannel(), checkSpec(spec));
     health = new HealthMonitor(backends, prober, new Schedule(spec.interval(), spec.rise(), spec.fall()), metrics.registry());
     health.start();
   }
@@ -284,6 +308,7 @@ public final class Daemon implements AdminApi, AutoCloseable {
       health.close();
     }
     heartbeat.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    healthLoop.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
     nodeLoop.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
     io.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
     metrics.close();

@@ -119,6 +119,7 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
       }
       case "/livez" -> respond(ctx, HttpResponseStatus.OK, "text/plain; charset=utf-8", "ok", keepAlive);
       case "/version" -> respond(ctx, HttpResponseStatus.OK, "application/json", VERSION_JSON, keepAlive);
+      case "/openapi/v2" -> respondLarge(ctx, keepAlive);
       default -> respond(ctx, HttpResponseStatus.OK, "application/json", fixedBody(), keepAlive);
     }
   }
@@ -139,6 +140,53 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     if (!keepAlive) {
       written.addListener(ChannelFutureListener.CLOSE);
     }
+  }
+
+  /** The size of the stand-in's /openapi/v2, as large as a real cluster's: slow readers of it test the relay's memory. */
+  public static final int OPENAPI_BYTES = 8 << 20;
+  private static final byte[] OPENAPI = openApi();
+
+  private static byte[] openApi() {
+    byte[] body = new byte[OPENAPI_BYTES];
+    java.util.Arrays.fill(body, (byte) ' ');
+    body[0] = '{';
+    body[OPENAPI_BYTES - 2] = '}';
+    body[OPENAPI_BYTES - 1] = '\n';
+    return body;
+  }
+
+  /**
+   * Writes /openapi/v2 a chunk at a time, the next once the last is in the socket, as a Go server's
+   * blocking writes do: a client that does not read holds one chunk here, not the whole body.
+   */
+  private void respondLarge(ChannelHandlerContext ctx, boolean keepAlive) {
+    HttpResponse response = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+    response.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/json");
+    response.headers().set(StandInApiServer.BACKEND_HEADER, name);
+    HttpUtil.setContentLength(response, OPENAPI_BYTES);
+    HttpUtil.setKeepAlive(response, keepAlive);
+    ctx.write(response);
+    writeChunk(ctx, 0, keepAlive);
+  }
+
+  private static final int OPENAPI_CHUNK = 64 << 10;
+
+  private void writeChunk(ChannelHandlerContext ctx, int offset, boolean keepAlive) {
+    int length = Math.min(OPENAPI_CHUNK, OPENAPI_BYTES - offset);
+    boolean last = offset + length == OPENAPI_BYTES;
+    var content = Unpooled.wrappedBuffer(OPENAPI, offset, length);
+    var written = ctx.writeAndFlush(last ? new io.netty.handler.codec.http.DefaultLastHttpContent(content) : new DefaultHttpContent(content));
+    if (last) {
+      if (!keepAlive) {
+        written.addListener(ChannelFutureListener.CLOSE);
+      }
+      return;
+    }
+    written.addListener(done -> {
+      if (done.isSuccess()) {
+        writeChunk(ctx, offset + length, keepAlive);
+      }
+    });
   }
 
   private boolean watching;

@@ -190,11 +190,12 @@ public final class ClusterLab implements AutoCloseable {
           health.ca-file = "%s"
           health.client-cert-file = "%s"
           health.client-key-file = "%s"
+          admin.socket = "%s"
           %s
           %s
           """
               .formatted(host.name(), host.name(), members, key, NetnsLab.VIP_IPV4, NetnsLab.IPV4_PREFIX_LENGTH,
-                  host.interfaceName(), caFile(), work.resolve("client.crt"), work.resolve("client.key"),
+                  host.interfaceName(), caFile(), work.resolve("client.crt"), work.resolve("client.key"), directory.resolve("admin.sock"),
                   String.join("\n", options.extraConfig()),
                   String.join("\n", options.nodeConfig().getOrDefault(host.name(), List.of())));
       Files.writeString(directory.resolve("apivip.conf"), config, StandardCharsets.UTF_8);

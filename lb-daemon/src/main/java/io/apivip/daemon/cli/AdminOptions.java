@@ -13,7 +13,10 @@ final class AdminOptions {
   @Option(names = "--admin", paramLabel = "HOST:PORT", description = "Admin API address; overrides the one in the configuration.")
   String admin;
 
+  @Option(names = "--admin-socket", paramLabel = "PATH", description = "Admin socket for drain and resume; overrides the one in the configuration.")
+  Path adminSocket;
+
   AdminClient client() {
-    return AdminClient.forConfig(config, admin);
+    return AdminClient.forConfig(config, admin, adminSocket);
   }
 }

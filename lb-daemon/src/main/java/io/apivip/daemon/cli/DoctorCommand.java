@@ -33,7 +33,7 @@ public final class DoctorCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws InterruptedException {
-    AdminClient client = AdminClient.forConfig(config, admin);
+    AdminClient client = AdminClient.forConfig(config, admin, null);
     Doctor.StatusSource daemon = () -> {
       try {
         return client.status();

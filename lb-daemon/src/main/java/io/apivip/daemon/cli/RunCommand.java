@@ -6,9 +6,11 @@ import io.apivip.daemon.config.InvalidConfigException;
 import io.apivip.daemon.config.Settings;
 import io.apivip.daemon.config.SettingsLoader;
 import io.apivip.daemon.systemd.SystemdNotifier;
+import io.apivip.daemon.systemd.Watchdog;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
@@ -84,6 +86,8 @@ public final class RunCommand implements Callable<Integer> {
         log.debug("no status for systemd: {}", e.toString());
       }
     }, 1, 1, TimeUnit.SECONDS);
+    // Fed only while every event loop answers: a hung daemon is restarted by systemd (WatchdogSec=).
+    Optional<Watchdog> watchdog = Watchdog.fromEnvironment(systemd, daemon.eventLoops());
     CountDownLatch stopped = new CountDownLatch(1);
     AtomicBoolean stopping = new AtomicBoolean();
     Runnable stop = () -> {
@@ -93,6 +97,7 @@ public final class RunCommand implements Callable<Integer> {
           statusTicker.shutdownNow();
           systemd.stopping("stopping: handing the VIP over and letting connections finish");
           daemon.stop();
+          watchdog.ifPresent(Watchdog::close);
           stopped.countDown();
         }, "apivip-stop");
         stopper.start();

@@ -42,6 +42,8 @@ public final class ClusterService implements AutoCloseable {
   private ScheduledFuture<?> wake;
   private long wakeAt;
   private boolean closed;
+  /** Set once the node is made; read by the transport's drop path on the same thread. */
+  private volatile ClusterMetrics metrics;
 
   private ClusterService(Clock clock, UdpTransport transport) {
     this.clock = clock;
@@ -76,7 +78,8 @@ public final class ClusterService implements AutoCloseable {
     InetSocketAddress local = peers.remove(config.selfId());
     ClusterService[] service = new ClusterService[1];
     UdpTransport transport =
-        UdpTransport.bind(group, channelClass, local, peers, (datagram, from) -> service[0].received(datagram, from));
+        UdpTransport.bind(group, channelClass, local, peers, (datagram, from) -> service[0].received(datagram, from),
+            () -> service[0].notMember());
     service[0] = new ClusterService(clock, transport);
     service[0].begin(config, registry, listener);
     return service[0];
@@ -86,6 +89,7 @@ public final class ClusterService implements AutoCloseable {
       throws InterruptedException {
     ClusterMetrics metrics =
         ClusterMetrics.micrometer(registry, config.peers().stream().map(Settings.Node::id).toList(), this::status);
+    this.metrics = metrics;
     try {
       owner
           .submit(
@@ -102,10 +106,21 @@ public final class ClusterService implements AutoCloseable {
     }
   }
 
+  /**
+   * A datagram from a member's address. A dropped one changed nothing but counters, so it costs no
+   * new status snapshot or timer: a flood of forgeries stays cheap. The next tick publishes the counts.
+   */
   private void received(byte[] datagram, java.net.InetAddress from) {
-    if (node != null && !closed) {
-      node.receive(datagram, datagram.length, from);
+    if (node != null && !closed && node.receive(datagram, datagram.length, from).isEmpty()) {
       stepped();
+    }
+  }
+
+  /** A datagram from an address that is no member's, dropped by the transport: only counted. */
+  private void notMember() {
+    ClusterMetrics counted = metrics;
+    if (counted != null) {
+      counted.dropped(DropReason.NOT_MEMBER);
     }
   }
 

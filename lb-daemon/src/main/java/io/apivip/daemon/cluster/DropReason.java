@@ -4,6 +4,11 @@ import java.util.Locale;
 
 /** Why a received datagram was dropped; a metric tag, so the set is small and fixed. */
 public enum DropReason {
+  /**
+   * From an address that is no node's of cluster.nodes: dropped by the transport on arrival, before
+   * it is copied or authenticated, so that a flood from elsewhere costs next to nothing.
+   */
+  NOT_MEMBER,
   /** Longer than {@link HeartbeatCodec#MAX_DATAGRAM} bytes. */
   OVERSIZED,
   /** Shorter than the smallest possible heartbeat. */

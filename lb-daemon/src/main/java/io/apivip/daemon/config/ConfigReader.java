@@ -114,6 +114,21 @@ final class ConfigReader {
     return integer(key, 1, 65535, 0);
   }
 
+  /** A size such as 64KiB or 64MiB, between {@code min} and {@code max} bytes. */
+  long bytes(String key, long min, long max) {
+    try {
+      long value = config.getBytes(key);
+      if (value < min || value > max) {
+        invalid(key, "must be between " + min + " and " + max + " bytes, e.g. 256KiB or 64MiB");
+        return min;
+      }
+      return value;
+    } catch (ConfigException e) {
+      invalid(key, "must be a size, e.g. 256KiB or 64MiB");
+      return min;
+    }
+  }
+
   /** A duration such as 100ms or 2s; zero allowed only where {@code allowZero}. */
   Duration duration(String key, boolean allowZero) {
     try {

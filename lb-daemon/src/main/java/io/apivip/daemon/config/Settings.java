@@ -108,10 +108,36 @@ public record Settings(
       int connectAttempts,
       int maxConnections,
       Duration idleTimeout,
-      Duration drainGrace) {
+      Duration drainGrace,
+      Limits limits) {
 
     public Proxy {
       listeners = List.copyOf(listeners);
+    }
+  }
+
+  /**
+   * What one client may hold of the proxy. {@code maxPerSource} 0, {@code firstByteTimeout} and
+   * {@code halfCloseTimeout} zero mean no limit; connections on listeners other than the VIP's may
+   * go {@code localReserve} beyond max-connections.
+   */
+  public record Limits(
+      int maxPerSource,
+      int localReserve,
+      Duration firstByteTimeout,
+      Duration halfCloseTimeout,
+      Duration keepAliveIdle,
+      Duration keepAliveInterval,
+      int keepAliveCount,
+      int relayReadMax,
+      long relayMemory) {
+
+    /**
+     * No limit beyond max-connections, the kernel's keepalive timing, reads up to 1 MiB and no
+     * memory budget to speak of: for benchmarks and tests of other things.
+     */
+    public static Limits none() {
+      return new Limits(0, 0, Duration.ZERO, Duration.ZERO, Duration.ofHours(2), Duration.ofSeconds(75), 9, 1 << 20, Long.MAX_VALUE / 4);
     }
   }
 
@@ -144,5 +170,9 @@ public record Settings(
     }
   }
 
-  public record Admin(InetSocketAddress listen, Optional<InetSocketAddress> metricsListen) {}
+  /**
+   * {@code listen} serves reading on loopback; {@code socket}, when present, also serves the
+   * state-changing actions to root and {@code operatorsGroup}.
+   */
+  public record Admin(InetSocketAddress listen, Optional<Path> socket, String operatorsGroup, Optional<InetSocketAddress> metricsListen) {}
 }

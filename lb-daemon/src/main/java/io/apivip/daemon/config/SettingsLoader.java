@@ -51,6 +51,7 @@ public final class SettingsLoader {
   private static final String ROOT = "apivip";
   private static final Pattern NODE_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,31}");
   private static final Set<String> LOG_LEVELS = Set.of("error", "warn", "info", "debug", "trace");
+  private static final Pattern GROUP_NAME = Pattern.compile("[a-z_][a-z0-9_-]{0,31}");
   private static final String AUTO_TRANSPORT = "auto";
   private static final String VIP_LISTENER = "vip";
 
@@ -328,8 +329,27 @@ public final class SettingsLoader {
     int maxConnections = in.integer("proxy.max-connections", 1, 1_000_000);
     Duration idleTimeout = in.duration("proxy.idle-timeout", true);
     Duration drainGrace = in.duration("proxy.drain-grace", true);
+    Settings.Limits limits = new Settings.Limits(
+        in.integer("proxy.max-connections-per-source", 0, 1_000_000),
+        in.integer("proxy.local-reserve", 0, 1_000_000),
+        in.duration("proxy.first-byte-timeout", true),
+        in.duration("proxy.half-close-timeout", true),
+        keepAliveSeconds(in, "proxy.keepalive.idle"),
+        keepAliveSeconds(in, "proxy.keepalive.interval"),
+        in.integer("proxy.keepalive.count", 1, 127),
+        (int) in.bytes("proxy.relay.read-max", 16 << 10, 4 << 20),
+        in.bytes("proxy.relay.memory", 1 << 20, 1L << 40));
     return new Settings.Proxy(
-        listeners, connectTimeout, connectAttempts, maxConnections, idleTimeout, drainGrace);
+        listeners, connectTimeout, connectAttempts, maxConnections, idleTimeout, drainGrace, limits);
+  }
+
+  /** TCP keepalive times are whole seconds, 1 to 32767 (the kernel's limit). */
+  private static Duration keepAliveSeconds(ConfigReader in, String key) {
+    Duration duration = in.duration(key, false);
+    if (duration.toMillis() % 1000 != 0 || duration.toSeconds() < 1 || duration.toSeconds() > 32767) {
+      in.invalid(key, "must be whole seconds between 1s and 32767s");
+    }
+    return duration;
   }
 
   private List<Backend> backends(ConfigReader in, Settings.Cluster cluster) {
@@ -385,6 +405,10 @@ public final class SettingsLoader {
     }
     boolean tls = kind != CheckKind.TCP;
     boolean verify = in.bool("health.verify");
+    if (tls && !verify) {
+      warnings.add("health.verify = false: the health checks trust any certificate, so anyone who can answer on an apiserver's"
+          + " address can pass for a healthy apiserver and draw the proxy's traffic; turn it on again (health.ca-file) once debugged");
+    }
     Optional<Path> caFile = in.optionalString("health.ca-file").map(Path::of);
     if (tls && verify) {
       caFile.ifPresent(file -> checkCertificates(in, "health.ca-file", file));
@@ -473,6 +497,26 @@ public final class SettingsLoader {
     Optional<InetAddress> address = ipAddress(in, "admin.address");
     int port = in.port("admin.port");
     InetSocketAddress listen = new InetSocketAddress(address.orElse(InetAddress.getLoopbackAddress()), Math.max(port, 0));
+    if (address.isPresent() && !address.get().isLoopbackAddress()) {
+      in.invalid("admin.address", "must be a loopback address (127.0.0.1 or ::1): /status tells the cluster's layout to whoever "
+          + "can reach it; for Prometheus on the network use admin.metrics-listen, which serves only /metrics and /healthz");
+    }
+    Optional<Path> socket = in.optionalString("admin.socket").flatMap(text -> {
+      Path path = Path.of(text);
+      if (!path.isAbsolute()) {
+        in.invalid("admin.socket", "must be an absolute path, e.g. /run/apivip/admin.sock, or \"\" for no drain and resume");
+        return Optional.empty();
+      }
+      if (text.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 107) {
+        in.invalid("admin.socket", "must be at most 107 bytes long (the limit of a Unix socket's path)");
+        return Optional.empty();
+      }
+      return Optional.of(path);
+    });
+    String operators = in.requiredString("admin.operators-group");
+    if (!GROUP_NAME.matcher(operators).matches()) {
+      in.invalid("admin.operators-group", "must be the name of a local group, e.g. apivip-admin");
+    }
     Optional<InetSocketAddress> metrics = in.optionalString("admin.metrics-listen").flatMap(text -> {
       Optional<InetSocketAddress> parsed = hostPort(text);
       if (parsed.isEmpty()) {
@@ -480,7 +524,7 @@ public final class SettingsLoader {
       }
       return parsed;
     });
-    return new Settings.Admin(listen, metrics);
+    return new Settings.Admin(listen, socket, operators, metrics);
   }
 
   private void checkPortsDistinct(ConfigReader in, Settings.Proxy proxy, List<Backend> backends, Settings.Admin admin) {

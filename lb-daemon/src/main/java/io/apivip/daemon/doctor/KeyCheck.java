@@ -19,8 +19,10 @@ import java.util.stream.Collectors;
 
 /**
  * The cluster key: present here with a safe mode and owner, and the same on every peer. The
- * daemon never shows a peer's key; it counts the peer's heartbeats that fail authentication, and
- * a count that grows while we watch means that peer signs with another key.
+ * daemon never shows a peer's key; it counts the datagrams from the peer's address that fail
+ * authentication, and a count that grows while we watch means that peer signs with another key,
+ * unless the peer's own heartbeats authenticate meanwhile (it is alive): then someone forges
+ * datagrams with its address, and its key is not to blame.
  */
 final class KeyCheck {
 
@@ -82,7 +84,8 @@ final class KeyCheck {
   static List<Finding> peers(StatusReport first, StatusReport second, Duration gap, Path keyFile, Optional<String> fingerprint) {
     Map<String, Long> growth = rejectedGrowth(first, second);
     List<Member> peers = second.members().stream().filter(member -> !member.state().equals(PeerCheck.SELF)).toList();
-    List<Member> failing = peers.stream().filter(member -> growth.get(member.id()) > 0).toList();
+    List<Member> failing = peers.stream().filter(member -> growth.get(member.id()) > 0 && !authenticates(member)).toList();
+    List<Member> forged = peers.stream().filter(member -> growth.get(member.id()) > 0 && authenticates(member)).toList();
     String ours = "this node's (fingerprint " + fingerprint.orElse("unknown: run as root to read it") + ")";
     String seconds = PeerCheck.seconds(gap.toMillis() / 1000.0);
     List<Finding> findings = new ArrayList<>();
@@ -96,6 +99,11 @@ final class KeyCheck {
             + "; copy " + keyFile + " from a good node to " + member.id() + " and restart apivip there (" + growth.get(member.id())
             + " rejected in " + seconds + ")"));
       }
+    }
+    for (Member member : forged) {
+      findings.add(Finding.warn(CHECK, growth.get(member.id()) + " datagrams from " + member.id() + "'s address failed authentication in "
+          + seconds + " while its own heartbeats authenticate: possibly forged (a spoofed source address), not a key mismatch;"
+          + " look for the sender on the network (nftables can drop the heartbeat port from anything but the nodes)"));
     }
     for (Member member : peers) {
       if (member.rejectedDatagrams() > 0 && growth.get(member.id()) == 0) {
@@ -112,15 +120,26 @@ final class KeyCheck {
     return findings;
   }
 
-  /** Peers whose heartbeats failed authentication while we watched: they sign with another key. */
+  /**
+   * Peers whose heartbeats failed authentication while we watched and none of whose heartbeats
+   * authenticate: they sign with another key. Bad datagrams from an alive peer's address are
+   * possibly forged and blame no key.
+   */
   static Set<String> mismatched(StatusReport first, StatusReport second) {
+    Set<String> alive = new TreeSet<>();
+    second.members().stream().filter(KeyCheck::authenticates).forEach(member -> alive.add(member.id()));
     Set<String> ids = new TreeSet<>();
     rejectedGrowth(first, second).forEach((id, growth) -> {
-      if (growth > 0) {
+      if (growth > 0 && !alive.contains(id)) {
         ids.add(id);
       }
     });
     return ids;
+  }
+
+  /** Whether the peer's own heartbeats are accepted now: it is alive, which needs authenticated datagrams. */
+  private static boolean authenticates(Member member) {
+    return member.state().equals(PeerCheck.ALIVE);
   }
 
   /** By member id, how many more heartbeats were rejected in the second report than in the first. */

@@ -9,6 +9,7 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -18,8 +19,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Decides whether an accepted connection is served: counts the client connections open over all
- * listeners, closes new ones beyond {@code proxy.max-connections} and, once the proxy is closing,
- * every new one; hands those it serves to the VIP gate (when accepted on the VIP) and to a {@link
+ * listeners, closes new ones beyond {@code proxy.max-connections} (beyond it plus {@code
+ * proxy.local-reserve} on the node-local listeners), those of a source address at {@code
+ * proxy.max-connections-per-source} and, once the proxy is closing, every new one. None of this
+ * touches health or eligibility: a full proxy never moves the VIP. Hands those it serves to the VIP gate (when accepted on the VIP) and to a {@link
  * Connector}. Every event loop runs it; its counts are atomic.
  */
 final class Admission {
@@ -32,6 +35,8 @@ final class Admission {
   private final ProxyMetrics metrics;
   private final ProxyLog events;
   private final VipGate gate;
+  private final SourceLimit sources;
+  private final Relay.Tuning tuning;
   private final ChannelGroup clients = new DefaultChannelGroup("apivip-proxy-clients", GlobalEventExecutor.INSTANCE);
   private final AtomicInteger open;
   private final CompletableFuture<Void> allClosed = new CompletableFuture<>();
@@ -51,7 +56,11 @@ final class Admission {
       ProxyLog events,
       VipGate gate,
       Function<InetAddress, SocketChannel> backendSockets,
-      AtomicInteger open) {
+      AtomicInteger open,
+      SourceLimit sources,
+      Relay.Tuning tuning) {
+    this.sources = sources;
+    this.tuning = tuning;
     this.settings = settings;
     this.pool = pool;
     this.metrics = metrics;
@@ -83,11 +92,28 @@ final class Admission {
       client.close();
       return;
     }
-    if (openNow > settings.maxConnections()) {
+    // The node-local listeners may use the reserve: the node's own components still connect when
+    // the VIP's clients have taken max-connections.
+    int limit = listener.settings().onVip() ? settings.maxConnections() : settings.maxConnections() + settings.limits().localReserve();
+    if (openNow > limit) {
       metrics.overLimit();
-      events.overLimit(settings.maxConnections());
+      events.overLimit(limit);
       client.close();
       return;
+    }
+    InetAddress source = ((InetSocketAddress) client.remoteAddress()).getAddress();
+    if (!SourceLimit.exempt(source, listener.settings().onVip())) {
+      if (!sources.acquire(source)) {
+        metrics.sourceLimit();
+        events.sourceLimited(source, sources.max());
+        client.close();
+        return;
+      }
+      client.closeFuture().addListener(closed -> {
+        if (sources.release(source)) {
+          events.noSourceLimited();
+        }
+      });
     }
     events.underLimit();
     clients.add(client);
@@ -97,8 +123,12 @@ final class Admission {
     if (!settings.idleTimeout().isZero()) {
       client.pipeline().addLast(new IdleStateHandler(0, 0, settings.idleTimeout().toNanos(), TimeUnit.NANOSECONDS));
     }
+    tuning.keepAlive().accept(client);
+    if (!settings.limits().firstByteTimeout().isZero()) {
+      client.pipeline().addLast("first-bytes", new FirstBytes(settings.limits().firstByteTimeout(), metrics, events));
+    }
     client.pipeline().addLast("connector", new Connector(
-        listener, pool, backendSockets, metrics, events, settings.connectAttempts(), connectTimeoutMillis));
+        listener, pool, backendSockets, metrics, events, settings.connectAttempts(), connectTimeoutMillis, tuning));
   }
 
   /** Client connections open now, over all listeners, including those still connecting; any thread. */

@@ -40,6 +40,7 @@ final class Connector extends ChannelInboundHandlerAdapter {
   private final ProxyLog events;
   private final int attempts;
   private final int connectTimeoutMillis;
+  private final Relay.Tuning tuning;
   private final List<Object> readEarly = new ArrayList<>(0);
   private boolean endedEarly;
 
@@ -51,7 +52,9 @@ final class Connector extends ChannelInboundHandlerAdapter {
       ProxyMetrics metrics,
       ProxyLog events,
       int attempts,
-      int connectTimeoutMillis) {
+      int connectTimeoutMillis,
+      Relay.Tuning tuning) {
+    this.tuning = tuning;
     this.listener = listener;
     this.pool = pool;
     this.sockets = sockets;
@@ -82,7 +85,7 @@ final class Connector extends ChannelInboundHandlerAdapter {
     long started = System.nanoTime();
     Channel backend;
     try {
-      backend = backendChannel(address, new Relay(client, slot.meters.bytesToClient()));
+      backend = backendChannel(address, new Relay(client, slot.meters.bytesToClient(), tuning));
     } catch (ChannelException e) { // no socket to be had (out of descriptors), or an option refused
       nodeFailed(client, e);
       return;
@@ -116,11 +119,11 @@ final class Connector extends ChannelInboundHandlerAdapter {
     SocketChannel channel = sockets.apply(address.getAddress());
     try {
       channel.config()
-          .setAllowHalfClosure(true)
-          .setKeepAlive(true) // Netty has turned TCP_NODELAY on already
-          .setRecvByteBufAllocator(Relay.READS)
+          .setAllowHalfClosure(true) // Netty has turned TCP_NODELAY on already
+          .setRecvByteBufAllocator(tuning.memory().reads())
           .setConnectTimeoutMillis(connectTimeoutMillis)
           .setAutoRead(false);
+      tuning.keepAlive().accept(channel);
       // Before registration, which then carries the interest set; after autoRead, which clears EPOLLIN.
       NettySeam.keepAcrossHalfClose(channel);
       NettySeam.readFromTheStart(channel);
@@ -165,7 +168,7 @@ final class Connector extends ChannelInboundHandlerAdapter {
     }
     List<Object> early = List.copyOf(readEarly);
     readEarly.clear();
-    ctx.pipeline().replace(this, "relay", new Relay(backend, slot.meters.bytesToBackend()));
+    ctx.pipeline().replace(this, "relay", new Relay(backend, slot.meters.bytesToBackend(), tuning));
     for (Object message : early) {
       client.pipeline().fireChannelRead(message);
     }

@@ -9,6 +9,7 @@ import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.RecvByteBufAllocator;
 import io.netty.util.concurrent.EventExecutor;
 import java.io.IOException;
 import java.net.Inet6Address;
@@ -33,11 +34,16 @@ final class Listeners {
   private final Transports transports;
   private final EventLoopGroup loops;
   private final List<ProxyListener> configured;
+  private final RecvByteBufAllocator reads;
   /** Per listener, in configuration order, its listening sockets; empty before {@link #bind}. */
   private volatile List<List<Channel>> bound = List.of();
 
-  /** @param loops each accepts connections and carries both sides of those it accepted */
-  Listeners(Transports transports, EventLoopGroup loops, List<ProxyListener> configured) {
+  /**
+   * @param loops each accepts connections and carries both sides of those it accepted
+   * @param reads the read sizes of accepted connections ({@link RelayMemory#reads})
+   */
+  Listeners(Transports transports, EventLoopGroup loops, List<ProxyListener> configured, RecvByteBufAllocator reads) {
+    this.reads = reads;
     this.transports = transports;
     this.loops = loops;
     this.configured = List.copyOf(configured);
@@ -135,7 +141,7 @@ final class Listeners {
         .handler(NettySeam.acceptedSocketsKeepAlive())
         .childOption(ChannelOption.AUTO_READ, false)
         .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-        .childOption(ChannelOption.RCVBUF_ALLOCATOR, Relay.READS)
+        .childOption(ChannelOption.RCVBUF_ALLOCATOR, reads)
         .childHandler(admission);
     if (plan.freeBind()) {
       bootstrap.option(transports.freeBind().orElseThrow(), true);

@@ -23,6 +23,12 @@ final class ProxyMetrics {
   static final String OUTCOME_REFUSED = "refused";
   static final String OUTCOME_NO_BACKEND = "no-backend";
   static final String OUTCOME_LIMIT = "limit";
+  static final String OUTCOME_SOURCE_LIMIT = "source-limit";
+  static final String OUTCOME_FIRST_BYTE_TIMEOUT = "first-byte-timeout";
+  static final String SOURCES_LIMITED = "apivip.proxy.sources.limited";
+  static final String RELAY_HELD = "apivip.proxy.relay.held";
+  static final String RELAY_PRESSURE = "apivip.proxy.relay.pressure";
+  static final String HALF_CLOSE_TIMEOUTS = "apivip.proxy.half.close.timeouts";
   /** The backend tag of client connections closed before any backend was chosen. */
   static final String NO_BACKEND_TAG = "none";
 
@@ -32,11 +38,22 @@ final class ProxyMetrics {
   private final MeterRegistry registry;
   private final Counter noBackend;
   private final Counter overLimit;
+  private final Counter sourceLimit;
+  private final Counter firstByteTimeout;
+  private final Counter halfCloseTimeout;
 
-  ProxyMetrics(MeterRegistry registry, IntSupplier openClients) {
+  ProxyMetrics(MeterRegistry registry, IntSupplier openClients, IntSupplier limitedSources) {
     this.registry = registry;
     this.noBackend = connections(NO_BACKEND_TAG, OUTCOME_NO_BACKEND);
     this.overLimit = connections(NO_BACKEND_TAG, OUTCOME_LIMIT);
+    this.sourceLimit = connections(NO_BACKEND_TAG, OUTCOME_SOURCE_LIMIT);
+    this.firstByteTimeout = connections(NO_BACKEND_TAG, OUTCOME_FIRST_BYTE_TIMEOUT);
+    this.halfCloseTimeout = Counter.builder(HALF_CLOSE_TIMEOUTS)
+        .description("Proxied connections closed because one side stayed half-closed for proxy.half-close-timeout")
+        .register(registry);
+    Gauge.builder(SOURCES_LIMITED, limitedSources::getAsInt)
+        .description("Client addresses at proxy.max-connections-per-source that were refused a connection since they last went below it")
+        .register(registry);
     Gauge.builder(CLIENTS, openClients::getAsInt)
         .description("Client connections open over all listeners, including those still connecting")
         .register(registry);
@@ -72,6 +89,32 @@ final class ProxyMetrics {
   /** A client closed because max-connections were already open. */
   void overLimit() {
     overLimit.increment();
+  }
+
+  /** The relay's memory: what it holds now, and whether reads are cut (over proxy.relay.memory). */
+  void relayMemory(java.util.function.LongSupplier held, IntSupplier pressure) {
+    Gauge.builder(RELAY_HELD, held::getAsLong)
+        .description("Bytes the relays hold: read from one side, not yet taken by the other side's socket")
+        .baseUnit("bytes")
+        .register(registry);
+    Gauge.builder(RELAY_PRESSURE, pressure::getAsInt)
+        .description("1 while the relays hold more than proxy.relay.memory and reads are cut")
+        .register(registry);
+  }
+
+  /** A client closed because its address already had max-connections-per-source open. */
+  void sourceLimit() {
+    sourceLimit.increment();
+  }
+
+  /** A client closed because it sent nothing within first-byte-timeout. */
+  void firstByteTimeout() {
+    firstByteTimeout.increment();
+  }
+
+  /** A connection closed because it stayed half-closed for half-close-timeout. */
+  void halfCloseTimeout() {
+    halfCloseTimeout.increment();
   }
 
   private Counter connections(String backend, String outcome) {

@@ -13,7 +13,11 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -24,7 +28,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Both channels run with autoRead off: the next read is asked for only once the previous write has
  * been flushed to the peer's socket, so a slow reader on either side stops the other side's reads
- * instead of filling the proxy's memory. An end of stream (FIN) on one side becomes a shutdown of the
+ * instead of filling the proxy's memory: a connection holds at most one read per direction, and
+ * {@link RelayMemory} bounds the size of reads and their sum. An end of stream (FIN) on one side becomes a shutdown of the
  * peer's output once everything before it is flushed; the connection is closed when both directions
  * have ended. An error or a reset on either side resets the other (SO_LINGER 0), so a broken stream is
  * never presented as a complete one.
@@ -32,13 +37,6 @@ import org.slf4j.LoggerFactory;
 final class Relay extends ChannelInboundHandlerAdapter {
 
   private static final Logger log = LoggerFactory.getLogger(Relay.class);
-
-  /**
-   * Reads of a relayed connection, on both sides, start at 2 KiB and grow to 1 MiB while they fill
-   * the buffer (a large LIST); Netty's default stops at 64 KiB, which cost 20-40% more CPU per byte
-   * relayed in bench/proxy. A buffer lives only until the peer's socket has taken it.
-   */
-  static final AdaptiveRecvByteBufAllocator READS = new AdaptiveRecvByteBufAllocator(64, 2048, 1 << 20);
 
   /**
    * Fired on a client channel to end its connection gracefully: the apiserver sees the client's end
@@ -52,14 +50,26 @@ final class Relay extends ChannelInboundHandlerAdapter {
     }
   };
 
+  /**
+   * What every relayed connection gets: TCP keepalive with the configured timing on each socket, and
+   * a bound on how long it may stay half-closed (zero: none), with what to do when that bites.
+   */
+  record Tuning(Consumer<Channel> keepAlive, Duration halfCloseTimeout, Runnable onHalfCloseTimeout, RelayMemory memory) {}
+
+  /** How long a relay over twice the memory budget waits before it looks again whether it may read. */
+  private static final long MEMORY_RECHECK_MILLIS = 10;
+
   private final Channel peer;
   private final Counter bytesRelayed;
+  private final Tuning tuning;
   private boolean resetWatched;
+  private ScheduledFuture<?> halfCloseDeadline;
 
   /** @param bytesRelayed counts what this side reads, i.e. what is written to the peer */
-  Relay(Channel peer, Counter bytesRelayed) {
+  Relay(Channel peer, Counter bytesRelayed, Tuning tuning) {
     this.peer = peer;
     this.bytesRelayed = bytesRelayed;
+    this.tuning = tuning;
   }
 
   /** Starts relaying between two connected channels. */
@@ -77,17 +87,31 @@ final class Relay extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    int held = 0;
     if (msg instanceof ByteBuf buf) {
       bytesRelayed.increment(buf.readableBytes());
+      held = buf.capacity(); // what the read took of the pool, whatever it filled
     }
+    int heldUntilWritten = held;
+    tuning.memory().hold(heldUntilWritten);
     Channel self = ctx.channel();
     peer.writeAndFlush(msg).addListener((ChannelFutureListener) written -> {
+      tuning.memory().release(heldUntilWritten);
       if (written.isSuccess()) {
-        readMore(self);
+        readWhenMemoryAllows(self);
       } else {
         resetBoth(self, written.cause());
       }
     });
+  }
+
+  /** The next read, now or, while the relays hold over twice their budget, once they hold less. */
+  private void readWhenMemoryAllows(Channel self) {
+    if (tuning.memory().mayRead()) {
+      readMore(self);
+    } else if (self.isActive()) {
+      self.eventLoop().schedule(() -> readWhenMemoryAllows(self), MEMORY_RECHECK_MILLIS, TimeUnit.MILLISECONDS);
+    }
   }
 
   @Override
@@ -129,7 +153,11 @@ final class Relay extends ChannelInboundHandlerAdapter {
     } else if (((DuplexChannel) peer).isShutdown()) {
       // Both directions have ended; closing the peer closes this side through channelInactive.
       NettySeam.afterTheseEvents(peer, peer::close);
-    } else if (selfEnded) {
+    } else {
+      boundHalfClose(self);
+      if (!selfEnded) {
+        return;
+      }
       // No transport reports this side's reset from now on.
       resetWatched = NettySeam.watchForReset(self, () -> resetBoth(self, new IOException("reset after its end of stream")));
       // The peer's end of stream will end the connection: let Netty close the peer then instead of
@@ -139,8 +167,32 @@ final class Relay extends ChannelInboundHandlerAdapter {
     }
   }
 
+  /**
+   * A half-closed connection is closed {@code proxy.half-close-timeout} after its first end of stream,
+   * whatever the other side still sends: a client that ends its request and then reads slowly for
+   * ever, or an apiserver that never ends its answer, cannot hold the pair.
+   */
+  private void boundHalfClose(Channel self) {
+    Duration timeout = tuning.halfCloseTimeout();
+    if (timeout.isZero() || halfCloseDeadline != null) {
+      return;
+    }
+    halfCloseDeadline = self.eventLoop().schedule(() -> {
+      if (self.isOpen() || peer.isOpen()) {
+        tuning.onHalfCloseTimeout().run();
+        log.debug("closing connection {} <-> {}: half-closed for {}", self.remoteAddress(), peer.remoteAddress(), timeout);
+        self.close();
+        peer.close();
+      }
+    }, timeout.toNanos(), TimeUnit.NANOSECONDS);
+  }
+
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
+    if (halfCloseDeadline != null) {
+      halfCloseDeadline.cancel(false);
+      halfCloseDeadline = null;
+    }
     if (resetWatched) {
       NettySeam.forgetResetWatch(ctx.channel());
     }

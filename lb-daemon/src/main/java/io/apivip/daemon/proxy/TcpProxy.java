@@ -72,12 +72,25 @@ public final class TcpProxy {
     for (Settings.Listener listener : settings.listeners()) {
       configured.add(new ProxyListener(configured.size(), listener));
     }
-    this.listeners = new Listeners(transports, loops, configured);
+    Settings.Limits limits = settings.limits();
+    RelayMemory memory = new RelayMemory(limits.relayReadMax(), limits.relayMemory());
+    this.listeners = new Listeners(transports, loops, configured, memory.reads());
     this.gate = new VipGate(loops, listeners);
     AtomicInteger openClients = new AtomicInteger(); // counted by the admission, read by a gauge
-    ProxyMetrics metrics = new ProxyMetrics(registry, openClients::get);
+    SourceLimit sources = new SourceLimit(settings.limits().maxPerSource());
+    ProxyMetrics metrics = new ProxyMetrics(registry, openClients::get, sources::limitedSources);
     this.pool = new BackendPool(backends, configured.size(), nodeId, routing, metrics);
-    this.admission = new Admission(settings, pool, metrics, new ProxyLog(), gate, transports::newSocketChannel, openClients);
+    metrics.relayMemory(memory::held, memory::pressure);
+    ProxyLog events = new ProxyLog();
+    Relay.Tuning tuning = new Relay.Tuning(
+        channel -> transports.keepAlive(channel, limits.keepAliveIdle(), limits.keepAliveInterval(), limits.keepAliveCount()),
+        limits.halfCloseTimeout(),
+        () -> {
+          metrics.halfCloseTimeout();
+          events.halfCloseTimeout(limits.halfCloseTimeout());
+        },
+        memory);
+    this.admission = new Admission(settings, pool, metrics, events, gate, transports::newSocketChannel, openClients, sources, tuning);
     this.shutdown = new Shutdown(settings.drainGrace(), loops, listeners, admission);
   }
 
@@ -93,9 +106,11 @@ public final class TcpProxy {
   public void start() throws IOException {
     listeners.bind(admission::initializer);
     log.info(
-        "proxy started: {} apiservers, at most {} client connections, connect timeout {}, {} attempts",
+        "proxy started: {} apiservers, at most {} client connections (+{} node-local), {} per client address, connect timeout {}, {} attempts",
         pool.size(),
         settings.maxConnections(),
+        settings.limits().localReserve(),
+        settings.limits().maxPerSource(),
         settings.connectTimeout(),
         settings.connectAttempts());
   }

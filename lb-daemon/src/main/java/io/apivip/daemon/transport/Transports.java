@@ -1,6 +1,11 @@
 package io.apivip.daemon.transport;
 
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelConfig;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.socket.nio.NioChannelOption;
+import java.time.Duration;
+import jdk.net.ExtendedSocketOptions;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -144,6 +149,29 @@ public record Transports(
    */
   public Optional<ChannelOption<Boolean>> reusePort() {
     return kind == Kind.NIO ? Optional.empty() : Optional.of(UnixChannelOption.SO_REUSEPORT);
+  }
+
+  /**
+   * Turns TCP keepalive on with the given timing (whole seconds): a peer that stops answering is
+   * given up {@code idle + interval * count} after its last sign of life, instead of the kernel's two
+   * hours and more. Returns false when the transport refused an option.
+   */
+  public boolean keepAlive(Channel channel, Duration idle, Duration interval, int count) {
+    ChannelConfig config = channel.config();
+    boolean set = config.setOption(ChannelOption.SO_KEEPALIVE, true);
+    int idleSeconds = (int) idle.toSeconds();
+    int intervalSeconds = (int) interval.toSeconds();
+    return set & switch (kind) {
+      case IO_URING -> config.setOption(IoUringChannelOption.TCP_KEEPIDLE, idleSeconds)
+          & config.setOption(IoUringChannelOption.TCP_KEEPINTVL, intervalSeconds)
+          & config.setOption(IoUringChannelOption.TCP_KEEPCNT, count);
+      case EPOLL -> config.setOption(EpollChannelOption.TCP_KEEPIDLE, idleSeconds)
+          & config.setOption(EpollChannelOption.TCP_KEEPINTVL, intervalSeconds)
+          & config.setOption(EpollChannelOption.TCP_KEEPCNT, count);
+      case NIO -> config.setOption(NioChannelOption.of(ExtendedSocketOptions.TCP_KEEPIDLE), idleSeconds)
+          & config.setOption(NioChannelOption.of(ExtendedSocketOptions.TCP_KEEPINTERVAL), intervalSeconds)
+          & config.setOption(NioChannelOption.of(ExtendedSocketOptions.TCP_KEEPCOUNT), count);
+    };
   }
 
   /** A new event loop group of this transport whose threads are named {@code name-N}. */

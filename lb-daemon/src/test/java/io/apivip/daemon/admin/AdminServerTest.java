@@ -7,7 +7,13 @@ import io.apivip.daemon.transport.Transports;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.netty.channel.EventLoopGroup;
+import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.concurrent.TimeUnit;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -19,6 +25,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class AdminServerTest {
 
@@ -65,6 +72,11 @@ class AdminServerTest {
   final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   final FakeDaemon daemon = new FakeDaemon();
   final HttpClient http = HttpClient.newHttpClient();
+  /** The operators' group of these tests: gid 4242, with alice (uid 1001) a member; not the host's /etc/group. */
+  static final int OPERATORS_GID = 4242;
+
+  @TempDir Path dir;
+  Path socket;
   EventLoopGroup group;
   AdminServer server;
 
@@ -72,9 +84,29 @@ class AdminServerTest {
   void start() throws Exception {
     group = transports.newGroup(1, "admin-test");
     registry.counter("apivip.test.events", "kind", "demo").increment(3);
-    server = new AdminServer(daemon, registry);
-    server.start(new InetSocketAddress("127.0.0.1", 0), Optional.of(new InetSocketAddress("127.0.0.1", 0)), group, transports);
+    Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+    server = new AdminServer(daemon, registry, operators(dir));
+    socket = dir.resolve("admin.sock");
+    server.start(new InetSocketAddress("127.0.0.1", 0), Optional.of(socket), Optional.of(new InetSocketAddress("127.0.0.1", 0)), group, transports);
   }
+
+  static Operators operators(Path dir) throws IOException {
+    Path passwd = Files.writeString(dir.resolve("passwd"), "root:x:0:0::/root:/bin/sh\nalice:x:1001:1001::/:/bin/sh\nnobody:x:65534:65534::/:/bin/false\n");
+    Path group = Files.writeString(dir.resolve("group"), "root:x:0:\nops:x:" + OPERATORS_GID + ":alice,bob\nnogroup:x:65534:\n");
+    return new Operators("ops", 999, new Operators.Database(passwd, group));
+  }
+
+  /** POSTs over the admin socket with curl as the given user and group (setpriv), and answers curl's exit code and output. */
+  ProcessResult postAs(int uid, int gid, String path) throws Exception {
+    Process process = new ProcessBuilder("setpriv", "--reuid=" + uid, "--regid=" + gid, "--clear-groups",
+            "curl", "-s", "-o", "-", "-w", "\n%{http_code}", "--max-time", "5", "-X", "POST", "--unix-socket", socket.toString(), "http://localhost" + path)
+        .redirectErrorStream(true)
+        .start();
+    assertThat(process.waitFor(20, TimeUnit.SECONDS)).isTrue();
+    return new ProcessResult(process.exitValue(), new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+  }
+
+  record ProcessResult(int exitCode, String output) {}
 
   @AfterEach
   void stop() {
@@ -113,15 +145,52 @@ class AdminServerTest {
   }
 
   @Test
-  void drainAndResumeNeedPost() throws Exception {
+  void drainAndResumeOverLoopbackTcpAreRefusedAndChangeNothing() throws Exception {
     assertThat(get("/drain").statusCode()).isEqualTo(405);
+    HttpResponse<String> drain = post("/drain");
+    assertThat(drain.statusCode()).isEqualTo(403);
+    assertThat(drain.body()).contains("only on the admin socket").contains(socket.toString());
+    assertThat(post("/resume").statusCode()).isEqualTo(403);
     assertThat(daemon.drains).hasValue(0);
-    assertThat(post("/drain").statusCode()).isEqualTo(200);
-    assertThat(daemon.maintenance).isTrue();
-    assertThat(post("/resume").statusCode()).isEqualTo(200);
     assertThat(daemon.maintenance).isFalse();
     assertThat(get("/nowhere").statusCode()).isEqualTo(404);
     assertThat(get("/healthz").body()).isEqualTo("ok\n");
+    assertThat(registry.scrape()).contains("apivip_admin_refused_total 2.0");
+  }
+
+  @Test
+  void rootDrainsAndResumesThroughTheSocketWithTheCommands() {
+    CommandLineTest.Result drain = CommandLineTest.apivip("drain", "--admin-socket", socket.toString(), "--admin", "127.0.0.1:" + server.adminAddress().getPort());
+    assertThat(drain.exitCode()).as(drain.err()).isZero();
+    assertThat(daemon.maintenance).isTrue();
+    CommandLineTest.Result resume = CommandLineTest.apivip("resume", "--admin-socket", socket.toString(), "--admin", "127.0.0.1:" + server.adminAddress().getPort());
+    assertThat(resume.exitCode()).as(resume.err()).isZero();
+    assertThat(daemon.maintenance).isFalse();
+  }
+
+  @Test
+  void theSocketIsMode0660SoOtherUsersCannotEvenConnect() throws Exception {
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(socket))).isEqualTo("rw-rw----");
+    ProcessResult nobody = postAs(65534, 65534, "/drain");
+    assertThat(nobody.exitCode()).as(nobody.output()).isNotZero();
+    assertThat(daemon.drains).hasValue(0);
+  }
+
+  @Test
+  void anUnprivilegedUserIsRefusedByTheDaemonEvenWhenTheFileLetsItConnect() throws Exception {
+    Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-rw-rw-"));
+    ProcessResult nobody = postAs(65534, 65534, "/drain");
+    assertThat(nobody.output()).contains("drain refused: uid 65534 (nobody) pid").contains("is neither root nor a member of ops").endsWith("403");
+    assertThat(daemon.drains).hasValue(0);
+    assertThat(daemon.maintenance).isFalse();
+  }
+
+  @Test
+  void aMemberOfTheOperatorsGroupMayDrain() throws Exception {
+    Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-rw-rw-"));
+    ProcessResult operator = postAs(65534, OPERATORS_GID, "/drain");
+    assertThat(operator.output()).as("exit " + operator.exitCode()).endsWith("200");
+    assertThat(daemon.maintenance).isTrue();
   }
 
   @Test
@@ -155,7 +224,7 @@ class AdminServerTest {
 
   @Test
   void drainWaitReturnsWhenDrained() {
-    CommandLineTest.Result result = CommandLineTest.apivip("drain", "--wait", "--admin", "127.0.0.1:" + server.adminAddress().getPort());
+    CommandLineTest.Result result = CommandLineTest.apivip("drain", "--wait", "--admin-socket", socket.toString(), "--admin", "127.0.0.1:" + server.adminAddress().getPort());
     assertThat(result.exitCode()).as(result.err()).isZero();
     assertThat(result.out()).contains("draining: waiting for node2 to take the VIP").contains("node node1 is drained: node2 holds the VIP");
   }
@@ -164,7 +233,7 @@ class AdminServerTest {
   void drainWaitFailsWithTheReasonAfterTimeout() {
     daemon.pollsUntilDrained.set(Integer.MAX_VALUE);
     CommandLineTest.Result result =
-        CommandLineTest.apivip("drain", "--wait", "--timeout", "1", "--admin", "127.0.0.1:" + server.adminAddress().getPort());
+        CommandLineTest.apivip("drain", "--wait", "--timeout", "1", "--admin-socket", socket.toString(), "--admin", "127.0.0.1:" + server.adminAddress().getPort());
     assertThat(result.exitCode()).isEqualTo(1);
     assertThat(result.err()).contains("not drained after 1s: waiting for node2 to take the VIP");
   }

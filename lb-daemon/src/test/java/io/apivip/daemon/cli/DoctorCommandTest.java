@@ -70,8 +70,9 @@ class DoctorCommandTest {
   @BeforeEach
   void start() throws Exception {
     group = transports.newGroup(1, "doctor-test");
-    admin = new AdminServer(daemon, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
-    admin.start(ANY_PORT, Optional.empty(), group, transports);
+    admin = new AdminServer(daemon, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
+        new io.apivip.daemon.admin.Operators("apivip-admin", -1, io.apivip.daemon.admin.Operators.Database.system()));
+    admin.start(ANY_PORT, Optional.empty(), Optional.empty(), group, transports);
   }
 
   @AfterEach

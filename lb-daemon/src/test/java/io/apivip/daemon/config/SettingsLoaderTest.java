@@ -119,6 +119,10 @@ class SettingsLoaderTest {
     assertThat(settings.health().fall()).isEqualTo(2);
     assertThat(settings.admin().listen()).isEqualTo(new InetSocketAddress("127.0.0.1", 6490));
     assertThat(settings.admin().metricsListen()).isEmpty();
+    assertThat(settings.admin().socket()).contains(java.nio.file.Path.of("/run/apivip/admin.sock"));
+    assertThat(settings.admin().operatorsGroup()).isEqualTo("apivip-admin");
+    assertThat(settings.proxy().limits()).isEqualTo(new Settings.Limits(
+        1000, 1000, java.time.Duration.ofSeconds(10), java.time.Duration.ofMinutes(5), java.time.Duration.ofSeconds(60), java.time.Duration.ofSeconds(15), 4, 256 << 10, 64L << 20));
     assertThat(settings.proxy().idleTimeout()).isZero();
   }
 
@@ -194,6 +198,16 @@ class SettingsLoaderTest {
         Arguments.of("admin.metrics-listen = \"6491\"", "admin.metrics-listen = 6491: must be address:port"),
         Arguments.of("admin.metrics-listen = \"0.0.0.0:6490\"", "admin.metrics-listen = 6490: must differ from the port of admin.port"),
         Arguments.of("admin.address = localhost", "admin.address = localhost: must be an IPv4 or IPv6 address"),
+        Arguments.of("proxy.keepalive.idle = 1500ms", "proxy.keepalive.idle = 1500ms: must be whole seconds between 1s and 32767s"),
+        Arguments.of("proxy.relay.read-max = 1KiB", "proxy.relay.read-max = 1KiB: must be between 16384 and 4194304 bytes"),
+        Arguments.of("proxy.relay.memory = lots", "proxy.relay.memory = lots: must be a size, e.g. 256KiB or 64MiB"),
+        Arguments.of("proxy.keepalive.count = 0", "proxy.keepalive.count = 0: must be between 1 and 127"),
+        Arguments.of("proxy.max-connections-per-source = -1", "proxy.max-connections-per-source = -1: must be between 0 and 1000000"),
+        Arguments.of("admin.address = \"0.0.0.0\"", "admin.address = 0.0.0.0: must be a loopback address"),
+        Arguments.of("admin.address = \"192.0.2.11\"", "admin.address = 192.0.2.11: must be a loopback address"),
+        Arguments.of("admin.socket = \"admin.sock\"", "admin.socket = admin.sock: must be an absolute path"),
+        Arguments.of("admin.socket = \"/" + "x".repeat(110) + "\"", "admin.socket = /" + "x".repeat(110) + ": must be at most 107 bytes long"),
+        Arguments.of("admin.operators-group = \"Bad Group\"", "admin.operators-group = Bad Group: must be the name of a local group"),
         Arguments.of("backends.servers = [ { node = n7, address = \"192.0.2.70\" } ]", "backends.servers[0].node = n7: must be the id of one of cluster.nodes"),
         Arguments.of("backends.servers = [ { address = \"192.0.2.70\" }, { address = \"192.0.2.70\" } ]", "backends.servers[1].address = 192.0.2.70: is listed twice"),
         Arguments.of("health.kind = ping", "health.kind = ping: must be tcp, tls or https"),
@@ -314,6 +328,14 @@ class SettingsLoaderTest {
   void warnsWhenQuorumIsLessThanMajority() throws Exception {
     assertThat(SettingsLoader.load(ConfigFactory.parseString(base() + "cluster.quorum = 1")).warnings())
         .anySatisfy(w -> assertThat(w).contains("cluster.quorum = 1 is less than a majority of 3 nodes (2)"));
+  }
+
+  @Test
+  void warnsWhenHealthChecksDoNotVerifyCertificates() throws Exception {
+    assertThat(SettingsLoader.load(ConfigFactory.parseString(base() + "health.verify = false")).warnings())
+        .anySatisfy(w -> assertThat(w).startsWith("health.verify = false: the health checks trust any certificate"));
+    assertThat(SettingsLoader.load(ConfigFactory.parseString(base() + "health.verify = false\nhealth.kind = tcp")).warnings())
+        .noneSatisfy(w -> assertThat(w).contains("health.verify"));
   }
 
   @Test

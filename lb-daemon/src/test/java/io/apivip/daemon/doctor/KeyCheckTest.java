@@ -46,6 +46,21 @@ class KeyCheckTest {
             + " (docs/microk8s.md section 3)"));
   }
 
+  /** Bad datagrams from the address of a peer whose own heartbeats authenticate: spoofed, its key is fine. */
+  @Test
+  void rejectedDatagramsFromAnAlivePeersAddressArePossiblyForgedAndBlameNoKey() {
+    StatusReport first = status(peer("node2", "alive", 0.05, 0.0, 100), alive("node3"));
+    StatusReport second = status(peer("node2", "alive", 0.05, 0.0, 50_100), alive("node3"));
+    List<Finding> findings = KeyCheck.peers(first, second, GAP, KEY, Optional.of("0123456789abcdef"));
+    assertThat(findings).noneMatch(finding -> finding.severity() == Severity.FAIL);
+    assertThat(findings).anySatisfy(finding -> {
+      assertThat(finding.severity()).isEqualTo(Severity.WARN);
+      assertThat(finding.message()).startsWith("50000 datagrams from node2's address failed authentication in 1.0s while its own"
+          + " heartbeats authenticate: possibly forged");
+    });
+    assertThat(KeyCheck.mismatched(first, second)).isEmpty();
+  }
+
   @Test
   void anOldCountThatNoLongerGrowsIsOnlyAWarning() {
     StatusReport report = status(peer("node2", "alive", 0.05, 0.0, 12));

@@ -285,7 +285,7 @@ class ListenersTest extends ProxyFixture {
   void closesAConnectionIdleForTheConfiguredTimeoutButNotABusyOne() throws Exception {
     TestBackend apiserver = backend("n1", TestBackend.ECHO);
     Settings.Proxy settings = new Settings.Proxy(
-        List.of(listener(Policy.LEAST_CONNECTIONS)), Duration.ofSeconds(1), 3, 100, Duration.ofSeconds(1), Duration.ZERO);
+        List.of(listener(Policy.LEAST_CONNECTIONS)), Duration.ofSeconds(1), 3, 100, Duration.ofSeconds(1), Duration.ZERO, Settings.Limits.none());
     start(settings, "n1", apiserver.backend());
 
     try (Socket client = connect(0)) {

@@ -117,7 +117,7 @@ abstract class ProxyFixture {
   }
 
   static Settings.Proxy settings(List<Listener> listeners, int maxConnections, Duration drainGrace) {
-    return new Settings.Proxy(listeners, Duration.ofSeconds(1), 3, maxConnections, Duration.ZERO, drainGrace);
+    return new Settings.Proxy(listeners, Duration.ofSeconds(1), 3, maxConnections, Duration.ZERO, drainGrace, Settings.Limits.none());
   }
 
   TcpProxy newProxy(Settings.Proxy settings, String nodeId, Transports transports, EventLoopGroup loops, Backend... backends) {

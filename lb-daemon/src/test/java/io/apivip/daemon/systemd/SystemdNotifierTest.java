@@ -43,7 +43,7 @@ class SystemdNotifierTest {
     LIBC.close(fd);
   }
 
-  private void bind(byte[] name, boolean abstractName) {
+  void bind(byte[] name, boolean abstractName) {
     ByteBuffer address = ByteBuffer.allocate(2 + name.length + 1).order(ByteOrder.nativeOrder());
     address.putShort((short) 1).put(name);
     if (abstractName) {
@@ -52,7 +52,7 @@ class SystemdNotifierTest {
     assertThat(LIBC.bind(fd, address.array(), abstractName ? 2 + name.length : 3 + name.length)).isZero();
   }
 
-  private String received() {
+  String received() {
     byte[] buffer = new byte[4096];
     long length = LIBC.recv(fd, buffer, buffer.length, MSG_DONTWAIT);
     return length < 0 ? "(nothing)" : new String(buffer, 0, (int) length, StandardCharsets.UTF_8);

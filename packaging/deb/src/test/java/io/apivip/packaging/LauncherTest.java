@@ -83,7 +83,7 @@ class LauncherTest {
   void theDaemonGetsABoundedHeapALowPauseCollectorAndExitsOnOutOfMemory() throws IOException {
     List<String> arguments = argumentsSeenBy(fakeJava("17.0.15", true), Map.of(), "run", "--config", "/etc/apivip/apivip.conf");
 
-    assertThat(arguments).contains("-Xms64m", "-Xmx256m", "-XX:+UseG1GC", "-XX:+ExitOnOutOfMemoryError", "-XX:+UseContainerSupport");
+    assertThat(arguments).contains("-Xms64m", "-Xmx256m", "-XX:MaxDirectMemorySize=192m", "-XX:+UseG1GC", "-XX:+ExitOnOutOfMemoryError", "-XX:+UseContainerSupport");
     assertThat(arguments).doesNotContain("-XX:TieredStopAtLevel=1");
     assertThat(arguments.subList(arguments.indexOf("-jar"), arguments.size()))
         .containsExactly("-jar", root.resolve("usr/share/apivip/apivip.jar").toRealPath().toString(), "run", "--config", "/etc/apivip/apivip.conf");

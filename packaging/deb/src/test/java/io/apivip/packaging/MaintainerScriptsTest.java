@@ -30,6 +30,7 @@ class MaintainerScriptsTest {
       echo "$name $*" >>"$CALLS"
       case "$name $*" in
         "getent passwd apivip") [ "$STUB_USER_EXISTS" = yes ] ;;
+        "getent group apivip-admin") [ "$STUB_GROUP_EXISTS" = yes ] ;;
         "dpkg-statoverride --list /etc/apivip") [ "$STUB_OVERRIDE_EXISTS" = yes ] ;;
         *is-active*) [ "$STUB_ACTIVE" = yes ] ;;
         "apivip drain --wait") exit "${STUB_DRAIN_EXIT:-0}" ;;
@@ -37,7 +38,7 @@ class MaintainerScriptsTest {
       esac
       """;
   private static final List<String> TOOLS =
-      List.of("adduser", "getent", "dpkg-statoverride", "deb-systemd-helper", "deb-systemd-invoke", "systemctl");
+      List.of("adduser", "addgroup", "getent", "dpkg-statoverride", "deb-systemd-helper", "deb-systemd-invoke", "systemctl");
 
   @TempDir static Path shared;
   static Path unpacked;
@@ -79,6 +80,8 @@ class MaintainerScriptsTest {
     assertThat(calls())
         .contains(
             "adduser --system --group --home /nonexistent --no-create-home --quiet apivip",
+            "addgroup --system --quiet apivip-admin",
+            "adduser --quiet apivip apivip-admin",
             "dpkg-statoverride --update --add root apivip 0750 /etc/apivip",
             "deb-systemd-helper enable apivip.service")
         .noneMatch(call -> call.startsWith("deb-systemd-invoke"));
@@ -128,6 +131,7 @@ class MaintainerScriptsTest {
         "include file(\"%s\")\ncluster.key-file = \"%s\"\nhealth.ca-file = \"%s\"\nhealth.client-cert-file = \"%s\"\nhealth.client-key-file = \"%s\"\n"
             .formatted(unpacked.resolve("usr/share/doc/apivip/examples/apivip.conf"), key, ca, root.resolve("server.crt"), root.resolve("server.key")));
     environment.put("STUB_USER_EXISTS", "yes");
+    environment.put("STUB_GROUP_EXISTS", "yes");
     environment.put("STUB_OVERRIDE_EXISTS", "yes");
 
     Host.Result result = script("postinst", "configure", "");

@@ -242,11 +242,11 @@ class AdminServerTest {
   void aRefusedDrainSaysWhyAndForceGoesAhead() {
     daemon.refusal = List.of("node node3 is down (suspected)");
     String admin = "127.0.0.1:" + server.adminAddress().getPort();
-    CommandLineTest.Result refused = CommandLineTest.apivip("drain", "--admin", admin);
+    CommandLineTest.Result refused = CommandLineTest.apivip("drain", "--admin-socket", socket.toString(), "--admin", admin);
     assertThat(refused.exitCode()).isEqualTo(1);
     assertThat(refused.err()).contains("drain refused: node node3 is down (suspected)").contains("--force");
     assertThat(daemon.drains).hasValue(0);
-    CommandLineTest.Result forced = CommandLineTest.apivip("drain", "--force", "--admin", admin);
+    CommandLineTest.Result forced = CommandLineTest.apivip("drain", "--force", "--admin-socket", socket.toString(), "--admin", admin);
     assertThat(forced.exitCode()).as(forced.err()).isZero();
     assertThat(daemon.drains).hasValue(1);
   }

@@ -213,17 +213,18 @@ class MonitoringIT {
     awaitResolved("ApivipApiserverDown", Map.of());
     awaitResolved("ApivipVipFlapping", Map.of(), Duration.ofSeconds(150));
 
-    // ---- drain every node where allowed: the holder hands over, the next node drains, the last
-    // holder cannot (no node may take the VIP) and keeps it, in maintenance
+    // ---- drain every node: the holder hands over; the others only with --force, since apivip
+    // refuses a drain while another node is in maintenance, and the last holder's drain cannot
+    // complete (no node may take the VIP): it keeps the VIP, in maintenance
     LabNode first = awaitOneHolder(lab.nodes());
     cause("apivip drain --wait on the holder " + first.id() + ", then on the others");
     Exec.Result drained = first.apivipCommand(Duration.ofSeconds(40), "drain", "--wait", "--timeout", "30");
     assertThat(drained.exitCode()).as("drain of the holder " + first.id() + ": " + drained.stdout() + drained.stderr()).isZero();
     LabNode second = awaitOneHolder(lab.nodes());
     LabNode third = lab.nodes().stream().filter(node -> node != second && node != first).findFirst().orElseThrow();
-    drained = third.apivipCommand(Duration.ofSeconds(40), "drain", "--wait", "--timeout", "30");
+    drained = third.apivipCommand(Duration.ofSeconds(40), "drain", "--force", "--wait", "--timeout", "30");
     assertThat(drained.exitCode()).as("drain of " + third.id() + ": " + drained.stdout() + drained.stderr()).isZero();
-    drained = second.apivipCommand(Duration.ofSeconds(20), "drain", "--wait", "--timeout", "8");
+    drained = second.apivipCommand(Duration.ofSeconds(20), "drain", "--force", "--wait", "--timeout", "8");
     assertThat(drained.exitCode()).as("drain of the last holder " + second.id() + " must fail: " + drained.stdout()).isEqualTo(1);
     note("drained " + first.id() + " (handed over to " + second.id() + ") and " + third.id() + "; " + second.id()
         + "'s drain failed as it should: " + drained.stderr().strip());

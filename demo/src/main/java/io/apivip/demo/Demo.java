@@ -46,6 +46,11 @@ public final class Demo implements Callable<Integer> {
   private static final DateTimeFormatter CLOCK = DateTimeFormatter.ofPattern("HH:mm:ss");
   private static final Duration SETTLE = Duration.ofSeconds(60);
   private static final Duration PROBE_CONNECT_TIMEOUT = Duration.ofSeconds(3);
+  /**
+   * How long after its start an attempt of the probe has surely ended: the connect timeout, then the
+   * probe's read timeout (10 s) for an answer, and a margin.
+   */
+  private static final Duration PROBE_GIVES_UP = Duration.ofSeconds(11);
   /** The kernel sends a SYN again after 1 s: a connection that took that long waited for it. */
   private static final long SYN_SENT_AGAIN_MILLIS = 1000;
 
@@ -118,14 +123,24 @@ public final class Demo implements Callable<Integer> {
     holder.kill();
     watch(Duration.ofSeconds(4));
     long until = System.currentTimeMillis() - 1000;
+    // Connections the dead node had accepted fail only when the client gives up on them (its read
+    // timeout): wait for those before counting, so that they are not blamed on what comes next.
+    watch(PROBE_GIVES_UP);
     LabProbe.Summary summary = probe.summary(killedAt - 500, until);
     Optional<LabNode> successor = awaitHolder(lab.nodes().stream().filter(node -> node != holder).toList());
     say(successor.map(node -> node.id() + " took the VIP over. ").orElse("No node took the VIP over. ")
-        + "Of the client's " + summary.attempts() + " connections, " + summary.failures() + " failed and "
-        + slow(killedAt - 500, until) + " waited for a SYN sent again (about a second).");
+        + "Of the client's " + summary.attempts() + " connections, " + summary.failures() + " failed (connections in flight on "
+        + holder.id() + " when it died: reset by the new holder, or never answered) and " + slow(killedAt - 500, until)
+        + " waited for a SYN sent again (about a second).");
     say("Rebooting " + holder.id() + ": apivip starts again and the cable goes back in (it does not take the VIP back: no preemption).");
+    long rebootedAt = System.currentTimeMillis();
     holder.reboot(lab.vip(), ClusterLab.VIP_PREFIX_LENGTH);
     watch(Duration.ofSeconds(8));
+    long rejoinUntil = System.currentTimeMillis() - 1000;
+    watch(PROBE_GIVES_UP);
+    LabProbe.Summary rejoin = probe.summary(rebootedAt, rejoinUntil);
+    say(holder.id() + " is back. Of the client's " + rejoin.attempts() + " connections meanwhile, " + rejoin.failures()
+        + " failed and " + slow(rebootedAt, rejoinUntil) + " waited for a SYN sent again.");
   }
 
   private void handoff() throws Exception {

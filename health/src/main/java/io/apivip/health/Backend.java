@@ -15,11 +15,15 @@ public record Backend(String name, InetSocketAddress address) {
     Objects.requireNonNull(name, "name");
     Objects.requireNonNull(address, "address");
     if (address.isUnresolved()) {
-      throw new IllegalArgumentException("backend " + name + ": address " + address + " must be resolved");
+      throw new IllegalArgumentException(
+          "backend " + name + ": address " + address + " must be resolved");
     }
   }
 
-  /** {@code 192.0.2.11:16443} or {@code [2001:db8::11]:16443}: the metric tag and the HTTP Host default. */
+  /**
+   * {@code 192.0.2.11:16443} or {@code [2001:db8::11]:16443}: the metric tag and the HTTP Host
+   * default.
+   */
   public String hostPort() {
     String host = address.getAddress().getHostAddress();
     return (host.contains(":") ? "[" + host + "]" : host) + ":" + address.getPort();

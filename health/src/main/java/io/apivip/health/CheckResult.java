@@ -6,12 +6,13 @@ import java.util.Optional;
 
 /**
  * The outcome of one check and why: {@code reason} is what an operator reads in the event, e.g.
- * {@code HTTP 200}, {@code HTTP 500: [-]etcd failed: reason withheld},
- * {@code ConnectException: Connection refused: /192.0.2.11:16443} or {@code timeout after 1s connecting}.
- * {@code certificateExpiry} is the end of validity of the certificate the backend presented, when
- * the check got as far as a TLS handshake.
+ * {@code HTTP 200}, {@code HTTP 500: [-]etcd failed: reason withheld}, {@code ConnectException:
+ * Connection refused: /192.0.2.11:16443} or {@code timeout after 1s connecting}. {@code
+ * certificateExpiry} is the end of validity of the certificate the backend presented, when the
+ * check got as far as a TLS handshake.
  */
-public record CheckResult(Outcome outcome, String reason, Duration duration, Optional<Instant> certificateExpiry) {
+public record CheckResult(
+    Outcome outcome, String reason, Duration duration, Optional<Instant> certificateExpiry) {
 
   public CheckResult(Outcome outcome, String reason, Duration duration) {
     this(outcome, reason, duration, Optional.empty());

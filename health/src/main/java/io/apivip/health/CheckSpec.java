@@ -7,9 +7,9 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * What one check of a backend does; {@code timeout} bounds all of it (connect, handshake, response).
- * The daemon maps {@code Settings.Health.kind} TCP, TLS and HTTPS onto {@link Tcp}, {@link Tls} and
- * {@link Https}.
+ * What one check of a backend does; {@code timeout} bounds all of it (connect, handshake,
+ * response). The daemon maps {@code Settings.Health.kind} TCP, TLS and HTTPS onto {@link Tcp},
+ * {@link Tls} and {@link Https}.
  */
 public sealed interface CheckSpec {
 
@@ -32,7 +32,8 @@ public sealed interface CheckSpec {
 
   /**
    * Healthy when the TLS handshake completes. Under TLS 1.3 a server rejects a missing client
-   * certificate only after the client's side of the handshake is done, so only {@link Https} notices.
+   * certificate only after the client's side of the handshake is done, so only {@link Https}
+   * notices.
    */
   record Tls(Duration timeout, TlsOptions tls) implements CheckSpec {
     public Tls {
@@ -46,8 +47,17 @@ public sealed interface CheckSpec {
     }
   }
 
-  /** Healthy when {@code GET path} answers one of {@code statuses}; optional bearer token read from a file. */
-  record Https(Duration timeout, TlsOptions tls, String path, Set<Integer> statuses, Optional<Path> bearerTokenFile) implements CheckSpec {
+  /**
+   * Healthy when {@code GET path} answers one of {@code statuses}; optional bearer token read from
+   * a file.
+   */
+  record Https(
+      Duration timeout,
+      TlsOptions tls,
+      String path,
+      Set<Integer> statuses,
+      Optional<Path> bearerTokenFile)
+      implements CheckSpec {
     public Https {
       requirePositive(timeout);
       Objects.requireNonNull(tls);

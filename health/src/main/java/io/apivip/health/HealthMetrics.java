@@ -13,9 +13,9 @@ import java.util.function.ToDoubleFunction;
 import java.util.stream.Stream;
 
 /**
- * The health meters of one backend, tagged {@code backend} (its address) and {@code name}. Names are
- * defined here and nowhere else; Prometheus renders them {@code apivip_backend_up},
- * {@code apivip_health_check_duration_seconds} (a histogram), {@code apivip_health_checks_total} and
+ * The health meters of one backend, tagged {@code backend} (its address) and {@code name}. Names
+ * are defined here and nowhere else; Prometheus renders them {@code apivip_backend_up}, {@code
+ * apivip_health_check_duration_seconds} (a histogram), {@code apivip_health_checks_total} and
  * {@code apivip_health_certificate_expiry_timestamp_seconds}.
  */
 final class HealthMetrics {
@@ -25,15 +25,21 @@ final class HealthMetrics {
   static final String CHECKS = "apivip.health.checks";
   static final String CERTIFICATE_EXPIRY = "apivip.health.certificate.expiry.timestamp";
 
-  /** Histogram buckets for a check: a loopback check takes milliseconds, a timeout a second or more. */
-  private static final Duration[] CHECK_BUCKETS = Stream.of(5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000)
-      .map(Duration::ofMillis)
-      .toArray(Duration[]::new);
+  /**
+   * Histogram buckets for a check: a loopback check takes milliseconds, a timeout a second or more.
+   */
+  private static final Duration[] CHECK_BUCKETS =
+      Stream.of(5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000)
+          .map(Duration::ofMillis)
+          .toArray(Duration[]::new);
 
   private final Timer duration;
+
   /** Seconds since the epoch; NaN until a check has completed a TLS handshake. */
   private final AtomicReference<Double> certificateExpiry = new AtomicReference<>(Double.NaN);
-  private final Map<CheckResult.Outcome, Counter> results = new EnumMap<>(CheckResult.Outcome.class);
+
+  private final Map<CheckResult.Outcome, Counter> results =
+      new EnumMap<>(CheckResult.Outcome.class);
 
   <T> HealthMetrics(MeterRegistry registry, Backend backend, T owner, ToDoubleFunction<T> up) {
     Tags tags = Tags.of("backend", backend.hostPort(), "name", backend.name());
@@ -49,7 +55,9 @@ final class HealthMetrics {
             .serviceLevelObjectives(CHECK_BUCKETS)
             .register(registry);
     Gauge.builder(CERTIFICATE_EXPIRY, certificateExpiry, AtomicReference::get)
-        .description("When the certificate the backend presented to the last health check that reached TLS expires (its notAfter)")
+        .description(
+            "When the certificate the backend presented to the last health check that reached TLS"
+                + " expires (its notAfter)")
         .baseUnit("seconds")
         .tags(tags)
         .strongReference(true)
@@ -57,13 +65,21 @@ final class HealthMetrics {
     for (CheckResult.Outcome outcome : CheckResult.Outcome.values()) {
       results.put(
           outcome,
-          Counter.builder(CHECKS).description("Health checks run, by outcome").tags(tags).tag("outcome", outcome.tag()).register(registry));
+          Counter.builder(CHECKS)
+              .description("Health checks run, by outcome")
+              .tags(tags)
+              .tag("outcome", outcome.tag())
+              .register(registry));
     }
   }
 
   void record(CheckResult result) {
     duration.record(result.duration());
     results.get(result.outcome()).increment();
-    result.certificateExpiry().ifPresent(notAfter -> certificateExpiry.set(notAfter.getEpochSecond() + notAfter.getNano() / 1e9));
+    result
+        .certificateExpiry()
+        .ifPresent(
+            notAfter ->
+                certificateExpiry.set(notAfter.getEpochSecond() + notAfter.getNano() / 1e9));
   }
 }

@@ -27,8 +27,9 @@ import org.slf4j.LoggerFactory;
  * #reportConnectFailure}), which counts toward fall like a failed check.
  *
  * <p>The daemon builds it from its settings: one {@code Backend(nodeId, address)} per {@code
- * Settings.Backend}, a {@link NettyProber} over its shared event loop group with the {@link CheckSpec}
- * that {@code Settings.Health} describes, and {@code new Schedule(interval, rise, fall)}.
+ * Settings.Backend}, a {@link NettyProber} over its shared event loop group with the {@link
+ * CheckSpec} that {@code Settings.Health} describes, and {@code new Schedule(interval, rise,
+ * fall)}.
  *
  * <p>Threads: all state belongs to one thread of its own, {@code apivip-health}, which also calls
  * the listeners; checks run on the prober's event loops and hand their results back to it.
@@ -50,11 +51,17 @@ public final class HealthMonitor implements AutoCloseable {
   private boolean started; // owned by thread
   private boolean closed; // owned by thread
 
-  public HealthMonitor(List<Backend> backends, Prober prober, Schedule schedule, MeterRegistry registry) {
+  public HealthMonitor(
+      List<Backend> backends, Prober prober, Schedule schedule, MeterRegistry registry) {
     this(backends, prober, schedule, registry, Clock.systemUTC());
   }
 
-  HealthMonitor(List<Backend> backends, Prober prober, Schedule schedule, MeterRegistry registry, Clock clock) {
+  HealthMonitor(
+      List<Backend> backends,
+      Prober prober,
+      Schedule schedule,
+      MeterRegistry registry,
+      Clock clock) {
     this.backends = List.copyOf(backends);
     this.known = Set.copyOf(backends);
     if (known.size() != this.backends.size()) {
@@ -64,40 +71,55 @@ public final class HealthMonitor implements AutoCloseable {
     this.schedule = Objects.requireNonNull(schedule);
     this.clock = Objects.requireNonNull(clock);
     ScheduledThreadPoolExecutor executor =
-        new ScheduledThreadPoolExecutor(1, runnable -> {
-          Thread t = new Thread(runnable, "apivip-health");
-          t.setDaemon(true);
-          return t;
-        });
+        new ScheduledThreadPoolExecutor(
+            1,
+            runnable -> {
+              Thread t = new Thread(runnable, "apivip-health");
+              t.setDaemon(true);
+              return t;
+            });
     // close() must not wait for checks scheduled up to an interval ahead.
     executor.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
     this.thread = executor;
     Map<Backend, BackendStatus> initial = new LinkedHashMap<>();
     for (Backend backend : this.backends) {
       progress.put(backend, RiseFall.Progress.START);
-      initial.put(backend, new BackendStatus(HealthState.UNKNOWN, "not checked yet", clock.instant()));
-      metrics.put(backend, new HealthMetrics(registry, backend, this, monitor -> monitor.state(backend) == HealthState.UP ? 1 : 0));
+      initial.put(
+          backend, new BackendStatus(HealthState.UNKNOWN, "not checked yet", clock.instant()));
+      metrics.put(
+          backend,
+          new HealthMetrics(
+              registry,
+              backend,
+              this,
+              monitor -> monitor.state(backend) == HealthState.UP ? 1 : 0));
     }
     this.snapshot = Collections.unmodifiableMap(initial);
   }
 
-  /** Adds a listener for every transition from now on; see {@link HealthListener} for the thread. */
+  /**
+   * Adds a listener for every transition from now on; see {@link HealthListener} for the thread.
+   */
   public void addListener(HealthListener listener) {
     listeners.add(Objects.requireNonNull(listener));
   }
 
   /** Starts checking every backend; the first checks begin within a jitter of now. */
   public void start() {
-    thread.execute(() -> {
-      if (started || closed) {
-        return;
-      }
-      started = true;
-      for (Backend backend : backends) {
-        long spread = (long) (schedule.interval().toNanos() * schedule.jitter());
-        thread.schedule(() -> check(backend), spread == 0 ? 0 : ThreadLocalRandom.current().nextLong(spread), TimeUnit.NANOSECONDS);
-      }
-    });
+    thread.execute(
+        () -> {
+          if (started || closed) {
+            return;
+          }
+          started = true;
+          for (Backend backend : backends) {
+            long spread = (long) (schedule.interval().toNanos() * schedule.jitter());
+            thread.schedule(
+                () -> check(backend),
+                spread == 0 ? 0 : ThreadLocalRandom.current().nextLong(spread),
+                TimeUnit.NANOSECONDS);
+          }
+        });
   }
 
   /** Every backend's status as of the last change, in configuration order. Safe from any thread. */
@@ -113,13 +135,19 @@ public final class HealthMonitor implements AutoCloseable {
 
   /**
    * The proxy saw a connect to {@code backend} refused or timed out: one failure toward {@code
-   * fall}, at most one between two checks ({@link RiseFall}). Safe from any thread, returns at once.
+   * fall}, at most one between two checks ({@link RiseFall}). Safe from any thread, returns at
+   * once.
    */
   public void reportConnectFailure(Backend backend, String reason) {
     if (!known.contains(backend)) {
       throw new IllegalArgumentException("unknown backend " + backend);
     }
-    runOnThread(() -> settle(backend, RiseFall.afterPassiveFailure(progress.get(backend), schedule.fall()), "passive: " + reason));
+    runOnThread(
+        () ->
+            settle(
+                backend,
+                RiseFall.afterPassiveFailure(progress.get(backend), schedule.fall()),
+                "passive: " + reason));
   }
 
   private void check(Backend backend) {
@@ -131,12 +159,15 @@ public final class HealthMonitor implements AutoCloseable {
     try {
       result = prober.probe(backend);
     } catch (RuntimeException e) {
-      result = CompletableFuture.completedFuture(CheckResult.failed(Reasons.describe(e), Duration.ZERO));
+      result =
+          CompletableFuture.completedFuture(CheckResult.failed(Reasons.describe(e), Duration.ZERO));
     }
-    result.whenComplete((outcome, error) -> {
-      CheckResult checked = error == null ? outcome : CheckResult.failed(Reasons.describe(error), Duration.ZERO);
-      runOnThread(() -> checked(backend, checked, startNanos));
-    });
+    result.whenComplete(
+        (outcome, error) -> {
+          CheckResult checked =
+              error == null ? outcome : CheckResult.failed(Reasons.describe(error), Duration.ZERO);
+          runOnThread(() -> checked(backend, checked, startNanos));
+        });
   }
 
   private void checked(Backend backend, CheckResult result, long startNanos) {
@@ -144,8 +175,13 @@ public final class HealthMonitor implements AutoCloseable {
       return;
     }
     metrics.get(backend).record(result);
-    settle(backend, RiseFall.afterCheck(progress.get(backend), result.healthy(), schedule.rise(), schedule.fall()), result.reason());
-    // Next check one interval (give or take the jitter) after this one started, never overlapping it.
+    settle(
+        backend,
+        RiseFall.afterCheck(
+            progress.get(backend), result.healthy(), schedule.rise(), schedule.fall()),
+        result.reason());
+    // Next check one interval (give or take the jitter) after this one started, never overlapping
+    // it.
     long interval = schedule.interval().toNanos();
     long spread = (long) (interval * schedule.jitter());
     long jitter = spread == 0 ? 0 : ThreadLocalRandom.current().nextLong(-spread, spread + 1);
@@ -158,14 +194,23 @@ public final class HealthMonitor implements AutoCloseable {
     if (previous.state() == next.state()) {
       return;
     }
-    HealthEvent event = new HealthEvent(backend, previous.state(), next.state(), reason, clock.instant());
+    HealthEvent event =
+        new HealthEvent(backend, previous.state(), next.state(), reason, clock.instant());
     Map<Backend, BackendStatus> updated = new LinkedHashMap<>(snapshot);
     updated.put(backend, new BackendStatus(next.state(), reason, event.at()));
     snapshot = Collections.unmodifiableMap(updated);
     if (next.state() == HealthState.UP) {
-      log.info("backend {} is up ({} -> up): {}", backend, previous.state().name().toLowerCase(Locale.ROOT), reason);
+      log.info(
+          "backend {} is up ({} -> up): {}",
+          backend,
+          previous.state().name().toLowerCase(Locale.ROOT),
+          reason);
     } else {
-      log.warn("backend {} is down ({} -> down): {}", backend, previous.state().name().toLowerCase(Locale.ROOT), reason);
+      log.warn(
+          "backend {} is down ({} -> down): {}",
+          backend,
+          previous.state().name().toLowerCase(Locale.ROOT),
+          reason);
     }
     for (HealthListener listener : listeners) {
       try {

@@ -41,10 +41,11 @@ import javax.net.ssl.SSLSession;
 
 /**
  * Checks backends over the network with Netty, on an event loop group the caller owns and shares:
- * the daemon hands in its epoll or NIO group and channel class (io.apivip.daemon.transport.Transports), tests
- * NIO. Every check opens a fresh connection (a pooled one would hide a dead listener) and closes it
- * when the check ends, whatever the outcome; a timer on the channel's event loop ends it at the
- * timeout, so a server that accepts and never answers costs one timeout, never a stuck check.
+ * the daemon hands in its epoll or NIO group and channel class
+ * (io.apivip.daemon.transport.Transports), tests NIO. Every check opens a fresh connection (a
+ * pooled one would hide a dead listener) and closes it when the check ends, whatever the outcome; a
+ * timer on the channel's event loop ends it at the timeout, so a server that accepts and never
+ * answers costs one timeout, never a stuck check.
  *
  * <p>{@link #probe} reads certificate and token files when they have changed, so call it off event
  * loops (the {@link HealthMonitor} thread does); everything else runs on one event loop per check.
@@ -58,11 +59,13 @@ public final class NettyProber implements Prober {
   private final CheckSpec spec;
   private final Optional<TlsMaterial> tls;
 
-  public NettyProber(EventLoopGroup group, Class<? extends SocketChannel> channelClass, CheckSpec spec) {
+  public NettyProber(
+      EventLoopGroup group, Class<? extends SocketChannel> channelClass, CheckSpec spec) {
     this.group = Objects.requireNonNull(group);
     this.channelClass = Objects.requireNonNull(channelClass);
     this.spec = Objects.requireNonNull(spec);
-    Optional<java.nio.file.Path> tokenFile = spec instanceof CheckSpec.Https https ? https.bearerTokenFile() : Optional.empty();
+    Optional<java.nio.file.Path> tokenFile =
+        spec instanceof CheckSpec.Https https ? https.bearerTokenFile() : Optional.empty();
     this.tls = spec.tlsOptions().map(options -> new TlsMaterial(options, tokenFile));
   }
 
@@ -86,7 +89,8 @@ public final class NettyProber implements Prober {
     try {
       attempt.loop.execute(attempt::start);
     } catch (RejectedExecutionException e) {
-      return CompletableFuture.completedFuture(CheckResult.failed("event loop group is shut down", Duration.ZERO));
+      return CompletableFuture.completedFuture(
+          CheckResult.failed("event loop group is shut down", Duration.ZERO));
     }
     return attempt.result;
   }
@@ -100,8 +104,10 @@ public final class NettyProber implements Prober {
     final CompletableFuture<CheckResult> result = new CompletableFuture<>();
     long startNanos;
     String phase = "connecting";
+
     /** The presented certificate's notAfter, once a handshake completed. */
     Optional<Instant> certificateExpiry = Optional.empty();
+
     Channel channel;
     ScheduledFuture<?> deadline;
 
@@ -121,24 +127,28 @@ public final class NettyProber implements Prober {
               .group(loop)
               .channel(channelClass)
               // Our deadline, not the connect timeout, ends a slow connect: one clock, one reason.
-              .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, timeoutMillis + 1000))
+              .option(
+                  ChannelOption.CONNECT_TIMEOUT_MILLIS,
+                  (int) Math.min(Integer.MAX_VALUE, timeoutMillis + 1000))
               .option(ChannelOption.TCP_NODELAY, true)
-              .handler(new ChannelInitializer<Channel>() {
-                @Override
-                protected void initChannel(Channel ch) {
-                  pipeline(ch);
-                }
-              });
+              .handler(
+                  new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                      pipeline(ch);
+                    }
+                  });
       try {
         ChannelFuture connect = bootstrap.connect(backend.address());
         channel = connect.channel();
-        connect.addListener(done -> {
-          if (done.isSuccess()) {
-            connected();
-          } else {
-            fail(done.cause());
-          }
-        });
+        connect.addListener(
+            done -> {
+              if (done.isSuccess()) {
+                connected();
+              } else {
+                fail(done.cause());
+              }
+            });
       } catch (RuntimeException e) {
         fail(e);
       }
@@ -168,33 +178,43 @@ public final class NettyProber implements Prober {
       }
       phase = "in TLS handshake";
       SslHandler ssl = channel.pipeline().get(SslHandler.class);
-      ssl.handshakeFuture().addListener(handshake -> {
-        if (!handshake.isSuccess()) {
-          fail(handshake.cause());
-          return;
-        }
-        certificateExpiry = notAfter(ssl.engine().getSession());
-        if (spec instanceof CheckSpec.Https https) {
-          phase = "waiting for the HTTP response";
-          channel.writeAndFlush(request(https)).addListener(written -> {
-            if (!written.isSuccess()) {
-              fail(written.cause());
-            }
-          });
-        } else {
-          succeed("TLS handshake completed (" + ssl.engine().getSession().getProtocol() + ")");
-        }
-      });
+      ssl.handshakeFuture()
+          .addListener(
+              handshake -> {
+                if (!handshake.isSuccess()) {
+                  fail(handshake.cause());
+                  return;
+                }
+                certificateExpiry = notAfter(ssl.engine().getSession());
+                if (spec instanceof CheckSpec.Https https) {
+                  phase = "waiting for the HTTP response";
+                  channel
+                      .writeAndFlush(request(https))
+                      .addListener(
+                          written -> {
+                            if (!written.isSuccess()) {
+                              fail(written.cause());
+                            }
+                          });
+                } else {
+                  succeed(
+                      "TLS handshake completed (" + ssl.engine().getSession().getProtocol() + ")");
+                }
+              });
     }
 
     private FullHttpRequest request(CheckSpec.Https https) {
-      FullHttpRequest request = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, https.path(), Unpooled.EMPTY_BUFFER);
-      request.headers()
+      FullHttpRequest request =
+          new DefaultFullHttpRequest(
+              HttpVersion.HTTP_1_1, HttpMethod.GET, https.path(), Unpooled.EMPTY_BUFFER);
+      request
+          .headers()
           .set(HttpHeaderNames.HOST, serverName().orElse(backend.hostPort()))
           .set(HttpHeaderNames.USER_AGENT, "apivip-health")
           .set(HttpHeaderNames.ACCEPT, "*/*")
           .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-      bearerToken.ifPresent(token -> request.headers().set(HttpHeaderNames.AUTHORIZATION, "Bearer " + token));
+      bearerToken.ifPresent(
+          token -> request.headers().set(HttpHeaderNames.AUTHORIZATION, "Bearer " + token));
       return request;
     }
 
@@ -204,12 +224,19 @@ public final class NettyProber implements Prober {
         succeed("HTTP " + status);
       } else {
         String summary = Reasons.summarize(body);
-        complete(CheckResult.failed(summary.isEmpty() ? "HTTP " + status : "HTTP " + status + ": " + summary, elapsed()));
+        complete(
+            CheckResult.failed(
+                summary.isEmpty() ? "HTTP " + status : "HTTP " + status + ": " + summary,
+                elapsed()));
       }
     }
 
     private void timedOut() {
-      complete(new CheckResult(CheckResult.Outcome.TIMEOUT, "timeout after " + Reasons.duration(spec.timeout()) + " " + phase, elapsed()));
+      complete(
+          new CheckResult(
+              CheckResult.Outcome.TIMEOUT,
+              "timeout after " + Reasons.duration(spec.timeout()) + " " + phase,
+              elapsed()));
     }
 
     private void succeed(String reason) {
@@ -228,7 +255,9 @@ public final class NettyProber implements Prober {
     private static Optional<Instant> notAfter(SSLSession session) {
       try {
         Certificate[] chain = session.getPeerCertificates();
-        return chain.length > 0 && chain[0] instanceof X509Certificate leaf ? Optional.of(leaf.getNotAfter().toInstant()) : Optional.empty();
+        return chain.length > 0 && chain[0] instanceof X509Certificate leaf
+            ? Optional.of(leaf.getNotAfter().toInstant())
+            : Optional.empty();
       } catch (SSLPeerUnverifiedException e) {
         return Optional.empty();
       }
@@ -249,7 +278,9 @@ public final class NettyProber implements Prober {
       if (channel != null) {
         channel.close();
       }
-      result.complete(new CheckResult(outcome.outcome(), outcome.reason(), outcome.duration(), certificateExpiry));
+      result.complete(
+          new CheckResult(
+              outcome.outcome(), outcome.reason(), outcome.duration(), certificateExpiry));
     }
 
     /** Reads the status and the start of the body; the rest is dropped. */
@@ -264,7 +295,10 @@ public final class NettyProber implements Prober {
         }
         if (message instanceof HttpContent content && body.length() < MAX_BODY_CHARS) {
           int take = Math.min(content.content().readableBytes(), MAX_BODY_CHARS - body.length());
-          body.append(content.content().toString(content.content().readerIndex(), take, StandardCharsets.UTF_8));
+          body.append(
+              content
+                  .content()
+                  .toString(content.content().readerIndex(), take, StandardCharsets.UTF_8));
         }
         if (message instanceof LastHttpContent) {
           responded(status, body.toString());

@@ -24,10 +24,13 @@ public final class Pem {
 
   private Pem() {}
 
-  public static X509Certificate[] certificates(Path file) throws IOException, GeneralSecurityException {
+  public static X509Certificate[] certificates(Path file)
+      throws IOException, GeneralSecurityException {
     try (InputStream in = Files.newInputStream(file)) {
       X509Certificate[] certificates =
-          CertificateFactory.getInstance("X.509").generateCertificates(in).stream().map(X509Certificate.class::cast).toArray(X509Certificate[]::new);
+          CertificateFactory.getInstance("X.509").generateCertificates(in).stream()
+              .map(X509Certificate.class::cast)
+              .toArray(X509Certificate[]::new);
       if (certificates.length == 0) {
         throw new GeneralSecurityException(file + " holds no certificate");
       }
@@ -35,7 +38,10 @@ public final class Pem {
     }
   }
 
-  /** PKCS#8 ({@code BEGIN PRIVATE KEY}) or traditional ({@code BEGIN RSA PRIVATE KEY}, {@code BEGIN EC PRIVATE KEY}). */
+  /**
+   * PKCS#8 ({@code BEGIN PRIVATE KEY}) or traditional ({@code BEGIN RSA PRIVATE KEY}, {@code BEGIN
+   * EC PRIVATE KEY}).
+   */
   public static PrivateKey privateKey(Path file) throws IOException, GeneralSecurityException {
     try (Reader in = Files.newBufferedReader(file, StandardCharsets.US_ASCII);
         PEMParser parser = new PEMParser(in)) {

@@ -10,8 +10,8 @@ final class Reasons {
 
   /**
    * {@code SimpleClassName: message} of the exception that explains the failure: Netty's wrappers
-   * (a decoder exception around a TLS error) are peeled off, and Netty's private subclasses are named
-   * by their public parent ({@code ConnectException}, not {@code AnnotatedConnectException}).
+   * (a decoder exception around a TLS error) are peeled off, and Netty's private subclasses are
+   * named by their public parent ({@code ConnectException}, not {@code AnnotatedConnectException}).
    */
   static String describe(Throwable failure) {
     Throwable cause = failure;
@@ -23,7 +23,9 @@ final class Reasons {
       type = type.getSuperclass();
     }
     String message = cause.getMessage();
-    return message == null || message.isBlank() ? type.getSimpleName() : type.getSimpleName() + ": " + message;
+    return message == null || message.isBlank()
+        ? type.getSimpleName()
+        : type.getSimpleName() + ": " + message;
   }
 
   /** {@code 1s}, {@code 250ms}, {@code 1.5s}. */
@@ -32,7 +34,9 @@ final class Reasons {
     if (millis < 1000) {
       return millis + "ms";
     }
-    return millis % 1000 == 0 ? millis / 1000 + "s" : String.format(java.util.Locale.ROOT, "%.1fs", millis / 1000.0);
+    return millis % 1000 == 0
+        ? millis / 1000 + "s"
+        : String.format(java.util.Locale.ROOT, "%.1fs", millis / 1000.0);
   }
 
   /**
@@ -46,7 +50,10 @@ final class Reasons {
         failedChecks.append(failedChecks.length() == 0 ? "" : "; ").append(line.trim());
       }
     }
-    String summary = failedChecks.length() > 0 ? failedChecks.toString() : body.strip().lines().findFirst().orElse("");
+    String summary =
+        failedChecks.length() > 0
+            ? failedChecks.toString()
+            : body.strip().lines().findFirst().orElse("");
     return summary.length() > 200 ? summary.substring(0, 200) + "..." : summary;
   }
 }

@@ -1,10 +1,10 @@
 package io.apivip.health;
 
 /**
- * The rise/fall rule, a pure function: a backend goes down after {@code fall} failed checks in a row
- * and up after {@code rise} good ones in a row; the first result after start-up decides at once. A
- * passive failure (a connect the proxy saw fail) counts toward {@code fall} like a failed check,
- * but at most one between two checks: a burst of failed connects (many clients at once, one
+ * The rise/fall rule, a pure function: a backend goes down after {@code fall} failed checks in a
+ * row and up after {@code rise} good ones in a row; the first result after start-up decides at
+ * once. A passive failure (a connect the proxy saw fail) counts toward {@code fall} like a failed
+ * check, but at most one between two checks: a burst of failed connects (many clients at once, one
  * network blip) is one piece of evidence, not {@code fall} of them, so it cannot take every backend
  * down at once. On a backend rising again it cuts the run of good checks short.
  */

@@ -3,10 +3,10 @@ package io.apivip.health;
 import java.time.Duration;
 
 /**
- * When each backend is checked and how results turn into state: every {@code interval}, spread by up
- * to {@code jitter} (a fraction of the interval, either way) so checks of many backends and nodes do
- * not fire in lock-step; {@code rise} good results in a row bring a backend up, {@code fall} bad ones
- * take it down. Maps onto {@code Settings.Health} interval, rise and fall.
+ * When each backend is checked and how results turn into state: every {@code interval}, spread by
+ * up to {@code jitter} (a fraction of the interval, either way) so checks of many backends and
+ * nodes do not fire in lock-step; {@code rise} good results in a row bring a backend up, {@code
+ * fall} bad ones take it down. Maps onto {@code Settings.Health} interval, rise and fall.
  */
 public record Schedule(Duration interval, double jitter, int rise, int fall) {
 

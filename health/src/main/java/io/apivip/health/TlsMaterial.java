@@ -64,10 +64,14 @@ final class TlsMaterial {
           builder.trustManager(Pem.certificates(options.caFile().get()));
         }
       } else {
-        builder.endpointIdentificationAlgorithm(null).trustManager(InsecureTrustManagerFactory.INSTANCE);
+        builder
+            .endpointIdentificationAlgorithm(null)
+            .trustManager(InsecureTrustManagerFactory.INSTANCE);
       }
       if (options.clientCertFile().isPresent()) {
-        builder.keyManager(Pem.privateKey(options.clientKeyFile().orElseThrow()), Pem.certificates(options.clientCertFile().get()));
+        builder.keyManager(
+            Pem.privateKey(options.clientKeyFile().orElseThrow()),
+            Pem.certificates(options.clientCertFile().get()));
       }
       context = builder.build();
     } catch (IOException | GeneralSecurityException | RuntimeException e) {
@@ -77,7 +81,8 @@ final class TlsMaterial {
       try {
         token = Optional.of(Files.readString(bearerTokenFile.get(), StandardCharsets.UTF_8).trim());
       } catch (IOException e) {
-        throw new Unusable("cannot read bearer token " + bearerTokenFile.get() + ": " + Reasons.describe(e), e);
+        throw new Unusable(
+            "cannot read bearer token " + bearerTokenFile.get() + ": " + Reasons.describe(e), e);
       }
     }
     loadedStamp = stamp;

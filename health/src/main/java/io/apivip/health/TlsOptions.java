@@ -6,9 +6,10 @@ import java.util.Optional;
 
 /**
  * How tls and https checks set up TLS. Maps one to one onto {@code Settings.Health}: {@code caFile}
- * (empty: the JDK's default trust store), {@code verify} (false: accept any certificate and name, for
- * debugging only), the client certificate and key in PEM (PKCS#8, or PKCS#1 as MicroK8s writes them),
- * and {@code serverName}, sent as SNI and verified in the certificate instead of the backend's IP.
+ * (empty: the JDK's default trust store), {@code verify} (false: accept any certificate and name,
+ * for debugging only), the client certificate and key in PEM (PKCS#8, or PKCS#1 as MicroK8s writes
+ * them), and {@code serverName}, sent as SNI and verified in the certificate instead of the
+ * backend's IP.
  */
 public record TlsOptions(
     Optional<Path> caFile,
@@ -23,13 +24,15 @@ public record TlsOptions(
     Objects.requireNonNull(clientKeyFile);
     Objects.requireNonNull(serverName);
     if (clientCertFile.isPresent() != clientKeyFile.isPresent()) {
-      throw new IllegalArgumentException("a client certificate needs its key, and a key its certificate");
+      throw new IllegalArgumentException(
+          "a client certificate needs its key, and a key its certificate");
     }
   }
 
   /** Verify against {@code caFile}, no client certificate, the backend's IP as the name. */
   public static TlsOptions verifiedBy(Path caFile) {
-    return new TlsOptions(Optional.of(caFile), true, Optional.empty(), Optional.empty(), Optional.empty());
+    return new TlsOptions(
+        Optional.of(caFile), true, Optional.empty(), Optional.empty(), Optional.empty());
   }
 
   public TlsOptions withClientCertificate(Path certFile, Path keyFile) {

@@ -29,7 +29,10 @@ class HealthMonitorTest {
 
   @TempDir Path dir;
 
-  /** Answers each backend's checks from a script of results (+ healthy, - failed); the last one repeats. */
+  /**
+   * Answers each backend's checks from a script of results (+ healthy, - failed); the last one
+   * repeats.
+   */
   static final class ScriptedProber implements Prober {
     final Map<Backend, Deque<Boolean>> scripts = new ConcurrentHashMap<>();
     final Map<Backend, AtomicInteger> checks = new ConcurrentHashMap<>();
@@ -50,7 +53,9 @@ class HealthMonitorTest {
       boolean healthy = script.size() > 1 ? script.poll() : script.peek();
       String reason = "check " + number;
       return CompletableFuture.completedFuture(
-          healthy ? CheckResult.healthy(reason, Duration.ofMillis(1)) : CheckResult.failed(reason, Duration.ofMillis(1)));
+          healthy
+              ? CheckResult.healthy(reason, Duration.ofMillis(1))
+              : CheckResult.failed(reason, Duration.ofMillis(1)));
     }
   }
 
@@ -73,8 +78,11 @@ class HealthMonitorTest {
   @Test
   void startsUnknownAndTheFirstResultDecidesAtOnce() throws Exception {
     ScriptedProber prober = new ScriptedProber().script(B1, "+").script(B2, "-");
-    try (HealthMonitor monitor = new HealthMonitor(List.of(B1, B2), prober, fast(2, 2), new SimpleMeterRegistry())) {
-      assertThat(monitor.snapshot().values()).extracting(BackendStatus::state).containsExactly(HealthState.UNKNOWN, HealthState.UNKNOWN);
+    try (HealthMonitor monitor =
+        new HealthMonitor(List.of(B1, B2), prober, fast(2, 2), new SimpleMeterRegistry())) {
+      assertThat(monitor.snapshot().values())
+          .extracting(BackendStatus::state)
+          .containsExactly(HealthState.UNKNOWN, HealthState.UNKNOWN);
       BlockingQueue<HealthEvent> events = events(monitor);
       monitor.start();
       Map<Backend, HealthEvent> first = new ConcurrentHashMap<>();
@@ -82,10 +90,16 @@ class HealthMonitorTest {
         HealthEvent event = next(events);
         first.put(event.backend(), event);
       }
-      assertThat(first.get(B1)).extracting(HealthEvent::from, HealthEvent::to, HealthEvent::reason).containsExactly(HealthState.UNKNOWN, HealthState.UP, "check 1");
-      assertThat(first.get(B2)).extracting(HealthEvent::from, HealthEvent::to, HealthEvent::reason).containsExactly(HealthState.UNKNOWN, HealthState.DOWN, "check 1");
+      assertThat(first.get(B1))
+          .extracting(HealthEvent::from, HealthEvent::to, HealthEvent::reason)
+          .containsExactly(HealthState.UNKNOWN, HealthState.UP, "check 1");
+      assertThat(first.get(B2))
+          .extracting(HealthEvent::from, HealthEvent::to, HealthEvent::reason)
+          .containsExactly(HealthState.UNKNOWN, HealthState.DOWN, "check 1");
       assertThat(monitor.state(B1)).isEqualTo(HealthState.UP);
-      assertThat(monitor.snapshot().get(B2)).extracting(BackendStatus::state, BackendStatus::reason).containsExactly(HealthState.DOWN, "check 1");
+      assertThat(monitor.snapshot().get(B2))
+          .extracting(BackendStatus::state, BackendStatus::reason)
+          .containsExactly(HealthState.DOWN, "check 1");
     }
   }
 
@@ -93,12 +107,19 @@ class HealthMonitorTest {
   void fallsAfterFallFailuresAndRisesAfterRiseSuccessesInARow() throws Exception {
     // Checks:                          1 2 3 4 5 6 7 8 9
     ScriptedProber prober = new ScriptedProber().script(B1, "+ - + - - + - + + +");
-    try (HealthMonitor monitor = new HealthMonitor(List.of(B1), prober, fast(2, 2), new SimpleMeterRegistry())) {
+    try (HealthMonitor monitor =
+        new HealthMonitor(List.of(B1), prober, fast(2, 2), new SimpleMeterRegistry())) {
       BlockingQueue<HealthEvent> events = events(monitor);
       monitor.start();
-      assertThat(next(events)).extracting(HealthEvent::to, HealthEvent::reason).containsExactly(HealthState.UP, "check 1");
-      assertThat(next(events)).extracting(HealthEvent::to, HealthEvent::reason).containsExactly(HealthState.DOWN, "check 5");
-      assertThat(next(events)).extracting(HealthEvent::to, HealthEvent::reason).containsExactly(HealthState.UP, "check 9");
+      assertThat(next(events))
+          .extracting(HealthEvent::to, HealthEvent::reason)
+          .containsExactly(HealthState.UP, "check 1");
+      assertThat(next(events))
+          .extracting(HealthEvent::to, HealthEvent::reason)
+          .containsExactly(HealthState.DOWN, "check 5");
+      assertThat(next(events))
+          .extracting(HealthEvent::to, HealthEvent::reason)
+          .containsExactly(HealthState.UP, "check 9");
       Thread.sleep(100);
       assertThat(events).as("one event per transition, none while the state holds").isEmpty();
     }
@@ -107,11 +128,13 @@ class HealthMonitorTest {
   @Test
   void callsListenersOnItsOwnThreadAndSurvivesAFailingListener() throws Exception {
     ScriptedProber prober = new ScriptedProber().script(B1, "+");
-    try (HealthMonitor monitor = new HealthMonitor(List.of(B1), prober, fast(2, 2), new SimpleMeterRegistry())) {
+    try (HealthMonitor monitor =
+        new HealthMonitor(List.of(B1), prober, fast(2, 2), new SimpleMeterRegistry())) {
       BlockingQueue<String> threads = new LinkedBlockingQueue<>();
-      monitor.addListener(event -> {
-        throw new IllegalStateException("listener bug");
-      });
+      monitor.addListener(
+          event -> {
+            throw new IllegalStateException("listener bug");
+          });
       monitor.addListener(event -> threads.add(Thread.currentThread().getName()));
       monitor.start();
       assertThat(threads.poll(5, TimeUnit.SECONDS)).isEqualTo("apivip-health");
@@ -122,7 +145,8 @@ class HealthMonitorTest {
   void aBurstOfPassiveFailuresCountsOnceAndAFailedCheckCompletesTheFall() throws Exception {
     ScriptedProber prober = new ScriptedProber().script(B1, "+");
     Schedule slow = new Schedule(Duration.ofMillis(300), 0, 2, 2);
-    try (HealthMonitor monitor = new HealthMonitor(List.of(B1), prober, slow, new SimpleMeterRegistry())) {
+    try (HealthMonitor monitor =
+        new HealthMonitor(List.of(B1), prober, slow, new SimpleMeterRegistry())) {
       BlockingQueue<HealthEvent> events = events(monitor);
       monitor.start();
       assertThat(next(events).to()).isEqualTo(HealthState.UP);
@@ -130,7 +154,9 @@ class HealthMonitorTest {
       for (int i = 0; i < 50; i++) {
         monitor.reportConnectFailure(B1, "connect refused");
       }
-      assertThat(events.poll(100, TimeUnit.MILLISECONDS)).as("50 failed connects at once are one failure of fall=2").isNull();
+      assertThat(events.poll(100, TimeUnit.MILLISECONDS))
+          .as("50 failed connects at once are one failure of fall=2")
+          .isNull();
       assertThat(monitor.state(B1)).isEqualTo(HealthState.UP);
     }
   }
@@ -139,19 +165,25 @@ class HealthMonitorTest {
   void passiveFailuresBetweenChecksAddUpToFall() throws Exception {
     ScriptedProber prober = new ScriptedProber().script(B1, "+");
     Schedule slow = new Schedule(Duration.ofMillis(300), 0, 1, 1);
-    try (HealthMonitor monitor = new HealthMonitor(List.of(B1), prober, slow, new SimpleMeterRegistry())) {
+    try (HealthMonitor monitor =
+        new HealthMonitor(List.of(B1), prober, slow, new SimpleMeterRegistry())) {
       BlockingQueue<HealthEvent> events = events(monitor);
       monitor.start();
       assertThat(next(events).to()).isEqualTo(HealthState.UP);
       int checksBefore = prober.checks.get(B1).get();
       monitor.reportConnectFailure(B1, "connect refused");
       HealthEvent down = next(events);
-      assertThat(down).extracting(HealthEvent::from, HealthEvent::to, HealthEvent::reason)
+      assertThat(down)
+          .extracting(HealthEvent::from, HealthEvent::to, HealthEvent::reason)
           .containsExactly(HealthState.UP, HealthState.DOWN, "passive: connect refused");
-      assertThat(prober.checks.get(B1).get()).as("down before any further check").isEqualTo(checksBefore);
+      assertThat(prober.checks.get(B1).get())
+          .as("down before any further check")
+          .isEqualTo(checksBefore);
       HealthEvent up = next(events);
       assertThat(up.to()).isEqualTo(HealthState.UP);
-      assertThat(prober.checks.get(B1).get()).as("a good check after the report").isGreaterThanOrEqualTo(checksBefore + 1);
+      assertThat(prober.checks.get(B1).get())
+          .as("a good check after the report")
+          .isGreaterThanOrEqualTo(checksBefore + 1);
     }
   }
 
@@ -165,13 +197,54 @@ class HealthMonitorTest {
       next(events);
       next(events);
       Thread.sleep(50);
-      assertThat(registry.get("apivip.backend.up").tag("backend", "192.0.2.11:16443").gauge().value()).isEqualTo(1.0);
-      assertThat(registry.get("apivip.backend.up").tag("backend", "192.0.2.12:16443").tag("name", "n2").gauge().value()).isEqualTo(0.0);
-      assertThat(registry.get("apivip.health.checks").tag("backend", "192.0.2.11:16443").tag("outcome", "healthy").counter().count()).isPositive();
-      assertThat(registry.get("apivip.health.checks").tag("backend", "192.0.2.12:16443").tag("outcome", "failed").counter().count()).isPositive();
-      assertThat(registry.get("apivip.health.checks").tag("backend", "192.0.2.12:16443").tag("outcome", "healthy").counter().count()).isZero();
-      assertThat(registry.get("apivip.health.check.duration").tag("backend", "192.0.2.11:16443").timer().count()).isPositive();
-      assertThat(registry.get("apivip.health.certificate.expiry.timestamp").tag("backend", "192.0.2.11:16443").gauge().value())
+      assertThat(
+              registry.get("apivip.backend.up").tag("backend", "192.0.2.11:16443").gauge().value())
+          .isEqualTo(1.0);
+      assertThat(
+              registry
+                  .get("apivip.backend.up")
+                  .tag("backend", "192.0.2.12:16443")
+                  .tag("name", "n2")
+                  .gauge()
+                  .value())
+          .isEqualTo(0.0);
+      assertThat(
+              registry
+                  .get("apivip.health.checks")
+                  .tag("backend", "192.0.2.11:16443")
+                  .tag("outcome", "healthy")
+                  .counter()
+                  .count())
+          .isPositive();
+      assertThat(
+              registry
+                  .get("apivip.health.checks")
+                  .tag("backend", "192.0.2.12:16443")
+                  .tag("outcome", "failed")
+                  .counter()
+                  .count())
+          .isPositive();
+      assertThat(
+              registry
+                  .get("apivip.health.checks")
+                  .tag("backend", "192.0.2.12:16443")
+                  .tag("outcome", "healthy")
+                  .counter()
+                  .count())
+          .isZero();
+      assertThat(
+              registry
+                  .get("apivip.health.check.duration")
+                  .tag("backend", "192.0.2.11:16443")
+                  .timer()
+                  .count())
+          .isPositive();
+      assertThat(
+              registry
+                  .get("apivip.health.certificate.expiry.timestamp")
+                  .tag("backend", "192.0.2.11:16443")
+                  .gauge()
+                  .value())
           .as("no check reached TLS")
           .isNaN();
     }
@@ -179,8 +252,14 @@ class HealthMonitorTest {
 
   @Test
   void rejectsReportsAboutUnknownBackends() {
-    try (HealthMonitor monitor = new HealthMonitor(List.of(B1), new ScriptedProber().script(B1, "+"), fast(2, 2), new SimpleMeterRegistry())) {
-      org.assertj.core.api.Assertions.assertThatThrownBy(() -> monitor.reportConnectFailure(B2, "refused"))
+    try (HealthMonitor monitor =
+        new HealthMonitor(
+            List.of(B1),
+            new ScriptedProber().script(B1, "+"),
+            fast(2, 2),
+            new SimpleMeterRegistry())) {
+      org.assertj.core.api.Assertions.assertThatThrownBy(
+              () -> monitor.reportConnectFailure(B2, "refused"))
           .isInstanceOf(IllegalArgumentException.class);
     }
   }
@@ -196,13 +275,21 @@ class HealthMonitorTest {
     Duration timeout = Duration.ofSeconds(1);
     NettyProber prober = Lab.prober(group, lab.readyz(timeout));
     try (StandInApiServer server = lab.server("b1");
-        HealthMonitor monitor = new HealthMonitor(List.of(Lab.backend(server)), prober, new Schedule(interval, 1, 1), new SimpleMeterRegistry())) {
-      // A cold JVM may take longer than the timeout for its first TLS handshake (class loading under
+        HealthMonitor monitor =
+            new HealthMonitor(
+                List.of(Lab.backend(server)),
+                prober,
+                new Schedule(interval, 1, 1),
+                new SimpleMeterRegistry())) {
+      // A cold JVM may take longer than the timeout for its first TLS handshake (class loading
+      // under
       // the paranoid leak detector); this test is about hang detection, so warm up first.
       prober.probe(Lab.backend(server)).get(5, TimeUnit.SECONDS);
       BlockingQueue<HealthEvent> events = events(monitor);
       monitor.start();
-      assertThat(next(events)).extracting(HealthEvent::to, HealthEvent::reason).containsExactly(HealthState.UP, "HTTP 200");
+      assertThat(next(events))
+          .extracting(HealthEvent::to, HealthEvent::reason)
+          .containsExactly(HealthState.UP, "HTTP 200");
       long hungAt = System.nanoTime();
       server.mode(Mode.HANG);
       HealthEvent down = next(events);
@@ -211,11 +298,15 @@ class HealthMonitorTest {
       assertThat(down.reason()).isEqualTo("timeout after 1s in TLS handshake");
       // At worst the hang starts just after a check: the next one starts within interval + jitter
       // and times out after timeout. 500ms allow for scheduling on a loaded machine.
-      assertThat(detectedAfter).isLessThanOrEqualTo(interval.multipliedBy(11).dividedBy(10).plus(timeout).plusMillis(500));
+      assertThat(detectedAfter)
+          .isLessThanOrEqualTo(
+              interval.multipliedBy(11).dividedBy(10).plus(timeout).plusMillis(500));
 
       server.mode(Mode.FAIL_READYZ);
       server.mode(Mode.HEALTHY);
-      assertThat(next(events)).extracting(HealthEvent::to, HealthEvent::reason).containsExactly(HealthState.UP, "HTTP 200");
+      assertThat(next(events))
+          .extracting(HealthEvent::to, HealthEvent::reason)
+          .containsExactly(HealthState.UP, "HTTP 200");
       server.mode(Mode.REFUSE);
       assertThat(next(events).reason()).startsWith("ConnectException: Connection refused");
     } finally {

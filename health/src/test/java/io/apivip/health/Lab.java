@@ -41,11 +41,13 @@ final class Lab {
   }
 
   StandInApiServer server(String name) {
-    return StandInApiServer.start(name, new InetSocketAddress("127.0.0.1", 0), serverCertificate, Optional.empty());
+    return StandInApiServer.start(
+        name, new InetSocketAddress("127.0.0.1", 0), serverCertificate, Optional.empty());
   }
 
   StandInApiServer server(String name, Pki.Issued certificate, Optional<X509Certificate> clientCa) {
-    return StandInApiServer.start(name, new InetSocketAddress("127.0.0.1", 0), certificate, clientCa);
+    return StandInApiServer.start(
+        name, new InetSocketAddress("127.0.0.1", 0), certificate, clientCa);
   }
 
   static Backend backend(StandInApiServer server) {

@@ -57,7 +57,9 @@ class NettyProberTest {
   }
 
   CheckResult probe(CheckSpec spec) throws Exception {
-    return Lab.prober(group, spec).probe(Lab.backend(server)).get(TIMEOUT.toMillis() + 5000, TimeUnit.MILLISECONDS);
+    return Lab.prober(group, spec)
+        .probe(Lab.backend(server))
+        .get(TIMEOUT.toMillis() + 5000, TimeUnit.MILLISECONDS);
   }
 
   CheckResult probeIn(Mode mode, CheckSpec spec) throws Exception {
@@ -109,7 +111,8 @@ class NettyProberTest {
 
   @Test
   void tlsFailsOnARefusedConnect() throws Exception {
-    assertThat(probeIn(Mode.REFUSE, new CheckSpec.Tls(TIMEOUT, lab.tls())).reason()).startsWith("ConnectException: Connection refused");
+    assertThat(probeIn(Mode.REFUSE, new CheckSpec.Tls(TIMEOUT, lab.tls())).reason())
+        .startsWith("ConnectException: Connection refused");
   }
 
   // --- https
@@ -130,9 +133,11 @@ class NettyProberTest {
 
   @Test
   void httpsChecksTheConfiguredPathAndStatuses() throws Exception {
-    CheckSpec livez = new CheckSpec.Https(TIMEOUT, lab.tls(), "/livez", Set.of(200), Optional.empty());
+    CheckSpec livez =
+        new CheckSpec.Https(TIMEOUT, lab.tls(), "/livez", Set.of(200), Optional.empty());
     assertThat(probeIn(Mode.FAIL_READYZ, livez).healthy()).isTrue();
-    CheckSpec acceptsFailure = new CheckSpec.Https(TIMEOUT, lab.tls(), "/readyz", Set.of(200, 500), Optional.empty());
+    CheckSpec acceptsFailure =
+        new CheckSpec.Https(TIMEOUT, lab.tls(), "/readyz", Set.of(200, 500), Optional.empty());
     assertThat(probe(acceptsFailure).healthy()).isTrue();
   }
 
@@ -168,10 +173,14 @@ class NettyProberTest {
   void httpsSendsTheBearerTokenReadFromItsFile() throws Exception {
     server = lab.server("b1");
     server.requireBearerToken(Optional.of("t0ken"));
-    assertThat(probe(lab.readyz(TIMEOUT)).reason()).isEqualTo("HTTP 401: {\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\",\"message\":\"Unauthorized\",\"reason\":\"Unauthorized\",\"code\":401}");
+    assertThat(probe(lab.readyz(TIMEOUT)).reason())
+        .isEqualTo(
+            "HTTP 401:"
+                + " {\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\",\"message\":\"Unauthorized\",\"reason\":\"Unauthorized\",\"code\":401}");
     Path token = dir.resolve("token");
     Files.writeString(token, "t0ken\n");
-    CheckSpec withToken = new CheckSpec.Https(TIMEOUT, lab.tls(), "/readyz", Set.of(200), Optional.of(token));
+    CheckSpec withToken =
+        new CheckSpec.Https(TIMEOUT, lab.tls(), "/readyz", Set.of(200), Optional.of(token));
     assertThat(probe(withToken).reason()).isEqualTo("HTTP 200");
   }
 
@@ -179,53 +188,92 @@ class NettyProberTest {
 
   @Test
   void failsAgainstACertificateFromAnotherCa() throws Exception {
-    server = lab.server("b1", Pki.newCa("someone-else").issueServer(List.of("127.0.0.1")), Optional.empty());
+    server =
+        lab.server(
+            "b1", Pki.newCa("someone-else").issueServer(List.of("127.0.0.1")), Optional.empty());
     CheckResult result = probe(lab.readyz(TIMEOUT));
     assertThat(result.outcome()).isEqualTo(CheckResult.Outcome.FAILED);
-    assertThat(result.reason()).startsWith("SSLHandshakeException: PKIX path building failed").contains("unable to find valid certification path");
+    assertThat(result.reason())
+        .startsWith("SSLHandshakeException: PKIX path building failed")
+        .contains("unable to find valid certification path");
   }
 
   @Test
   void tellsWhenThePresentedCertificateExpires() throws Exception {
-    Instant notAfter = Instant.now().plus(Duration.ofDays(20)).truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
-    server = lab.server("b1", lab.pki.issueServer(List.of("127.0.0.1"), Instant.now().minus(Duration.ofHours(1)), notAfter), Optional.empty());
-    assertThat(probe(lab.readyz(TIMEOUT)).certificateExpiry()).as("after an HTTPS check").contains(notAfter);
-    assertThat(probe(new CheckSpec.Tls(TIMEOUT, lab.tls())).certificateExpiry()).as("after a TLS check").contains(notAfter);
-    assertThat(probe(new CheckSpec.Tcp(TIMEOUT)).certificateExpiry()).as("a TCP check sees no certificate").isEmpty();
+    Instant notAfter =
+        Instant.now().plus(Duration.ofDays(20)).truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+    server =
+        lab.server(
+            "b1",
+            lab.pki.issueServer(
+                List.of("127.0.0.1"), Instant.now().minus(Duration.ofHours(1)), notAfter),
+            Optional.empty());
+    assertThat(probe(lab.readyz(TIMEOUT)).certificateExpiry())
+        .as("after an HTTPS check")
+        .contains(notAfter);
+    assertThat(probe(new CheckSpec.Tls(TIMEOUT, lab.tls())).certificateExpiry())
+        .as("after a TLS check")
+        .contains(notAfter);
+    assertThat(probe(new CheckSpec.Tcp(TIMEOUT)).certificateExpiry())
+        .as("a TCP check sees no certificate")
+        .isEmpty();
   }
 
   @Test
   void failsAgainstAnExpiredCertificate() throws Exception {
     Instant now = Instant.now();
-    server = lab.server("b1", lab.pki.issueServer(List.of("127.0.0.1"), now.minus(Duration.ofDays(30)), now.minus(Duration.ofDays(1))), Optional.empty());
+    server =
+        lab.server(
+            "b1",
+            lab.pki.issueServer(
+                List.of("127.0.0.1"),
+                now.minus(Duration.ofDays(30)),
+                now.minus(Duration.ofDays(1))),
+            Optional.empty());
     CheckResult result = probe(lab.readyz(TIMEOUT));
     assertThat(result.outcome()).isEqualTo(CheckResult.Outcome.FAILED);
-    assertThat(result.reason()).startsWith("SSLHandshakeException: PKIX path validation failed").contains("validity check failed");
+    assertThat(result.reason())
+        .startsWith("SSLHandshakeException: PKIX path validation failed")
+        .contains("validity check failed");
   }
 
   @Test
   void failsAgainstACertificateForAnotherHost() throws Exception {
-    server = lab.server("b1", lab.pki.issueServer(List.of("192.0.2.99", "other.example")), Optional.empty());
+    server =
+        lab.server(
+            "b1", lab.pki.issueServer(List.of("192.0.2.99", "other.example")), Optional.empty());
     CheckResult result = probe(lab.readyz(TIMEOUT));
     assertThat(result.outcome()).isEqualTo(CheckResult.Outcome.FAILED);
-    assertThat(result.reason()).isEqualTo("SSLHandshakeException: No subject alternative names matching IP address 127.0.0.1 found");
+    assertThat(result.reason())
+        .isEqualTo(
+            "SSLHandshakeException: No subject alternative names matching IP address 127.0.0.1"
+                + " found");
   }
 
   @Test
   void verifiesTheServerNameWhenOneIsSet() throws Exception {
-    server = lab.server("b1", lab.pki.issueServer(List.of("kubernetes.default.svc")), Optional.empty());
+    server =
+        lab.server("b1", lab.pki.issueServer(List.of("kubernetes.default.svc")), Optional.empty());
     assertThat(probe(lab.readyz(TIMEOUT)).healthy()).isFalse();
-    CheckSpec named = CheckSpec.Https.readyz(TIMEOUT, lab.tls().withServerName("kubernetes.default.svc"));
+    CheckSpec named =
+        CheckSpec.Https.readyz(TIMEOUT, lab.tls().withServerName("kubernetes.default.svc"));
     assertThat(probe(named).reason()).isEqualTo("HTTP 200");
-    CheckSpec misnamed = CheckSpec.Https.readyz(TIMEOUT, lab.tls().withServerName("kubernetes.example"));
-    assertThat(probe(misnamed).reason()).startsWith("SSLHandshakeException: No subject alternative DNS name matching kubernetes.example found");
+    CheckSpec misnamed =
+        CheckSpec.Https.readyz(TIMEOUT, lab.tls().withServerName("kubernetes.example"));
+    assertThat(probe(misnamed).reason())
+        .startsWith(
+            "SSLHandshakeException: No subject alternative DNS name matching kubernetes.example"
+                + " found");
   }
 
   @Test
   void acceptsAnyCertificateOnlyWhenVerificationIsOff() throws Exception {
-    server = lab.server("b1", Pki.newCa("someone-else").issueServer(List.of("192.0.2.99")), Optional.empty());
+    server =
+        lab.server(
+            "b1", Pki.newCa("someone-else").issueServer(List.of("192.0.2.99")), Optional.empty());
     assertThat(probe(lab.readyz(TIMEOUT)).healthy()).isFalse();
-    assertThat(probe(CheckSpec.Https.readyz(TIMEOUT, lab.tls().unverified())).reason()).isEqualTo("HTTP 200");
+    assertThat(probe(CheckSpec.Https.readyz(TIMEOUT, lab.tls().unverified())).reason())
+        .isEqualTo("HTTP 200");
   }
 
   @Test
@@ -233,8 +281,12 @@ class NettyProberTest {
     server = lab.server("b1", lab.serverCertificate, Optional.of(lab.pki.caCertificate()));
     CheckResult result = probe(lab.readyz(TIMEOUT));
     assertThat(result.outcome()).isEqualTo(CheckResult.Outcome.FAILED);
-    assertThat(result.reason()).matches("SSLHandshakeException: Received fatal alert: (certificate_required|bad_certificate)");
-    CheckSpec withCertificate = CheckSpec.Https.readyz(TIMEOUT, lab.tls().withClientCertificate(lab.clientCert, lab.clientKey));
+    assertThat(result.reason())
+        .matches(
+            "SSLHandshakeException: Received fatal alert: (certificate_required|bad_certificate)");
+    CheckSpec withCertificate =
+        CheckSpec.Https.readyz(
+            TIMEOUT, lab.tls().withClientCertificate(lab.clientCert, lab.clientKey));
     assertThat(probe(withCertificate).reason()).isEqualTo("HTTP 200");
   }
 
@@ -248,7 +300,9 @@ class NettyProberTest {
     // What "openssl ec" writes: the SEC1 structure with its curve, not PKCS#8.
     PrivateKeyInfo info = PrivateKeyInfo.getInstance(client.key().getEncoded());
     ECPrivateKey sec1 = ECPrivateKey.getInstance(info.parsePrivateKey());
-    ECPrivateKey withCurve = new ECPrivateKey(256, sec1.getKey(), sec1.getPublicKey(), info.getPrivateKeyAlgorithm().getParameters());
+    ECPrivateKey withCurve =
+        new ECPrivateKey(
+            256, sec1.getKey(), sec1.getPublicKey(), info.getPrivateKeyAlgorithm().getParameters());
     StringWriter pem = new StringWriter();
     try (PemWriter writer = new PemWriter(pem)) {
       writer.writeObject(new PemObject("EC PRIVATE KEY", withCurve.getEncoded()));
@@ -262,9 +316,11 @@ class NettyProberTest {
   @Test
   void failsClearlyWhenTheCaFileIsMissing() throws Exception {
     server = lab.server("b1");
-    CheckResult result = probe(CheckSpec.Https.readyz(TIMEOUT, TlsOptions.verifiedBy(dir.resolve("missing.crt"))));
+    CheckResult result =
+        probe(CheckSpec.Https.readyz(TIMEOUT, TlsOptions.verifiedBy(dir.resolve("missing.crt"))));
     assertThat(result.outcome()).isEqualTo(CheckResult.Outcome.FAILED);
-    assertThat(result.reason()).startsWith("cannot read " + dir.resolve("missing.crt") + ": NoSuchFileException");
+    assertThat(result.reason())
+        .startsWith("cannot read " + dir.resolve("missing.crt") + ": NoSuchFileException");
   }
 
   @Test
@@ -272,10 +328,12 @@ class NettyProberTest {
     server = lab.server("b1");
     Path ca = dir.resolve("rotating-ca.crt");
     lab.pki.writeCa(ca);
-    NettyProber prober = Lab.prober(group, CheckSpec.Https.readyz(TIMEOUT, TlsOptions.verifiedBy(ca)));
+    NettyProber prober =
+        Lab.prober(group, CheckSpec.Https.readyz(TIMEOUT, TlsOptions.verifiedBy(ca)));
     assertThat(prober.probe(Lab.backend(server)).get(5, TimeUnit.SECONDS).healthy()).isTrue();
     Pki.newCa("replaced").writeCa(ca);
     Files.setLastModifiedTime(ca, FileTime.from(Instant.now().plusSeconds(5)));
-    assertThat(prober.probe(Lab.backend(server)).get(5, TimeUnit.SECONDS).reason()).startsWith("SSLHandshakeException: PKIX path building failed");
+    assertThat(prober.probe(Lab.backend(server)).get(5, TimeUnit.SECONDS).reason())
+        .startsWith("SSLHandshakeException: PKIX path building failed");
   }
 }

@@ -26,10 +26,11 @@ class ProbeResourcesTest {
   static final Duration TIMEOUT = Duration.ofMillis(500);
   static final int CHECKS_PER_KIND = 2000;
   static final int WAVE = 100;
+
   /**
    * The JVM opens a few descriptors of its own at any time (a jar read by the class loader, a
-   * selector or wakeup pipe for a thread that starts late, such as GlobalEventExecutor's); a leak of
-   * checks would be counted in hundreds.
+   * selector or wakeup pipe for a thread that starts late, such as GlobalEventExecutor's); a leak
+   * of checks would be counted in hundreds.
    */
   static final int TOLERANCE = 10;
 
@@ -42,7 +43,9 @@ class ProbeResourcesTest {
   }
 
   /** Runs checks in waves of {@link #WAVE} at once; every one must end with {@code expected}. */
-  static Duration runWaves(Prober prober, Backend backend, CheckResult.Outcome expected, String reasonPrefix) throws Exception {
+  static Duration runWaves(
+      Prober prober, Backend backend, CheckResult.Outcome expected, String reasonPrefix)
+      throws Exception {
     Duration slowestWave = Duration.ZERO;
     for (int done = 0; done < CHECKS_PER_KIND; done += WAVE) {
       long started = System.nanoTime();
@@ -78,9 +81,18 @@ class ProbeResourcesTest {
       awaitClosed(hanging);
       long before = openFileDescriptors();
 
-      Duration slowestHangingWave = runWaves(https, Lab.backend(hanging), CheckResult.Outcome.TIMEOUT, "timeout after 500ms");
-      runWaves(https, Lab.backend(refusing), CheckResult.Outcome.FAILED, "ConnectException: Connection refused");
-      runWaves(tcp, Lab.backend(refusing), CheckResult.Outcome.FAILED, "ConnectException: Connection refused");
+      Duration slowestHangingWave =
+          runWaves(https, Lab.backend(hanging), CheckResult.Outcome.TIMEOUT, "timeout after 500ms");
+      runWaves(
+          https,
+          Lab.backend(refusing),
+          CheckResult.Outcome.FAILED,
+          "ConnectException: Connection refused");
+      runWaves(
+          tcp,
+          Lab.backend(refusing),
+          CheckResult.Outcome.FAILED,
+          "ConnectException: Connection refused");
 
       // A check that blocked the one event loop thread until its timeout would make a wave of 250
       // take 250 timeouts (50s); non-blocking, a wave takes one timeout plus the CPU time of 250
@@ -97,8 +109,15 @@ class ProbeResourcesTest {
         Thread.sleep(50);
       }
       System.out.printf(
-          "%d hanging https, %d refused https, %d refused tcp checks: open descriptors %d before, %d after; slowest wave of %d hanging checks %d ms%n",
-          CHECKS_PER_KIND, CHECKS_PER_KIND, CHECKS_PER_KIND, before, after, WAVE, slowestHangingWave.toMillis());
+          "%d hanging https, %d refused https, %d refused tcp checks: open descriptors %d before,"
+              + " %d after; slowest wave of %d hanging checks %d ms%n",
+          CHECKS_PER_KIND,
+          CHECKS_PER_KIND,
+          CHECKS_PER_KIND,
+          before,
+          after,
+          WAVE,
+          slowestHangingWave.toMillis());
       assertThat(after).isLessThanOrEqualTo(before + TOLERANCE);
     } finally {
       Lab.shutdown(group);

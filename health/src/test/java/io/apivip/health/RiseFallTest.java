@@ -60,7 +60,10 @@ class RiseFallTest {
             case "P" -> RiseFall.afterPassiveFailure(progress, fall);
             default -> throw new IllegalArgumentException(result);
           };
-      states.add(progress.state() == HealthState.UP ? "U" : progress.state() == HealthState.DOWN ? "D" : "?");
+      states.add(
+          progress.state() == HealthState.UP
+              ? "U"
+              : progress.state() == HealthState.DOWN ? "D" : "?");
     }
     assertThat(String.join(" ", states)).isEqualTo(expected);
   }
@@ -80,7 +83,9 @@ class RiseFallTest {
           last = healthy;
           RiseFall.Progress next = RiseFall.afterCheck(progress, healthy, rise, fall);
           if (i > 0 && next.state() != progress.state()) {
-            assertThat(run).as("bits %s step %d", Integer.toBinaryString(bits), i).isEqualTo(healthy ? rise : fall);
+            assertThat(run)
+                .as("bits %s step %d", Integer.toBinaryString(bits), i)
+                .isEqualTo(healthy ? rise : fall);
           }
           if (i > 0 && run == (healthy ? rise : fall)) {
             assertThat(next.state()).isEqualTo(healthy ? HealthState.UP : HealthState.DOWN);

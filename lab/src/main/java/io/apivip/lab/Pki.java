@@ -66,10 +66,16 @@ public final class Pki {
     Instant now = Instant.now();
     X509v3CertificateBuilder builder =
         new JcaX509v3CertificateBuilder(
-            name, serial(), Date.from(now.minus(Duration.ofHours(1))), Date.from(now.plus(DEFAULT_VALIDITY)), name, keys.getPublic());
+            name,
+            serial(),
+            Date.from(now.minus(Duration.ofHours(1))),
+            Date.from(now.plus(DEFAULT_VALIDITY)),
+            name,
+            keys.getPublic());
     try {
       builder.addExtension(Extension.basicConstraints, true, new BasicConstraints(true));
-      builder.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
+      builder.addExtension(
+          Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
     } catch (IOException e) {
       throw new IllegalStateException(e);
     }
@@ -91,7 +97,8 @@ public final class Pki {
   public Issued issueServer(List<String> names, Instant notBefore, Instant notAfter) {
     List<GeneralName> sans = new ArrayList<>();
     for (String name : names) {
-      sans.add(new GeneralName(isIpLiteral(name) ? GeneralName.iPAddress : GeneralName.dNSName, name));
+      sans.add(
+          new GeneralName(isIpLiteral(name) ? GeneralName.iPAddress : GeneralName.dNSName, name));
     }
     String commonName = names.isEmpty() ? "kube-apiserver" : names.get(0);
     return issue(commonName, KeyPurposeId.id_kp_serverAuth, sans, notBefore, notAfter);
@@ -105,20 +112,41 @@ public final class Pki {
   /** A client certificate, as kube-apiserver accepts for x509 authentication. */
   public Issued issueClient(String commonName) {
     Instant now = Instant.now();
-    return issue(commonName, KeyPurposeId.id_kp_clientAuth, List.of(), now.minus(Duration.ofHours(1)), now.plus(DEFAULT_VALIDITY));
+    return issue(
+        commonName,
+        KeyPurposeId.id_kp_clientAuth,
+        List.of(),
+        now.minus(Duration.ofHours(1)),
+        now.plus(DEFAULT_VALIDITY));
   }
 
-  private Issued issue(String commonName, KeyPurposeId purpose, List<GeneralName> sans, Instant notBefore, Instant notAfter) {
+  private Issued issue(
+      String commonName,
+      KeyPurposeId purpose,
+      List<GeneralName> sans,
+      Instant notBefore,
+      Instant notAfter) {
     KeyPair keys = newKeyPair();
     X509v3CertificateBuilder builder =
         new JcaX509v3CertificateBuilder(
-            ca.certificate(), serial(), Date.from(notBefore), Date.from(notAfter), new X500Name("CN=" + commonName), keys.getPublic());
+            ca.certificate(),
+            serial(),
+            Date.from(notBefore),
+            Date.from(notAfter),
+            new X500Name("CN=" + commonName),
+            keys.getPublic());
     try {
       builder.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
-      builder.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature | KeyUsage.keyEncipherment));
+      builder.addExtension(
+          Extension.keyUsage,
+          true,
+          new KeyUsage(KeyUsage.digitalSignature | KeyUsage.keyEncipherment));
       builder.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(purpose));
       if (!sans.isEmpty()) {
-        builder.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(sans.toArray(GeneralName[]::new)));
+        builder.addExtension(
+            Extension.subjectAlternativeName,
+            false,
+            new GeneralNames(sans.toArray(GeneralName[]::new)));
       }
     } catch (IOException e) {
       throw new IllegalStateException(e);
@@ -129,7 +157,10 @@ public final class Pki {
   public static String pem(Object certificateOrKey) {
     StringWriter out = new StringWriter();
     try (JcaPEMWriter writer = new JcaPEMWriter(out)) {
-      writer.writeObject(certificateOrKey instanceof PrivateKey key ? new JcaPKCS8Generator(key, null) : certificateOrKey);
+      writer.writeObject(
+          certificateOrKey instanceof PrivateKey key
+              ? new JcaPKCS8Generator(key, null)
+              : certificateOrKey);
     } catch (IOException e) {
       throw new IllegalStateException(e);
     }
@@ -156,7 +187,9 @@ public final class Pki {
 
   private static X509Certificate sign(X509v3CertificateBuilder builder, PrivateKey signer) {
     try {
-      return new JcaX509CertificateConverter().getCertificate(builder.build(new JcaContentSignerBuilder("SHA256withECDSA").build(signer)));
+      return new JcaX509CertificateConverter()
+          .getCertificate(
+              builder.build(new JcaContentSignerBuilder("SHA256withECDSA").build(signer)));
     } catch (OperatorCreationException | GeneralSecurityException e) {
       throw new IllegalStateException(e);
     }

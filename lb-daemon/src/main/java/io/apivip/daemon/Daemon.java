@@ -80,9 +80,11 @@ public final class Daemon implements AdminApi, AutoCloseable {
     this.metrics = new Metrics(settings.nodeId());
     // The proxy and the admin API share one group. Heartbeats and health checks get a thread each,
     // so that no amount of proxied traffic delays them into a false failover or a backend marked
-    // down; the relay's memory is bounded (proxy.relay), so it cannot take their buffers either. The
+    // down; the relay's memory is bounded (proxy.relay), so it cannot take their buffers either.
+    // The
     // node's decisions get a thread too.
-    this.io = transports.newGroup(Math.max(2, Runtime.getRuntime().availableProcessors()), "apivip-io");
+    this.io =
+        transports.newGroup(Math.max(2, Runtime.getRuntime().availableProcessors()), "apivip-io");
     this.heartbeat = transports.newGroup(1, "apivip-cluster");
     this.healthLoop = transports.newGroup(1, "apivip-health");
     this.nodeLoop = transports.newGroup(1, "apivip-node");
@@ -113,30 +115,56 @@ public final class Daemon implements AdminApi, AutoCloseable {
   private void startParts() throws Exception {
     log.info(
         "starting node {} of cluster {}: {} nodes, quorum {}, VIP {} on {}, {} transport",
-        settings.nodeId(), settings.cluster().id(), settings.cluster().nodes().size(), settings.cluster().quorum(),
-        settings.vip().address().getHostAddress(), settings.vip().interfaceName(), transports.name());
+        settings.nodeId(),
+        settings.cluster().id(),
+        settings.cluster().nodes().size(),
+        settings.cluster().quorum(),
+        settings.vip().address().getHostAddress(),
+        settings.vip().interfaceName(),
+        transports.name());
     startHealth();
     routing = new Routing(proxyHealth());
-    proxy = new TcpProxy(settings.proxy(), settings.backends(), settings.nodeId(), routing, transports, io, metrics.registry());
+    proxy =
+        new TcpProxy(
+            settings.proxy(),
+            settings.backends(),
+            settings.nodeId(),
+            routing,
+            transports,
+            io,
+            metrics.registry());
     proxy.start();
     health.addListener(event -> node.healthChanged());
     vip = new VipManager(settings.vip(), metrics.registry());
     vip.addListener(node::vipChanged);
     vip.start();
-    cluster = ClusterService.start(settings, transports, heartbeat, metrics.registry(), node.clusterListener());
-    Operators operators = new Operators(settings.admin().operatorsGroup(), daemonUid(), Operators.Database.system());
+    cluster =
+        ClusterService.start(
+            settings, transports, heartbeat, metrics.registry(), node.clusterListener());
+    Operators operators =
+        new Operators(settings.admin().operatorsGroup(), daemonUid(), Operators.Database.system());
     admin = new AdminServer(this, metrics.registry(), operators);
-    admin.start(settings.admin().listen(), settings.admin().socket(), settings.admin().metricsListen(), io, transports);
+    admin.start(
+        settings.admin().listen(),
+        settings.admin().socket(),
+        settings.admin().metricsListen(),
+        io,
+        transports);
     Duration settle = settings.health().interval().plus(settings.health().timeout());
     Parts parts = new Parts(Parts.Cluster.of(cluster), Parts.Vip.of(vip), Parts.Gate.of(proxy));
-    node.start(new NodeController(node.loop(), parts, routing, settings.backends(), settle), vip::status);
+    node.start(
+        new NodeController(node.loop(), parts, routing, settings.backends(), settle), vip::status);
     log.info("node {} started", settings.nodeId());
   }
 
-  /** This process's uid, which may use the admin socket as root may; -1 where the file system does not say. */
+  /**
+   * This process's uid, which may use the admin socket as root may; -1 where the file system does
+   * not say.
+   */
   private static int daemonUid() {
     try {
-      return (Integer) java.nio.file.Files.getAttribute(java.nio.file.Path.of("/proc/self"), "unix:uid");
+      return (Integer)
+          java.nio.file.Files.getAttribute(java.nio.file.Path.of("/proc/self"), "unix:uid");
     } catch (java.io.IOException | UnsupportedOperationException | IllegalArgumentException e) {
       return -1;
     }
@@ -145,23 +173,39 @@ public final class Daemon implements AdminApi, AutoCloseable {
   private void startHealth() {
     List<Backend> backends = new ArrayList<>();
     for (Settings.Backend backend : settings.backends()) {
-      String name = backend.nodeId().isEmpty() ? backend.address().getAddress().getHostAddress() : backend.nodeId();
+      String name =
+          backend.nodeId().isEmpty()
+              ? backend.address().getAddress().getHostAddress()
+              : backend.nodeId();
       Backend healthBackend = new Backend(name, backend.address());
       healthBackends.put(backend.address(), healthBackend);
       backends.add(healthBackend);
     }
     Settings.Health spec = settings.health();
     NettyProber prober = new NettyProber(healthLoop, transports.socketChannel(), checkSpec(spec));
-    health = new HealthMonitor(backends, prober, new Schedule(spec.interval(), spec.rise(), spec.fall()), metrics.registry());
+    health =
+        new HealthMonitor(
+            backends,
+            prober,
+            new Schedule(spec.interval(), spec.rise(), spec.fall()),
+            metrics.registry());
     health.start();
   }
 
   static CheckSpec checkSpec(Settings.Health health) {
-    TlsOptions tls = new TlsOptions(health.caFile(), health.verify(), health.clientCertFile(), health.clientKeyFile(), health.serverName());
+    TlsOptions tls =
+        new TlsOptions(
+            health.caFile(),
+            health.verify(),
+            health.clientCertFile(),
+            health.clientKeyFile(),
+            health.serverName());
     return switch (health.kind()) {
       case TCP -> new CheckSpec.Tcp(health.timeout());
       case TLS -> new CheckSpec.Tls(health.timeout(), tls);
-      case HTTPS -> new CheckSpec.Https(health.timeout(), tls, health.path(), health.statuses(), health.bearerTokenFile());
+      case HTTPS ->
+          new CheckSpec.Https(
+              health.timeout(), tls, health.path(), health.statuses(), health.bearerTokenFile());
     };
   }
 
@@ -175,7 +219,9 @@ public final class Daemon implements AdminApi, AutoCloseable {
 
       @Override
       public void connectFailed(Settings.Backend backend, Throwable cause) {
-        health.reportConnectFailure(healthBackends.get(backend.address()), cause.getClass().getSimpleName() + ": " + cause.getMessage());
+        health.reportConnectFailure(
+            healthBackends.get(backend.address()),
+            cause.getClass().getSimpleName() + ": " + cause.getMessage());
       }
     };
   }
@@ -188,16 +234,23 @@ public final class Daemon implements AdminApi, AutoCloseable {
 
   @Override
   public CompletableFuture<StatusReport> drain(boolean force) {
-    return node.drain(force).thenApply(obstacles -> {
-      if (obstacles.isEmpty()) {
-        return status();
-      }
-      if (!force) {
-        throw new DrainRefused(obstacles);
-      }
-      return status().withDrainNote(
-          "forced although " + String.join("; ", obstacles) + ". Cost: " + DrainGuard.cost(obstacles) + ". ");
-    });
+    return node.drain(force)
+        .thenApply(
+            obstacles -> {
+              if (obstacles.isEmpty()) {
+                return status();
+              }
+              if (!force) {
+                throw new DrainRefused(obstacles);
+              }
+              return status()
+                  .withDrainNote(
+                      "forced although "
+                          + String.join("; ", obstacles)
+                          + ". Cost: "
+                          + DrainGuard.cost(obstacles)
+                          + ". ");
+            });
   }
 
   @Override
@@ -213,12 +266,18 @@ public final class Daemon implements AdminApi, AutoCloseable {
     VipManager.Status vipStatus = vip.status();
     List<StatusReport.Member> members = new ArrayList<>();
     for (ClusterStatus.Member m : clusterStatus.members()) {
-      members.add(new StatusReport.Member(
-          m.id(), m.address().getHostAddress(), m.priority(), m.liveness().name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'),
-          m.eligible(), m.maintenance(), m.holdsVip(),
-          m.lastHeardAge().map(Daemon::seconds).orElse(null),
-          m.clockOffset().map(Daemon::seconds).orElse(null),
-          m.badMacDatagrams()));
+      members.add(
+          new StatusReport.Member(
+              m.id(),
+              m.address().getHostAddress(),
+              m.priority(),
+              m.liveness().name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'),
+              m.eligible(),
+              m.maintenance(),
+              m.holdsVip(),
+              m.lastHeardAge().map(Daemon::seconds).orElse(null),
+              m.clockOffset().map(Daemon::seconds).orElse(null),
+              m.badMacDatagrams()));
     }
     Map<String, Integer> active = activeConnections(proxy.status());
     Map<Backend, BackendStatus> healthSnapshot = health.snapshot();
@@ -226,25 +285,43 @@ public final class Daemon implements AdminApi, AutoCloseable {
     for (Settings.Backend backend : settings.backends()) {
       BackendStatus backendStatus = healthSnapshot.get(healthBackends.get(backend.address()));
       String address = ProxyStatus.render(backend.address());
-      backends.add(new StatusReport.Backend(
-          backend.nodeId(), address,
-          backendStatus == null ? "unknown" : backendStatus.state().name().toLowerCase(java.util.Locale.ROOT),
-          backendStatus == null ? null : backendStatus.reason(),
-          routing.routable(backend),
-          active.getOrDefault(address, 0)));
+      backends.add(
+          new StatusReport.Backend(
+              backend.nodeId(),
+              address,
+              backendStatus == null
+                  ? "unknown"
+                  : backendStatus.state().name().toLowerCase(java.util.Locale.ROOT),
+              backendStatus == null ? null : backendStatus.reason(),
+              routing.routable(backend),
+              active.getOrDefault(address, 0)));
     }
-    int seen = (int) clusterStatus.members().stream()
-        .filter(m -> m.liveness() == ClusterStatus.Liveness.SELF || m.liveness() == ClusterStatus.Liveness.ALIVE)
-        .count();
+    int seen =
+        (int)
+            clusterStatus.members().stream()
+                .filter(
+                    m ->
+                        m.liveness() == ClusterStatus.Liveness.SELF
+                            || m.liveness() == ClusterStatus.Liveness.ALIVE)
+                .count();
     NodeController.State nodeState = node.state();
     return new StatusReport(
-        settings.nodeId(), settings.cluster().id(), Version.current(), transports.name(), nodeState.maintenance(),
-        new StatusReport.Vip(settings.vip().address().getHostAddress(), settings.vip().interfaceName(),
-            clusterStatus.holder().orElse(null), clusterStatus.holding(), vipStatus.present()),
+        settings.nodeId(),
+        settings.cluster().id(),
+        Version.current(),
+        transports.name(),
+        nodeState.maintenance(),
+        new StatusReport.Vip(
+            settings.vip().address().getHostAddress(),
+            settings.vip().interfaceName(),
+            clusterStatus.holder().orElse(null),
+            clusterStatus.holding(),
+            vipStatus.present()),
         new StatusReport.Quorum(clusterStatus.quorum(), seen, clusterStatus.quorumPresent()),
-        members, backends, DrainProgress.of(nodeState, clusterStatus));
+        members,
+        backends,
+        DrainProgress.of(nodeState, clusterStatus));
   }
-
 
   private static Map<String, Integer> activeConnections(ProxyStatus status) {
     Map<String, Integer> active = new HashMap<>();
@@ -270,10 +347,16 @@ public final class Daemon implements AdminApi, AutoCloseable {
     if (cluster != null && vip != null) {
       node.stop();
       Duration handoff =
-          settings.cluster().handoffTimeout().plus(settings.heartbeat().failureTimeout()).plus(NodeController.HANDOFF_QUIESCE);
+          settings
+              .cluster()
+              .handoffTimeout()
+              .plus(settings.heartbeat().failureTimeout())
+              .plus(NodeController.HANDOFF_QUIESCE);
       long deadline = System.nanoTime() + handoff.toNanos();
-      // Until the controller has taken the stop in, the cluster has not heard of it: wait for that too.
-      while (System.nanoTime() < deadline && (!node.state().stopping() || cluster.status().holding() || vip.status().present())) {
+      // Until the controller has taken the stop in, the cluster has not heard of it: wait for that
+      // too.
+      while (System.nanoTime() < deadline
+          && (!node.state().stopping() || cluster.status().holding() || vip.status().present())) {
         sleep(Duration.ofMillis(20));
       }
       if (cluster.status().holding()) {
@@ -282,7 +365,9 @@ public final class Daemon implements AdminApi, AutoCloseable {
     }
     if (proxy != null) {
       try {
-        proxy.closeGracefully().get(settings.proxy().drainGrace().plusSeconds(5).toMillis(), TimeUnit.MILLISECONDS);
+        proxy
+            .closeGracefully()
+            .get(settings.proxy().drainGrace().plusSeconds(5).toMillis(), TimeUnit.MILLISECONDS);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       } catch (ExecutionException | TimeoutException e) {

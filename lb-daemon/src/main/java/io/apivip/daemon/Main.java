@@ -28,10 +28,7 @@ import picocli.CommandLine.Command;
       VersionCommand.class,
       CommandLine.HelpCommand.class
     },
-    footer = {
-      "",
-      "Exit status: 0 success, 1 failure, 2 invalid arguments or configuration."
-    })
+    footer = {"", "Exit status: 0 success, 1 failure, 2 invalid arguments or configuration."})
 public final class Main implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -45,7 +42,9 @@ public final class Main implements Runnable {
     CommandLine commandLine = new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true);
     // Every command answers --help (and --version) as Unix users expect.
     for (CommandLine sub : commandLine.getSubcommands().values()) {
-      sub.getCommandSpec().mixinStandardHelpOptions(true).versionProvider(new VersionCommand.Provider());
+      sub.getCommandSpec()
+          .mixinStandardHelpOptions(true)
+          .versionProvider(new VersionCommand.Provider());
     }
     return commandLine;
   }

@@ -21,33 +21,37 @@ import java.lang.management.ManagementFactory;
  * The daemon's meter registry: Prometheus format, with JVM and process metrics bound. Two of
  * Micrometer's own names fail {@code promtool check metrics} and are fixed here: the process's CPU
  * time in nanoseconds becomes {@code process_cpu_seconds_total} (the client libraries' name), and
- * {@code system_cpu_count}, a gauge whose name reads as a histogram's count, becomes
- * {@code system_cpu_processors}.
+ * {@code system_cpu_count}, a gauge whose name reads as a histogram's count, becomes {@code
+ * system_cpu_processors}.
  */
 public final class Metrics implements AutoCloseable {
 
   private static final String CPU_TIME_IN_NANOSECONDS = "process.cpu.time";
   private static final String CPU_COUNT = "system.cpu.count";
 
-  private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private final PrometheusMeterRegistry registry =
+      new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   private final JvmGcMetrics gcMetrics = new JvmGcMetrics();
 
   public Metrics(String nodeId) {
-    registry.config()
+    registry
+        .config()
         .commonTags("node", nodeId)
         .meterFilter(MeterFilter.deny(id -> id.getName().equals(CPU_TIME_IN_NANOSECONDS)))
-        .meterFilter(new MeterFilter() {
-          @Override
-          public Meter.Id map(Meter.Id id) {
-            return id.getName().equals(CPU_COUNT) ? id.withName("system.cpu.processors") : id;
-          }
-        });
+        .meterFilter(
+            new MeterFilter() {
+              @Override
+              public Meter.Id map(Meter.Id id) {
+                return id.getName().equals(CPU_COUNT) ? id.withName("system.cpu.processors") : id;
+              }
+            });
     new ClassLoaderMetrics().bindTo(registry);
     new JvmMemoryMetrics().bindTo(registry);
     gcMetrics.bindTo(registry);
     new JvmThreadMetrics().bindTo(registry);
     new ProcessorMetrics().bindTo(registry);
-    if (ManagementFactory.getOperatingSystemMXBean() instanceof OperatingSystemMXBean os && os.getProcessCpuTime() >= 0) {
+    if (ManagementFactory.getOperatingSystemMXBean() instanceof OperatingSystemMXBean os
+        && os.getProcessCpuTime() >= 0) {
       FunctionCounter.builder("process.cpu", os, bean -> bean.getProcessCpuTime() / 1e9)
           .description("CPU time the JVM process has used")
           .baseUnit("seconds")

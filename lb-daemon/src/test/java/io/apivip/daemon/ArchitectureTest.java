@@ -29,47 +29,95 @@ class ArchitectureTest {
 
   /** Every part below the root package, and the health module. */
   static final String[] PARTS = {
-    "io.apivip.daemon.admin..", "io.apivip.daemon.cluster..", "io.apivip.daemon.config..", "io.apivip.daemon.doctor..",
-    "io.apivip.daemon.proxy..", "io.apivip.daemon.transport..", "io.apivip.daemon.version..", "io.apivip.daemon.vip..",
+    "io.apivip.daemon.admin..", "io.apivip.daemon.cluster..", "io.apivip.daemon.config..",
+        "io.apivip.daemon.doctor..",
+    "io.apivip.daemon.proxy..", "io.apivip.daemon.transport..", "io.apivip.daemon.version..",
+        "io.apivip.daemon.vip..",
     "io.apivip.health.."
   };
 
   @ArchTest
   static final ArchRule healthKnowsNothingOfTheDaemon =
-      noClasses().that().resideInAPackage("io.apivip.health..")
-          .should().dependOnClassesThat().resideInAPackage("io.apivip.daemon..");
+      noClasses()
+          .that()
+          .resideInAPackage("io.apivip.health..")
+          .should()
+          .dependOnClassesThat()
+          .resideInAPackage("io.apivip.daemon..");
 
-  /** "io.apivip.daemon" without dots is the root package alone: Main, Daemon and what they wire with. */
+  /**
+   * "io.apivip.daemon" without dots is the root package alone: Main, Daemon and what they wire
+   * with.
+   */
   @ArchTest
   static final ArchRule partsImportNeitherTheCliNorTheRootPackage =
-      noClasses().that().resideInAnyPackage(PARTS)
-          .should().dependOnClassesThat().resideInAnyPackage("io.apivip.daemon.cli..", "io.apivip.daemon");
+      noClasses()
+          .that()
+          .resideInAnyPackage(PARTS)
+          .should()
+          .dependOnClassesThat()
+          .resideInAnyPackage("io.apivip.daemon.cli..", "io.apivip.daemon");
 
-  /** Its two edges, the shell that runs the node on an event loop and the UDP socket, may use Netty. */
+  /**
+   * Its two edges, the shell that runs the node on an event loop and the UDP socket, may use Netty.
+   */
   @ArchTest
   static final ArchRule theClustersDecisionsUseNoNetty =
-      noClasses().that().resideInAPackage("io.apivip.daemon.cluster..")
-          .and().haveNameNotMatching("io\\.apivip\\.daemon\\.cluster\\.(ClusterService|UdpTransport)(\\$.*)?")
-          .should().dependOnClassesThat().resideInAnyPackage("io.netty..", "java.nio.channels..");
+      noClasses()
+          .that()
+          .resideInAPackage("io.apivip.daemon.cluster..")
+          .and()
+          .haveNameNotMatching(
+              "io\\.apivip\\.daemon\\.cluster\\.(ClusterService|UdpTransport)(\\$.*)?")
+          .should()
+          .dependOnClassesThat()
+          .resideInAnyPackage("io.netty..", "java.nio.channels..");
 
   @ArchTest
   static final ArchRule configurationOpensNoSocketAndStartsNoProcess =
-      noClasses().that().resideInAPackage("io.apivip.daemon.config..")
-          .should().dependOnClassesThat(belongToAnyOf(
-              Socket.class, ServerSocket.class, DatagramSocket.class, NetworkInterface.class, URLConnection.class,
-              ProcessBuilder.class, Process.class, Runtime.class))
-          .orShould().dependOnClassesThat().resideInAnyPackage(
-              "java.nio.channels..", "java.net.http..", "io.netty.channel..", "io.netty.bootstrap..", "com.sun.jna..");
+      noClasses()
+          .that()
+          .resideInAPackage("io.apivip.daemon.config..")
+          .should()
+          .dependOnClassesThat(
+              belongToAnyOf(
+                  Socket.class,
+                  ServerSocket.class,
+                  DatagramSocket.class,
+                  NetworkInterface.class,
+                  URLConnection.class,
+                  ProcessBuilder.class,
+                  Process.class,
+                  Runtime.class))
+          .orShould()
+          .dependOnClassesThat()
+          .resideInAnyPackage(
+              "java.nio.channels..",
+              "java.net.http..",
+              "io.netty.channel..",
+              "io.netty.bootstrap..",
+              "com.sun.jna..");
 
   @ArchTest
   static final ArchRule configurationWritesNoFile =
-      noClasses().that().resideInAPackage("io.apivip.daemon.config..")
-          .should().callMethodWhere(target(owner(type(Files.class)))
-              .and(target(nameMatching("(write|create|delete|move|copy|set|newOutputStream|newBufferedWriter).*"))));
+      noClasses()
+          .that()
+          .resideInAPackage("io.apivip.daemon.config..")
+          .should()
+          .callMethodWhere(
+              target(owner(type(Files.class)))
+                  .and(
+                      target(
+                          nameMatching(
+                              "(write|create|delete|move|copy|set|newOutputStream|newBufferedWriter).*"))));
 
   /** The compile-time half of packaging/deb's ShippedJarTest: no product class needs the lab. */
   @ArchTest
   static final ArchRule theProductUsesNoLab =
-      noClasses().that().resideInAnyPackage("io.apivip.daemon..", "io.apivip.health..")
-          .should().dependOnClassesThat().resideInAPackage("io.apivip.lab..");
+      noClasses()
+          .that()
+          .resideInAnyPackage("io.apivip.daemon..", "io.apivip.health..")
+          .should()
+          .dependOnClassesThat()
+          .resideInAPackage("io.apivip.lab..");
 }

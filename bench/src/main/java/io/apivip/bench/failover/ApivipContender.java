@@ -57,7 +57,9 @@ final class ApivipContender implements Contender {
 
   @Override
   public Optional<String> broken() {
-    return lab.nodes().stream().filter(node -> !node.running()).findFirst()
+    return lab.nodes().stream()
+        .filter(node -> !node.running())
+        .findFirst()
         .map(node -> "apivip on " + node.id() + " exited; see " + node.log());
   }
 
@@ -66,10 +68,19 @@ final class ApivipContender implements Contender {
   public void stopGracefully(LabNode holder) throws InterruptedException {
     Exec.Result drained = holder.apivipCommand(DRAIN_TIMEOUT, "drain", "--wait");
     if (!drained.ok()) {
-      throw new IllegalStateException("apivip drain --wait on " + holder.id() + " failed: " + (drained.stderr() + drained.stdout()).strip());
+      throw new IllegalStateException(
+          "apivip drain --wait on "
+              + holder.id()
+              + " failed: "
+              + (drained.stderr() + drained.stdout()).strip());
     }
     if (holder.stop(STOP_TIMEOUT).isEmpty()) {
-      throw new IllegalStateException("apivip on " + holder.id() + " did not exit within " + STOP_TIMEOUT.toSeconds() + " s of SIGTERM");
+      throw new IllegalStateException(
+          "apivip on "
+              + holder.id()
+              + " did not exit within "
+              + STOP_TIMEOUT.toSeconds()
+              + " s of SIGTERM");
     }
   }
 

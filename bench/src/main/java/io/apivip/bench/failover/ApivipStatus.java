@@ -4,7 +4,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 
-/** Reads one node's {@code /status} JSON (the daemon's StatusReport) for what the benchmark waits on. */
+/**
+ * Reads one node's {@code /status} JSON (the daemon's StatusReport) for what the benchmark waits
+ * on.
+ */
 final class ApivipStatus {
 
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -23,7 +26,9 @@ final class ApivipStatus {
     } catch (IOException e) {
       return false;
     }
-    if (status == null || status.path("maintenance").asBoolean(true) || !status.path("quorum").path("present").asBoolean(false)) {
+    if (status == null
+        || status.path("maintenance").asBoolean(true)
+        || !status.path("quorum").path("present").asBoolean(false)) {
       return false;
     }
     JsonNode members = status.path("members");
@@ -33,12 +38,14 @@ final class ApivipStatus {
     }
     for (JsonNode member : members) {
       String state = member.path("state").asText();
-      if (!(state.equals("self") || state.equals("alive")) || member.path("maintenance").asBoolean(true)) {
+      if (!(state.equals("self") || state.equals("alive"))
+          || member.path("maintenance").asBoolean(true)) {
         return false;
       }
     }
     for (JsonNode backend : backends) {
-      if (!backend.path("health").asText().equals("up") || !backend.path("routable").asBoolean(false)) {
+      if (!backend.path("health").asText().equals("up")
+          || !backend.path("routable").asBoolean(false)) {
         return false;
       }
     }

@@ -49,12 +49,21 @@ public final class FailoverBench {
           return system;
         }
       }
-      throw new IllegalArgumentException("--systems: unknown system " + flag + " (apivip, keepalived, keepalived-fast)");
+      throw new IllegalArgumentException(
+          "--systems: unknown system " + flag + " (apivip, keepalived, keepalived-fast)");
     }
   }
 
   /** What to run, from the command line. */
-  record Options(Path jar, int trials, Duration cpuHog, List<SystemName> systems, Optional<Path> work, Optional<Path> readme, String machine, String commit) {
+  record Options(
+      Path jar,
+      int trials,
+      Duration cpuHog,
+      List<SystemName> systems,
+      Optional<Path> work,
+      Optional<Path> readme,
+      String machine,
+      String commit) {
 
     static Options parse(String... args) {
       Path jar = null;
@@ -75,7 +84,13 @@ public final class FailoverBench {
           case "--jar" -> jar = Path.of(value);
           case "--trials" -> trials = positive(flag, value);
           case "--cpu-seconds" -> cpuSeconds = positive(flag, value);
-          case "--systems" -> systems = List.of(value.split(",")).stream().map(String::strip).map(SystemName::of).distinct().toList();
+          case "--systems" ->
+              systems =
+                  List.of(value.split(",")).stream()
+                      .map(String::strip)
+                      .map(SystemName::of)
+                      .distinct()
+                      .toList();
           case "--work" -> work = Optional.of(Path.of(value));
           case "--readme" -> readme = Optional.of(Path.of(value));
           case "--machine" -> machine = value;
@@ -86,7 +101,8 @@ public final class FailoverBench {
       if (jar == null) {
         throw new IllegalArgumentException("--jar apivip.jar is required");
       }
-      return new Options(jar, trials, Duration.ofSeconds(cpuSeconds), systems, work, readme, machine, commit);
+      return new Options(
+          jar, trials, Duration.ofSeconds(cpuSeconds), systems, work, readme, machine, commit);
     }
 
     private static int positive(String flag, String value) {
@@ -113,17 +129,25 @@ public final class FailoverBench {
       System.exit(2);
       return;
     }
-    PrintStream out = new PrintStream(new FileOutputStream(FileDescriptor.out), true, StandardCharsets.UTF_8);
-    Path work = options.work().isPresent() ? options.work().get() : Files.createTempDirectory("apivip-failover-bench");
+    PrintStream out =
+        new PrintStream(new FileOutputStream(FileDescriptor.out), true, StandardCharsets.UTF_8);
+    Path work =
+        options.work().isPresent()
+            ? options.work().get()
+            : Files.createTempDirectory("apivip-failover-bench");
     String loadAtStart = loadAverage();
     // On SIGTERM or Ctrl-C the labs' own hooks end their processes; the run must stop with them
     // rather than go on against a dead lab and write a table of nothing into the README.
     AtomicBoolean stopping = new AtomicBoolean();
     Thread main = Thread.currentThread();
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      stopping.set(true);
-      main.interrupt();
-    }, "failover-bench-stop"));
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  stopping.set(true);
+                  main.interrupt();
+                },
+                "failover-bench-stop"));
     List<SystemResult> results = new ArrayList<>();
     for (SystemName system : options.systems()) {
       if (stopping.get()) {
@@ -143,8 +167,12 @@ public final class FailoverBench {
     ResultTable.verdicts(results, options.cpuHog().toSeconds()).forEach(out::println);
     if (options.readme().isPresent()) {
       Path readme = options.readme().get();
-      String existing = Files.exists(readme) ? Files.readString(readme, StandardCharsets.UTF_8) : "";
-      Files.writeString(readme, ReadmeSection.update(existing, section(options, table, loadAtStart, loadAverage())), StandardCharsets.UTF_8);
+      String existing =
+          Files.exists(readme) ? Files.readString(readme, StandardCharsets.UTF_8) : "";
+      Files.writeString(
+          readme,
+          ReadmeSection.update(existing, section(options, table, loadAtStart, loadAverage())),
+          StandardCharsets.UTF_8);
       out.println("written to " + readme);
     }
     out.println("logs and configurations: " + work);
@@ -160,15 +188,26 @@ public final class FailoverBench {
     }
   }
 
-  private static SystemResult measure(SystemName system, Options options, Path work, PrintStream out) {
+  private static SystemResult measure(
+      SystemName system, Options options, Path work, PrintStream out) {
     out.println("== " + system.flag + ": starting a three-node lab in " + work);
     try (Contender contender = start(system, options.jar(), work)) {
       return new Trials(contender, options.trials(), options.cpuHog(), out).run();
     } catch (IOException | RuntimeException e) {
       String error = e.getMessage() == null ? e.toString() : e.getMessage();
       out.println("== " + system.flag + ": could not start: " + error);
-      return new SystemResult(title(system), system == SystemName.APIVIP, Optional.empty(), List.of(), List.of(), List.of(), List.of(), List.of(),
-          OptionalInt.empty(), Optional.empty(), Optional.of("could not start: " + error));
+      return new SystemResult(
+          title(system),
+          system == SystemName.APIVIP,
+          Optional.empty(),
+          List.of(),
+          List.of(),
+          List.of(),
+          List.of(),
+          List.of(),
+          OptionalInt.empty(),
+          Optional.empty(),
+          Optional.of("could not start: " + error));
     }
   }
 
@@ -190,7 +229,9 @@ public final class FailoverBench {
 
   /** The README section: what was measured, where, how, and the table. */
   static String section(Options options, String table, String loadAtStart, String loadAtEnd) {
-    return String.format(Locale.ROOT, """
+    return String.format(
+        Locale.ROOT,
+        """
         %s
 
         Measured on %s%s with `bench/failover/run.sh`%s (%d trials of each kind per system; needs root).
@@ -228,9 +269,18 @@ public final class FailoverBench {
         "plugged back in" and "started again" rows count. Other load on the machine moves every
         figure: the no-fault row shows what the lab loses on its own.
         """,
-        ReadmeSection.HEADING, LocalDate.now(ZoneOffset.UTC), options.machine().isBlank() ? "" : " on " + options.machine(),
-            options.commit().isBlank() ? "" : " at apivip commit " + options.commit(), options.trials(), loadAtStart, loadAtEnd, table, Trials.UNPLANNED_OBSERVATION.toSeconds(),
-            Trials.PLANNED_AFTER_MOVE.toMillis() / 1000.0, Trials.READYZ_FAILING.toSeconds(),
-            Trials.REFUSING.toSeconds(), options.cpuHog().toSeconds());
+        ReadmeSection.HEADING,
+        LocalDate.now(ZoneOffset.UTC),
+        options.machine().isBlank() ? "" : " on " + options.machine(),
+        options.commit().isBlank() ? "" : " at apivip commit " + options.commit(),
+        options.trials(),
+        loadAtStart,
+        loadAtEnd,
+        table,
+        Trials.UNPLANNED_OBSERVATION.toSeconds(),
+        Trials.PLANNED_AFTER_MOVE.toMillis() / 1000.0,
+        Trials.READYZ_FAILING.toSeconds(),
+        Trials.REFUSING.toSeconds(),
+        options.cpuHog().toSeconds());
   }
 }

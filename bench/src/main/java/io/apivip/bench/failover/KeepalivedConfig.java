@@ -11,7 +11,8 @@ import java.util.stream.Collectors;
  * of every apiserver. Only what a lab needs differs from the guide: addresses, unicast peers, the
  * advertisement interval of the variant, and a local stats page the benchmark reads.
  *
- * @param master the node that starts as MASTER with priority 101 (the others: BACKUP, 100), as in the guide
+ * @param master the node that starts as MASTER with priority 101 (the others: BACKUP, 100), as in
+ *     the guide
  * @param peers the other nodes' addresses
  * @param backends every node's apiserver, this one's included
  */
@@ -30,6 +31,7 @@ public record KeepalivedConfig(
 
   /** The guide's virtual router id ("many distros pre-configure its value to 51"). */
   static final int VIRTUAL_ROUTER_ID = 51;
+
   static final String BACKEND = "apiserverbackend";
 
   public KeepalivedConfig {
@@ -43,14 +45,16 @@ public record KeepalivedConfig(
    */
   public record Variant(String title, String advertInterval, int vrrpVersion) {
     public static final Variant DEFAULT = new Variant("keepalived + HAProxy, advert_int 1", "1", 2);
-    public static final Variant FAST = new Variant("keepalived + HAProxy, advert_int 0.1 (VRRPv3)", "0.1", 3);
+    public static final Variant FAST =
+        new Variant("keepalived + HAProxy, advert_int 0.1 (VRRPv3)", "0.1", 3);
 
     public Variant {
       if (vrrpVersion != 2 && vrrpVersion != 3) {
         throw new IllegalArgumentException("vrrp_version is 2 or 3, got " + vrrpVersion);
       }
       if (vrrpVersion == 2 && !advertInterval.matches("[1-9][0-9]*")) {
-        throw new IllegalArgumentException("VRRPv2 advertises in whole seconds, got advert_int " + advertInterval);
+        throw new IllegalArgumentException(
+            "VRRPv2 advertises in whole seconds, got advert_int " + advertInterval);
       }
     }
   }
@@ -66,59 +70,77 @@ public record KeepalivedConfig(
     String version = variant.vrrpVersion() == 3 ? "    vrrp_version 3\n" : "";
     // VRRPv3 has no authentication; keepalived warns about and ignores the block there.
     String authentication =
-        variant.vrrpVersion() == 2 ? "    authentication {\n        auth_type PASS\n        auth_pass 42\n    }\n" : "";
-    String unicastPeers = peers.stream().map(peer -> "        " + peer).collect(Collectors.joining("\n"));
+        variant.vrrpVersion() == 2
+            ? "    authentication {\n        auth_type PASS\n        auth_pass 42\n    }\n"
+            : "";
+    String unicastPeers =
+        peers.stream().map(peer -> "        " + peer).collect(Collectors.joining("\n"));
     return """
-        ! Written by the apivip failover benchmark for node %1$s (%2$s).
-        global_defs {
-            router_id %1$s
-            script_user root
-            enable_script_security
-        %3$s}
-        vrrp_script check_apiserver {
-            script "%4$s"
-            interval 3
-            weight -2
-            fall 10
-            rise 2
+    ! Written by the apivip failover benchmark for node %1$s (%2$s).
+    global_defs {
+        router_id %1$s
+        script_user root
+        enable_script_security
+    %3$s}
+    vrrp_script check_apiserver {
+        script "%4$s"
+        interval 3
+        weight -2
+        fall 10
+        rise 2
+    }
+    vrrp_instance VI_1 {
+        state %5$s
+        interface %6$s
+        virtual_router_id %7$d
+        priority %8$d
+        advert_int %9$s
+        unicast_src_ip %10$s
+        unicast_peer {
+    %11$s
         }
-        vrrp_instance VI_1 {
-            state %5$s
-            interface %6$s
-            virtual_router_id %7$d
-            priority %8$d
-            advert_int %9$s
-            unicast_src_ip %10$s
-            unicast_peer {
-        %11$s
-            }
-        %12$s    virtual_ipaddress {
-                %13$s/%14$d dev %6$s
-            }
-            track_script {
-                check_apiserver
-            }
+    %12$s    virtual_ipaddress {
+            %13$s/%14$d dev %6$s
         }
-        """
-        .formatted(node, variant.title(), version, checkScript, master ? "MASTER" : "BACKUP", interfaceName,
-            VIRTUAL_ROUTER_ID, master ? 101 : 100, variant.advertInterval(), address, unicastPeers, authentication,
-            vip, vipPrefixLength);
+        track_script {
+            check_apiserver
+        }
+    }
+    """
+        .formatted(
+            node,
+            variant.title(),
+            version,
+            checkScript,
+            master ? "MASTER" : "BACKUP",
+            interfaceName,
+            VIRTUAL_ROUTER_ID,
+            master ? 101 : 100,
+            variant.advertInterval(),
+            address,
+            unicastPeers,
+            authentication,
+            vip,
+            vipPrefixLength);
   }
 
-  /** The guide's check_apiserver.sh: the API answers through this node's HAProxy, and on the VIP while this node holds it. */
+  /**
+   * The guide's check_apiserver.sh: the API answers through this node's HAProxy, and on the VIP
+   * while this node holds it.
+   */
   public String checkScriptText() {
     return """
-        #!/bin/sh
-        # Written by the apivip failover benchmark: the kubeadm guide's check_apiserver.sh.
-        errorExit() {
-            echo "*** $*" 1>&2
-            exit 1
-        }
-        curl --silent --max-time 2 --insecure https://127.0.0.1:%1$d/ -o /dev/null || errorExit "Error GET https://127.0.0.1:%1$d/"
-        if ip -4 addr show dev %2$s | grep -q " %3$s/"; then
-            curl --silent --max-time 2 --insecure https://%3$s:%1$d/ -o /dev/null || errorExit "Error GET https://%3$s:%1$d/"
-        fi
-        """
+    #!/bin/sh
+    # Written by the apivip failover benchmark: the kubeadm guide's check_apiserver.sh.
+    errorExit() {
+        echo "*** $*" 1>&2
+        exit 1
+    }
+    curl --silent --max-time 2 --insecure https://127.0.0.1:%1$d/ -o /dev/null || errorExit "Error GET https://127.0.0.1:%1$d/"
+    if ip -4 addr show dev %2$s | grep -q " %3$s/"; then
+        curl --silent --max-time 2 --insecure https://%3$s:%1$d/ -o /dev/null || errorExit "Error GET https://%3$s:%1$d/"
+    fi
+    """
         .formatted(ports.proxy(), interfaceName, vip);
   }
 
@@ -130,43 +152,46 @@ public record KeepalivedConfig(
   public String haproxyCfg() {
     String servers =
         backends.stream()
-            .map(backend -> "    server %s %s:%d check check-ssl verify none".formatted(backend.name(), backend.address(), backend.port()))
+            .map(
+                backend ->
+                    "    server %s %s:%d check check-ssl verify none"
+                        .formatted(backend.name(), backend.address(), backend.port()))
             .collect(Collectors.joining("\n"));
     return """
-        # Written by the apivip failover benchmark for node %1$s: the kubeadm guide's haproxy.cfg.
-        global
-            maxconn 4000
+    # Written by the apivip failover benchmark for node %1$s: the kubeadm guide's haproxy.cfg.
+    global
+        maxconn 4000
 
-        defaults
-            mode                    http
-            option                  dontlognull
-            option                  redispatch
-            retries                 1
-            timeout http-request    10s
-            timeout queue           20s
-            timeout connect         5s
-            timeout client          20s
-            timeout server          20s
-            timeout http-keep-alive 10s
-            timeout check           10s
+    defaults
+        mode                    http
+        option                  dontlognull
+        option                  redispatch
+        retries                 1
+        timeout http-request    10s
+        timeout queue           20s
+        timeout connect         5s
+        timeout client          20s
+        timeout server          20s
+        timeout http-keep-alive 10s
+        timeout check           10s
 
-        frontend apiserver
-            bind *:%2$d
-            mode tcp
-            default_backend %3$s
+    frontend apiserver
+        bind *:%2$d
+        mode tcp
+        default_backend %3$s
 
-        backend %3$s
-            option httpchk GET /readyz
-            http-check expect status 200
-            mode tcp
-            balance roundrobin
-        %4$s
+    backend %3$s
+        option httpchk GET /readyz
+        http-check expect status 200
+        mode tcp
+        balance roundrobin
+    %4$s
 
-        frontend stats
-            bind 127.0.0.1:%5$d
-            stats enable
-            stats uri /stats
-        """
+    frontend stats
+        bind 127.0.0.1:%5$d
+        stats enable
+        stats uri /stats
+    """
         .formatted(node, ports.proxy(), BACKEND, servers, ports.stats());
   }
 

@@ -29,8 +29,10 @@ final class KeepalivedContender implements Contender {
 
   private final KeepalivedConfig.Variant variant;
   private final ClusterLab lab;
+
   /** By node id; used only by the benchmark's one thread. */
   private final Map<String, Process> keepaliveds = new HashMap<>();
+
   private final Map<String, Process> haproxies = new HashMap<>();
 
   private KeepalivedContender(KeepalivedConfig.Variant variant, ClusterLab lab) {
@@ -38,8 +40,10 @@ final class KeepalivedContender implements Contender {
     this.lab = lab;
   }
 
-  static KeepalivedContender start(KeepalivedConfig.Variant variant, Path jar, Path workDirectory) throws IOException {
-    ClusterLab lab = ClusterLab.startApiserversOnly(ClusterLab.Options.defaults(jar, workDirectory));
+  static KeepalivedContender start(KeepalivedConfig.Variant variant, Path jar, Path workDirectory)
+      throws IOException {
+    ClusterLab lab =
+        ClusterLab.startApiserversOnly(ClusterLab.Options.defaults(jar, workDirectory));
     KeepalivedContender contender = new KeepalivedContender(variant, lab);
     try {
       for (LabNode node : lab.nodes()) {
@@ -58,7 +62,10 @@ final class KeepalivedContender implements Contender {
     }
   }
 
-  /** The node that the guide makes MASTER with the highest priority, and so holds the VIP whenever it can. */
+  /**
+   * The node that the guide makes MASTER with the highest priority, and so holds the VIP whenever
+   * it can.
+   */
   private LabNode preferred() {
     return lab.node(1);
   }
@@ -70,12 +77,20 @@ final class KeepalivedContender implements Contender {
         variant,
         node.id(),
         address(node.host()),
-        hosts.stream().filter(host -> !host.equals(node.host())).map(KeepalivedContender::address).toList(),
+        hosts.stream()
+            .filter(host -> !host.equals(node.host()))
+            .map(KeepalivedContender::address)
+            .toList(),
         node.equals(preferred()),
         NetnsLab.VIP_IPV4,
         NetnsLab.IPV4_PREFIX_LENGTH,
         node.host().interfaceName(),
-        hosts.stream().map(host -> new KeepalivedConfig.Backend(host.name(), address(host), ClusterLab.APISERVER_PORT)).toList(),
+        hosts.stream()
+            .map(
+                host ->
+                    new KeepalivedConfig.Backend(
+                        host.name(), address(host), ClusterLab.APISERVER_PORT))
+            .toList(),
         new KeepalivedConfig.Ports(ClusterLab.PROXY_PORT, STATS_PORT),
         directory.resolve("check_apiserver.sh"));
   }
@@ -83,17 +98,43 @@ final class KeepalivedContender implements Contender {
   private void writeFiles(LabNode node) throws IOException {
     KeepalivedConfig config = config(node);
     Path directory = directory(node);
-    Files.writeString(directory.resolve("keepalived.conf"), config.keepalivedConf(), StandardCharsets.UTF_8);
-    Files.writeString(directory.resolve("haproxy.cfg"), config.haproxyCfg(), StandardCharsets.UTF_8);
+    Files.writeString(
+        directory.resolve("keepalived.conf"), config.keepalivedConf(), StandardCharsets.UTF_8);
+    Files.writeString(
+        directory.resolve("haproxy.cfg"), config.haproxyCfg(), StandardCharsets.UTF_8);
     Files.writeString(config.checkScript(), config.checkScriptText(), StandardCharsets.UTF_8);
-    Files.setPosixFilePermissions(config.checkScript(), PosixFilePermissions.fromString("rwxr-xr-x"));
-    Exec.Result haproxyCheck = lab.network().exec(node.host(), "haproxy", "-c", "-q", "-f", directory.resolve("haproxy.cfg").toString());
+    Files.setPosixFilePermissions(
+        config.checkScript(), PosixFilePermissions.fromString("rwxr-xr-x"));
+    Exec.Result haproxyCheck =
+        lab.network()
+            .exec(
+                node.host(),
+                "haproxy",
+                "-c",
+                "-q",
+                "-f",
+                directory.resolve("haproxy.cfg").toString());
     if (!haproxyCheck.ok()) {
-      throw new IllegalStateException("haproxy rejects the configuration of " + node.id() + ": " + (haproxyCheck.stderr() + haproxyCheck.stdout()).strip());
+      throw new IllegalStateException(
+          "haproxy rejects the configuration of "
+              + node.id()
+              + ": "
+              + (haproxyCheck.stderr() + haproxyCheck.stdout()).strip());
     }
-    Exec.Result keepalivedCheck = lab.network().exec(node.host(), "keepalived", "-t", "-f", directory.resolve("keepalived.conf").toString());
+    Exec.Result keepalivedCheck =
+        lab.network()
+            .exec(
+                node.host(),
+                "keepalived",
+                "-t",
+                "-f",
+                directory.resolve("keepalived.conf").toString());
     if (!keepalivedCheck.ok()) {
-      throw new IllegalStateException("keepalived rejects the configuration of " + node.id() + ": " + (keepalivedCheck.stderr() + keepalivedCheck.stdout()).strip());
+      throw new IllegalStateException(
+          "keepalived rejects the configuration of "
+              + node.id()
+              + ": "
+              + (keepalivedCheck.stderr() + keepalivedCheck.stdout()).strip());
     }
   }
 
@@ -102,7 +143,8 @@ final class KeepalivedContender implements Contender {
     ProcessBuilder builder =
         new ProcessBuilder("haproxy", "-db", "-f", directory.resolve("haproxy.cfg").toString())
             .redirectErrorStream(true)
-            .redirectOutput(ProcessBuilder.Redirect.appendTo(directory.resolve("haproxy.log").toFile()));
+            .redirectOutput(
+                ProcessBuilder.Redirect.appendTo(directory.resolve("haproxy.log").toFile()));
     haproxies.put(node.id(), lab.network().start(node.host(), builder));
   }
 
@@ -128,7 +170,15 @@ final class KeepalivedContender implements Contender {
       return false;
     }
     for (LabNode node : lab.nodes()) {
-      Exec.Result stats = lab.network().exec(node.host(), "curl", "-sf", "--max-time", "2", "http://127.0.0.1:" + STATS_PORT + "/stats;csv");
+      Exec.Result stats =
+          lab.network()
+              .exec(
+                  node.host(),
+                  "curl",
+                  "-sf",
+                  "--max-time",
+                  "2",
+                  "http://127.0.0.1:" + STATS_PORT + "/stats;csv");
       if (!stats.ok() || !KeepalivedConfig.allBackendsUp(stats.stdout(), lab.nodes().size())) {
         return false;
       }
@@ -139,17 +189,26 @@ final class KeepalivedContender implements Contender {
   @Override
   public Optional<String> broken() {
     for (LabNode node : lab.nodes()) {
-      for (Map.Entry<String, Map<String, Process>> kind : Map.of("keepalived", keepaliveds, "haproxy", haproxies).entrySet()) {
+      for (Map.Entry<String, Map<String, Process>> kind :
+          Map.of("keepalived", keepaliveds, "haproxy", haproxies).entrySet()) {
         Process process = kind.getValue().get(node.id());
         if (process == null || !process.isAlive()) {
-          return Optional.of(kind.getKey() + " on " + node.id() + " is not running; see " + directory(node).resolve(kind.getKey() + ".log"));
+          return Optional.of(
+              kind.getKey()
+                  + " on "
+                  + node.id()
+                  + " is not running; see "
+                  + directory(node).resolve(kind.getKey() + ".log"));
         }
       }
     }
     return Optional.empty();
   }
 
-  /** SIGTERM to keepalived, as {@code systemctl stop keepalived} does: it gives up the VIP with a priority-0 advertisement. */
+  /**
+   * SIGTERM to keepalived, as {@code systemctl stop keepalived} does: it gives up the VIP with a
+   * priority-0 advertisement.
+   */
   @Override
   public void stopGracefully(LabNode holder) throws InterruptedException {
     Process keepalived = keepaliveds.get(holder.id());
@@ -158,7 +217,12 @@ final class KeepalivedContender implements Contender {
     }
     keepalived.destroy();
     if (!keepalived.waitFor(STOP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
-      throw new IllegalStateException("keepalived on " + holder.id() + " did not exit within " + STOP_TIMEOUT.toSeconds() + " s of SIGTERM");
+      throw new IllegalStateException(
+          "keepalived on "
+              + holder.id()
+              + " did not exit within "
+              + STOP_TIMEOUT.toSeconds()
+              + " s of SIGTERM");
     }
   }
 
@@ -171,14 +235,26 @@ final class KeepalivedContender implements Contender {
     }
     Path directory = directory(node);
     ProcessBuilder builder =
-        new ProcessBuilder("keepalived", "--vrrp", "--dont-fork", "--log-console", "--log-detail", "--no-syslog",
-                "--use-file", directory.resolve("keepalived.conf").toString(),
-                "--pid", directory.resolve("keepalived.pid").toString(),
-                "--vrrp_pid", directory.resolve("keepalived-vrrp.pid").toString(),
-                "--checkers_pid", directory.resolve("keepalived-checkers.pid").toString(),
-                "--bfd_pid", directory.resolve("keepalived-bfd.pid").toString())
+        new ProcessBuilder(
+                "keepalived",
+                "--vrrp",
+                "--dont-fork",
+                "--log-console",
+                "--log-detail",
+                "--no-syslog",
+                "--use-file",
+                directory.resolve("keepalived.conf").toString(),
+                "--pid",
+                directory.resolve("keepalived.pid").toString(),
+                "--vrrp_pid",
+                directory.resolve("keepalived-vrrp.pid").toString(),
+                "--checkers_pid",
+                directory.resolve("keepalived-checkers.pid").toString(),
+                "--bfd_pid",
+                directory.resolve("keepalived-bfd.pid").toString())
             .redirectErrorStream(true)
-            .redirectOutput(ProcessBuilder.Redirect.appendTo(directory.resolve("keepalived.log").toFile()));
+            .redirectOutput(
+                ProcessBuilder.Redirect.appendTo(directory.resolve("keepalived.log").toFile()));
     keepaliveds.put(node.id(), lab.network().start(node.host(), builder));
   }
 

@@ -4,7 +4,10 @@ package io.apivip.bench.failover;
 final class ReadmeSection {
 
   static final String HEADING = "## Failover and handoff";
-  private static final String NEW_README = "# Benchmarks\n\nEach benchmark has a folder here and one command that runs it; the figures below were measured with it.\n";
+  private static final String NEW_README =
+      "# Benchmarks\n\n"
+          + "Each benchmark has a folder here and one command that runs it; the figures below were"
+          + " measured with it.\n";
 
   private ReadmeSection() {}
 
@@ -37,7 +40,8 @@ final class ReadmeSection {
       }
       boolean lineStart = at == 0 || text.charAt(at - 1) == '\n';
       int end = at + HEADING.length();
-      boolean lineEnd = end == text.length() || text.charAt(end) == '\n' || text.charAt(end) == '\r';
+      boolean lineEnd =
+          end == text.length() || text.charAt(end) == '\n' || text.charAt(end) == '\r';
       if (lineStart && lineEnd) {
         return at;
       }

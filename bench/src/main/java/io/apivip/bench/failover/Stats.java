@@ -17,7 +17,10 @@ final class Stats {
     }
     List<Long> sorted = values.stream().sorted().toList();
     int middle = sorted.size() / 2;
-    return OptionalDouble.of(sorted.size() % 2 == 1 ? sorted.get(middle) : (sorted.get(middle - 1) + sorted.get(middle)) / 2.0);
+    return OptionalDouble.of(
+        sorted.size() % 2 == 1
+            ? sorted.get(middle)
+            : (sorted.get(middle - 1) + sorted.get(middle)) / 2.0);
   }
 
   /** The largest value; empty for no values. */

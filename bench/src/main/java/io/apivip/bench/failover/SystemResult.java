@@ -10,7 +10,8 @@ import java.util.OptionalInt;
  *
  * @param baseline what the client saw while nothing happened
  * @param returns the unplanned trials' aftermath: the cut node plugged back in until all was steady
- * @param plannedReturns the planned trials' aftermath: the stopped node started again until all was steady
+ * @param plannedReturns the planned trials' aftermath: the stopped node started again until all was
+ *     steady
  * @param cpuMoves VIP moves while the holder's CPU was saturated; empty if not measured
  * @param cpu what the client saw meanwhile
  */

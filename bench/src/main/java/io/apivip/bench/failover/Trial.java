@@ -7,7 +7,8 @@ import java.util.OptionalLong;
  * first failed attempt to the start of the next successful one), how many failed out of how many,
  * and, where the VIP moved, how long after the trigger another node carried it.
  */
-record Trial(long failureWindowMillis, long failedConnections, long attempts, OptionalLong vipMovedMillis) {
+record Trial(
+    long failureWindowMillis, long failedConnections, long attempts, OptionalLong vipMovedMillis) {
 
   static Trial of(long failureWindowMillis, long failedConnections, long attempts) {
     return new Trial(failureWindowMillis, failedConnections, attempts, OptionalLong.empty());

@@ -31,25 +31,35 @@ import java.util.stream.Collectors;
 final class Trials {
 
   static final long PROBE_INTERVAL_MILLIS = 10;
+
   /**
    * For the link cut and the baseline: a connection whose SYN had to be sent again (the kernel's
    * first retransmission is after 1 s) fails, so a lost SYN is part of the failure window.
    */
   static final Duration FAILOVER_CONNECT_TIMEOUT = Duration.ofSeconds(1);
+
   /** For everything planned or local: a SYN sent twice is a slow connection, not a failed one. */
   static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(3);
-  /** Long enough for every system to have moved the VIP and routed around the cut node's apiserver. */
+
+  /**
+   * Long enough for every system to have moved the VIP and routed around the cut node's apiserver.
+   */
   static final Duration UNPLANNED_OBSERVATION = Duration.ofSeconds(8);
+
   static final Duration PLANNED_AFTER_MOVE = Duration.ofMillis(1500);
   static final Duration PLANNED_OBSERVATION_LIMIT = Duration.ofSeconds(15);
+
   /** A kube-apiserver shutting down fails /readyz for a while before it closes its listener. */
   static final Duration READYZ_FAILING = Duration.ofSeconds(3);
+
   static final Duration REFUSING = Duration.ofSeconds(2);
   private static final Duration STEADY_FOR = Duration.ofMillis(500);
   private static final Duration STEADY_TIMEOUT = Duration.ofSeconds(90);
   private static final Duration FIRST_STEADY_TIMEOUT = Duration.ofSeconds(120);
+
   /** An attempt ends within the longest connect timeout plus the probe's 3 s read timeout. */
   private static final Duration ATTEMPT_LIMIT = Duration.ofMillis(6500);
+
   private static final long VIP_SAMPLE_MILLIS = 100;
   static final Duration BASELINE = Duration.ofSeconds(10);
   private static final Duration WARM_UP = Duration.ofSeconds(15);
@@ -99,25 +109,45 @@ final class Trials {
       error = Optional.of(e.getMessage() == null ? e.toString() : e.getMessage());
       say("stopped: " + error.get());
     }
-    return new SystemResult(contender.title(), contender.isApivip(), baseline, unplanned, returns, planned, plannedReturns, apiserver, cpuMoves, cpu, error);
+    return new SystemResult(
+        contender.title(),
+        contender.isApivip(),
+        baseline,
+        unplanned,
+        returns,
+        planned,
+        plannedReturns,
+        apiserver,
+        cpuMoves,
+        cpu,
+        error);
   }
 
   /**
-   * Lets the client's traffic run unmeasured for a while: every process of the lab started at
-   * once, and until their JITs have compiled the TLS paths, health checks time out and the system
-   * can fall out of its steady state on its own.
+   * Lets the client's traffic run unmeasured for a while: every process of the lab started at once,
+   * and until their JITs have compiled the TLS paths, health checks time out and the system can
+   * fall out of its steady state on its own.
    */
   private void warmUp() throws InterruptedException {
     Thread.sleep(WARM_UP.toMillis());
     awaitSteady(STEADY_TIMEOUT);
   }
 
-  /** Nothing happens: what the client sees of the lab itself, the floor under every other figure. */
+  /**
+   * Nothing happens: what the client sees of the lab itself, the floor under every other figure.
+   */
   private void baseline() throws InterruptedException {
     long from = now();
     Thread.sleep(BASELINE.toMillis());
-    baseline = Optional.of(summarize("baseline", List.of(new Window(from, now(), OptionalLong.empty()))).get(0));
-    say("no fault for %d s: %d of %d connections failed".formatted(BASELINE.toSeconds(), baseline.get().failedConnections(), baseline.get().attempts()));
+    baseline =
+        Optional.of(
+            summarize("baseline", List.of(new Window(from, now(), OptionalLong.empty()))).get(0));
+    say(
+        "no fault for %d s: %d of %d connections failed"
+            .formatted(
+                BASELINE.toSeconds(),
+                baseline.get().failedConnections(),
+                baseline.get().attempts()));
   }
 
   /** The holder's cable is pulled; after the observation it is plugged back in. */
@@ -136,13 +166,19 @@ final class Trials {
         cuts.add(new Window(cutAt, restoredAt, moved));
         awaitSteady(STEADY_TIMEOUT);
         backs.add(new Window(restoredAt, now(), OptionalLong.empty()));
-        say("link cut %d/%d on %s: VIP elsewhere after %s".formatted(i, trials, holder.id(), millis(moved)));
+        say(
+            "link cut %d/%d on %s: VIP elsewhere after %s"
+                .formatted(i, trials, holder.id(), millis(moved)));
       }
     } finally {
       unplanned.addAll(summarize("link-cut", cuts));
       returns.addAll(summarize("link-back", backs));
     }
-    say("link cut: failure windows " + unplanned.stream().map(trial -> trial.failureWindowMillis() + " ms").collect(Collectors.joining(", ")));
+    say(
+        "link cut: failure windows "
+            + unplanned.stream()
+                .map(trial -> trial.failureWindowMillis() + " ms")
+                .collect(Collectors.joining(", ")));
   }
 
   /** The holder is stopped for maintenance, then started again. */
@@ -154,22 +190,33 @@ final class Trials {
         LabNode holder = holder();
         long stopAt = now();
         // Watched alongside: a graceful stop may move the VIP long before it returns.
-        CompletableFuture<OptionalLong> watch = CompletableFuture.supplyAsync(() -> awaitVipElsewhere(holder, stopAt, PLANNED_OBSERVATION_LIMIT));
+        CompletableFuture<OptionalLong> watch =
+            CompletableFuture.supplyAsync(
+                () -> awaitVipElsewhere(holder, stopAt, PLANNED_OBSERVATION_LIMIT));
         contender.stopGracefully(holder);
         OptionalLong moved = watch.join();
-        sleepUntil(Math.min(now() + PLANNED_AFTER_MOVE.toMillis(), stopAt + PLANNED_OBSERVATION_LIMIT.toMillis()));
+        sleepUntil(
+            Math.min(
+                now() + PLANNED_AFTER_MOVE.toMillis(),
+                stopAt + PLANNED_OBSERVATION_LIMIT.toMillis()));
         long restartAt = now();
         stops.add(new Window(stopAt, restartAt, moved));
         contender.restart(holder);
         awaitSteady(STEADY_TIMEOUT);
         starts.add(new Window(restartAt, now(), OptionalLong.empty()));
-        say("planned handoff %d/%d from %s: VIP elsewhere after %s".formatted(i, trials, holder.id(), millis(moved)));
+        say(
+            "planned handoff %d/%d from %s: VIP elsewhere after %s"
+                .formatted(i, trials, holder.id(), millis(moved)));
       }
     } finally {
       planned.addAll(summarize("planned-stop", stops));
       plannedReturns.addAll(summarize("planned-start", starts));
     }
-    say("planned handoff: failed connections " + planned.stream().map(trial -> Long.toString(trial.failedConnections())).collect(Collectors.joining(", ")));
+    say(
+        "planned handoff: failed connections "
+            + planned.stream()
+                .map(trial -> Long.toString(trial.failedConnections()))
+                .collect(Collectors.joining(", ")));
   }
 
   /** The holder's apiserver fails /readyz, then refuses connections, then recovers. */
@@ -191,7 +238,11 @@ final class Trials {
     } finally {
       apiserver.addAll(summarize("apiserver-failure", failures));
     }
-    say("API server failure: failed connections " + apiserver.stream().map(trial -> Long.toString(trial.failedConnections())).collect(Collectors.joining(", ")));
+    say(
+        "API server failure: failed connections "
+            + apiserver.stream()
+                .map(trial -> Long.toString(trial.failedConnections()))
+                .collect(Collectors.joining(", ")));
   }
 
   /** One core busy on the holder; counts how often the VIP moves meanwhile. */
@@ -200,14 +251,25 @@ final class Trials {
     List<Set<String>> samples = new ArrayList<>();
     long start = now();
     Process hog =
-        lab.network().start(holder.host(),
-            new ProcessBuilder("timeout", Long.toString(cpuHog.toSeconds()), "sh", "-c", "while :; do :; done")
-                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD));
+        lab.network()
+            .start(
+                holder.host(),
+                new ProcessBuilder(
+                        "timeout",
+                        Long.toString(cpuHog.toSeconds()),
+                        "sh",
+                        "-c",
+                        "while :; do :; done")
+                    .redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD));
     try {
       say("CPU hog on %s for %d s".formatted(holder.id(), cpuHog.toSeconds()));
       long deadline = start + cpuHog.toMillis() + 5_000;
       for (long tick = start; hog.isAlive() && now() < deadline; tick += VIP_SAMPLE_MILLIS) {
-        samples.add(lab.nodesWithVip().stream().map(LabNode::id).collect(Collectors.toCollection(HashSet::new)));
+        samples.add(
+            lab.nodesWithVip().stream()
+                .map(LabNode::id)
+                .collect(Collectors.toCollection(HashSet::new)));
         sleepUntil(tick + VIP_SAMPLE_MILLIS);
       }
     } finally {
@@ -216,8 +278,12 @@ final class Trials {
     }
     long end = now();
     cpuMoves = OptionalInt.of(VipMoves.count(samples));
-    cpu = Optional.of(summarize("cpu-hog", List.of(new Window(start, end, OptionalLong.empty()))).get(0));
-    say("CPU hog: %d VIP moves in %d samples, %d failed connections".formatted(cpuMoves.getAsInt(), samples.size(), cpu.get().failedConnections()));
+    cpu =
+        Optional.of(
+            summarize("cpu-hog", List.of(new Window(start, end, OptionalLong.empty()))).get(0));
+    say(
+        "CPU hog: %d VIP moves in %d samples, %d failed connections"
+            .formatted(cpuMoves.getAsInt(), samples.size(), cpu.get().failedConnections()));
     awaitSteady(STEADY_TIMEOUT);
   }
 
@@ -231,20 +297,43 @@ final class Trials {
     for (Window window : windows) {
       LabProbe.Summary summary = probe.summary(window.from(), window.until());
       if (summary.attempts() == 0) {
-        throw new IllegalStateException("the client made no connection attempts between " + window.from() + " and " + window.until());
+        throw new IllegalStateException(
+            "the client made no connection attempts between "
+                + window.from()
+                + " and "
+                + window.until());
       }
-      figures.add(new Trial(summary.longestFailureWindowMillis(), summary.failures(), summary.attempts(), window.vipMovedMillis()));
+      figures.add(
+          new Trial(
+              summary.longestFailureWindowMillis(),
+              summary.failures(),
+              summary.attempts(),
+              window.vipMovedMillis()));
       writeDetails(scenario, figures.size(), window, summary);
     }
     return figures;
   }
 
-  /** Appends a trial's failures, by reason, to trials.txt in the work directory, for a look after the run. */
+  /**
+   * Appends a trial's failures, by reason, to trials.txt in the work directory, for a look after
+   * the run.
+   */
   private void writeDetails(String scenario, int trial, Window window, LabProbe.Summary summary) {
-    Map<String, Long> reasons = summary.failed().stream().collect(Collectors.groupingBy(LabProbe.Attempt::detail, TreeMap::new, Collectors.counting()));
-    String line = "%s %d: from %d until %d, %s; failures by reason %s%n".formatted(scenario, trial, window.from(), window.until(), summary, reasons);
+    Map<String, Long> reasons =
+        summary.failed().stream()
+            .collect(
+                Collectors.groupingBy(
+                    LabProbe.Attempt::detail, TreeMap::new, Collectors.counting()));
+    String line =
+        "%s %d: from %d until %d, %s; failures by reason %s%n"
+            .formatted(scenario, trial, window.from(), window.until(), summary, reasons);
     try {
-      Files.writeString(lab.workDirectory().resolve("trials.txt"), line, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+      Files.writeString(
+          lab.workDirectory().resolve("trials.txt"),
+          line,
+          StandardCharsets.UTF_8,
+          StandardOpenOption.CREATE,
+          StandardOpenOption.APPEND);
     } catch (IOException e) {
       say("cannot write trials.txt: " + e.getMessage());
     }
@@ -259,7 +348,10 @@ final class Trials {
     return holders.get(0);
   }
 
-  /** Milliseconds from {@code since} until a node other than {@code holder} carries the VIP; empty if none within {@code limit}. */
+  /**
+   * Milliseconds from {@code since} until a node other than {@code holder} carries the VIP; empty
+   * if none within {@code limit}.
+   */
   private OptionalLong awaitVipElsewhere(LabNode holder, long since, Duration limit) {
     try {
       while (now() < since + limit.toMillis()) {
@@ -293,11 +385,19 @@ final class Trials {
       }
       Thread.sleep(100);
     }
-    throw new IllegalStateException("not back in its steady state within " + timeout.toSeconds() + " s (VIP on " + lab.nodesWithVip()
-        + "); logs in " + lab.workDirectory());
+    throw new IllegalStateException(
+        "not back in its steady state within "
+            + timeout.toSeconds()
+            + " s (VIP on "
+            + lab.nodesWithVip()
+            + "); logs in "
+            + lab.workDirectory());
   }
 
-  /** Replaces the client with one whose connections fail after {@code connectTimeout}, once it gets through. */
+  /**
+   * Replaces the client with one whose connections fail after {@code connectTimeout}, once it gets
+   * through.
+   */
   private void useProbe(Duration connectTimeout) throws IOException, InterruptedException {
     if (probe != null) {
       probe.close();
@@ -308,9 +408,18 @@ final class Trials {
 
   private void awaitClientThrough() throws InterruptedException {
     long started = now();
-    boolean through = ClusterLab.await(Duration.ofSeconds(60), () -> probe.attempts().stream().anyMatch(attempt -> attempt.ok() && attempt.startMillis() >= started));
+    boolean through =
+        ClusterLab.await(
+            Duration.ofSeconds(60),
+            () ->
+                probe.attempts().stream()
+                    .anyMatch(attempt -> attempt.ok() && attempt.startMillis() >= started));
     if (!through) {
-      throw new IllegalStateException("the client gets no connection through VIP:" + ClusterLab.PROXY_PORT + "; logs in " + lab.workDirectory());
+      throw new IllegalStateException(
+          "the client gets no connection through VIP:"
+              + ClusterLab.PROXY_PORT
+              + "; logs in "
+              + lab.workDirectory());
     }
     Thread.sleep(1_000);
   }
@@ -320,7 +429,9 @@ final class Trials {
   }
 
   private static String millis(OptionalLong millis) {
-    return millis.isPresent() ? String.format(Locale.ROOT, "%.2f s", millis.getAsLong() / 1000.0) : "never";
+    return millis.isPresent()
+        ? String.format(Locale.ROOT, "%.2f s", millis.getAsLong() / 1000.0)
+        : "never";
   }
 
   private static long now() {

@@ -22,31 +22,49 @@ class FailoverBenchOptionsTest {
   @Test
   void aQuickRunPicksTrialsAndSystems() {
     FailoverBench.Options options =
-        FailoverBench.Options.parse("--jar", "a.jar", "--trials", "2", "--cpu-seconds", "5", "--systems", "keepalived-fast, apivip", "--readme", "R.md");
+        FailoverBench.Options.parse(
+            "--jar",
+            "a.jar",
+            "--trials",
+            "2",
+            "--cpu-seconds",
+            "5",
+            "--systems",
+            "keepalived-fast, apivip",
+            "--readme",
+            "R.md");
 
     assertThat(options.trials()).isEqualTo(2);
     assertThat(options.cpuHog()).isEqualTo(Duration.ofSeconds(5));
-    assertThat(options.systems()).containsExactly(FailoverBench.SystemName.KEEPALIVED_FAST, FailoverBench.SystemName.APIVIP);
+    assertThat(options.systems())
+        .containsExactly(FailoverBench.SystemName.KEEPALIVED_FAST, FailoverBench.SystemName.APIVIP);
     assertThat(options.readme()).contains(Path.of("R.md"));
   }
 
   @Test
   void theReadmeSectionNamesTheCommitAndIsNotIndented() {
     FailoverBench.Options options =
-        FailoverBench.Options.parse("--jar", "a.jar", "--machine", "AMD EPYC, 2 CPUs", "--commit", "9111756");
+        FailoverBench.Options.parse(
+            "--jar", "a.jar", "--machine", "AMD EPYC, 2 CPUs", "--commit", "9111756");
 
     String section = FailoverBench.section(options, "| table |\n", "0.10", "0.20");
 
-    assertThat(section).contains("on AMD EPYC, 2 CPUs with `bench/failover/run.sh` at apivip commit 9111756 (20 trials");
+    assertThat(section)
+        .contains(
+            "on AMD EPYC, 2 CPUs with `bench/failover/run.sh` at apivip commit 9111756 (20 trials");
     // Markdown reads four leading spaces as code: no line of the section may have them.
     assertThat(section.lines()).noneMatch(line -> line.startsWith("    "));
   }
 
   @Test
   void badArgumentsAreNamed() {
-    assertThatThrownBy(() -> FailoverBench.Options.parse("--trials", "2")).hasMessageContaining("--jar");
-    assertThatThrownBy(() -> FailoverBench.Options.parse("--jar", "a.jar", "--trials", "0")).hasMessageContaining("--trials 0");
-    assertThatThrownBy(() -> FailoverBench.Options.parse("--jar", "a.jar", "--systems", "kube-vip")).hasMessageContaining("kube-vip");
-    assertThatThrownBy(() -> FailoverBench.Options.parse("--jar")).hasMessageContaining("--jar needs a value");
+    assertThatThrownBy(() -> FailoverBench.Options.parse("--trials", "2"))
+        .hasMessageContaining("--jar");
+    assertThatThrownBy(() -> FailoverBench.Options.parse("--jar", "a.jar", "--trials", "0"))
+        .hasMessageContaining("--trials 0");
+    assertThatThrownBy(() -> FailoverBench.Options.parse("--jar", "a.jar", "--systems", "kube-vip"))
+        .hasMessageContaining("kube-vip");
+    assertThatThrownBy(() -> FailoverBench.Options.parse("--jar"))
+        .hasMessageContaining("--jar needs a value");
   }
 }

@@ -12,29 +12,57 @@ class ReadmeSectionTest {
   void aMissingReadmeBecomesANewOneWithTheSection() {
     String readme = ReadmeSection.update("", SECTION);
 
-    assertThat(readme).startsWith("# Benchmarks\n").endsWith("## Failover and handoff\n\nnew table\n");
+    assertThat(readme)
+        .startsWith("# Benchmarks\n")
+        .endsWith("## Failover and handoff\n\nnew table\n");
   }
 
   @Test
   void theSectionIsAppendedAfterOtherSections() {
-    String readme = ReadmeSection.update("# Benchmarks\n\n## Proxy throughput\n\nold figures", SECTION);
+    String readme =
+        ReadmeSection.update("# Benchmarks\n\n## Proxy throughput\n\nold figures", SECTION);
 
-    assertThat(readme).isEqualTo("# Benchmarks\n\n## Proxy throughput\n\nold figures\n\n## Failover and handoff\n\nnew table\n");
+    assertThat(readme)
+        .isEqualTo(
+            "# Benchmarks\n\n"
+                + "## Proxy throughput\n\n"
+                + "old figures\n\n"
+                + "## Failover and handoff\n\n"
+                + "new table\n");
   }
 
   @Test
   void anOldSectionIsReplacedAndTheNextSectionKept() {
-    String old = "# Benchmarks\n\n## Failover and handoff\n\nold table\n\n## Proxy throughput\n\nfigures\n";
+    String old =
+        "# Benchmarks\n\n## Failover and handoff\n\nold table\n\n## Proxy throughput\n\nfigures\n";
 
     assertThat(ReadmeSection.update(old, SECTION))
-        .isEqualTo("# Benchmarks\n\n## Failover and handoff\n\nnew table\n\n## Proxy throughput\n\nfigures\n");
+        .isEqualTo(
+            "# Benchmarks\n\n"
+                + "## Failover and handoff\n\n"
+                + "new table\n\n"
+                + "## Proxy throughput\n\n"
+                + "figures\n");
   }
 
   @Test
   void anOldLastSectionIsReplacedToTheEnd() {
-    String old = "# Benchmarks\n\n## Proxy throughput\n\nfigures\n\n## Failover and handoff\n\nold table\n### detail\nmore\n";
+    String old =
+        "# Benchmarks\n\n"
+            + "## Proxy throughput\n\n"
+            + "figures\n\n"
+            + "## Failover and handoff\n\n"
+            + "old table\n"
+            + "### detail\n"
+            + "more\n";
 
-    assertThat(ReadmeSection.update(old, SECTION)).isEqualTo("# Benchmarks\n\n## Proxy throughput\n\nfigures\n\n## Failover and handoff\n\nnew table\n");
+    assertThat(ReadmeSection.update(old, SECTION))
+        .isEqualTo(
+            "# Benchmarks\n\n"
+                + "## Proxy throughput\n\n"
+                + "figures\n\n"
+                + "## Failover and handoff\n\n"
+                + "new table\n");
   }
 
   @Test

@@ -15,19 +15,23 @@ class VipMovesTest {
 
   @Test
   void eachNewHolderIsOneMove() {
-    assertThat(VipMoves.count(List.of(Set.of("n1"), Set.of("n2"), Set.of("n2"), Set.of("n1")))).isEqualTo(2);
+    assertThat(VipMoves.count(List.of(Set.of("n1"), Set.of("n2"), Set.of("n2"), Set.of("n1"))))
+        .isEqualTo(2);
   }
 
   @Test
   void aGapWithoutHolderCountsOnlyWhenTheVipComesBackElsewhere() {
     assertThat(VipMoves.count(List.of(Set.of("n1"), Set.of(), Set.of("n1")))).isZero();
-    assertThat(VipMoves.count(List.of(Set.of("n1"), Set.of(), Set.of(), Set.of("n3")))).isEqualTo(1);
+    assertThat(VipMoves.count(List.of(Set.of("n1"), Set.of(), Set.of(), Set.of("n3"))))
+        .isEqualTo(1);
   }
 
   @Test
   void twoHoldersAtOnceAreOneMoveToTheNewcomer() {
-    assertThat(VipMoves.count(List.of(Set.of("n1"), Set.of("n1", "n2"), Set.of("n2")))).isEqualTo(1);
-    assertThat(VipMoves.count(List.of(Set.of("n1"), Set.of("n1", "n2"), Set.of("n1")))).isEqualTo(1);
+    assertThat(VipMoves.count(List.of(Set.of("n1"), Set.of("n1", "n2"), Set.of("n2"))))
+        .isEqualTo(1);
+    assertThat(VipMoves.count(List.of(Set.of("n1"), Set.of("n1", "n2"), Set.of("n1"))))
+        .isEqualTo(1);
   }
 
   @Test

@@ -3,8 +3,8 @@ package io.apivip.lab.apiserver;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultHttpResponse;
@@ -26,7 +26,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import javax.net.ssl.SSLSession;
 
-/** Answers HTTP requests like kube-apiserver does, as far as health checks and the proxy can tell. */
+/**
+ * Answers HTTP requests like kube-apiserver does, as far as health checks and the proxy can tell.
+ */
 final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
   /** kube-apiserver's verbose /readyz when the datastore is gone (abridged). */
@@ -58,6 +60,7 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
   static final long WATCH_EVENT_INTERVAL_MILLIS = 100;
 
   private final String name;
+
   /** kube-apiserver's answer to a request without valid credentials when anonymous auth is off. */
   static final String UNAUTHORIZED_JSON =
       "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\",\"message\":\"Unauthorized\",\"reason\":\"Unauthorized\",\"code\":401}\n";
@@ -90,18 +93,25 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
       return;
     }
     SslHandler tls = ctx.pipeline().get(SslHandler.class);
-    if (!gate.admits(tls.engine().getSession(), request.headers().get(HttpHeaderNames.AUTHORIZATION))) {
-      respond(ctx, HttpResponseStatus.UNAUTHORIZED, "application/json", UNAUTHORIZED_JSON, keepAlive);
+    if (!gate.admits(
+        tls.engine().getSession(), request.headers().get(HttpHeaderNames.AUTHORIZATION))) {
+      respond(
+          ctx, HttpResponseStatus.UNAUTHORIZED, "application/json", UNAUTHORIZED_JSON, keepAlive);
       return;
     }
     if (now instanceof Mode.Slow slow) {
-      ctx.executor().schedule(() -> answer(ctx, uri, keepAlive, now), slow.delay().toMillis(), TimeUnit.MILLISECONDS);
+      ctx.executor()
+          .schedule(
+              () -> answer(ctx, uri, keepAlive, now),
+              slow.delay().toMillis(),
+              TimeUnit.MILLISECONDS);
     } else {
       answer(ctx, uri, keepAlive, now);
     }
   }
 
-  private void answer(ChannelHandlerContext ctx, QueryStringDecoder uri, boolean keepAlive, Mode now) {
+  private void answer(
+      ChannelHandlerContext ctx, QueryStringDecoder uri, boolean keepAlive, Mode now) {
     if (!ctx.channel().isActive()) {
       return;
     }
@@ -112,26 +122,45 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     switch (uri.path()) {
       case "/readyz" -> {
         if (now instanceof Mode.FailReadyz) {
-          respond(ctx, HttpResponseStatus.INTERNAL_SERVER_ERROR, "text/plain; charset=utf-8", READYZ_FAILED, keepAlive);
+          respond(
+              ctx,
+              HttpResponseStatus.INTERNAL_SERVER_ERROR,
+              "text/plain; charset=utf-8",
+              READYZ_FAILED,
+              keepAlive);
         } else {
           respond(ctx, HttpResponseStatus.OK, "text/plain; charset=utf-8", "ok", keepAlive);
         }
       }
-      case "/livez" -> respond(ctx, HttpResponseStatus.OK, "text/plain; charset=utf-8", "ok", keepAlive);
-      case "/version" -> respond(ctx, HttpResponseStatus.OK, "application/json", VERSION_JSON, keepAlive);
+      case "/livez" ->
+          respond(ctx, HttpResponseStatus.OK, "text/plain; charset=utf-8", "ok", keepAlive);
+      case "/version" ->
+          respond(ctx, HttpResponseStatus.OK, "application/json", VERSION_JSON, keepAlive);
       case "/openapi/v2" -> respondLarge(ctx, keepAlive);
       default -> respond(ctx, HttpResponseStatus.OK, "application/json", fixedBody(), keepAlive);
     }
   }
 
-  /** The body of every request that is not a health or version probe: enough for a relay test to check. */
+  /**
+   * The body of every request that is not a health or version probe: enough for a relay test to
+   * check.
+   */
   String fixedBody() {
-    return "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Success\",\"message\":\"stand-in kube-apiserver " + name + "\"}\n";
+    return "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Success\",\"message\":\"stand-in"
+               + " kube-apiserver "
+        + name
+        + "\"}\n";
   }
 
-  private void respond(ChannelHandlerContext ctx, HttpResponseStatus status, String contentType, String body, boolean keepAlive) {
+  private void respond(
+      ChannelHandlerContext ctx,
+      HttpResponseStatus status,
+      String contentType,
+      String body,
+      boolean keepAlive) {
     FullHttpResponse response =
-        new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, Unpooled.copiedBuffer(body, StandardCharsets.UTF_8));
+        new DefaultFullHttpResponse(
+            HttpVersion.HTTP_1_1, status, Unpooled.copiedBuffer(body, StandardCharsets.UTF_8));
     response.headers().set(HttpHeaderNames.CONTENT_TYPE, contentType);
     response.headers().set(StandInApiServer.BACKEND_HEADER, name);
     HttpUtil.setContentLength(response, response.content().readableBytes());
@@ -142,8 +171,12 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     }
   }
 
-  /** The size of the stand-in's /openapi/v2, as large as a real cluster's: slow readers of it test the relay's memory. */
+  /**
+   * The size of the stand-in's /openapi/v2, as large as a real cluster's: slow readers of it test
+   * the relay's memory.
+   */
   public static final int OPENAPI_BYTES = 8 << 20;
+
   private static final byte[] OPENAPI = openApi();
 
   private static byte[] openApi() {
@@ -175,18 +208,23 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     int length = Math.min(OPENAPI_CHUNK, OPENAPI_BYTES - offset);
     boolean last = offset + length == OPENAPI_BYTES;
     var content = Unpooled.wrappedBuffer(OPENAPI, offset, length);
-    var written = ctx.writeAndFlush(last ? new io.netty.handler.codec.http.DefaultLastHttpContent(content) : new DefaultHttpContent(content));
+    var written =
+        ctx.writeAndFlush(
+            last
+                ? new io.netty.handler.codec.http.DefaultLastHttpContent(content)
+                : new DefaultHttpContent(content));
     if (last) {
       if (!keepAlive) {
         written.addListener(ChannelFutureListener.CLOSE);
       }
       return;
     }
-    written.addListener(done -> {
-      if (done.isSuccess()) {
-        writeChunk(ctx, offset + length, keepAlive);
-      }
-    });
+    written.addListener(
+        done -> {
+          if (done.isSuccess()) {
+            writeChunk(ctx, offset + length, keepAlive);
+          }
+        });
   }
 
   private boolean watching;
@@ -204,10 +242,13 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         ctx.executor()
             .scheduleAtFixedRate(
                 () -> {
-                  // A watcher that stops reading falls behind; it does not make us buffer without bound.
+                  // A watcher that stops reading falls behind; it does not make us buffer without
+                  // bound.
                   if (ctx.channel().isWritable()) {
                     String event = watchEvent(++resourceVersion[0]);
-                    ctx.writeAndFlush(new DefaultHttpContent(Unpooled.copiedBuffer(event, StandardCharsets.UTF_8)));
+                    ctx.writeAndFlush(
+                        new DefaultHttpContent(
+                            Unpooled.copiedBuffer(event, StandardCharsets.UTF_8)));
                   }
                 },
                 0,
@@ -218,18 +259,24 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
   private String watchEvent(long resourceVersion) {
     return "{\"type\":\"MODIFIED\",\"object\":{\"kind\":\"ConfigMap\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"apivip-watch\","
-        + "\"namespace\":\"default\",\"resourceVersion\":\"" + resourceVersion + "\"},\"data\":{\"backend\":\"" + name + "\"}}}\n";
+               + "\"namespace\":\"default\",\"resourceVersion\":\""
+        + resourceVersion
+        + "\"},\"data\":{\"backend\":\""
+        + name
+        + "\"}}}\n";
   }
 
   /**
    * The client ended its side: as kube-apiserver, end the response (a watch gets its last chunk)
-   * and close through the pipeline, so TLS says goodbye with close_notify: a clean end for the client.
+   * and close through the pipeline, so TLS says goodbye with close_notify: a clean end for the
+   * client.
    */
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
     if (event instanceof ChannelInputShutdownEvent) {
       if (watching) {
-        ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT).addListener(ChannelFutureListener.CLOSE);
+        ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT)
+            .addListener(ChannelFutureListener.CLOSE);
       } else {
         ctx.close();
       }

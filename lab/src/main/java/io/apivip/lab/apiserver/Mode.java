@@ -40,7 +40,10 @@ public sealed interface Mode {
     return new Slow(Duration.ofMillis(millis));
   }
 
-  /** The command word(s) for this mode: {@code healthy}, {@code fail-readyz}, {@code hang}, {@code refuse}, {@code slow MS}. */
+  /**
+   * The command word(s) for this mode: {@code healthy}, {@code fail-readyz}, {@code hang}, {@code
+   * refuse}, {@code slow MS}.
+   */
   default String command() {
     if (this instanceof Healthy) {
       return "healthy";

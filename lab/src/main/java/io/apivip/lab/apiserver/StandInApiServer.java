@@ -52,13 +52,13 @@ import javax.net.ssl.TrustManager;
 import javax.net.ssl.X509ExtendedTrustManager;
 
 /**
- * A stand-in kube-apiserver for tests, the demo and the lab: HTTPS with /readyz, /livez, /version and
- * a watch-like stream, whose behaviour can be switched at run time to the failures health checks and
- * the proxy must survive (see {@link Mode}). Every response carries {@value #BACKEND_HEADER} naming
- * the instance, so a test can tell which backend answered.
+ * A stand-in kube-apiserver for tests, the demo and the lab: HTTPS with /readyz, /livez, /version
+ * and a watch-like stream, whose behaviour can be switched at run time to the failures health
+ * checks and the proxy must survive (see {@link Mode}). Every response carries {@value
+ * #BACKEND_HEADER} naming the instance, so a test can tell which backend answered.
  *
- * <p>Owns a one-thread NIO event loop group. Thread-safe: {@link #mode(Mode)} may be called from any
- * thread.
+ * <p>Owns a one-thread NIO event loop group. Thread-safe: {@link #mode(Mode)} may be called from
+ * any thread.
  */
 public final class StandInApiServer implements AutoCloseable {
 
@@ -75,24 +75,32 @@ public final class StandInApiServer implements AutoCloseable {
   private final Optional<Authentication> authentication;
   private Channel listener; // guarded by this; null while refusing or closed
 
-  private StandInApiServer(String name, InetSocketAddress listen, SslContext tls, Optional<Authentication> authentication) {
+  private StandInApiServer(
+      String name,
+      InetSocketAddress listen,
+      SslContext tls,
+      Optional<Authentication> authentication) {
     this.name = Objects.requireNonNull(name);
     this.tls = tls;
     this.authentication = Objects.requireNonNull(authentication);
-    this.group = new MultiThreadIoEventLoopGroup(2, new DefaultThreadFactory("apiserver-" + name, true), NioIoHandler.newFactory());
+    this.group =
+        new MultiThreadIoEventLoopGroup(
+            2, new DefaultThreadFactory("apiserver-" + name, true), NioIoHandler.newFactory());
     this.bootstrap =
         new ServerBootstrap()
             .group(group)
             .channel(NioServerSocketChannel.class)
             .option(ChannelOption.SO_REUSEADDR, true)
-            // A client that ends its side ends its watch, cleanly, as kube-apiserver does (ApiHandler).
+            // A client that ends its side ends its watch, cleanly, as kube-apiserver does
+            // (ApiHandler).
             .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-            .childHandler(new ChannelInitializer<SocketChannel>() {
-              @Override
-              protected void initChannel(SocketChannel channel) {
-                accept(channel);
-              }
-            });
+            .childHandler(
+                new ChannelInitializer<SocketChannel>() {
+                  @Override
+                  protected void initChannel(SocketChannel channel) {
+                    accept(channel);
+                  }
+                });
     try {
       this.listener = bootstrap.bind(listen).syncUninterruptibly().channel();
     } catch (RuntimeException e) {
@@ -103,45 +111,75 @@ public final class StandInApiServer implements AutoCloseable {
   }
 
   /**
-   * Starts a server on {@code listen} (port 0 picks a free port) presenting {@code certificate}; when
-   * {@code clientCa} is present, the TLS handshake requires a client certificate signed by it.
+   * Starts a server on {@code listen} (port 0 picks a free port) presenting {@code certificate};
+   * when {@code clientCa} is present, the TLS handshake requires a client certificate signed by it.
    */
-  public static StandInApiServer start(String name, InetSocketAddress listen, Pki.Issued certificate, Optional<X509Certificate> clientCa) {
-    SslContextBuilder builder = SslContextBuilder.forServer(certificate.key(), certificate.certificate());
+  public static StandInApiServer start(
+      String name,
+      InetSocketAddress listen,
+      Pki.Issued certificate,
+      Optional<X509Certificate> clientCa) {
+    SslContextBuilder builder =
+        SslContextBuilder.forServer(certificate.key(), certificate.certificate());
     clientCa.ifPresent(ca -> builder.trustManager(ca).clientAuth(ClientAuth.REQUIRE));
     return new StandInApiServer(name, listen, build(builder), Optional.empty());
   }
 
   /** As {@link #start(String, InetSocketAddress, Pki.Issued, Optional)}, from PEM files. */
-  public static StandInApiServer start(String name, InetSocketAddress listen, Path certificate, Path key, Optional<Path> clientCa) {
+  public static StandInApiServer start(
+      String name, InetSocketAddress listen, Path certificate, Path key, Optional<Path> clientCa) {
     SslContextBuilder builder = SslContextBuilder.forServer(certificate.toFile(), key.toFile());
     clientCa.ifPresent(ca -> builder.trustManager(ca.toFile()).clientAuth(ClientAuth.REQUIRE));
     return new StandInApiServer(name, listen, build(builder), Optional.empty());
   }
 
   /**
-   * Starts a server that authenticates as a stock MicroK8s kube-apiserver does (anonymous auth off):
-   * see {@link Authentication}. The TLS handshake asks for a client certificate but completes
+   * Starts a server that authenticates as a stock MicroK8s kube-apiserver does (anonymous auth
+   * off): see {@link Authentication}. The TLS handshake asks for a client certificate but completes
    * without one, or with one from another CA; such a request then gets 401.
    */
-  public static StandInApiServer startAuthenticating(String name, InetSocketAddress listen, Pki.Issued certificate, Authentication authentication) {
-    SslContextBuilder builder = SslContextBuilder.forServer(certificate.key(), certificate.certificate());
-    return new StandInApiServer(name, listen, build(wantClientCertificate(builder, authentication)), Optional.of(authentication));
-  }
-
-  /** As {@link #startAuthenticating(String, InetSocketAddress, Pki.Issued, Authentication)}, from PEM files. */
-  public static StandInApiServer startAuthenticating(String name, InetSocketAddress listen, Path certificate, Path key, Authentication authentication) {
-    SslContextBuilder builder = SslContextBuilder.forServer(certificate.toFile(), key.toFile());
-    return new StandInApiServer(name, listen, build(wantClientCertificate(builder, authentication)), Optional.of(authentication));
+  public static StandInApiServer startAuthenticating(
+      String name,
+      InetSocketAddress listen,
+      Pki.Issued certificate,
+      Authentication authentication) {
+    SslContextBuilder builder =
+        SslContextBuilder.forServer(certificate.key(), certificate.certificate());
+    return new StandInApiServer(
+        name,
+        listen,
+        build(wantClientCertificate(builder, authentication)),
+        Optional.of(authentication));
   }
 
   /**
-   * kube-apiserver asks for a client certificate (Go's tls.RequestClientCert, naming the client CA in
-   * the request) and checks it only when it authenticates the request, so a certificate from another
-   * CA fails with 401 rather than in the handshake; likewise here.
+   * As {@link #startAuthenticating(String, InetSocketAddress, Pki.Issued, Authentication)}, from
+   * PEM files.
    */
-  private static SslContextBuilder wantClientCertificate(SslContextBuilder builder, Authentication authentication) {
-    return builder.trustManager(new RequestAnyClientCertificate(authentication.clientCas())).clientAuth(ClientAuth.OPTIONAL);
+  public static StandInApiServer startAuthenticating(
+      String name,
+      InetSocketAddress listen,
+      Path certificate,
+      Path key,
+      Authentication authentication) {
+    SslContextBuilder builder = SslContextBuilder.forServer(certificate.toFile(), key.toFile());
+    return new StandInApiServer(
+        name,
+        listen,
+        build(wantClientCertificate(builder, authentication)),
+        Optional.of(authentication));
+  }
+
+  /**
+   * kube-apiserver asks for a client certificate (Go's tls.RequestClientCert, naming the client CA
+   * in the request) and checks it only when it authenticates the request, so a certificate from
+   * another CA fails with 401 rather than in the handshake; likewise here.
+   */
+  private static SslContextBuilder wantClientCertificate(
+      SslContextBuilder builder, Authentication authentication) {
+    return builder
+        .trustManager(new RequestAnyClientCertificate(authentication.clientCas()))
+        .clientAuth(ClientAuth.OPTIONAL);
   }
 
   private static SslContext build(SslContextBuilder builder) {
@@ -166,8 +204,8 @@ public final class StandInApiServer implements AutoCloseable {
   }
 
   /**
-   * From now on, answer 401 like kube-apiserver without anonymous auth to requests that do not carry
-   * {@code Authorization: Bearer TOKEN}; empty accepts every request again.
+   * From now on, answer 401 like kube-apiserver without anonymous auth to requests that do not
+   * carry {@code Authorization: Bearer TOKEN}; empty accepts every request again.
    */
   public void requireBearerToken(Optional<String> token) {
     requiredToken = Objects.requireNonNull(token);
@@ -264,9 +302,10 @@ public final class StandInApiServer implements AutoCloseable {
 
   /**
    * Who may call when anonymous auth is off, as kube-apiserver's x509 and token-file authenticators
-   * decide: a client certificate whose issuer is one of {@code clientCas} (its signature checks, it is
-   * within its validity, and any extended key usage includes clientAuth), or {@code Authorization:
-   * Bearer T} with T one of {@code tokens}. Everything else, /readyz and /version included, gets 401.
+   * decide: a client certificate whose issuer is one of {@code clientCas} (its signature checks, it
+   * is within its validity, and any extended key usage includes clientAuth), or {@code
+   * Authorization: Bearer T} with T one of {@code tokens}. Everything else, /readyz and /version
+   * included, gets 401.
    */
   public record Authentication(List<X509Certificate> clientCas, Set<String> tokens) {
 
@@ -278,16 +317,22 @@ public final class StandInApiServer implements AutoCloseable {
     }
 
     /**
-     * Reads every certificate of a PEM bundle ({@code --client-ca-file}) and, when given, the tokens of
-     * a kube-apiserver token file ({@code --token-auth-file}: CSV, the token in the first column).
+     * Reads every certificate of a PEM bundle ({@code --client-ca-file}) and, when given, the
+     * tokens of a kube-apiserver token file ({@code --token-auth-file}: CSV, the token in the first
+     * column).
      */
-    public static Authentication fromFiles(Optional<Path> clientCaFile, Optional<Path> tokenFile) throws IOException {
+    public static Authentication fromFiles(Optional<Path> clientCaFile, Optional<Path> tokenFile)
+        throws IOException {
       List<X509Certificate> cas = List.of();
       if (clientCaFile.isPresent()) {
         try (InputStream in = Files.newInputStream(clientCaFile.get())) {
-          cas = CertificateFactory.getInstance("X.509").generateCertificates(in).stream().map(X509Certificate.class::cast).toList();
+          cas =
+              CertificateFactory.getInstance("X.509").generateCertificates(in).stream()
+                  .map(X509Certificate.class::cast)
+                  .toList();
         } catch (GeneralSecurityException e) {
-          throw new IllegalArgumentException(clientCaFile.get() + ": not a PEM certificate bundle: " + e.getMessage(), e);
+          throw new IllegalArgumentException(
+              clientCaFile.get() + ": not a PEM certificate bundle: " + e.getMessage(), e);
         }
         if (cas.isEmpty()) {
           throw new IllegalArgumentException(clientCaFile.get() + ": no certificate in it");
@@ -306,7 +351,9 @@ public final class StandInApiServer implements AutoCloseable {
     }
 
     boolean admits(SSLSession session, String authorization) {
-      if (authorization != null && authorization.startsWith("Bearer ") && tokens.contains(authorization.substring("Bearer ".length()).trim())) {
+      if (authorization != null
+          && authorization.startsWith("Bearer ")
+          && tokens.contains(authorization.substring("Bearer ".length()).trim())) {
         return true;
       }
       Certificate[] peer;
@@ -315,7 +362,10 @@ public final class StandInApiServer implements AutoCloseable {
       } catch (SSLPeerUnverifiedException anonymous) {
         return false;
       }
-      return peer.length > 0 && peer[0] instanceof X509Certificate leaf && issuedByAClientCa(leaf) && forClients(leaf);
+      return peer.length > 0
+          && peer[0] instanceof X509Certificate leaf
+          && issuedByAClientCa(leaf)
+          && forClients(leaf);
     }
 
     private boolean issuedByAClientCa(X509Certificate leaf) {
@@ -345,7 +395,10 @@ public final class StandInApiServer implements AutoCloseable {
     }
   }
 
-  /** Asks for a certificate issued by one of the CAs, accepts whatever comes (or nothing): {@link Authentication} judges it. */
+  /**
+   * Asks for a certificate issued by one of the CAs, accepts whatever comes (or nothing): {@link
+   * Authentication} judges it.
+   */
   private static final class RequestAnyClientCertificate extends SimpleTrustManagerFactory {
     private final X509ExtendedTrustManager trustManager;
 
@@ -354,26 +407,32 @@ public final class StandInApiServer implements AutoCloseable {
       this.trustManager =
           new X509ExtendedTrustManager() {
             @Override
-            public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) {}
+            public void checkClientTrusted(
+                X509Certificate[] chain, String authType, Socket socket) {}
 
             @Override
-            public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) {}
+            public void checkClientTrusted(
+                X509Certificate[] chain, String authType, SSLEngine engine) {}
 
             @Override
             public void checkClientTrusted(X509Certificate[] chain, String authType) {}
 
             @Override
-            public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) throws java.security.cert.CertificateException {
+            public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket)
+                throws java.security.cert.CertificateException {
               throw new java.security.cert.CertificateException("a server does not check servers");
             }
 
             @Override
-            public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws java.security.cert.CertificateException {
+            public void checkServerTrusted(
+                X509Certificate[] chain, String authType, SSLEngine engine)
+                throws java.security.cert.CertificateException {
               throw new java.security.cert.CertificateException("a server does not check servers");
             }
 
             @Override
-            public void checkServerTrusted(X509Certificate[] chain, String authType) throws java.security.cert.CertificateException {
+            public void checkServerTrusted(X509Certificate[] chain, String authType)
+                throws java.security.cert.CertificateException {
               throw new java.security.cert.CertificateException("a server does not check servers");
             }
 

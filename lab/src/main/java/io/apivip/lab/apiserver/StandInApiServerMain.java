@@ -27,24 +27,24 @@ import java.util.concurrent.CountDownLatch;
  *   [--token-auth-file FILE] [--no-stdin]
  * </pre>
  *
- * With {@code --pki-dir} it makes a new CA and writes {@code ca.crt}, {@code server.crt},
- * {@code server.key} (SANs: the listen address, localhost, 127.0.0.1 and every {@code --san}), and
- * {@code client.crt}, {@code client.key} (CN=apivip) into DIR, which must exist; with
- * {@code --require-client-cert} clients must present a certificate signed by that CA.
+ * With {@code --pki-dir} it makes a new CA and writes {@code ca.crt}, {@code server.crt}, {@code
+ * server.key} (SANs: the listen address, localhost, 127.0.0.1 and every {@code --san}), and {@code
+ * client.crt}, {@code client.key} (CN=apivip) into DIR, which must exist; with {@code
+ * --require-client-cert} clients must present a certificate signed by that CA.
  *
  * <p>Prints {@code listening ADDR:PORT} on stdout once it accepts connections, then reads commands
  * from stdin, one a line: {@code healthy}, {@code fail-readyz}, {@code hang}, {@code refuse},
- * {@code slow MS}; answers {@code ok MODE} or {@code error ...}. Exits (status 0) when stdin closes;
- * status 2 on bad arguments.
+ * {@code slow MS}; answers {@code ok MODE} or {@code error ...}. Exits (status 0) when stdin
+ * closes; status 2 on bad arguments.
  *
  * <p>{@code --anonymous-auth false} makes it answer like a stock MicroK8s kube-apiserver (whose
  * {@code --authorization-mode=AlwaysAllow} turns anonymous auth off): 401 to every request that
- * neither presents a client certificate issued by the {@code --client-ca} (or, with {@code --pki-dir},
- * by its CA) nor carries a bearer token listed in {@code --token-auth-file} (kube-apiserver's CSV,
- * e.g. MicroK8s's {@code credentials/known_tokens.csv}). The certificate is asked for, not required
- * ({@code --client-auth want}, the default then): a client without one still completes the
- * handshake. {@code --no-stdin} is for a service: no commands are read, and it runs until it is
- * signalled (SIGTERM closes it).
+ * neither presents a client certificate issued by the {@code --client-ca} (or, with {@code
+ * --pki-dir}, by its CA) nor carries a bearer token listed in {@code --token-auth-file}
+ * (kube-apiserver's CSV, e.g. MicroK8s's {@code credentials/known_tokens.csv}). The certificate is
+ * asked for, not required ({@code --client-auth want}, the default then): a client without one
+ * still completes the handshake. {@code --no-stdin} is for a service: no commands are read, and it
+ * runs until it is signalled (SIGTERM closes it).
  */
 public final class StandInApiServerMain {
 
@@ -52,7 +52,8 @@ public final class StandInApiServerMain {
 
   public static void main(String[] args) throws IOException {
     // stdout carries only the protocol: whatever logs to the console goes to stderr.
-    PrintStream out = new PrintStream(new FileOutputStream(FileDescriptor.out), true, StandardCharsets.UTF_8);
+    PrintStream out =
+        new PrintStream(new FileOutputStream(FileDescriptor.out), true, StandardCharsets.UTF_8);
     System.setOut(System.err);
     StandInApiServer server;
     try {
@@ -64,7 +65,8 @@ public final class StandInApiServerMain {
     }
     if (daemon(args)) {
       out.println("listening " + hostPort(server.address()));
-      Runtime.getRuntime().addShutdownHook(new Thread(server::close, "stand-in-apiserver-shutdown"));
+      Runtime.getRuntime()
+          .addShutdownHook(new Thread(server::close, "stand-in-apiserver-shutdown"));
       try {
         new CountDownLatch(1).await();
       } catch (InterruptedException e) {
@@ -74,7 +76,8 @@ public final class StandInApiServerMain {
     }
     try (server) {
       out.println("listening " + hostPort(server.address()));
-      BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+      BufferedReader in =
+          new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
       for (String line = in.readLine(); line != null; line = in.readLine()) {
         if (line.isBlank()) {
           continue;
@@ -84,7 +87,10 @@ public final class StandInApiServerMain {
           server.mode(mode.get());
           out.println("ok " + mode.get().command());
         } else {
-          out.println("error unknown command: " + line.trim() + " (healthy, fail-readyz, hang, refuse, slow MS)");
+          out.println(
+              "error unknown command: "
+                  + line.trim()
+                  + " (healthy, fail-readyz, hang, refuse, slow MS)");
         }
       }
     }
@@ -131,7 +137,8 @@ public final class StandInApiServerMain {
         case "--anonymous-auth" -> anonymousAuth = parseBoolean(flag, value);
         case "--client-auth" -> {
           if (!value.equals("require") && !value.equals("want")) {
-            throw new IllegalArgumentException("--client-auth " + value + ": expected require or want");
+            throw new IllegalArgumentException(
+                "--client-auth " + value + ": expected require or want");
           }
           clientAuth = value;
         }
@@ -145,20 +152,25 @@ public final class StandInApiServerMain {
     InetSocketAddress address = parseHostPort(listen);
     boolean authenticate = anonymousAuth != null && !anonymousAuth;
     if (!authenticate && "want".equals(clientAuth)) {
-      throw new IllegalArgumentException("--client-auth want goes with --anonymous-auth false: with anonymous auth on, a wanted certificate decides nothing");
+      throw new IllegalArgumentException(
+          "--client-auth want goes with --anonymous-auth false: with anonymous auth on, a wanted"
+              + " certificate decides nothing");
     }
     if (!authenticate && tokenFile != null) {
       throw new IllegalArgumentException("--token-auth-file goes with --anonymous-auth false");
     }
     if (authenticate && ("require".equals(clientAuth) || requireClientCert)) {
-      throw new IllegalArgumentException("with --anonymous-auth false the client certificate is wanted, not required (as kube-apiserver): leave out --client-auth require and --require-client-cert");
+      throw new IllegalArgumentException(
+          "with --anonymous-auth false the client certificate is wanted, not required (as"
+              + " kube-apiserver): leave out --client-auth require and --require-client-cert");
     }
     if (tokenFile != null && !Files.isReadable(tokenFile)) {
       throw new IllegalArgumentException("--token-auth-file " + tokenFile + ": not readable");
     }
     if (pkiDir != null) {
       if (cert != null || key != null || clientCa != null) {
-        throw new IllegalArgumentException("--pki-dir makes its own certificates: leave out --cert, --key and --client-ca");
+        throw new IllegalArgumentException(
+            "--pki-dir makes its own certificates: leave out --cert, --key and --client-ca");
       }
       if (!Files.isDirectory(pkiDir)) {
         throw new IllegalArgumentException("--pki-dir " + pkiDir + ": no such directory");
@@ -172,22 +184,35 @@ public final class StandInApiServerMain {
       server.write(pkiDir.resolve("server.crt"), pkiDir.resolve("server.key"));
       pki.issueClient("apivip").write(pkiDir.resolve("client.crt"), pkiDir.resolve("client.key"));
       if (authenticate) {
-        StandInApiServer.Authentication tokens = StandInApiServer.Authentication.fromFiles(Optional.empty(), Optional.ofNullable(tokenFile));
-        return StandInApiServer.startAuthenticating(name, address, server, new StandInApiServer.Authentication(List.of(pki.caCertificate()), tokens.tokens()));
+        StandInApiServer.Authentication tokens =
+            StandInApiServer.Authentication.fromFiles(
+                Optional.empty(), Optional.ofNullable(tokenFile));
+        return StandInApiServer.startAuthenticating(
+            name,
+            address,
+            server,
+            new StandInApiServer.Authentication(List.of(pki.caCertificate()), tokens.tokens()));
       }
-      return StandInApiServer.start(name, address, server, requireClientCert ? Optional.of(pki.caCertificate()) : Optional.empty());
+      return StandInApiServer.start(
+          name,
+          address,
+          server,
+          requireClientCert ? Optional.of(pki.caCertificate()) : Optional.empty());
     }
     if (cert == null || key == null) {
       throw new IllegalArgumentException("give --cert FILE and --key FILE, or --pki-dir DIR");
     }
     if (requireClientCert) {
-      throw new IllegalArgumentException("--require-client-cert goes with --pki-dir; with --cert use --client-ca FILE");
+      throw new IllegalArgumentException(
+          "--require-client-cert goes with --pki-dir; with --cert use --client-ca FILE");
     }
     if (authenticate) {
       if (clientCa != null && !Files.isReadable(clientCa)) {
         throw new IllegalArgumentException("--client-ca " + clientCa + ": not readable");
       }
-      StandInApiServer.Authentication authentication = StandInApiServer.Authentication.fromFiles(Optional.ofNullable(clientCa), Optional.ofNullable(tokenFile));
+      StandInApiServer.Authentication authentication =
+          StandInApiServer.Authentication.fromFiles(
+              Optional.ofNullable(clientCa), Optional.ofNullable(tokenFile));
       return StandInApiServer.startAuthenticating(name, address, cert, key, authentication);
     }
     return StandInApiServer.start(name, address, cert, key, Optional.ofNullable(clientCa));
@@ -197,7 +222,8 @@ public final class StandInApiServerMain {
     return switch (value) {
       case "true" -> true;
       case "false" -> false;
-      default -> throw new IllegalArgumentException(flag + " " + value + ": expected true or false");
+      default ->
+          throw new IllegalArgumentException(flag + " " + value + ": expected true or false");
     };
   }
 
@@ -212,7 +238,8 @@ public final class StandInApiServerMain {
       host = host.substring(1, host.length() - 1);
     }
     if (!host.matches("[0-9a-fA-F:.]+")) {
-      throw new IllegalArgumentException("--listen " + text + ": the address must be an IP literal");
+      throw new IllegalArgumentException(
+          "--listen " + text + ": the address must be an IP literal");
     }
     int port;
     try {

@@ -45,15 +45,16 @@ public final class ClusterLab implements AutoCloseable {
   public static final int ADMIN_PORT = 6490;
   public static final int VIP_PREFIX_LENGTH = NetnsLab.IPV4_PREFIX_LENGTH;
   private static final String FILTER_TABLE = "apivip_lab";
-  private static final List<String> LEAN_JVM = List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xss512k");
+  private static final List<String> LEAN_JVM =
+      List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xss512k");
   private static final Logger log = LoggerFactory.getLogger(ClusterLab.class);
 
   /**
    * What to build: {@code nodes} nodes, the apivip jar to run, extra HOCON lines appended to every
-   * node's configuration (to change defaults) and to single nodes' (by node id, after those), a work
-   * directory, JVM options for the lab's processes, and the class path of the lab's own processes
-   * (stand-in apiserver, probe, injector). That class path is never the apivip jar: the product
-   * carries no lab.
+   * node's configuration (to change defaults) and to single nodes' (by node id, after those), a
+   * work directory, JVM options for the lab's processes, and the class path of the lab's own
+   * processes (stand-in apiserver, probe, injector). That class path is never the apivip jar: the
+   * product carries no lab.
    */
   public record Options(
       int nodes,
@@ -79,7 +80,8 @@ public final class ClusterLab implements AutoCloseable {
     }
 
     public Options withExtraConfig(String... lines) {
-      return new Options(nodes, jar, List.of(lines), nodeConfig, workDirectory, javaOptions, labClassPath);
+      return new Options(
+          nodes, jar, List.of(lines), nodeConfig, workDirectory, javaOptions, labClassPath);
     }
 
     /** Lines for one node's configuration only, e.g. a different transport on node "n1". */
@@ -121,7 +123,8 @@ public final class ClusterLab implements AutoCloseable {
 
   /**
    * Builds the network, writes the files and starts every stand-in apiserver but no apivip, so
-   * another load balancer can run on the same lab (the failover benchmark's keepalived and HAProxy).
+   * another load balancer can run on the same lab (the failover benchmark's keepalived and
+   * HAProxy).
    */
   public static ClusterLab startApiserversOnly(Options options) throws IOException {
     return start(options, false);
@@ -129,7 +132,8 @@ public final class ClusterLab implements AutoCloseable {
 
   private static ClusterLab start(Options options, boolean withApivip) throws IOException {
     if (!Files.isRegularFile(options.jar())) {
-      throw new IllegalArgumentException("no apivip jar at " + options.jar() + "; build it with ./dev build");
+      throw new IllegalArgumentException(
+          "no apivip jar at " + options.jar() + "; build it with ./dev build");
     }
     NetnsLab network = NetnsLab.create(options.nodes());
     ClusterLab lab = null;
@@ -165,17 +169,30 @@ public final class ClusterLab implements AutoCloseable {
     byte[] secret = new byte[32];
     new SecureRandom().nextBytes(secret);
     Files.deleteIfExists(key);
-    Files.createFile(key, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+    Files.createFile(
+        key, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
     Files.writeString(key, HexFormat.of().formatHex(secret) + "\n", StandardCharsets.US_ASCII);
 
     String members =
         network.nodes().stream()
-            .map(host -> "  { id = \"" + host.name() + "\", address = \"" + host.ipv4().getHostAddress() + "\", priority = 100 }")
+            .map(
+                host ->
+                    "  { id = \""
+                        + host.name()
+                        + "\", address = \""
+                        + host.ipv4().getHostAddress()
+                        + "\", priority = 100 }")
             .collect(Collectors.joining("\n"));
     for (Host host : network.nodes()) {
       Path directory = work.resolve(host.name());
       Files.createDirectories(directory);
-      pki.issueServer(List.of(host.ipv4().getHostAddress(), NetnsLab.VIP_IPV4, "127.0.0.1", "localhost", "kubernetes"))
+      pki.issueServer(
+              List.of(
+                  host.ipv4().getHostAddress(),
+                  NetnsLab.VIP_IPV4,
+                  "127.0.0.1",
+                  "localhost",
+                  "kubernetes"))
           .write(directory.resolve("apiserver.crt"), directory.resolve("apiserver.key"));
       String config =
           """
@@ -194,12 +211,29 @@ public final class ClusterLab implements AutoCloseable {
           %s
           %s
           """
-              .formatted(host.name(), host.name(), members, key, NetnsLab.VIP_IPV4, NetnsLab.IPV4_PREFIX_LENGTH,
-                  host.interfaceName(), caFile(), work.resolve("client.crt"), work.resolve("client.key"), directory.resolve("admin.sock"),
+              .formatted(
+                  host.name(),
+                  host.name(),
+                  members,
+                  key,
+                  NetnsLab.VIP_IPV4,
+                  NetnsLab.IPV4_PREFIX_LENGTH,
+                  host.interfaceName(),
+                  caFile(),
+                  work.resolve("client.crt"),
+                  work.resolve("client.key"),
+                  directory.resolve("admin.sock"),
                   String.join("\n", options.extraConfig()),
                   String.join("\n", options.nodeConfig().getOrDefault(host.name(), List.of())));
       Files.writeString(directory.resolve("apivip.conf"), config, StandardCharsets.UTF_8);
-      nodes.add(new LabNode(network, host, directory, options.jar(), options.labClassPath(), options.javaOptions()));
+      nodes.add(
+          new LabNode(
+              network,
+              host,
+              directory,
+              options.jar(),
+              options.labClassPath(),
+              options.javaOptions()));
     }
   }
 
@@ -217,7 +251,9 @@ public final class ClusterLab implements AutoCloseable {
   }
 
   public LabNode node(String id) {
-    return nodes.stream().filter(node -> node.id().equals(id)).findFirst()
+    return nodes.stream()
+        .filter(node -> node.id().equals(id))
+        .findFirst()
         .orElseThrow(() -> new IllegalArgumentException("no node " + id));
   }
 
@@ -242,7 +278,8 @@ public final class ClusterLab implements AutoCloseable {
    * Polls until {@code condition} holds (every 100 ms, at most {@code timeout}); answers whether it
    * did, so a test can fail with its own message.
    */
-  public static boolean await(Duration timeout, java.util.function.BooleanSupplier condition) throws InterruptedException {
+  public static boolean await(Duration timeout, java.util.function.BooleanSupplier condition)
+      throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (System.nanoTime() < deadline) {
       if (condition.getAsBoolean()) {
@@ -254,7 +291,8 @@ public final class ClusterLab implements AutoCloseable {
   }
 
   /** Polls a node's {@code /status} until {@code test} accepts it; answers the last JSON seen. */
-  public static Optional<String> awaitStatus(LabNode node, Duration timeout, Predicate<String> test) throws InterruptedException {
+  public static Optional<String> awaitStatus(LabNode node, Duration timeout, Predicate<String> test)
+      throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     Optional<String> last = Optional.empty();
     while (System.nanoTime() < deadline) {
@@ -272,9 +310,21 @@ public final class ClusterLab implements AutoCloseable {
    * intervalMillis} (a connection not made within {@code connectTimeout} fails) and holds {@code
    * watchers} watch streams.
    */
-  public LabProbe startProbe(long intervalMillis, int watchers, Duration connectTimeout) throws IOException {
-    // The probe makes a TLS handshake every few milliseconds: it gets the full JIT, as a client would.
-    LabProbe probe = LabProbe.start(network, options.labClassPath(), List.of(), vip, PROXY_PORT, caFile(), intervalMillis, watchers, connectTimeout);
+  public LabProbe startProbe(long intervalMillis, int watchers, Duration connectTimeout)
+      throws IOException {
+    // The probe makes a TLS handshake every few milliseconds: it gets the full JIT, as a client
+    // would.
+    LabProbe probe =
+        LabProbe.start(
+            network,
+            options.labClassPath(),
+            List.of(),
+            vip,
+            PROXY_PORT,
+            caFile(),
+            intervalMillis,
+            watchers,
+            connectTimeout);
     synchronized (probes) {
       probes.add(probe);
     }
@@ -286,14 +336,18 @@ public final class ClusterLab implements AutoCloseable {
    * while its link and the client stay reachable (a partition between nodes, not a dead node).
    */
   public void partition(LabNode node, List<LabNode> others) {
-    String addresses = others.stream().map(other -> other.host().ipv4().getHostAddress()).collect(Collectors.joining(", "));
+    String addresses =
+        others.stream()
+            .map(other -> other.host().ipv4().getHostAddress())
+            .collect(Collectors.joining(", "));
     String rules =
         """
         table inet %1$s {
           chain input { type filter hook input priority 0; policy accept; ip saddr { %2$s } drop; }
           chain output { type filter hook output priority 0; policy accept; ip daddr { %2$s } drop; }
         }
-        """.formatted(FILTER_TABLE, addresses);
+        """
+            .formatted(FILTER_TABLE, addresses);
     nft(node.host(), rules);
   }
 
@@ -307,12 +361,20 @@ public final class ClusterLab implements AutoCloseable {
    * node's heartbeat port, with the source address of {@code spoofedSource} (by source NAT in the
    * client namespace), as an attacker on the LAN could.
    */
-  public void injectHeartbeats(List<byte[]> payloads, LabNode spoofedSource, int repeat) throws IOException {
+  public void injectHeartbeats(List<byte[]> payloads, LabNode spoofedSource, int repeat)
+      throws IOException {
     Host client = network.client();
     Path directory = Files.createTempDirectory(options.workDirectory(), "inject");
-    List<String> command = new ArrayList<>(List.of(
-        Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx64m", "-cp", options.labClassPath(),
-        UdpInjector.class.getName(), "--repeat", Integer.toString(repeat)));
+    List<String> command =
+        new ArrayList<>(
+            List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx64m",
+                "-cp",
+                options.labClassPath(),
+                UdpInjector.class.getName(),
+                "--repeat",
+                Integer.toString(repeat)));
     for (LabNode node : nodes) {
       command.addAll(List.of("--to", node.host().ipv4().getHostAddress() + ":" + HEARTBEAT_PORT));
     }
@@ -326,7 +388,8 @@ public final class ClusterLab implements AutoCloseable {
         table ip %1$s_nat {
           chain postrouting { type nat hook postrouting priority 100; policy accept; udp dport %2$d snat to %3$s; }
         }
-        """.formatted(FILTER_TABLE, HEARTBEAT_PORT, spoofedSource.host().ipv4().getHostAddress());
+        """
+            .formatted(FILTER_TABLE, HEARTBEAT_PORT, spoofedSource.host().ipv4().getHostAddress());
     nft(client, spoof);
     try {
       network.exec(client, Duration.ofSeconds(30), command).orThrow();
@@ -336,15 +399,35 @@ public final class ClusterLab implements AutoCloseable {
   }
 
   /**
-   * Records the heartbeats {@code node} receives for {@code duration} (tcpdump in its namespace) and
-   * answers their UDP payloads, for replay tests.
+   * Records the heartbeats {@code node} receives for {@code duration} (tcpdump in its namespace)
+   * and answers their UDP payloads, for replay tests.
    */
-  public List<byte[]> captureHeartbeats(LabNode node, Duration duration, int maxPackets) throws IOException {
+  public List<byte[]> captureHeartbeats(LabNode node, Duration duration, int maxPackets)
+      throws IOException {
     Path file = Files.createTempFile(options.workDirectory(), "capture", ".pcap");
-    Exec.Result result = network.exec(node.host(), duration.plusSeconds(5), List.of(
-        "timeout", Long.toString(Math.max(1, duration.toSeconds())), "tcpdump", "-i", node.host().interfaceName(),
-        "-U", "-c", Integer.toString(maxPackets), "-w", file.toString(), "udp", "dst", "port", Integer.toString(HEARTBEAT_PORT),
-        "and", "dst", "host", node.host().ipv4().getHostAddress()));
+    Exec.Result result =
+        network.exec(
+            node.host(),
+            duration.plusSeconds(5),
+            List.of(
+                "timeout",
+                Long.toString(Math.max(1, duration.toSeconds())),
+                "tcpdump",
+                "-i",
+                node.host().interfaceName(),
+                "-U",
+                "-c",
+                Integer.toString(maxPackets),
+                "-w",
+                file.toString(),
+                "udp",
+                "dst",
+                "port",
+                Integer.toString(HEARTBEAT_PORT),
+                "and",
+                "dst",
+                "host",
+                node.host().ipv4().getHostAddress()));
     if (result.exitCode() != 0 && result.exitCode() != 124) {
       throw new IllegalStateException("tcpdump failed: " + result.stderr());
     }

@@ -48,7 +48,10 @@ public final class Hostile {
         case "--from" -> from = args[i + 1];
         case "--to" -> {
           int colon = args[i + 1].lastIndexOf(':');
-          to = new InetSocketAddress(args[i + 1].substring(0, colon), Integer.parseInt(args[i + 1].substring(colon + 1)));
+          to =
+              new InetSocketAddress(
+                  args[i + 1].substring(0, colon),
+                  Integer.parseInt(args[i + 1].substring(colon + 1)));
         }
         case "--ca" -> ca = Path.of(args[i + 1]);
         case "--count" -> count = Integer.parseInt(args[i + 1]);
@@ -65,8 +68,12 @@ public final class Hostile {
     }
   }
 
-  /** Opens the connections (non-blocking), holds them, and counts those the other side closed, at once or later. */
-  static void idle(InetAddress from, InetSocketAddress to, int count, int seconds) throws IOException {
+  /**
+   * Opens the connections (non-blocking), holds them, and counts those the other side closed, at
+   * once or later.
+   */
+  static void idle(InetAddress from, InetSocketAddress to, int count, int seconds)
+      throws IOException {
     int connected = 0;
     int failed = 0;
     int closedAtOnce = 0;
@@ -125,8 +132,17 @@ public final class Hostile {
         channel.close();
       }
     }
-    System.out.printf("idle: %d connections from %s: %d connected, %d failed to connect, %d closed by the proxy within 5 s, %d later, %d held for %d s%n",
-        count, from.getHostAddress(), connected, failed, closedAtOnce, closedLater, connected - closedAtOnce - closedLater, seconds);
+    System.out.printf(
+        "idle: %d connections from %s: %d connected, %d failed to connect, %d closed by the proxy"
+            + " within 5 s, %d later, %d held for %d s%n",
+        count,
+        from.getHostAddress(),
+        connected,
+        failed,
+        closedAtOnce,
+        closedLater,
+        connected - closedAtOnce - closedLater,
+        seconds);
   }
 
   /** Asks for a large response on each connection, reads nothing for a while, then everything. */
@@ -139,33 +155,39 @@ public final class Hostile {
     CountDownLatch read = new CountDownLatch(1);
     List<Thread> threads = new ArrayList<>();
     for (int i = 0; i < count; i++) {
-      Thread thread = new Thread(() -> {
-        try (SSLSocket socket = (SSLSocket) tls.getSocketFactory().createSocket()) {
-          socket.setReceiveBufferSize(16 << 10);
-          socket.connect(to, 10_000);
-          socket.setSoTimeout(60_000);
-          socket.getOutputStream().write("GET /openapi/v2 HTTP/1.1\r\nHost: kubernetes\r\nConnection: close\r\n\r\n"
-              .getBytes(StandardCharsets.US_ASCII));
-          socket.getOutputStream().flush();
-          asked.countDown();
-          read.await();
-          InputStream in = socket.getInputStream();
-          byte[] buffer = new byte[64 << 10];
-          long total = 0;
-          for (int n; (n = in.read(buffer)) >= 0; ) {
-            total += n;
-          }
-          bytes.addAndGet(total);
-          if (total >= 8 << 20) {
-            complete.incrementAndGet();
-          } else {
-            failed.incrementAndGet();
-          }
-        } catch (Exception e) {
-          asked.countDown();
-          failed.incrementAndGet();
-        }
-      }, "slow-" + i);
+      Thread thread =
+          new Thread(
+              () -> {
+                try (SSLSocket socket = (SSLSocket) tls.getSocketFactory().createSocket()) {
+                  socket.setReceiveBufferSize(16 << 10);
+                  socket.connect(to, 10_000);
+                  socket.setSoTimeout(60_000);
+                  socket
+                      .getOutputStream()
+                      .write(
+                          "GET /openapi/v2 HTTP/1.1\r\nHost: kubernetes\r\nConnection: close\r\n\r\n"
+                              .getBytes(StandardCharsets.US_ASCII));
+                  socket.getOutputStream().flush();
+                  asked.countDown();
+                  read.await();
+                  InputStream in = socket.getInputStream();
+                  byte[] buffer = new byte[64 << 10];
+                  long total = 0;
+                  for (int n; (n = in.read(buffer)) >= 0; ) {
+                    total += n;
+                  }
+                  bytes.addAndGet(total);
+                  if (total >= 8 << 20) {
+                    complete.incrementAndGet();
+                  } else {
+                    failed.incrementAndGet();
+                  }
+                } catch (Exception e) {
+                  asked.countDown();
+                  failed.incrementAndGet();
+                }
+              },
+              "slow-" + i);
       thread.setDaemon(true);
       thread.start();
       threads.add(thread);
@@ -176,11 +198,16 @@ public final class Hostile {
     for (Thread thread : threads) {
       thread.join(120_000);
     }
-    System.out.printf("slow: %d clients read nothing of /openapi/v2 for %d s, then all of it: %d complete, %d failed, %d MiB relayed%n",
+    System.out.printf(
+        "slow: %d clients read nothing of /openapi/v2 for %d s, then all of it: %d complete, %d"
+            + " failed, %d MiB relayed%n",
         count, seconds, complete.get(), failed.get(), bytes.get() >> 20);
   }
 
-  /** Sends datagrams that start with the heartbeat's magic and version, at about {@code rate} a second. */
+  /**
+   * Sends datagrams that start with the heartbeat's magic and version, at about {@code rate} a
+   * second.
+   */
   static void flood(InetSocketAddress to, int rate, int seconds) throws Exception {
     byte[] datagram = new byte[128];
     System.arraycopy("AVIP".getBytes(StandardCharsets.US_ASCII), 0, datagram, 0, 4);
@@ -203,6 +230,7 @@ public final class Hostile {
       }
     }
     double took = (System.nanoTime() - start) / 1e9;
-    System.out.printf("flood: %d datagrams to %s in %.1f s: %.0f a second%n", sent, to, took, sent / took);
+    System.out.printf(
+        "flood: %d datagrams to %s in %.1f s: %.0f a second%n", sent, to, took, sent / took);
   }
 }

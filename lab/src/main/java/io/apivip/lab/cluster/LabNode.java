@@ -36,7 +36,13 @@ public final class LabNode {
   private PrintStream apiserverCommands;
   private BufferedReader apiserverReplies;
 
-  LabNode(NetnsLab network, Host host, Path directory, Path jar, String labClassPath, List<String> javaOptions) {
+  LabNode(
+      NetnsLab network,
+      Host host,
+      Path directory,
+      Path jar,
+      String labClassPath,
+      List<String> javaOptions) {
     this.network = network;
     this.host = host;
     this.directory = directory;
@@ -65,31 +71,43 @@ public final class LabNode {
 
   synchronized void startApiserver() throws IOException {
     ProcessBuilder builder =
-        // The stand-in does the lab's heavy lifting (every TLS handshake and watch stream ends here),
+        // The stand-in does the lab's heavy lifting (every TLS handshake and watch stream ends
+        // here),
         // so it gets the full JIT and room, as a real apiserver would.
-        new ProcessBuilder(fullJava("-Xmx256m", "-cp", labClassPath, "io.apivip.lab.apiserver.StandInApiServerMain",
-                "--listen", host.ipv4().getHostAddress() + ":" + ClusterLab.APISERVER_PORT,
-                "--name", id(),
-                "--cert", directory.resolve("apiserver.crt").toString(),
-                "--key", directory.resolve("apiserver.key").toString()))
-            .redirectError(ProcessBuilder.Redirect.appendTo(directory.resolve("apiserver.log").toFile()));
+        new ProcessBuilder(
+                fullJava(
+                    "-Xmx256m",
+                    "-cp",
+                    labClassPath,
+                    "io.apivip.lab.apiserver.StandInApiServerMain",
+                    "--listen",
+                    host.ipv4().getHostAddress() + ":" + ClusterLab.APISERVER_PORT,
+                    "--name",
+                    id(),
+                    "--cert",
+                    directory.resolve("apiserver.crt").toString(),
+                    "--key",
+                    directory.resolve("apiserver.key").toString()))
+            .redirectError(
+                ProcessBuilder.Redirect.appendTo(directory.resolve("apiserver.log").toFile()));
     apiserver = network.start(host, builder);
     apiserverCommands = new PrintStream(apiserver.getOutputStream(), true, StandardCharsets.UTF_8);
-    apiserverReplies = new BufferedReader(new InputStreamReader(apiserver.getInputStream(), StandardCharsets.UTF_8));
+    apiserverReplies =
+        new BufferedReader(
+            new InputStreamReader(apiserver.getInputStream(), StandardCharsets.UTF_8));
     String first = readLine(apiserverReplies, START_TIMEOUT);
     if (first == null || !first.startsWith("listening")) {
       throw new IllegalStateException("stand-in apiserver on " + id() + " did not start: " + first);
     }
   }
 
-  /**
-   * Switches the node's stand-in apiserver: healthy, fail-readyz, hang, refuse or "slow MS".
-   */
+  /** Switches the node's stand-in apiserver: healthy, fail-readyz, hang, refuse or "slow MS". */
   public synchronized void apiserver(String command) {
     apiserverCommands.println(command);
     String reply = readLine(apiserverReplies, COMMAND_TIMEOUT);
     if (reply == null || !reply.startsWith("ok")) {
-      throw new IllegalStateException("stand-in apiserver on " + id() + " refused '" + command + "': " + reply);
+      throw new IllegalStateException(
+          "stand-in apiserver on " + id() + " refused '" + command + "': " + reply);
     }
   }
 
@@ -99,7 +117,8 @@ public final class LabNode {
       throw new IllegalStateException("apivip already runs on " + id());
     }
     ProcessBuilder builder =
-        new ProcessBuilder(java("-Xmx128m", "-jar", jar.toString(), "run", "--config", config().toString()))
+        new ProcessBuilder(
+                java("-Xmx128m", "-jar", jar.toString(), "run", "--config", config().toString()))
             .redirectErrorStream(true)
             .redirectOutput(ProcessBuilder.Redirect.appendTo(log().toFile()));
     apivip = network.start(host, builder);
@@ -122,7 +141,10 @@ public final class LabNode {
     }
   }
 
-  /** SIGTERM, as systemd stops the service; answers the exit status, or empty if it did not exit in time. */
+  /**
+   * SIGTERM, as systemd stops the service; answers the exit status, or empty if it did not exit in
+   * time.
+   */
   public Optional<Integer> stop(Duration timeout) throws InterruptedException {
     Process process;
     synchronized (this) {
@@ -143,7 +165,14 @@ public final class LabNode {
    * clears them; a crash alone leaves them), apivip starts, then the cable goes back in.
    */
   public void reboot(java.net.InetAddress vip, int prefixLength) throws IOException {
-    network.exec(host, "ip", "addr", "del", vip.getHostAddress() + "/" + prefixLength, "dev", host.interfaceName());
+    network.exec(
+        host,
+        "ip",
+        "addr",
+        "del",
+        vip.getHostAddress() + "/" + prefixLength,
+        "dev",
+        host.interfaceName());
     startApivip();
     network.restoreLink(host);
   }
@@ -158,13 +187,27 @@ public final class LabNode {
 
   /** The daemon's {@code /status} JSON, or empty when it does not answer. */
   public Optional<String> statusJson() {
-    Exec.Result result = network.exec(host, "curl", "-sf", "--max-time", "2", "http://127.0.0.1:" + ClusterLab.ADMIN_PORT + "/status");
+    Exec.Result result =
+        network.exec(
+            host,
+            "curl",
+            "-sf",
+            "--max-time",
+            "2",
+            "http://127.0.0.1:" + ClusterLab.ADMIN_PORT + "/status");
     return result.ok() ? Optional.of(result.stdout()) : Optional.empty();
   }
 
   /** The daemon's Prometheus metrics text, or empty when it does not answer. */
   public Optional<String> metrics() {
-    Exec.Result result = network.exec(host, "curl", "-sf", "--max-time", "2", "http://127.0.0.1:" + ClusterLab.ADMIN_PORT + "/metrics");
+    Exec.Result result =
+        network.exec(
+            host,
+            "curl",
+            "-sf",
+            "--max-time",
+            "2",
+            "http://127.0.0.1:" + ClusterLab.ADMIN_PORT + "/metrics");
     return result.ok() ? Optional.of(result.stdout()) : Optional.empty();
   }
 

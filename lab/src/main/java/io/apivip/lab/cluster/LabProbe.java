@@ -24,17 +24,26 @@ import java.util.concurrent.TimeUnit;
  */
 public final class LabProbe implements AutoCloseable {
 
-  /** One new connection to the VIP: when it started (wall clock), whether it worked, how long it took. */
+  /**
+   * One new connection to the VIP: when it started (wall clock), whether it worked, how long it
+   * took.
+   */
   public record Attempt(long startMillis, boolean ok, long millis, String detail) {}
 
   /**
-   * What the client saw between two instants: attempts, failed ones, and the longest failure
-   * window (from the start of a failed attempt to the start of the next successful one).
+   * What the client saw between two instants: attempts, failed ones, and the longest failure window
+   * (from the start of a failed attempt to the start of the next successful one).
    */
-  public record Summary(int attempts, int failures, long longestFailureWindowMillis, List<Attempt> failed) {
+  public record Summary(
+      int attempts, int failures, long longestFailureWindowMillis, List<Attempt> failed) {
     @Override
     public String toString() {
-      return attempts + " connections, " + failures + " failed, longest failure window " + longestFailureWindowMillis + " ms";
+      return attempts
+          + " connections, "
+          + failures
+          + " failed, longest failure window "
+          + longestFailureWindowMillis
+          + " ms";
     }
   }
 
@@ -48,23 +57,50 @@ public final class LabProbe implements AutoCloseable {
 
   private LabProbe(Process process, Path transcript) throws IOException {
     this.process = process;
-    this.transcript = new PrintStream(java.nio.file.Files.newOutputStream(transcript), true, StandardCharsets.UTF_8);
+    this.transcript =
+        new PrintStream(
+            java.nio.file.Files.newOutputStream(transcript), true, StandardCharsets.UTF_8);
     this.commands = new PrintStream(process.getOutputStream(), true, StandardCharsets.UTF_8);
     this.reader = new Thread(this::readLines, "lab-probe-reader");
     reader.setDaemon(true);
   }
 
-  static LabProbe start(NetnsLab network, String classPath, List<String> javaOptions, InetAddress vip, int port, Path ca,
-      long intervalMillis, int watchers, Duration connectTimeout) throws IOException {
+  static LabProbe start(
+      NetnsLab network,
+      String classPath,
+      List<String> javaOptions,
+      InetAddress vip,
+      int port,
+      Path ca,
+      long intervalMillis,
+      int watchers,
+      Duration connectTimeout)
+      throws IOException {
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.addAll(javaOptions);
-    command.addAll(List.of("-Xmx256m", "-cp", classPath, Probe.class.getName(),
-        "--target", vip.getHostAddress() + ":" + port, "--ca", ca.toString(),
-        "--interval-ms", Long.toString(intervalMillis), "--watchers", Integer.toString(watchers),
-        "--connect-timeout-ms", Long.toString(connectTimeout.toMillis())));
+    command.addAll(
+        List.of(
+            "-Xmx256m",
+            "-cp",
+            classPath,
+            Probe.class.getName(),
+            "--target",
+            vip.getHostAddress() + ":" + port,
+            "--ca",
+            ca.toString(),
+            "--interval-ms",
+            Long.toString(intervalMillis),
+            "--watchers",
+            Integer.toString(watchers),
+            "--connect-timeout-ms",
+            Long.toString(connectTimeout.toMillis())));
     Path log = ca.resolveSibling("probe.log");
-    Process process = network.start(network.client(), new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.appendTo(log.toFile())));
+    Process process =
+        network.start(
+            network.client(),
+            new ProcessBuilder(command)
+                .redirectError(ProcessBuilder.Redirect.appendTo(log.toFile())));
     LabProbe probe = new LabProbe(process, ca.resolveSibling("probe-" + process.pid() + ".out"));
     probe.reader.start();
     try {
@@ -81,13 +117,19 @@ public final class LabProbe implements AutoCloseable {
   }
 
   private void readLines() {
-    try (BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+    try (BufferedReader in =
+        new BufferedReader(
+            new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
       for (String line = in.readLine(); line != null; line = in.readLine()) {
         transcript.println(line);
         String[] fields = line.split(" ", 5);
         if (fields[0].equals("attempt") && fields.length >= 4) {
-          Attempt attempt = new Attempt(Long.parseLong(fields[1]), fields[2].equals("ok"), Long.parseLong(fields[3]),
-              fields.length > 4 ? fields[4] : "");
+          Attempt attempt =
+              new Attempt(
+                  Long.parseLong(fields[1]),
+                  fields[2].equals("ok"),
+                  Long.parseLong(fields[3]),
+                  fields.length > 4 ? fields[4] : "");
           synchronized (attempts) {
             attempts.add(attempt);
           }
@@ -108,12 +150,16 @@ public final class LabProbe implements AutoCloseable {
     }
   }
 
-  /** Waits until attempts started up to {@code untilMillis} have most likely completed, then summarizes. */
+  /**
+   * Waits until attempts started up to {@code untilMillis} have most likely completed, then
+   * summarizes.
+   */
   public Summary summary(long fromMillis, long untilMillis) {
-    List<Attempt> window = attempts().stream()
-        .filter(a -> a.startMillis() >= fromMillis && a.startMillis() <= untilMillis)
-        .sorted(Comparator.comparingLong(Attempt::startMillis))
-        .toList();
+    List<Attempt> window =
+        attempts().stream()
+            .filter(a -> a.startMillis() >= fromMillis && a.startMillis() <= untilMillis)
+            .sorted(Comparator.comparingLong(Attempt::startMillis))
+            .toList();
     return summarize(window);
   }
 
@@ -138,7 +184,10 @@ public final class LabProbe implements AutoCloseable {
     return new Summary(sorted.size(), failed.size(), longest, failed);
   }
 
-  /** The watchers' counters: {@code watchers open=.. events=.. clean-closes=.. errors=.. reconnects=.. reconnect-failures=..}. */
+  /**
+   * The watchers' counters: {@code watchers open=.. events=.. clean-closes=.. errors=..
+   * reconnects=.. reconnect-failures=..}.
+   */
   public String watchReport() throws InterruptedException {
     reports.clear();
     commands.println("report");

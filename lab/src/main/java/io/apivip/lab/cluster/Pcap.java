@@ -9,7 +9,9 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
-/** Reads the UDP payloads out of a classic pcap file of Ethernet frames (what tcpdump -w writes). */
+/**
+ * Reads the UDP payloads out of a classic pcap file of Ethernet frames (what tcpdump -w writes).
+ */
 final class Pcap {
 
   private static final int MAGIC_MICROS = 0xa1b2c3d4;

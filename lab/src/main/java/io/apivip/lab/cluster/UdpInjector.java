@@ -30,7 +30,9 @@ public final class UdpInjector {
         case "--to" -> {
           String target = args[i + 1];
           int colon = target.lastIndexOf(':');
-          targets.add(new InetSocketAddress(target.substring(0, colon), Integer.parseInt(target.substring(colon + 1))));
+          targets.add(
+              new InetSocketAddress(
+                  target.substring(0, colon), Integer.parseInt(target.substring(colon + 1))));
         }
         case "--file" -> payloads.add(Files.readAllBytes(Path.of(args[i + 1])));
         case "--repeat" -> repeat = Integer.parseInt(args[i + 1]);

@@ -26,11 +26,18 @@ public final class Exec {
       return exitCode == 0;
     }
 
-    /** This result when the command succeeded; otherwise an exception naming the command and its error. */
+    /**
+     * This result when the command succeeded; otherwise an exception naming the command and its
+     * error.
+     */
     public Result orThrow() {
       if (!ok()) {
         throw new IllegalStateException(
-            String.join(" ", command) + " exited with " + exitCode + ": " + (stderr.isBlank() ? stdout : stderr).strip());
+            String.join(" ", command)
+                + " exited with "
+                + exitCode
+                + ": "
+                + (stderr.isBlank() ? stdout : stderr).strip());
       }
       return this;
     }
@@ -38,7 +45,10 @@ public final class Exec {
 
   private Exec() {}
 
-  /** Runs {@code command}; a command still running after {@code timeout} is killed and reported as exit code -1. */
+  /**
+   * Runs {@code command}; a command still running after {@code timeout} is killed and reported as
+   * exit code -1.
+   */
   public static Result run(Duration timeout, List<String> command) {
     File out = null;
     File err = null;
@@ -46,7 +56,11 @@ public final class Exec {
       out = File.createTempFile("apivip-exec", ".out");
       err = File.createTempFile("apivip-exec", ".err");
       Process process =
-          new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).redirectOutput(out).redirectError(err).start();
+          new ProcessBuilder(command)
+              .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+              .redirectOutput(out)
+              .redirectError(err)
+              .start();
       int exitCode;
       if (process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
         exitCode = process.exitValue();
@@ -58,7 +72,8 @@ public final class Exec {
       if (exitCode == -1) {
         stderr = stderr + "\n(killed after " + timeout.toMillis() + " ms)";
       }
-      return new Result(command, exitCode, Files.readString(out.toPath(), StandardCharsets.UTF_8), stderr);
+      return new Result(
+          command, exitCode, Files.readString(out.toPath(), StandardCharsets.UTF_8), stderr);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot run " + String.join(" ", command), e);
     } catch (InterruptedException e) {

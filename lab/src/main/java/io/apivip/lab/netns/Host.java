@@ -11,7 +11,13 @@ import java.net.Inet6Address;
  * @param interfaceName the interface on the bridge, always "eth0"
  * @param mac that interface's MAC address, lower case with colons
  */
-public record Host(String name, String namespace, String interfaceName, Inet4Address ipv4, Inet6Address ipv6, String mac) {
+public record Host(
+    String name,
+    String namespace,
+    String interfaceName,
+    Inet4Address ipv4,
+    Inet6Address ipv6,
+    String mac) {
 
   @Override
   public String toString() {

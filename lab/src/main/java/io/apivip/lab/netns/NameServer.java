@@ -28,7 +28,8 @@ public final class NameServer {
       System.out.println(READY);
       System.out.flush();
       while (true) {
-        try (Socket connection = server.accept(); OutputStream out = connection.getOutputStream()) {
+        try (Socket connection = server.accept();
+            OutputStream out = connection.getOutputStream()) {
           out.write(answer);
         }
       }

@@ -72,10 +72,13 @@ public final class NetnsLab implements AutoCloseable {
   private final String bridgeNamespace;
   private final List<Host> nodes;
   private final Host client;
+
   /** Namespaces made so far, in order; guarded by this. */
   private final List<String> namespaces = new ArrayList<>();
+
   /** Processes started in the lab; guarded by this. */
   private final List<Process> processes = new ArrayList<>();
+
   private final Thread shutdownHook;
   private boolean closed;
 
@@ -93,14 +96,18 @@ public final class NetnsLab implements AutoCloseable {
 
   /**
    * Builds a lab of {@code nodeCount} nodes and a client, all links up. Deletes stale namespaces of
-   * dead lab JVMs first. If building fails, whatever was made is deleted before the exception leaves.
+   * dead lab JVMs first. If building fails, whatever was made is deleted before the exception
+   * leaves.
    */
   public static NetnsLab create(int nodeCount) {
     if (nodeCount < 1 || nodeCount > MAX_NODES) {
-      throw new IllegalArgumentException("nodeCount must be 1.." + MAX_NODES + ", got " + nodeCount);
+      throw new IllegalArgumentException(
+          "nodeCount must be 1.." + MAX_NODES + ", got " + nodeCount);
     }
     sweepStale();
-    NetnsLab lab = new NetnsLab(LabNames.labPrefix(ProcessHandle.current().pid(), LABS.incrementAndGet()), nodeCount);
+    NetnsLab lab =
+        new NetnsLab(
+            LabNames.labPrefix(ProcessHandle.current().pid(), LABS.incrementAndGet()), nodeCount);
     Runtime.getRuntime().addShutdownHook(lab.shutdownHook);
     try {
       lab.build();
@@ -112,8 +119,8 @@ public final class NetnsLab implements AutoCloseable {
   }
 
   /**
-   * Deletes lab namespaces whose owning JVM is no longer alive; returns how many. Namespaces of live
-   * JVMs (other runs going on now) are left alone.
+   * Deletes lab namespaces whose owning JVM is no longer alive; returns how many. Namespaces of
+   * live JVMs (other runs going on now) are left alone.
    */
   public static int sweepStale() {
     Exec.Result list = ip("netns", "list");
@@ -127,7 +134,8 @@ public final class NetnsLab implements AutoCloseable {
       if (owner.isEmpty()) {
         continue;
       }
-      boolean ownerAlive = ProcessHandle.of(owner.getAsLong()).map(ProcessHandle::isAlive).orElse(false);
+      boolean ownerAlive =
+          ProcessHandle.of(owner.getAsLong()).map(ProcessHandle::isAlive).orElse(false);
       if (!ownerAlive && ip("netns", "delete", namespace).ok()) {
         deleted++;
       }
@@ -166,8 +174,9 @@ public final class NetnsLab implements AutoCloseable {
   }
 
   /**
-   * Starts {@code builder}'s command inside {@code host}'s namespace, with the builder's redirections
-   * and environment. The lab ends the process (and its descendants) on {@link #close()}.
+   * Starts {@code builder}'s command inside {@code host}'s namespace, with the builder's
+   * redirections and environment. The lab ends the process (and its descendants) on {@link
+   * #close()}.
    */
   public Process start(Host host, ProcessBuilder builder) throws IOException {
     synchronized (this) {
@@ -182,19 +191,32 @@ public final class NetnsLab implements AutoCloseable {
   }
 
   /**
-   * Starts a {@link NameServer} in {@code host} on TCP {@code port} that answers with the host's name,
-   * and returns once it listens. {@link #connect} from another host then tells which host answered.
+   * Starts a {@link NameServer} in {@code host} on TCP {@code port} that answers with the host's
+   * name, and returns once it listens. {@link #connect} from another host then tells which host
+   * answered.
    */
   public Process startNameServer(Host host, int port) throws IOException {
     String classpath = Path.of(codeLocation()).toString();
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     Process process =
-        start(host, new ProcessBuilder(java, "-Xmx32m", "-cp", classpath, NameServer.class.getName(), Integer.toString(port), host.name()).redirectErrorStream(true));
+        start(
+            host,
+            new ProcessBuilder(
+                    java,
+                    "-Xmx32m",
+                    "-cp",
+                    classpath,
+                    NameServer.class.getName(),
+                    Integer.toString(port),
+                    host.name())
+                .redirectErrorStream(true));
     CompletableFuture<String> firstLine =
         CompletableFuture.supplyAsync(
             () -> {
               try {
-                return new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8)).readLine();
+                return new BufferedReader(
+                        new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))
+                    .readLine();
               } catch (IOException e) {
                 return e.toString();
               }
@@ -202,13 +224,20 @@ public final class NetnsLab implements AutoCloseable {
     try {
       String line = firstLine.get(COMMAND_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
       if (!NameServer.READY.equals(line)) {
-        throw new IllegalStateException("name server in " + host.name() + " did not start: " + line);
+        throw new IllegalStateException(
+            "name server in " + host.name() + " did not start: " + line);
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted while starting a name server", e);
     } catch (ExecutionException | TimeoutException e) {
-      throw new IllegalStateException("name server in " + host.name() + " did not start in " + COMMAND_TIMEOUT.toSeconds() + " s", e);
+      throw new IllegalStateException(
+          "name server in "
+              + host.name()
+              + " did not start in "
+              + COMMAND_TIMEOUT.toSeconds()
+              + " s",
+          e);
     }
     return process;
   }
@@ -219,13 +248,20 @@ public final class NetnsLab implements AutoCloseable {
    */
   public Optional<String> connect(Host from, InetAddress address, int port) {
     Exec.Result result =
-        exec(from, CONNECT_TIMEOUT, List.of("bash", "-c", "exec 3<>/dev/tcp/" + address.getHostAddress() + "/" + port + " && cat <&3"));
+        exec(
+            from,
+            CONNECT_TIMEOUT,
+            List.of(
+                "bash",
+                "-c",
+                "exec 3<>/dev/tcp/" + address.getHostAddress() + "/" + port + " && cat <&3"));
     return result.ok() ? Optional.of(result.stdout().strip()) : Optional.empty();
   }
 
   /**
-   * Unplugs {@code host}'s cable: its port on the bridge goes down, so {@code eth0} in the host loses
-   * carrier (NO-CARRIER) while keeping its configuration, as with a pulled cable or a switch port failure.
+   * Unplugs {@code host}'s cable: its port on the bridge goes down, so {@code eth0} in the host
+   * loses carrier (NO-CARRIER) while keeping its configuration, as with a pulled cable or a switch
+   * port failure.
    */
   public void cutLink(Host host) {
     ipIn(bridgeNamespace, "link", "set", "dev", bridgePort(host), "down");
@@ -236,10 +272,24 @@ public final class NetnsLab implements AutoCloseable {
     ipIn(bridgeNamespace, "link", "set", "dev", bridgePort(host), "up");
   }
 
-  /** The MAC address {@code host}'s neighbour table holds for {@code address}, if any entry has one. */
+  /**
+   * The MAC address {@code host}'s neighbour table holds for {@code address}, if any entry has one.
+   */
   public Optional<String> neighbourMac(Host host, InetAddress address) {
     Exec.Result shown =
-        Exec.run(COMMAND_TIMEOUT, List.of("ip", "-n", host.namespace(), "neigh", "show", "to", address.getHostAddress(), "dev", host.interfaceName())).orThrow();
+        Exec.run(
+                COMMAND_TIMEOUT,
+                List.of(
+                    "ip",
+                    "-n",
+                    host.namespace(),
+                    "neigh",
+                    "show",
+                    "to",
+                    address.getHostAddress(),
+                    "dev",
+                    host.interfaceName()))
+            .orThrow();
     Matcher matcher = LLADDR.matcher(shown.stdout().toLowerCase(Locale.ROOT));
     return matcher.find() ? Optional.of(matcher.group(1)) : Optional.empty();
   }
@@ -248,7 +298,19 @@ public final class NetnsLab implements AutoCloseable {
   public boolean hasAddress(Host host, InetAddress address) {
     String family = address instanceof Inet6Address ? "-6" : "-4";
     Exec.Result shown =
-        Exec.run(COMMAND_TIMEOUT, List.of("ip", "-n", host.namespace(), "-o", family, "addr", "show", "dev", host.interfaceName())).orThrow();
+        Exec.run(
+                COMMAND_TIMEOUT,
+                List.of(
+                    "ip",
+                    "-n",
+                    host.namespace(),
+                    "-o",
+                    family,
+                    "addr",
+                    "show",
+                    "dev",
+                    host.interfaceName()))
+            .orThrow();
     return Stream.of(shown.stdout().split("\n"))
         .map(line -> line.strip().split("\\s+"))
         .filter(fields -> fields.length > 3)
@@ -288,7 +350,18 @@ public final class NetnsLab implements AutoCloseable {
 
   private void build() {
     addNamespace(bridgeNamespace);
-    ipIn(bridgeNamespace, "link", "add", "name", BRIDGE, "type", "bridge", "stp_state", "0", "mcast_snooping", "0");
+    ipIn(
+        bridgeNamespace,
+        "link",
+        "add",
+        "name",
+        BRIDGE,
+        "type",
+        "bridge",
+        "stp_state",
+        "0",
+        "mcast_snooping",
+        "0");
     ipIn(bridgeNamespace, "link", "set", "dev", BRIDGE, "up");
     for (Host host : Stream.concat(nodes.stream(), Stream.of(client)).toList()) {
       plugIn(host);
@@ -303,16 +376,45 @@ public final class NetnsLab implements AutoCloseable {
             COMMAND_TIMEOUT,
             inNamespace(
                 namespace,
-                List.of("sh", "-c", "echo 0 > /proc/sys/net/ipv6/conf/all/accept_dad && echo 0 > /proc/sys/net/ipv6/conf/default/accept_dad")))
+                List.of(
+                    "sh",
+                    "-c",
+                    "echo 0 > /proc/sys/net/ipv6/conf/all/accept_dad && echo 0 >"
+                        + " /proc/sys/net/ipv6/conf/default/accept_dad")))
         .orThrow();
     String port = bridgePort(host);
     // Made inside the bridge namespace with the peer placed straight into the host's, so the
     // names never pass through (or clash in) the root namespace.
-    ipIn(bridgeNamespace, "link", "add", "name", port, "type", "veth", "peer", "name", host.interfaceName(), "netns", namespace);
+    ipIn(
+        bridgeNamespace,
+        "link",
+        "add",
+        "name",
+        port,
+        "type",
+        "veth",
+        "peer",
+        "name",
+        host.interfaceName(),
+        "netns",
+        namespace);
     ipIn(bridgeNamespace, "link", "set", "dev", port, "master", BRIDGE, "up");
     ipIn(namespace, "link", "set", "dev", host.interfaceName(), "address", host.mac());
-    ipIn(namespace, "addr", "add", host.ipv4().getHostAddress() + "/" + IPV4_PREFIX_LENGTH, "dev", host.interfaceName());
-    ipIn(namespace, "addr", "add", host.ipv6().getHostAddress() + "/" + IPV6_PREFIX_LENGTH, "dev", host.interfaceName(), "nodad");
+    ipIn(
+        namespace,
+        "addr",
+        "add",
+        host.ipv4().getHostAddress() + "/" + IPV4_PREFIX_LENGTH,
+        "dev",
+        host.interfaceName());
+    ipIn(
+        namespace,
+        "addr",
+        "add",
+        host.ipv6().getHostAddress() + "/" + IPV6_PREFIX_LENGTH,
+        "dev",
+        host.interfaceName(),
+        "nodad");
     ipIn(namespace, "link", "set", "dev", host.interfaceName(), "up");
     ipIn(namespace, "link", "set", "dev", "lo", "up");
   }

@@ -20,26 +20,38 @@ public final class NetnsSupport {
 
   private static final Duration PROBE_TIMEOUT = Duration.ofSeconds(10);
 
-  /** Why namespaces are unusable ("" when they are usable); null until probed. Guarded by the class. */
+  /**
+   * Why namespaces are unusable ("" when they are usable); null until probed. Guarded by the class.
+   */
   private static String problem;
 
   private NetnsSupport() {}
 
-  /** Returns when network namespaces work here; otherwise skips the test, or fails it when required. */
+  /**
+   * Returns when network namespaces work here; otherwise skips the test, or fails it when required.
+   */
   public static void assumeAvailable() {
     verdict(problem(), Boolean.parseBoolean(System.getProperty(REQUIRED_PROPERTY)));
   }
 
-  /** Returns when there is no problem; otherwise aborts the test, or fails it when namespaces are required. */
+  /**
+   * Returns when there is no problem; otherwise aborts the test, or fails it when namespaces are
+   * required.
+   */
   static void verdict(String why, boolean required) {
     if (why.isEmpty()) {
       return;
     }
     String message = "network-namespace test needs root and a working `ip netns`: " + why;
     if (required) {
-      Assertions.fail(message + " (" + REQUIRED_PROPERTY + "=true, so this is a failure, not a skip)");
+      Assertions.fail(
+          message + " (" + REQUIRED_PROPERTY + "=true, so this is a failure, not a skip)");
     }
-    Assumptions.abort(message + "; skipped (run as root, or set -D" + REQUIRED_PROPERTY + "=true to fail instead)");
+    Assumptions.abort(
+        message
+            + "; skipped (run as root, or set -D"
+            + REQUIRED_PROPERTY
+            + "=true to fail instead)");
   }
 
   /** Probes once per JVM by making a namespace with a bridge and a veth pair, as the lab does. */
@@ -60,7 +72,9 @@ public final class NetnsSupport {
           List.of(
               List.of("ip", "netns", "add", namespace),
               List.of("ip", "-n", namespace, "link", "add", "name", "br0", "type", "bridge"),
-              List.of("ip", "-n", namespace, "link", "add", "name", "v0", "type", "veth", "peer", "name", "v1"));
+              List.of(
+                  "ip", "-n", namespace, "link", "add", "name", "v0", "type", "veth", "peer",
+                  "name", "v1"));
       for (List<String> step : steps) {
         Exec.Result result = Exec.run(PROBE_TIMEOUT, step);
         if (!result.ok()) {

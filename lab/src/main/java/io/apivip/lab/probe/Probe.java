@@ -32,15 +32,15 @@ import javax.net.ssl.TrustManagerFactory;
 /**
  * The lab's client: a process in the client namespace that behaves like kubectl and watchers.
  *
- * <p>It opens a new TLS connection to the target every interval (verifying the certificate for
- * the target's address, as kubectl does), asks for {@code /version}, and prints one line per
- * attempt: {@code attempt <startMillis> ok|fail <millis> <backend-or-reason>}. With {@code
- * --watchers N} it also holds N watch streams open and, on the command {@code report}, prints
- * {@code watchers open=.. events=.. clean-closes=.. resets=.. reconnects=.. connect-failures=..}:
- * streams open now, event lines received, streams that ended with a clean end of stream, streams
- * that broke (reset or error), streams opened again after one ended, and attempts to open one that
- * failed. A closed watch is reopened at once, as client-go does. It stops when standard input closes or
- * says {@code stop}.
+ * <p>It opens a new TLS connection to the target every interval (verifying the certificate for the
+ * target's address, as kubectl does), asks for {@code /version}, and prints one line per attempt:
+ * {@code attempt <startMillis> ok|fail <millis> <backend-or-reason>}. With {@code --watchers N} it
+ * also holds N watch streams open and, on the command {@code report}, prints {@code watchers
+ * open=.. events=.. clean-closes=.. resets=.. reconnects=.. connect-failures=..}: streams open now,
+ * event lines received, streams that ended with a clean end of stream, streams that broke (reset or
+ * error), streams opened again after one ended, and attempts to open one that failed. A closed
+ * watch is reopened at once, as client-go does. It stops when standard input closes or says {@code
+ * stop}.
  *
  * <p>The connect timeout (default 1 s) decides what counts as a failure: with 1 s, a connection
  * whose SYN had to be sent again (the kernel's first retransmission is after 1 s) fails, which is
@@ -51,8 +51,13 @@ public final class Probe {
 
   /** Generous: a slow answer is not a failed connection; the lab may run on two busy cores. */
   private static final int READ_TIMEOUT_MILLIS = 10_000;
-  /** Attempts waiting for a SYN to be sent again pile up during a handoff: 50 a second for up to 3 s. */
+
+  /**
+   * Attempts waiting for a SYN to be sent again pile up during a handoff: 50 a second for up to 3
+   * s.
+   */
   private static final int MAX_ATTEMPTS_IN_FLIGHT = 2000;
+
   private static final long WATCHER_STAGGER_MILLIS = 10;
 
   private final InetSocketAddress target;
@@ -90,38 +95,50 @@ public final class Probe {
         case "--watchers" -> watchers = Integer.parseInt(args[++i]);
         case "--connect-timeout-ms" -> connectTimeoutMillis = Integer.parseInt(args[++i]);
         default -> {
-          System.err.println("usage: Probe --target HOST:PORT --ca CA.pem [--interval-ms 20] [--watchers N] [--connect-timeout-ms 1000]");
+          System.err.println(
+              "usage: Probe --target HOST:PORT --ca CA.pem [--interval-ms 20] [--watchers N]"
+                  + " [--connect-timeout-ms 1000]");
           System.exit(2);
         }
       }
     }
     if (target == null || ca == null) {
-      System.err.println("usage: Probe --target HOST:PORT --ca CA.pem [--interval-ms 20] [--watchers N] [--connect-timeout-ms 1000]");
+      System.err.println(
+          "usage: Probe --target HOST:PORT --ca CA.pem [--interval-ms 20] [--watchers N]"
+              + " [--connect-timeout-ms 1000]");
       System.exit(2);
     }
     int colon = target.lastIndexOf(':');
     String host = target.substring(0, colon).replace("[", "").replace("]", "");
-    InetSocketAddress address = new InetSocketAddress(host, Integer.parseInt(target.substring(colon + 1)));
+    InetSocketAddress address =
+        new InetSocketAddress(host, Integer.parseInt(target.substring(colon + 1)));
     PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
     Probe probe = new Probe(address, connectTimeoutMillis, trusting(Path.of(ca)), out);
-    probe.run(intervalMillis, watchers, new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)));
+    probe.run(
+        intervalMillis,
+        watchers,
+        new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)));
     System.exit(0);
   }
 
-  void run(long intervalMillis, int watchers, BufferedReader commands) throws IOException, InterruptedException {
+  void run(long intervalMillis, int watchers, BufferedReader commands)
+      throws IOException, InterruptedException {
     for (int i = 0; i < watchers; i++) {
       // Staggered, as real watchers start: 200 TLS handshakes at one instant only measure the CPU.
       long delay = i * WATCHER_STAGGER_MILLIS;
-      workers.execute(() -> {
-        sleepQuietly(delay);
-        watchForever();
-      });
+      workers.execute(
+          () -> {
+            sleepQuietly(delay);
+            watchForever();
+          });
     }
-    ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(daemonThreads("probe-tick"));
+    ScheduledExecutorService ticker =
+        Executors.newSingleThreadScheduledExecutor(daemonThreads("probe-tick"));
     if (intervalMillis > 0) {
       ticker.scheduleAtFixedRate(this::launchAttempt, 0, intervalMillis, TimeUnit.MILLISECONDS);
     }
-    out.println("probe started target=" + target.getAddress().getHostAddress() + ":" + target.getPort());
+    out.println(
+        "probe started target=" + target.getAddress().getHostAddress() + ":" + target.getPort());
     String line;
     while ((line = commands.readLine()) != null && !line.strip().equals("stop")) {
       if (line.strip().equals("report")) {
@@ -140,8 +157,12 @@ public final class Probe {
     return String.format(
         Locale.ROOT,
         "watchers open=%d events=%d clean-closes=%d resets=%d reconnects=%d connect-failures=%d",
-        watchersOpen.get(), watchEvents.get(), watchCleanCloses.get(), watchResets.get(),
-        watchReconnects.get(), watchConnectFailures.get());
+        watchersOpen.get(),
+        watchEvents.get(),
+        watchCleanCloses.get(),
+        watchResets.get(),
+        watchReconnects.get(),
+        watchConnectFailures.get());
   }
 
   private void launchAttempt() {
@@ -150,26 +171,41 @@ public final class Probe {
       return;
     }
     long start = System.currentTimeMillis();
-    workers.execute(() -> {
-      try {
-        String backend = request("/version");
-        out.println("attempt " + start + " ok " + (System.currentTimeMillis() - start) + " " + backend);
-      } catch (IOException | RuntimeException e) {
-        out.println("attempt " + start + " fail " + (System.currentTimeMillis() - start) + " " + reason(e));
-      } finally {
-        inFlight.release();
-      }
-    });
+    workers.execute(
+        () -> {
+          try {
+            String backend = request("/version");
+            out.println(
+                "attempt " + start + " ok " + (System.currentTimeMillis() - start) + " " + backend);
+          } catch (IOException | RuntimeException e) {
+            out.println(
+                "attempt "
+                    + start
+                    + " fail "
+                    + (System.currentTimeMillis() - start)
+                    + " "
+                    + reason(e));
+          } finally {
+            inFlight.release();
+          }
+        });
   }
 
   /** One request on a new connection; answers the backend that served it. */
   private String request(String path) throws IOException {
     try (SSLSocket socket = connect()) {
       OutputStream output = socket.getOutputStream();
-      output.write(("GET " + path + " HTTP/1.1\r\nHost: " + target.getAddress().getHostAddress()
-          + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      output.write(
+          ("GET "
+                  + path
+                  + " HTTP/1.1\r\nHost: "
+                  + target.getAddress().getHostAddress()
+                  + "\r\nConnection: close\r\n\r\n")
+              .getBytes(StandardCharsets.US_ASCII));
       output.flush();
-      BufferedReader input = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.ISO_8859_1));
+      BufferedReader input =
+          new BufferedReader(
+              new InputStreamReader(socket.getInputStream(), StandardCharsets.ISO_8859_1));
       String status = input.readLine();
       if (status == null || !status.startsWith("HTTP/1.1 200")) {
         throw new IOException("status " + status);
@@ -193,7 +229,11 @@ public final class Probe {
     try {
       plain.connect(target, connectTimeoutMillis);
       plain.setSoTimeout(READ_TIMEOUT_MILLIS);
-      SSLSocket socket = (SSLSocket) tls.getSocketFactory().createSocket(plain, target.getAddress().getHostAddress(), target.getPort(), true);
+      SSLSocket socket =
+          (SSLSocket)
+              tls.getSocketFactory()
+                  .createSocket(
+                      plain, target.getAddress().getHostAddress(), target.getPort(), true);
       SSLParameters parameters = socket.getSSLParameters();
       parameters.setEndpointIdentificationAlgorithm("HTTPS");
       socket.setSSLParameters(parameters);
@@ -216,8 +256,13 @@ public final class Probe {
       try {
         socket = connect();
         socket.setSoTimeout(0);
-        socket.getOutputStream().write(("GET /api/v1/pods?watch=true HTTP/1.1\r\nHost: " + target.getAddress().getHostAddress()
-            + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+        socket
+            .getOutputStream()
+            .write(
+                ("GET /api/v1/pods?watch=true HTTP/1.1\r\nHost: "
+                        + target.getAddress().getHostAddress()
+                        + "\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
         socket.getOutputStream().flush();
       } catch (IOException | RuntimeException e) {
         if (running) {
@@ -269,7 +314,8 @@ public final class Probe {
     for (int i = 0; i < certificates.size(); i++) {
       trust.setCertificateEntry("ca-" + i, certificates.get(i));
     }
-    TrustManagerFactory factory = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+    TrustManagerFactory factory =
+        TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
     factory.init(trust);
     SSLContext context = SSLContext.getInstance("TLS");
     context.init(null, factory.getTrustManagers(), null);

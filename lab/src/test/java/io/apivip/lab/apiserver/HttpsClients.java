@@ -15,23 +15,36 @@ final class HttpsClients {
 
   private HttpsClients() {}
 
-  static HttpClient trusting(X509Certificate ca, Optional<Pki.Issued> clientCertificate) throws Exception {
+  static HttpClient trusting(X509Certificate ca, Optional<Pki.Issued> clientCertificate)
+      throws Exception {
     KeyStore trust = KeyStore.getInstance("PKCS12");
     trust.load(null, null);
     trust.setCertificateEntry("ca", ca);
-    TrustManagerFactory trustManagers = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+    TrustManagerFactory trustManagers =
+        TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
     trustManagers.init(trust);
     KeyManagerFactory keyManagers = null;
     if (clientCertificate.isPresent()) {
       char[] password = "test".toCharArray();
       KeyStore keys = KeyStore.getInstance("PKCS12");
       keys.load(null, null);
-      keys.setKeyEntry("client", clientCertificate.get().key(), password, new X509Certificate[] {clientCertificate.get().certificate()});
+      keys.setKeyEntry(
+          "client",
+          clientCertificate.get().key(),
+          password,
+          new X509Certificate[] {clientCertificate.get().certificate()});
       keyManagers = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
       keyManagers.init(keys, password);
     }
     SSLContext tls = SSLContext.getInstance("TLS");
-    tls.init(keyManagers == null ? null : keyManagers.getKeyManagers(), trustManagers.getTrustManagers(), null);
-    return HttpClient.newBuilder().sslContext(tls).version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
+    tls.init(
+        keyManagers == null ? null : keyManagers.getKeyManagers(),
+        trustManagers.getTrustManagers(),
+        null);
+    return HttpClient.newBuilder()
+        .sslContext(tls)
+        .version(HttpClient.Version.HTTP_1_1)
+        .connectTimeout(Duration.ofSeconds(5))
+        .build();
   }
 }

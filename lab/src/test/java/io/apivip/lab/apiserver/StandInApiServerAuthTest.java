@@ -54,13 +54,17 @@ class StandInApiServerAuthTest {
   void start(Set<String> tokens) {
     server =
         StandInApiServer.startAuthenticating(
-            "n1", new InetSocketAddress("127.0.0.1", 0), clusterCa.issueServer(List.of("127.0.0.1")),
+            "n1",
+            new InetSocketAddress("127.0.0.1", 0),
+            clusterCa.issueServer(List.of("127.0.0.1")),
             new StandInApiServer.Authentication(List.of(clusterCa.caCertificate()), tokens));
   }
 
-  HttpResponse<String> get(HttpClient client, String path, Optional<String> bearer) throws Exception {
+  HttpResponse<String> get(HttpClient client, String path, Optional<String> bearer)
+      throws Exception {
     HttpRequest.Builder request =
-        HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + server.address().getPort() + path)).timeout(Duration.ofSeconds(5));
+        HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + server.address().getPort() + path))
+            .timeout(Duration.ofSeconds(5));
     bearer.ifPresent(token -> request.header("Authorization", "Bearer " + token));
     return client.send(request.build(), HttpResponse.BodyHandlers.ofString());
   }
@@ -78,7 +82,9 @@ class StandInApiServerAuthTest {
   @Test
   void aClientCertificateOfTheClusterCaGets200() throws Exception {
     start(Set.of());
-    HttpClient withCertificate = HttpsClients.trusting(clusterCa.caCertificate(), Optional.of(clusterCa.issueClient("apivip-health")));
+    HttpClient withCertificate =
+        HttpsClients.trusting(
+            clusterCa.caCertificate(), Optional.of(clusterCa.issueClient("apivip-health")));
     HttpResponse<String> readyz = get(withCertificate, "/readyz", Optional.empty());
     assertThat(readyz.statusCode()).isEqualTo(200);
     assertThat(readyz.body()).isEqualTo("ok");
@@ -96,62 +102,96 @@ class StandInApiServerAuthTest {
   @Test
   void aCertificateFromAnotherCaCompletesTheHandshakeAndGets401() throws Exception {
     start(Set.of());
-    HttpClient stranger = HttpsClients.trusting(clusterCa.caCertificate(), Optional.of(otherCa.issueClient("apivip-health")));
+    HttpClient stranger =
+        HttpsClients.trusting(
+            clusterCa.caCertificate(), Optional.of(otherCa.issueClient("apivip-health")));
     assertThat(get(stranger, "/readyz", Optional.empty()).statusCode()).isEqualTo(401);
   }
 
   @Test
   void aCertificateWithoutClientAuthUsageGets401() throws Exception {
     start(Set.of());
-    // issueServer's certificates say extendedKeyUsage=serverAuth only; kube-apiserver wants clientAuth.
-    HttpClient serverOnly = HttpsClients.trusting(clusterCa.caCertificate(), Optional.of(clusterCa.issueServer(List.of("127.0.0.1"))));
+    // issueServer's certificates say extendedKeyUsage=serverAuth only; kube-apiserver wants
+    // clientAuth.
+    HttpClient serverOnly =
+        HttpsClients.trusting(
+            clusterCa.caCertificate(), Optional.of(clusterCa.issueServer(List.of("127.0.0.1"))));
     assertThat(get(serverOnly, "/readyz", Optional.empty()).statusCode()).isEqualTo(401);
   }
 
   @Test
   void watchesStayOpenForAnAuthenticatedClient() throws Exception {
     start(Set.of("t"));
-    URI uri = URI.create("https://127.0.0.1:" + server.address().getPort() + "/api/v1/configmaps?watch=true");
+    URI uri =
+        URI.create(
+            "https://127.0.0.1:" + server.address().getPort() + "/api/v1/configmaps?watch=true");
     HttpRequest request = HttpRequest.newBuilder(uri).header("Authorization", "Bearer t").build();
-    HttpResponse<Stream<String>> response = anonymous.send(request, HttpResponse.BodyHandlers.ofLines());
+    HttpResponse<Stream<String>> response =
+        anonymous.send(request, HttpResponse.BodyHandlers.ofLines());
     assertThat(response.statusCode()).isEqualTo(200);
     try (Stream<String> lines = response.body()) {
       assertThat(lines.limit(3).toList()).hasSize(3);
     }
     HttpRequest unauthenticated = HttpRequest.newBuilder(uri).build();
-    assertThat(anonymous.send(unauthenticated, HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(401);
+    assertThat(anonymous.send(unauthenticated, HttpResponse.BodyHandlers.ofString()).statusCode())
+        .isEqualTo(401);
   }
 
   @Test
   void readsABundleOfCasAndMicroK8sKnownTokens() throws Exception {
     Path bundle = dir.resolve("ca.crt");
-    Files.writeString(bundle, Pki.pem(otherCa.caCertificate()) + Pki.pem(clusterCa.caCertificate()));
+    Files.writeString(
+        bundle, Pki.pem(otherCa.caCertificate()) + Pki.pem(clusterCa.caCertificate()));
     Path tokens = dir.resolve("known_tokens.csv");
     // The format MicroK8s's install hook writes: token,user,uid[,"groups"].
-    Files.writeString(tokens, "QWRtaW4=,admin,admin,\"system:masters\"\n\nS3ViZQ==,system:node:n1,kubelet-0,\"system:nodes\"\n");
-    StandInApiServer.Authentication read = StandInApiServer.Authentication.fromFiles(Optional.of(bundle), Optional.of(tokens));
-    assertThat(read.clientCas()).containsExactly(otherCa.caCertificate(), clusterCa.caCertificate());
+    Files.writeString(
+        tokens,
+        "QWRtaW4=,admin,admin,\"system:masters\"\n\n"
+            + "S3ViZQ==,system:node:n1,kubelet-0,\"system:nodes\"\n");
+    StandInApiServer.Authentication read =
+        StandInApiServer.Authentication.fromFiles(Optional.of(bundle), Optional.of(tokens));
+    assertThat(read.clientCas())
+        .containsExactly(otherCa.caCertificate(), clusterCa.caCertificate());
     assertThat(read.tokens()).containsExactlyInAnyOrder("QWRtaW4=", "S3ViZQ==");
     Path notPem = dir.resolve("not.pem");
     Files.writeString(notPem, "hello\n");
-    assertThatThrownBy(() -> StandInApiServer.Authentication.fromFiles(Optional.of(notPem), Optional.empty())).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(
+            () -> StandInApiServer.Authentication.fromFiles(Optional.of(notPem), Optional.empty()))
+        .isInstanceOf(IllegalArgumentException.class);
   }
 
   @Test
   void theCommandLineServesFilesWithAnonymousAuthOff() throws Exception {
-    clusterCa.issueServer(List.of("127.0.0.1")).write(dir.resolve("server.crt"), dir.resolve("server.key"));
+    clusterCa
+        .issueServer(List.of("127.0.0.1"))
+        .write(dir.resolve("server.crt"), dir.resolve("server.key"));
     clusterCa.writeCa(dir.resolve("ca.crt"));
     Files.writeString(dir.resolve("known_tokens.csv"), "s3cret,admin,admin,\"system:masters\"\n");
     server =
         StandInApiServerMain.start(
             new String[] {
-              "--listen", "127.0.0.1:0", "--name", "n1", "--cert", dir.resolve("server.crt").toString(), "--key", dir.resolve("server.key").toString(),
-              "--client-ca", dir.resolve("ca.crt").toString(), "--anonymous-auth", "false", "--client-auth", "want",
-              "--token-auth-file", dir.resolve("known_tokens.csv").toString()
+              "--listen",
+              "127.0.0.1:0",
+              "--name",
+              "n1",
+              "--cert",
+              dir.resolve("server.crt").toString(),
+              "--key",
+              dir.resolve("server.key").toString(),
+              "--client-ca",
+              dir.resolve("ca.crt").toString(),
+              "--anonymous-auth",
+              "false",
+              "--client-auth",
+              "want",
+              "--token-auth-file",
+              dir.resolve("known_tokens.csv").toString()
             });
     assertThat(get(anonymous, "/readyz", Optional.empty()).statusCode()).isEqualTo(401);
     assertThat(get(anonymous, "/readyz", Optional.of("s3cret")).statusCode()).isEqualTo(200);
-    HttpClient withCertificate = HttpsClients.trusting(clusterCa.caCertificate(), Optional.of(clusterCa.issueClient("admin")));
+    HttpClient withCertificate =
+        HttpsClients.trusting(
+            clusterCa.caCertificate(), Optional.of(clusterCa.issueClient("admin")));
     assertThat(get(withCertificate, "/readyz", Optional.empty()).statusCode()).isEqualTo(200);
   }
 
@@ -160,13 +200,32 @@ class StandInApiServerAuthTest {
     String[][] bad = {
       {"--listen", "127.0.0.1:0", "--pki-dir", dir.toString(), "--client-auth", "want"},
       {"--listen", "127.0.0.1:0", "--pki-dir", dir.toString(), "--token-auth-file", "/nonexistent"},
-      {"--listen", "127.0.0.1:0", "--pki-dir", dir.toString(), "--anonymous-auth", "false", "--require-client-cert"},
+      {
+        "--listen",
+        "127.0.0.1:0",
+        "--pki-dir",
+        dir.toString(),
+        "--anonymous-auth",
+        "false",
+        "--require-client-cert"
+      },
       {"--listen", "127.0.0.1:0", "--pki-dir", dir.toString(), "--anonymous-auth", "no"},
-      {"--listen", "127.0.0.1:0", "--pki-dir", dir.toString(), "--anonymous-auth", "false", "--token-auth-file", dir.resolve("missing.csv").toString()},
+      {
+        "--listen",
+        "127.0.0.1:0",
+        "--pki-dir",
+        dir.toString(),
+        "--anonymous-auth",
+        "false",
+        "--token-auth-file",
+        dir.resolve("missing.csv").toString()
+      },
       {"--listen", "127.0.0.1:0", "--pki-dir", dir.toString(), "--client-auth", "maybe"},
     };
     for (String[] args : bad) {
-      assertThatThrownBy(() -> StandInApiServerMain.start(args)).as(String.join(" ", args)).isInstanceOf(IllegalArgumentException.class);
+      assertThatThrownBy(() -> StandInApiServerMain.start(args))
+          .as(String.join(" ", args))
+          .isInstanceOf(IllegalArgumentException.class);
     }
   }
 
@@ -176,13 +235,26 @@ class StandInApiServerAuthTest {
     Process process =
         new ProcessBuilder(
                 List.of(
-                    java.toString(), "-cp", System.getProperty("java.class.path"), StandInApiServerMain.class.getName(),
-                    "--listen", "127.0.0.1:0", "--name", "svc", "--pki-dir", dir.toString(), "--anonymous-auth", "false", "--no-stdin"))
+                    java.toString(),
+                    "-cp",
+                    System.getProperty("java.class.path"),
+                    StandInApiServerMain.class.getName(),
+                    "--listen",
+                    "127.0.0.1:0",
+                    "--name",
+                    "svc",
+                    "--pki-dir",
+                    dir.toString(),
+                    "--anonymous-auth",
+                    "false",
+                    "--no-stdin"))
             .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
             .redirectError(ProcessBuilder.Redirect.INHERIT)
             .start();
     try {
-      BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+      BufferedReader out =
+          new BufferedReader(
+              new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
       String listening = out.readLine();
       assertThat(listening).matches("listening 127\\.0\\.0\\.1:\\d+");
       int port = Integer.parseInt(listening.substring(listening.lastIndexOf(':') + 1));
@@ -190,7 +262,12 @@ class StandInApiServerAuthTest {
       assertThat(process.waitFor(1500, TimeUnit.MILLISECONDS)).isFalse();
       HttpClient client = HttpsClients.trusting(caOf(dir), Optional.empty());
       URI readyz = URI.create("https://127.0.0.1:" + port + "/readyz");
-      assertThat(client.send(HttpRequest.newBuilder(readyz).build(), HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(401);
+      assertThat(
+              client
+                  .send(
+                      HttpRequest.newBuilder(readyz).build(), HttpResponse.BodyHandlers.ofString())
+                  .statusCode())
+          .isEqualTo(401);
       process.destroy(); // SIGTERM, as systemctl stop sends
       assertThat(process.waitFor(20, TimeUnit.SECONDS)).isTrue();
     } finally {

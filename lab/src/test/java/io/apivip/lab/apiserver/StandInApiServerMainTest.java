@@ -35,12 +35,22 @@ class StandInApiServerMainTest {
     Process process =
         new ProcessBuilder(
                 List.of(
-                    java.toString(), "-cp", System.getProperty("java.class.path"), StandInApiServerMain.class.getName(),
-                    "--listen", "127.0.0.1:0", "--name", "p1", "--pki-dir", dir.toString()))
+                    java.toString(),
+                    "-cp",
+                    System.getProperty("java.class.path"),
+                    StandInApiServerMain.class.getName(),
+                    "--listen",
+                    "127.0.0.1:0",
+                    "--name",
+                    "p1",
+                    "--pki-dir",
+                    dir.toString()))
             .redirectError(ProcessBuilder.Redirect.INHERIT)
             .start();
     try {
-      BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+      BufferedReader out =
+          new BufferedReader(
+              new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
       Writer in = new OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8);
       String listening = out.readLine();
       assertThat(listening).matches("listening 127\\.0\\.0\\.1:\\d+");
@@ -53,14 +63,20 @@ class StandInApiServerMainTest {
       }
       HttpClient client = HttpsClients.trusting(ca, Optional.empty());
       URI readyz = URI.create("https://127.0.0.1:" + port + "/readyz");
-      HttpResponse<String> healthy = client.send(HttpRequest.newBuilder(readyz).build(), HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> healthy =
+          client.send(HttpRequest.newBuilder(readyz).build(), HttpResponse.BodyHandlers.ofString());
       assertThat(healthy.statusCode()).isEqualTo(200);
       assertThat(healthy.headers().firstValue(StandInApiServer.BACKEND_HEADER)).contains("p1");
 
       in.write("fail-readyz\n");
       in.flush();
       assertThat(out.readLine()).isEqualTo("ok fail-readyz");
-      assertThat(client.send(HttpRequest.newBuilder(readyz).build(), HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(500);
+      assertThat(
+              client
+                  .send(
+                      HttpRequest.newBuilder(readyz).build(), HttpResponse.BodyHandlers.ofString())
+                  .statusCode())
+          .isEqualTo(500);
 
       in.write("slow 20\nnonsense\n");
       in.flush();
@@ -83,21 +99,41 @@ class StandInApiServerMainTest {
     try (StandInApiServer server =
         StandInApiServerMain.start(
             new String[] {
-              "--listen", "127.0.0.1:0", "--name", "files", "--cert", dir.resolve("s.crt").toString(),
-              "--key", dir.resolve("s.key").toString(), "--client-ca", dir.resolve("ca.crt").toString()
+              "--listen",
+              "127.0.0.1:0",
+              "--name",
+              "files",
+              "--cert",
+              dir.resolve("s.crt").toString(),
+              "--key",
+              dir.resolve("s.key").toString(),
+              "--client-ca",
+              dir.resolve("ca.crt").toString()
             })) {
-      HttpClient client = HttpsClients.trusting(pki.caCertificate(), Optional.of(pki.issueClient("apivip")));
+      HttpClient client =
+          HttpsClients.trusting(pki.caCertificate(), Optional.of(pki.issueClient("apivip")));
       URI readyz = URI.create("https://127.0.0.1:" + server.address().getPort() + "/readyz");
-      assertThat(client.send(HttpRequest.newBuilder(readyz).build(), HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
+      assertThat(
+              client
+                  .send(
+                      HttpRequest.newBuilder(readyz).build(), HttpResponse.BodyHandlers.ofString())
+                  .statusCode())
+          .isEqualTo(200);
     }
   }
 
   @Test
   void parsesListenAddresses() {
-    assertThat(StandInApiServerMain.parseHostPort("192.0.2.11:16443")).isEqualTo(new InetSocketAddress("192.0.2.11", 16443));
-    assertThat(StandInApiServerMain.hostPort(StandInApiServerMain.parseHostPort("[2001:db8::11]:16443"))).isEqualTo("[2001:db8:0:0:0:0:0:11]:16443");
+    assertThat(StandInApiServerMain.parseHostPort("192.0.2.11:16443"))
+        .isEqualTo(new InetSocketAddress("192.0.2.11", 16443));
+    assertThat(
+            StandInApiServerMain.hostPort(
+                StandInApiServerMain.parseHostPort("[2001:db8::11]:16443")))
+        .isEqualTo("[2001:db8:0:0:0:0:0:11]:16443");
     for (String bad : List.of("16443", "host:1", "1.2.3.4:", "1.2.3.4:x", "1.2.3.4:70000")) {
-      assertThatThrownBy(() -> StandInApiServerMain.parseHostPort(bad)).as(bad).isInstanceOf(IllegalArgumentException.class);
+      assertThatThrownBy(() -> StandInApiServerMain.parseHostPort(bad))
+          .as(bad)
+          .isInstanceOf(IllegalArgumentException.class);
     }
   }
 }

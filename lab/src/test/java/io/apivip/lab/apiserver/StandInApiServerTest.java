@@ -45,7 +45,9 @@ class StandInApiServerTest {
   }
 
   StandInApiServer start(Optional<java.security.cert.X509Certificate> clientCa) {
-    server = StandInApiServer.start("b1", new InetSocketAddress("127.0.0.1", 0), serverCertificate, clientCa);
+    server =
+        StandInApiServer.start(
+            "b1", new InetSocketAddress("127.0.0.1", 0), serverCertificate, clientCa);
     return server;
   }
 
@@ -55,7 +57,8 @@ class StandInApiServerTest {
 
   HttpResponse<String> get(HttpClient with, String path, Duration timeout) throws Exception {
     URI uri = URI.create("https://127.0.0.1:" + server.address().getPort() + path);
-    return with.send(HttpRequest.newBuilder(uri).timeout(timeout).build(), HttpResponse.BodyHandlers.ofString());
+    return with.send(
+        HttpRequest.newBuilder(uri).timeout(timeout).build(), HttpResponse.BodyHandlers.ofString());
   }
 
   @Test
@@ -68,7 +71,8 @@ class StandInApiServerTest {
     assertThat(get("/livez").body()).isEqualTo("ok");
     HttpResponse<String> version = get("/version");
     assertThat(version.statusCode()).isEqualTo(200);
-    assertThat(version.body()).contains("\"gitVersion\": \"v1.32.3\"", "\"platform\": \"linux/amd64\"");
+    assertThat(version.body())
+        .contains("\"gitVersion\": \"v1.32.3\"", "\"platform\": \"linux/amd64\"");
     HttpResponse<String> other = get("/api/v1/namespaces/default/pods");
     assertThat(other.statusCode()).isEqualTo(200);
     assertThat(other.body()).contains("stand-in kube-apiserver b1");
@@ -93,8 +97,10 @@ class StandInApiServerTest {
     server.mode(Mode.slow(400));
     long started = System.nanoTime();
     assertThat(get("/readyz").statusCode()).isEqualTo(200);
-    assertThat(Duration.ofNanos(System.nanoTime() - started)).isGreaterThanOrEqualTo(Duration.ofMillis(400));
-    assertThatThrownBy(() -> get(client, "/readyz", Duration.ofMillis(150))).isInstanceOf(HttpTimeoutException.class);
+    assertThat(Duration.ofNanos(System.nanoTime() - started))
+        .isGreaterThanOrEqualTo(Duration.ofMillis(400));
+    assertThatThrownBy(() -> get(client, "/readyz", Duration.ofMillis(150)))
+        .isInstanceOf(HttpTimeoutException.class);
   }
 
   @Test
@@ -108,7 +114,12 @@ class StandInApiServerTest {
       InputStream in = socket.getInputStream();
       assertThatThrownBy(in::read).isInstanceOf(java.net.SocketTimeoutException.class);
     }
-    assertThatThrownBy(() -> get(HttpsClients.trusting(pki.caCertificate(), Optional.empty()), "/readyz", Duration.ofMillis(300)))
+    assertThatThrownBy(
+            () ->
+                get(
+                    HttpsClients.trusting(pki.caCertificate(), Optional.empty()),
+                    "/readyz",
+                    Duration.ofMillis(300)))
         .isInstanceOf(HttpTimeoutException.class);
   }
 
@@ -132,7 +143,8 @@ class StandInApiServerTest {
       socket.connect(server.address(), 2000);
       socket.setSoTimeout(2000);
       server.mode(Mode.REFUSE);
-      // Dropped: end of stream, or a reset when the server had unread bytes (its TLS alert) pending.
+      // Dropped: end of stream, or a reset when the server had unread bytes (its TLS alert)
+      // pending.
       int read;
       try {
         read = socket.getInputStream().read();
@@ -146,12 +158,21 @@ class StandInApiServerTest {
   @Test
   void watchStreamsEventsUntilTheClientCloses() throws Exception {
     start(Optional.empty());
-    URI uri = URI.create("https://127.0.0.1:" + server.address().getPort() + "/api/v1/configmaps?watch=true");
-    HttpResponse<Stream<String>> response = client.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofLines());
+    URI uri =
+        URI.create(
+            "https://127.0.0.1:" + server.address().getPort() + "/api/v1/configmaps?watch=true");
+    HttpResponse<Stream<String>> response =
+        client.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofLines());
     assertThat(response.headers().firstValue(StandInApiServer.BACKEND_HEADER)).contains("b1");
     try (Stream<String> lines = response.body()) {
       List<String> events = lines.limit(3).toList();
-      assertThat(events).hasSize(3).allSatisfy(event -> assertThat(event).startsWith("{\"type\":\"MODIFIED\"").contains("\"backend\":\"b1\""));
+      assertThat(events)
+          .hasSize(3)
+          .allSatisfy(
+              event ->
+                  assertThat(event)
+                      .startsWith("{\"type\":\"MODIFIED\"")
+                      .contains("\"backend\":\"b1\""));
       assertThat(events.get(2)).contains("\"resourceVersion\":\"3\"");
     }
   }
@@ -160,7 +181,8 @@ class StandInApiServerTest {
   void requiresAClientCertificateWhenGivenAClientCa() throws Exception {
     start(Optional.of(pki.caCertificate()));
     assertThatThrownBy(() -> get("/readyz")).isInstanceOf(IOException.class);
-    HttpClient withCertificate = HttpsClients.trusting(pki.caCertificate(), Optional.of(pki.issueClient("apivip")));
+    HttpClient withCertificate =
+        HttpsClients.trusting(pki.caCertificate(), Optional.of(pki.issueClient("apivip")));
     assertThat(get(withCertificate, "/readyz", Duration.ofSeconds(5)).statusCode()).isEqualTo(200);
   }
 
@@ -172,13 +194,16 @@ class StandInApiServerTest {
     assertThat(anonymous.statusCode()).isEqualTo(401);
     assertThat(anonymous.body()).contains("\"reason\":\"Unauthorized\"");
     URI uri = URI.create("https://127.0.0.1:" + server.address().getPort() + "/readyz");
-    HttpRequest withToken = HttpRequest.newBuilder(uri).header("Authorization", "Bearer s3cret").build();
-    assertThat(client.send(withToken, HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
+    HttpRequest withToken =
+        HttpRequest.newBuilder(uri).header("Authorization", "Bearer s3cret").build();
+    assertThat(client.send(withToken, HttpResponse.BodyHandlers.ofString()).statusCode())
+        .isEqualTo(200);
   }
 
   @Test
   void parsesEveryCommandAndRejectsOthers() {
-    for (Mode mode : List.of(Mode.HEALTHY, Mode.FAIL_READYZ, Mode.HANG, Mode.REFUSE, Mode.slow(250))) {
+    for (Mode mode :
+        List.of(Mode.HEALTHY, Mode.FAIL_READYZ, Mode.HANG, Mode.REFUSE, Mode.slow(250))) {
       assertThat(Mode.parse(mode.command())).contains(mode);
     }
     assertThat(Mode.parse("  SLOW   30 ")).contains(Mode.slow(30));

@@ -17,13 +17,19 @@ class ClusterLabOptionsTest {
 
   @Test
   void theLabsProcessesRunFromTheLabsClassPathInAnyDirectory() throws Exception {
-    String classPath = ClusterLab.Options.defaults(Path.of("apivip.jar"), Path.of("work")).labClassPath();
-    assertThat(Arrays.stream(classPath.split(File.pathSeparator))).allSatisfy(entry -> assertThat(Path.of(entry)).isAbsolute());
+    String classPath =
+        ClusterLab.Options.defaults(Path.of("apivip.jar"), Path.of("work")).labClassPath();
+    assertThat(Arrays.stream(classPath.split(File.pathSeparator)))
+        .allSatisfy(entry -> assertThat(Path.of(entry)).isAbsolute());
 
     Process injector =
         new ProcessBuilder(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp", classPath,
-                UdpInjector.class.getName(), "--repeat", "1")
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp",
+                classPath,
+                UdpInjector.class.getName(),
+                "--repeat",
+                "1")
             .directory(new File("/"))
             .redirectErrorStream(true)
             .start();

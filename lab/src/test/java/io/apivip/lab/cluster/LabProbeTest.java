@@ -18,12 +18,15 @@ class LabProbeTest {
 
   @Test
   void noFailureNoWindow() {
-    assertThat(LabProbe.summarize(List.of(ok(0), ok(20), ok(40))).longestFailureWindowMillis()).isZero();
+    assertThat(LabProbe.summarize(List.of(ok(0), ok(20), ok(40))).longestFailureWindowMillis())
+        .isZero();
   }
 
   @Test
   void windowRunsFromFirstFailureToNextSuccess() {
-    LabProbe.Summary summary = LabProbe.summarize(List.of(ok(0), fail(20), fail(40), fail(60), ok(80), fail(100), ok(120)));
+    LabProbe.Summary summary =
+        LabProbe.summarize(
+            List.of(ok(0), fail(20), fail(40), fail(60), ok(80), fail(100), ok(120)));
     assertThat(summary.failures()).isEqualTo(4);
     assertThat(summary.longestFailureWindowMillis()).isEqualTo(60);
     assertThat(summary.attempts()).isEqualTo(7);
@@ -31,6 +34,7 @@ class LabProbeTest {
 
   @Test
   void failuresUntilTheEndCountAsAnOpenWindow() {
-    assertThat(LabProbe.summarize(List.of(ok(0), fail(20), fail(540))).longestFailureWindowMillis()).isEqualTo(521);
+    assertThat(LabProbe.summarize(List.of(ok(0), fail(20), fail(540))).longestFailureWindowMillis())
+        .isEqualTo(521);
   }
 }

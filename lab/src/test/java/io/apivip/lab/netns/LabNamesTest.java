@@ -23,7 +23,8 @@ class LabNamesTest {
   })
   void recognisesOnlyTheLabsOwnNamesAndTheirOwner(String namespace, long expectedPid) {
     OptionalLong owner = LabNames.ownerPid(namespace);
-    assertThat(owner).isEqualTo(expectedPid < 0 ? OptionalLong.empty() : OptionalLong.of(expectedPid));
+    assertThat(owner)
+        .isEqualTo(expectedPid < 0 ? OptionalLong.empty() : OptionalLong.of(expectedPid));
   }
 
   @ParameterizedTest

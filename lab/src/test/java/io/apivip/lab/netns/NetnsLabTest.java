@@ -57,7 +57,8 @@ class NetnsLabTest {
       assertThat(lab.connect(lab.client(), lab.node(2).ipv4(), 7001)).hasValue("n2");
       lab.cutLink(lab.node(2));
       try {
-        assertThat(lab.exec(lab.node(2), "ip", "link", "show", "dev", "eth0").stdout()).contains("NO-CARRIER");
+        assertThat(lab.exec(lab.node(2), "ip", "link", "show", "dev", "eth0").stdout())
+            .contains("NO-CARRIER");
         assertThat(lab.connect(lab.client(), lab.node(2).ipv4(), 7001)).isEmpty();
       } finally {
         lab.restoreLink(lab.node(2));
@@ -92,6 +93,11 @@ class NetnsLabTest {
   }
 
   private static List<String> namespaces() {
-    return Exec.run(TCP_TIMEOUT, List.of("ip", "netns", "list")).orThrow().stdout().lines().map(LabNames::namespaceOfListLine).toList();
+    return Exec.run(TCP_TIMEOUT, List.of("ip", "netns", "list"))
+        .orThrow()
+        .stdout()
+        .lines()
+        .map(LabNames::namespaceOfListLine)
+        .toList();
   }
 }

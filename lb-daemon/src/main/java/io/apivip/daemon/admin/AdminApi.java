@@ -6,8 +6,9 @@ import java.util.concurrent.CompletableFuture;
  * What the admin server asks of the daemon. Called on an event loop thread: implementations answer
  * from snapshots and hand actions to their owners without blocking.
  *
- * <p>"Drain" and "resume" are the operator's words (the HTTP paths, {@code apivip drain}): they turn
- * this node's maintenance on and off, a planned handoff; they are not the proxy's shutdown drain.
+ * <p>"Drain" and "resume" are the operator's words (the HTTP paths, {@code apivip drain}): they
+ * turn this node's maintenance on and off, a planned handoff; they are not the proxy's shutdown
+ * drain.
  */
 public interface AdminApi {
 
@@ -15,7 +16,8 @@ public interface AdminApi {
 
   /**
    * Maintenance on (starts a planned handoff); completes with the status once the node has taken it
-   * in, or fails with {@link DrainRefused} when the drain is not safe now and {@code force} is false.
+   * in, or fails with {@link DrainRefused} when the drain is not safe now and {@code force} is
+   * false.
    */
   CompletableFuture<StatusReport> drain(boolean force);
 

@@ -19,7 +19,8 @@ public final class Json {
     try {
       return MAPPER.writeValueAsString(value) + "\n";
     } catch (JsonProcessingException e) {
-      throw new IllegalStateException("cannot render " + value.getClass().getSimpleName() + " as JSON", e);
+      throw new IllegalStateException(
+          "cannot render " + value.getClass().getSimpleName() + " as JSON", e);
     }
   }
 

@@ -52,7 +52,8 @@ public final class Operators {
     }
     Optional<GroupEntry> group = entry(database.group(), groupName).map(GroupEntry::of);
     if (group.isEmpty()) {
-      return new Decision(false, "is not root and the operators' group " + groupName + " does not exist");
+      return new Decision(
+          false, "is not root and the operators' group " + groupName + " does not exist");
     }
     if (peer.gid() == group.get().gid()) {
       return new Decision(true, "primary group " + groupName);
@@ -66,7 +67,11 @@ public final class Operators {
 
   /** The user's name for the log; the uid as text when the database does not know it. */
   public String describe(Peer peer) {
-    return "uid " + peer.uid() + userName(peer.uid()).map(name -> " (" + name + ")").orElse("") + " pid " + peer.pid();
+    return "uid "
+        + peer.uid()
+        + userName(peer.uid()).map(name -> " (" + name + ")").orElse("")
+        + " pid "
+        + peer.pid();
   }
 
   private Optional<String> userName(int uid) {
@@ -78,7 +83,10 @@ public final class Operators {
   }
 
   private static Optional<String[]> entry(Path file, String name) {
-    return lines(file).stream().map(line -> line.split(":", -1)).filter(fields -> fields.length >= 4 && fields[0].equals(name)).findFirst();
+    return lines(file).stream()
+        .map(line -> line.split(":", -1))
+        .filter(fields -> fields.length >= 4 && fields[0].equals(name))
+        .findFirst();
   }
 
   private static List<String> lines(Path file) {

@@ -4,8 +4,8 @@ import java.util.List;
 
 /**
  * What {@code GET /status} answers, as JSON: this node, the members as this node sees them, who
- * holds the VIP, quorum, drain progress and the apiservers with their health and connections.
- * Ages and offsets are in seconds; a null field is not known (for example a peer never heard).
+ * holds the VIP, quorum, drain progress and the apiservers with their health and connections. Ages
+ * and offsets are in seconds; a null field is not known (for example a peer never heard).
  */
 public record StatusReport(
     String node,
@@ -41,18 +41,38 @@ public record StatusReport(
     }
     long up = backends.stream().filter(backend -> backend.health().equals("up")).count();
     return role
-        + "; quorum " + (quorum.present() ? "" : "LOST, ") + quorum.seen() + " of " + members.size() + " nodes"
-        + "; apiservers up " + up + " of " + backends.size();
+        + "; quorum "
+        + (quorum.present() ? "" : "LOST, ")
+        + quorum.seen()
+        + " of "
+        + members.size()
+        + " nodes"
+        + "; apiservers up "
+        + up
+        + " of "
+        + backends.size();
   }
 
-  /** The same report with {@code note} put before the drain's detail (what a forced drain costs). */
+  /**
+   * The same report with {@code note} put before the drain's detail (what a forced drain costs).
+   */
   public StatusReport withDrainNote(String note) {
-    return new StatusReport(node, cluster, version, transport, maintenance, vip, quorum, members, backends,
+    return new StatusReport(
+        node,
+        cluster,
+        version,
+        transport,
+        maintenance,
+        vip,
+        quorum,
+        members,
+        backends,
         new Drain(drain.requested(), drain.complete(), note + drain.detail()));
   }
 
   /** {@code holder} is the node that says it holds the VIP, or null when none does. */
-  public record Vip(String address, String interfaceName, String holder, boolean heldHere, boolean onInterface) {}
+  public record Vip(
+      String address, String interfaceName, String holder, boolean heldHere, boolean onInterface) {}
 
   public record Quorum(int required, int seen, boolean present) {}
 
@@ -69,9 +89,17 @@ public record StatusReport(
       Double clockOffsetSeconds,
       long rejectedDatagrams) {}
 
-  /** {@code health} is up, down or unknown; {@code routable} tells whether new connections may go there. */
+  /**
+   * {@code health} is up, down or unknown; {@code routable} tells whether new connections may go
+   * there.
+   */
   public record Backend(
-      String node, String address, String health, String reason, boolean routable, int activeConnections) {}
+      String node,
+      String address,
+      String health,
+      String reason,
+      boolean routable,
+      int activeConnections) {}
 
   /**
    * Progress of {@code apivip drain}: {@code complete} once this node no longer holds the VIP and

@@ -7,7 +7,9 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code apivip check-config}: validates a configuration file and prints the effective settings. */
+/**
+ * {@code apivip check-config}: validates a configuration file and prints the effective settings.
+ */
 @Command(
     name = "check-config",
     description = {
@@ -17,10 +19,16 @@ import picocli.CommandLine.Option;
     })
 public final class CheckConfigCommand implements Callable<Integer> {
 
-  @Option(names = {"-c", "--config"}, paramLabel = "FILE", defaultValue = RunCommand.DEFAULT_CONFIG, description = "Configuration file (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = {"-c", "--config"},
+      paramLabel = "FILE",
+      defaultValue = RunCommand.DEFAULT_CONFIG,
+      description = "Configuration file (default: ${DEFAULT-VALUE}).")
   Path config;
 
-  @Option(names = {"-q", "--quiet"}, description = "Print only problems and warnings.")
+  @Option(
+      names = {"-q", "--quiet"},
+      description = "Print only problems and warnings.")
   boolean quiet;
 
   @Override

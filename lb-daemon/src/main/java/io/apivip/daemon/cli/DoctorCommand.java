@@ -22,10 +22,18 @@ import picocli.CommandLine.Option;
     })
 public final class DoctorCommand implements Callable<Integer> {
 
-  @Option(names = {"-c", "--config"}, paramLabel = "FILE", defaultValue = RunCommand.DEFAULT_CONFIG, description = "Configuration file (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = {"-c", "--config"},
+      paramLabel = "FILE",
+      defaultValue = RunCommand.DEFAULT_CONFIG,
+      description = "Configuration file (default: ${DEFAULT-VALUE}).")
   Path config;
 
-  @Option(names = "--admin", paramLabel = "HOST:PORT", description = "Admin API address of the running daemon; overrides the one in the configuration.")
+  @Option(
+      names = "--admin",
+      paramLabel = "HOST:PORT",
+      description =
+          "Admin API address of the running daemon; overrides the one in the configuration.")
   String admin;
 
   @Option(names = "--json", description = "Print the findings as JSON, for scripts.")
@@ -34,13 +42,14 @@ public final class DoctorCommand implements Callable<Integer> {
   @Override
   public Integer call() throws InterruptedException {
     AdminClient client = AdminClient.forConfig(config, admin, null);
-    Doctor.StatusSource daemon = () -> {
-      try {
-        return client.status();
-      } catch (AdminClient.Unreachable e) {
-        throw new IOException(e.getMessage(), e);
-      }
-    };
+    Doctor.StatusSource daemon =
+        () -> {
+          try {
+            return client.status();
+          } catch (AdminClient.Unreachable e) {
+            throw new IOException(e.getMessage(), e);
+          }
+        };
     Diagnosis diagnosis = Doctor.examine(Doctor.Inputs.forThisNode(config, daemon));
     System.out.print(json ? Json.write(diagnosis) : diagnosis.render());
     return diagnosis.exitCode();

@@ -14,10 +14,14 @@ import picocli.CommandLine.Option;
 @Command(
     name = "drain",
     description = {
-      "Put this node in maintenance: hand the VIP to another node and stop routing new connections here.",
-      "With --wait, return only when that is done (exit 0), or fail with the reason after --timeout (exit 1).",
-      "Refused (exit 1, with the reasons) when no other node could hold the VIP, or when another node is down,",
-      "in maintenance or has an apiserver that is not ready: a rolling patch must never take two of three nodes out.",
+      "Put this node in maintenance: hand the VIP to another node and stop routing new connections"
+          + " here.",
+      "With --wait, return only when that is done (exit 0), or fail with the reason after --timeout"
+          + " (exit 1).",
+      "Refused (exit 1, with the reasons) when no other node could hold the VIP, or when another"
+          + " node is down,",
+      "in maintenance or has an apiserver that is not ready: a rolling patch must never take two of"
+          + " three nodes out.",
       "--force drains anyway and says what that costs."
     })
 public final class DrainCommand implements Callable<Integer> {
@@ -26,15 +30,23 @@ public final class DrainCommand implements Callable<Integer> {
 
   @Mixin AdminOptions admin;
 
-  @Option(names = "--wait", description = "Wait until the VIP has moved and peers route no new connections here.")
+  @Option(
+      names = "--wait",
+      description = "Wait until the VIP has moved and peers route no new connections here.")
   boolean waitForCompletion;
 
   @Option(
       names = "--force",
-      description = "Drain even when it is refused (the last node that could hold the VIP, or another node out); prints the cost.")
+      description =
+          "Drain even when it is refused (the last node that could hold the VIP, or another node"
+              + " out); prints the cost.")
   boolean force;
 
-  @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "60", description = "How long --wait waits (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--timeout",
+      paramLabel = "SECONDS",
+      defaultValue = "60",
+      description = "How long --wait waits (default: ${DEFAULT-VALUE}).")
   long timeoutSeconds;
 
   @Override
@@ -54,7 +66,11 @@ public final class DrainCommand implements Callable<Integer> {
           System.out.println("draining: " + lastDetail);
         }
         if (System.nanoTime() > deadline) {
-          System.err.println("apivip drain: not drained after " + timeoutSeconds + "s: " + status.drain().detail());
+          System.err.println(
+              "apivip drain: not drained after "
+                  + timeoutSeconds
+                  + "s: "
+                  + status.drain().detail());
           return 1;
         }
         Thread.sleep(POLL.toMillis());
@@ -63,7 +79,8 @@ public final class DrainCommand implements Callable<Integer> {
       System.out.println("node " + status.node() + " is drained: " + status.drain().detail());
       return 0;
     } catch (AdminClient.Refused e) {
-      System.err.println("apivip drain: " + e.getMessage() + " (apivip drain --force drains anyway)");
+      System.err.println(
+          "apivip drain: " + e.getMessage() + " (apivip drain --force drains anyway)");
       return 1;
     } catch (AdminClient.Unreachable e) {
       System.err.println("apivip drain: " + e.getMessage());

@@ -20,7 +20,11 @@ import picocli.CommandLine.Option;
     })
 public final class GenKeyCommand implements Callable<Integer> {
 
-  @Option(names = "--out", required = true, paramLabel = "FILE", description = "Where to write the key, e.g. /etc/apivip/cluster.key.")
+  @Option(
+      names = "--out",
+      required = true,
+      paramLabel = "FILE",
+      description = "Where to write the key, e.g. /etc/apivip/cluster.key.")
   Path out;
 
   @Override
@@ -28,13 +32,17 @@ public final class GenKeyCommand implements Callable<Integer> {
     try {
       writeNewKey(out);
     } catch (FileAlreadyExistsException e) {
-      System.err.println("apivip gen-key: " + out + " exists; refusing to overwrite a key (remove it first if you mean to replace it)");
+      System.err.println(
+          "apivip gen-key: "
+              + out
+              + " exists; refusing to overwrite a key (remove it first if you mean to replace it)");
       return 1;
     } catch (IOException e) {
       System.err.println("apivip gen-key: cannot write " + out + ": " + e);
       return 1;
     }
-    System.out.println("wrote a new key to " + out + " (mode 0600); copy it to every node of the cluster");
+    System.out.println(
+        "wrote a new key to " + out + " (mode 0600); copy it to every node of the cluster");
     return 0;
   }
 
@@ -43,9 +51,13 @@ public final class GenKeyCommand implements Callable<Integer> {
     Path created;
     try {
       // Created with its mode, so the key is never readable by others, not even for a moment.
-      created = Files.createFile(out, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+      created =
+          Files.createFile(
+              out,
+              PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
     } catch (FileAlreadyExistsException e) {
-      throw new FileAlreadyExistsException(out.toString(), null, "refusing to overwrite an existing key");
+      throw new FileAlreadyExistsException(
+          out.toString(), null, "refusing to overwrite an existing key");
     }
     Files.writeString(created, KeyFile.newKey(), StandardCharsets.US_ASCII);
   }

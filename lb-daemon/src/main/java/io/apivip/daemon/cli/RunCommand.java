@@ -16,8 +16,8 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -34,10 +34,17 @@ public final class RunCommand implements Callable<Integer> {
   public static final String DEFAULT_CONFIG = "/etc/apivip/apivip.conf";
   private static final Logger log = LoggerFactory.getLogger(RunCommand.class);
 
-  @Option(names = {"-c", "--config"}, paramLabel = "FILE", defaultValue = DEFAULT_CONFIG, description = "Configuration file (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = {"-c", "--config"},
+      paramLabel = "FILE",
+      defaultValue = DEFAULT_CONFIG,
+      description = "Configuration file (default: ${DEFAULT-VALUE}).")
   Path config;
 
-  @Option(names = "--log-level", paramLabel = "LEVEL", description = "error, warn, info, debug or trace; overrides log.level.")
+  @Option(
+      names = "--log-level",
+      paramLabel = "LEVEL",
+      description = "error, warn, info, debug or trace; overrides log.level.")
   String logLevel;
 
   @Override
@@ -69,43 +76,57 @@ public final class RunCommand implements Callable<Integer> {
     // systemctl start returns now (Type=notify), so the next command of a script finds it serving.
     SystemdNotifier systemd = SystemdNotifier.fromEnvironment();
     systemd.ready(daemon.status().oneLine());
-    // systemctl status shows the node's role as it changes: one look each second, sent when it differs.
-    ScheduledExecutorService statusTicker = Executors.newSingleThreadScheduledExecutor(runnable -> {
-      Thread thread = new Thread(runnable, "apivip-systemd-status");
-      thread.setDaemon(true);
-      return thread;
-    });
+    // systemctl status shows the node's role as it changes: one look each second, sent when it
+    // differs.
+    ScheduledExecutorService statusTicker =
+        Executors.newSingleThreadScheduledExecutor(
+            runnable -> {
+              Thread thread = new Thread(runnable, "apivip-systemd-status");
+              thread.setDaemon(true);
+              return thread;
+            });
     AtomicReference<String> lastStatus = new AtomicReference<>("");
-    statusTicker.scheduleWithFixedDelay(() -> {
-      try {
-        String line = daemon.status().oneLine();
-        if (!line.equals(lastStatus.getAndSet(line))) {
-          systemd.status(line);
-        }
-      } catch (RuntimeException e) {
-        log.debug("no status for systemd: {}", e.toString());
-      }
-    }, 1, 1, TimeUnit.SECONDS);
-    // Fed only while every event loop answers: a hung daemon is restarted by systemd (WatchdogSec=).
+    statusTicker.scheduleWithFixedDelay(
+        () -> {
+          try {
+            String line = daemon.status().oneLine();
+            if (!line.equals(lastStatus.getAndSet(line))) {
+              systemd.status(line);
+            }
+          } catch (RuntimeException e) {
+            log.debug("no status for systemd: {}", e.toString());
+          }
+        },
+        1,
+        1,
+        TimeUnit.SECONDS);
+    // Fed only while every event loop answers: a hung daemon is restarted by systemd
+    // (WatchdogSec=).
     Optional<Watchdog> watchdog = Watchdog.fromEnvironment(systemd, daemon.eventLoops());
     CountDownLatch stopped = new CountDownLatch(1);
     AtomicBoolean stopping = new AtomicBoolean();
-    Runnable stop = () -> {
-      if (stopping.compareAndSet(false, true)) {
-        Thread stopper = new Thread(() -> {
-          log.info("stopping: handing over the VIP and draining connections");
-          statusTicker.shutdownNow();
-          systemd.stopping("stopping: handing the VIP over and letting connections finish");
-          daemon.stop();
-          watchdog.ifPresent(Watchdog::close);
-          stopped.countDown();
-        }, "apivip-stop");
-        stopper.start();
-      } else {
-        log.info("already stopping");
-      }
-    };
-    // Handled here rather than by shutdown hooks, so that a planned stop exits 0, as systemd expects.
+    Runnable stop =
+        () -> {
+          if (stopping.compareAndSet(false, true)) {
+            Thread stopper =
+                new Thread(
+                    () -> {
+                      log.info("stopping: handing over the VIP and draining connections");
+                      statusTicker.shutdownNow();
+                      systemd.stopping(
+                          "stopping: handing the VIP over and letting connections finish");
+                      daemon.stop();
+                      watchdog.ifPresent(Watchdog::close);
+                      stopped.countDown();
+                    },
+                    "apivip-stop");
+            stopper.start();
+          } else {
+            log.info("already stopping");
+          }
+        };
+    // Handled here rather than by shutdown hooks, so that a planned stop exits 0, as systemd
+    // expects.
     Signal.handle(new Signal("TERM"), signal -> stop.run());
     Signal.handle(new Signal("INT"), signal -> stop.run());
     stopped.await();
@@ -122,11 +143,18 @@ public final class RunCommand implements Callable<Integer> {
       return;
     }
     Settings.Vip vip = settings.vip();
-    String record = vip.address().getHostAddress() + "/" + vip.prefixLength() + " " + vip.interfaceName() + "\n";
+    String record =
+        vip.address().getHostAddress()
+            + "/"
+            + vip.prefixLength()
+            + " "
+            + vip.interfaceName()
+            + "\n";
     try {
       Files.writeString(Path.of(directory.split(":")[0], "vip"), record);
     } catch (IOException e) {
-      log.warn("cannot record the VIP in {} for the cleanup after an exit: {}", directory, e.toString());
+      log.warn(
+          "cannot record the VIP in {} for the cleanup after an exit: {}", directory, e.toString());
     }
   }
 }

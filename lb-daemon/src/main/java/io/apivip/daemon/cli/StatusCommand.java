@@ -5,8 +5,13 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** {@code apivip status}: what this node's daemon sees of the cluster, the VIP and the apiservers. */
-@Command(name = "status", description = "Show members, the VIP holder, quorum and apiserver health as this node sees them.")
+/**
+ * {@code apivip status}: what this node's daemon sees of the cluster, the VIP and the apiservers.
+ */
+@Command(
+    name = "status",
+    description =
+        "Show members, the VIP holder, quorum and apiserver health as this node sees them.")
 public final class StatusCommand implements Callable<Integer> {
 
   @Mixin AdminOptions admin;

@@ -18,33 +18,67 @@ final class StatusTable {
     String holder =
         vip.holder() == null
             ? "nobody holds the VIP " + vip.address()
-            : vip.heldHere() ? "this node holds the VIP " + vip.address() + " on " + vip.interfaceName()
-            : vip.holder() + " holds the VIP " + vip.address();
-    out.append("node ").append(status.node()).append(" of cluster ").append(status.cluster())
-        .append(" (apivip ").append(status.version()).append(", ").append(status.transport()).append(" transport): ").append(holder).append('\n');
+            : vip.heldHere()
+                ? "this node holds the VIP " + vip.address() + " on " + vip.interfaceName()
+                : vip.holder() + " holds the VIP " + vip.address();
+    out.append("node ")
+        .append(status.node())
+        .append(" of cluster ")
+        .append(status.cluster())
+        .append(" (apivip ")
+        .append(status.version())
+        .append(", ")
+        .append(status.transport())
+        .append(" transport): ")
+        .append(holder)
+        .append('\n');
     StatusReport.Quorum quorum = status.quorum();
-    out.append("quorum: ").append(quorum.present() ? "yes" : "NO").append(", ")
-        .append(quorum.seen()).append(" nodes seen, ").append(quorum.required()).append(" needed\n");
+    out.append("quorum: ")
+        .append(quorum.present() ? "yes" : "NO")
+        .append(", ")
+        .append(quorum.seen())
+        .append(" nodes seen, ")
+        .append(quorum.required())
+        .append(" needed\n");
     if (status.maintenance()) {
       StatusReport.Drain drain = status.drain();
-      out.append("maintenance: ").append(drain.complete() ? "drained" : "draining").append(" - ").append(drain.detail()).append('\n');
+      out.append("maintenance: ")
+          .append(drain.complete() ? "drained" : "draining")
+          .append(" - ")
+          .append(drain.detail())
+          .append('\n');
     }
     out.append('\n');
     List<List<String>> members = new ArrayList<>();
-    members.add(List.of("MEMBER", "ADDRESS", "PRIO", "STATE", "ELIGIBLE", "MAINT", "VIP", "HEARD", "CLOCK"));
+    members.add(
+        List.of(
+            "MEMBER", "ADDRESS", "PRIO", "STATE", "ELIGIBLE", "MAINT", "VIP", "HEARD", "CLOCK"));
     for (Member m : status.members()) {
-      members.add(List.of(
-          m.id(), m.address(), String.valueOf(m.priority()), m.state(), yesNo(m.eligible()), yesNo(m.maintenance()),
-          m.holdsVip() ? "*" : "", seconds(m.lastHeardSeconds()), signedSeconds(m.clockOffsetSeconds())));
+      members.add(
+          List.of(
+              m.id(),
+              m.address(),
+              String.valueOf(m.priority()),
+              m.state(),
+              yesNo(m.eligible()),
+              yesNo(m.maintenance()),
+              m.holdsVip() ? "*" : "",
+              seconds(m.lastHeardSeconds()),
+              signedSeconds(m.clockOffsetSeconds())));
     }
     table(out, members);
     out.append('\n');
     List<List<String>> backends = new ArrayList<>();
     backends.add(List.of("APISERVER", "NODE", "HEALTH", "ROUTED", "CONNS", "REASON"));
     for (Backend b : status.backends()) {
-      backends.add(List.of(
-          b.address(), b.node().isEmpty() ? "-" : b.node(), b.health(), yesNo(b.routable()),
-          String.valueOf(b.activeConnections()), b.reason() == null ? "" : b.reason()));
+      backends.add(
+          List.of(
+              b.address(),
+              b.node().isEmpty() ? "-" : b.node(),
+              b.health(),
+              yesNo(b.routable()),
+              String.valueOf(b.activeConnections()),
+              b.reason() == null ? "" : b.reason()));
     }
     table(out, backends);
     return out.toString();

@@ -2,8 +2,8 @@ package io.apivip.daemon.cluster;
 
 /**
  * Time as the cluster sees it: a monotonic clock for every timeout and lease, and the wall clock
- * only for the heartbeat timestamp (replay window) and the skew shown by {@code apivip doctor}.
- * The simulation hands in a fake one.
+ * only for the heartbeat timestamp (replay window) and the skew shown by {@code apivip doctor}. The
+ * simulation hands in a fake one.
  */
 public interface Clock {
 

@@ -35,7 +35,10 @@ public record ClusterConfig(
     }
     if (nodes.size() > HeartbeatCodec.MAX_NODES) {
       throw new IllegalArgumentException(
-          "cluster.nodes lists " + nodes.size() + " nodes; a heartbeat carries at most " + HeartbeatCodec.MAX_NODES);
+          "cluster.nodes lists "
+              + nodes.size()
+              + " nodes; a heartbeat carries at most "
+              + HeartbeatCodec.MAX_NODES);
     }
   }
 
@@ -72,6 +75,10 @@ public record ClusterConfig(
 
   Election.Rules rules() {
     return new Election.Rules(
-        quorum, preempt, preemptDelay.toNanos(), handoffTimeout.toNanos(), failureTimeout.toNanos());
+        quorum,
+        preempt,
+        preemptDelay.toNanos(),
+        handoffTimeout.toNanos(),
+        failureTimeout.toNanos());
   }
 }

@@ -10,8 +10,8 @@ public interface ClusterListener {
 
   /**
    * Add or remove the VIP. After adding it, call {@link ClusterService#addressUp(long)} with the
-   * decision's {@link VipDecision#id}: until then this
-   * node's heartbeats do not claim the VIP, so a node handing it over keeps it (make before break).
+   * decision's {@link VipDecision#id}: until then this node's heartbeats do not claim the VIP, so a
+   * node handing it over keeps it (make before break).
    */
   void vipDecision(VipDecision decision);
 
@@ -22,6 +22,9 @@ public interface ClusterListener {
    */
   default void announceAgain(String reason) {}
 
-  /** The nodes whose latest heartbeat (or, for this node, whose state) says maintenance; for the proxy. */
+  /**
+   * The nodes whose latest heartbeat (or, for this node, whose state) says maintenance; for the
+   * proxy.
+   */
   default void maintenanceChanged(Set<String> nodesInMaintenance) {}
 }

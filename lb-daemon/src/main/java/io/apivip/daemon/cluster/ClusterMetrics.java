@@ -32,7 +32,10 @@ public interface ClusterMetrics {
    */
   void tookOver(Election.Reason reason, long nanos);
 
-  /** This node's handoff ended ({@code reason}: handed_over or handoff_timeout), {@code nanos} after it began. */
+  /**
+   * This node's handoff ended ({@code reason}: handed_over or handoff_timeout), {@code nanos} after
+   * it began.
+   */
   void handedOver(Election.Reason reason, long nanos);
 
   /** This node entered (at {@code wallMillis}) or left maintenance. */
@@ -61,7 +64,8 @@ public interface ClusterMetrics {
       };
 
   /** Registers the meters; {@code status} is read at scrape time only. */
-  static ClusterMetrics micrometer(MeterRegistry registry, List<String> peerIds, Supplier<ClusterStatus> status) {
+  static ClusterMetrics micrometer(
+      MeterRegistry registry, List<String> peerIds, Supplier<ClusterStatus> status) {
     return new Micrometer(registry, peerIds, status);
   }
 
@@ -73,42 +77,58 @@ public interface ClusterMetrics {
   final class Micrometer implements ClusterMetrics {
     /**
      * Histogram buckets of a takeover or handoff: a takeover takes a heartbeat or two, one that
-     * waits out a failure timeout or a start-up abstention seconds, a handoff up to handoff-timeout.
+     * waits out a failure timeout or a start-up abstention seconds, a handoff up to
+     * handoff-timeout.
      */
-    private static final Duration[] MOVE_BUCKETS = Stream.of(50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000)
-        .map(Duration::ofMillis)
-        .toArray(Duration[]::new);
+    private static final Duration[] MOVE_BUCKETS =
+        Stream.of(50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000)
+            .map(Duration::ofMillis)
+            .toArray(Duration[]::new);
 
     private final Counter received;
     private final Map<DropReason, Counter> dropped = new EnumMap<>(DropReason.class);
     private final Map<Election.Reason, Counter> transitions = new EnumMap<>(Election.Reason.class);
     private final Map<Election.Reason, Timer> takeovers = new EnumMap<>(Election.Reason.class);
     private final Map<Election.Reason, Timer> handoffs = new EnumMap<>(Election.Reason.class);
-    /** Seconds since the epoch when this node entered maintenance; NaN when it is not in maintenance. */
+
+    /**
+     * Seconds since the epoch when this node entered maintenance; NaN when it is not in
+     * maintenance.
+     */
     private final AtomicReference<Double> maintenanceStart = new AtomicReference<>(Double.NaN);
 
     Micrometer(MeterRegistry registry, List<String> peerIds, Supplier<ClusterStatus> status) {
-      // apivip_vip_held comes from the VIP part (io.apivip.daemon.vip.VipMetrics): the address on the
+      // apivip_vip_held comes from the VIP part (io.apivip.daemon.vip.VipMetrics): the address on
+      // the
       // interface, which is what clients reach.
-      Gauge.builder("apivip.cluster.quorum.present", () -> read(status, s -> s.quorumPresent() ? 1 : 0))
+      Gauge.builder(
+              "apivip.cluster.quorum.present", () -> read(status, s -> s.quorumPresent() ? 1 : 0))
           .description("1 while this node sees a quorum of the cluster, itself included")
           .register(registry);
       Gauge.builder("apivip.cluster.peers.alive", () -> read(status, ClusterStatus::peersAlive))
           .description("Peers whose heartbeats arrive")
           .register(registry);
       Gauge.builder("apivip.cluster.eligible", () -> read(status, s -> self(s).eligible() ? 1 : 0))
-          .description("1 while this node tells its peers it can hold the VIP: its proxy can route to an apiserver and its VIP part works")
+          .description(
+              "1 while this node tells its peers it can hold the VIP: its proxy can route to an"
+                  + " apiserver and its VIP part works")
           .register(registry);
-      Gauge.builder("apivip.cluster.maintenance", () -> read(status, s -> self(s).maintenance() ? 1 : 0))
+      Gauge.builder(
+              "apivip.cluster.maintenance", () -> read(status, s -> self(s).maintenance() ? 1 : 0))
           .description("1 while this node is in maintenance (apivip drain), else 0")
           .register(registry);
-      Gauge.builder("apivip.cluster.maintenance.start.timestamp", maintenanceStart, AtomicReference::get)
-          .description("When this node entered maintenance, in seconds since the epoch; NaN while it is not in maintenance")
+      Gauge.builder(
+              "apivip.cluster.maintenance.start.timestamp", maintenanceStart, AtomicReference::get)
+          .description(
+              "When this node entered maintenance, in seconds since the epoch; NaN while it is not"
+                  + " in maintenance")
           .baseUnit("seconds")
           .strongReference(true)
           .register(registry);
       for (String peer : peerIds) {
-        Gauge.builder("apivip.cluster.peer.last.heard.age", () -> read(status, s -> lastHeardSeconds(s, peer)))
+        Gauge.builder(
+                "apivip.cluster.peer.last.heard.age",
+                () -> read(status, s -> lastHeardSeconds(s, peer)))
             .description("Time since the last accepted heartbeat of the peer; NaN before the first")
             .baseUnit("seconds")
             .tag("peer", peer)
@@ -130,7 +150,8 @@ public interface ClusterMetrics {
         transitions.put(
             reason,
             Counter.builder("apivip.vip.transitions")
-                .description("Times this node took (action=hold) or let go of (action=release) the VIP")
+                .description(
+                    "Times this node took (action=hold) or let go of (action=release) the VIP")
                 .tag("action", reason.hold() ? "hold" : "release")
                 .tag("reason", reason.tag())
                 .register(registry));
@@ -140,17 +161,22 @@ public interface ClusterMetrics {
           takeovers.put(
               reason,
               Timer.builder("apivip.vip.takeover.duration")
-                  .description("Takeovers by this node, from the start of its candidacy to the VIP's address being up here")
+                  .description(
+                      "Takeovers by this node, from the start of its candidacy to the VIP's address"
+                          + " being up here")
                   .tag("reason", reason.tag())
                   .serviceLevelObjectives(MOVE_BUCKETS)
                   .register(registry));
         }
       }
-      for (Election.Reason reason : List.of(Election.Reason.HANDED_OVER, Election.Reason.HANDOFF_TIMEOUT)) {
+      for (Election.Reason reason :
+          List.of(Election.Reason.HANDED_OVER, Election.Reason.HANDOFF_TIMEOUT)) {
         handoffs.put(
             reason,
             Timer.builder("apivip.vip.handoff.duration")
-                .description("Handoffs by this node (drain, not eligible, preemption), from their start to its release of the VIP")
+                .description(
+                    "Handoffs by this node (drain, not eligible, preemption), from their start to"
+                        + " its release of the VIP")
                 .tag("reason", reason.tag())
                 .serviceLevelObjectives(MOVE_BUCKETS)
                 .register(registry));
@@ -158,11 +184,15 @@ public interface ClusterMetrics {
     }
 
     private static ClusterStatus.Member self(ClusterStatus status) {
-      return status.members().stream().filter(m -> m.liveness() == ClusterStatus.Liveness.SELF).findFirst().orElseThrow();
+      return status.members().stream()
+          .filter(m -> m.liveness() == ClusterStatus.Liveness.SELF)
+          .findFirst()
+          .orElseThrow();
     }
 
     /** NaN until the first snapshot exists (a scrape racing the start). */
-    private static double read(Supplier<ClusterStatus> status, ToDoubleFunction<ClusterStatus> value) {
+    private static double read(
+        Supplier<ClusterStatus> status, ToDoubleFunction<ClusterStatus> value) {
       ClusterStatus current = status.get();
       return current == null ? Double.NaN : value.applyAsDouble(current);
     }

@@ -46,41 +46,69 @@ public final class ClusterNode {
   private final long incarnation;
 
   private long sequence;
-  /** The first sequence sent since this node last started backing itself; older acknowledgements do not count. */
+
+  /**
+   * The first sequence sent since this node last started backing itself; older acknowledgements do
+   * not count.
+   */
   private long epoch = Long.MAX_VALUE;
+
   private boolean eligible;
   private boolean maintenance;
   private boolean holding;
   private boolean addressUp;
+
   /**
    * The node let the VIP go, and the VIP part has not yet confirmed the address is off the
    * interface: heartbeats say "releasing", so that the holder's announcement that answers the end
    * of this node's claim comes after the kernel let the address go, not before.
    */
   private boolean addressLingering;
+
   /** The id of the latest VIP decision (see {@link VipDecision#id}); 0 before the first. */
   private long decision;
+
   private Optional<String> backing = Optional.empty();
   private long abstainingSince = NEVER;
   private long handingOverSince = NEVER;
-  /** Since when this node has backed itself for the VIP, until its address is up; for the takeover metric. */
+
+  /**
+   * Since when this node has backed itself for the VIP, until its address is up; for the takeover
+   * metric.
+   */
   private long candidateSince = NEVER;
+
   /** Why this node last took the VIP; for the takeover metric. */
   private Election.Reason holdReason;
+
   private long nextSendNanos;
-  /** After a stall of our own, decisions wait until then, so the datagrams queued meanwhile are read first. */
+
+  /**
+   * After a stall of our own, decisions wait until then, so the datagrams queued meanwhile are read
+   * first.
+   */
   private long readingUntil = NEVER;
+
   private boolean sendNow;
   private boolean seesQuorum;
   private boolean backedHolder;
   private Set<String> maintenanceReported = Set.of();
+
   /** The first of our heartbeats that said maintenance; 0 when not in maintenance. */
   private long maintenanceSequence;
-  /** Why this node, holding the VIP, should announce it again (a peer's claim ended); null when it need not. */
+
+  /**
+   * Why this node, holding the VIP, should announce it again (a peer's claim ended); null when it
+   * need not.
+   */
   private String announceAgain;
 
   public ClusterNode(
-      ClusterConfig config, Clock clock, Transport transport, ClusterListener listener, ClusterMetrics metrics) {
+      ClusterConfig config,
+      Clock clock,
+      Transport transport,
+      ClusterListener listener,
+      ClusterMetrics metrics) {
     this.config = config;
     this.clock = clock;
     this.transport = transport;
@@ -97,14 +125,17 @@ public final class ClusterNode {
     this.intervalNanos = config.interval().toNanos();
     this.stallGraceNanos = intervalNanos / 5;
     this.membership =
-        new Membership(config.selfId(), config.peers(), intervalNanos, config.failureTimeout().toNanos());
+        new Membership(
+            config.selfId(), config.peers(), intervalNanos, config.failureTimeout().toNanos());
     this.rules = config.rules();
     this.priority = config.self().priority();
     // The wall clock at start orders this life after the previous one (see ReplayGuard).
     this.incarnation = Math.max(1, clock.wallMillis());
   }
 
-  /** Begins: announces this node, and abstains for one failure timeout to learn who holds the VIP. */
+  /**
+   * Begins: announces this node, and abstains for one failure timeout to learn who holds the VIP.
+   */
   public void start() {
     long now = clock.nanoTime();
     abstainingSince = now;
@@ -113,7 +144,11 @@ public final class ClusterNode {
     evaluate(now);
     log.info(
         "cluster {}: node {} started (incarnation {}, {} nodes, quorum {})",
-        config.clusterId(), config.selfId(), incarnation, config.nodes().size(), config.quorum());
+        config.clusterId(),
+        config.selfId(),
+        incarnation,
+        config.nodes().size(),
+        config.quorum());
   }
 
   /** A datagram from the network. Returns why it was dropped, or empty when it was accepted. */
@@ -142,12 +177,17 @@ public final class ClusterNode {
     boolean newCandidate = heartbeat.candidate() && (previous == null || !previous.candidate());
     boolean endsClaim = claims(previous) && !claims(heartbeat);
     if (silent || (newCandidate && backing.equals(Optional.of(peer.id)))) {
-      // Answer at once: a peer back from a stall (or new) renews its leases from our acknowledgement,
+      // Answer at once: a peer back from a stall (or new) renews its leases from our
+      // acknowledgement,
       // and a new candidate needs our acknowledgement of its new epoch to take the VIP.
       sendNow = true;
     }
     if (endsClaim) {
-      claimEnded(peer, previous.incarnation() != heartbeat.incarnation() ? "restarted" : "stopped claiming the VIP");
+      claimEnded(
+          peer,
+          previous.incarnation() != heartbeat.incarnation()
+              ? "restarted"
+              : "stopped claiming the VIP");
     }
     evaluate(now);
     return Optional.empty();
@@ -158,10 +198,14 @@ public final class ClusterNode {
    * still has the address on its interface after letting it go.
    */
   private static boolean claims(Heartbeat heartbeat) {
-    return heartbeat != null && (heartbeat.holdsVip() || heartbeat.candidate() || heartbeat.releasing());
+    return heartbeat != null
+        && (heartbeat.holdsVip() || heartbeat.candidate() || heartbeat.releasing());
   }
 
-  /** A peer's claim on the VIP ended; if this node holds it, it announces again ({@link #announceIfBacked}). */
+  /**
+   * A peer's claim on the VIP ended; if this node holds it, it announces again ({@link
+   * #announceIfBacked}).
+   */
   private void claimEnded(Peer peer, String what) {
     if (holding) {
       announceAgain = "peer " + peer.id + " " + what;
@@ -169,10 +213,10 @@ public final class ClusterNode {
   }
 
   /**
-   * Asks for the announcement a peer's ended claim calls for ({@link ClusterListener#announceAgain}),
-   * once a decision (not one put off after a stall) finds this node a backed holder: there is at
-   * most one of those at a time, so a node whose hold is stale never announces. Forgotten when this
-   * node stops holding.
+   * Asks for the announcement a peer's ended claim calls for ({@link
+   * ClusterListener#announceAgain}), once a decision (not one put off after a stall) finds this
+   * node a backed holder: there is at most one of those at a time, so a node whose hold is stale
+   * never announces. Forgotten when this node stops holding.
    */
   private void announceIfBacked() {
     if (announceAgain == null) {
@@ -209,7 +253,9 @@ public final class ClusterNode {
         // or sending anything: the release comes first, and no heartbeat or announcement goes out
         // on the stale hold.
         readingUntil = NEVER;
-        log.warn("node {} stalled past its leases while holding the VIP; releasing it first", config.selfId());
+        log.warn(
+            "node {} stalled past its leases while holding the VIP; releasing it first",
+            config.selfId());
         return;
       }
       readingUntil = now + stallGraceNanos;
@@ -220,7 +266,9 @@ public final class ClusterNode {
   public long nextWakeNanos() {
     long now = clock.nanoTime();
     long next = nextSendNanos;
-    next = Membership.after(now, membership.nextChange(now, incarnation, rules.preemptDelayNanos()), next);
+    next =
+        Membership.after(
+            now, membership.nextChange(now, incarnation, rules.preemptDelayNanos()), next);
     if (abstainingSince != NEVER) {
       next = Membership.after(now, abstainingSince + rules.failureTimeoutNanos(), next);
     }
@@ -263,7 +311,11 @@ public final class ClusterNode {
    */
   public void addressUp(long decisionId) {
     if (decisionId != decision) {
-      log.debug("node {} ignores the address confirmation of VIP decision {}; the latest is {}", config.selfId(), decisionId, decision);
+      log.debug(
+          "node {} ignores the address confirmation of VIP decision {}; the latest is {}",
+          config.selfId(),
+          decisionId,
+          decision);
       return;
     }
     if (holding && !addressUp) {
@@ -278,8 +330,8 @@ public final class ClusterNode {
   }
 
   /**
-   * The VIP part has removed the address after the release decision {@code decisionId} (or found
-   * it gone). A confirmation of an older decision says nothing of the current one: ignored.
+   * The VIP part has removed the address after the release decision {@code decisionId} (or found it
+   * gone). A confirmation of an older decision says nothing of the current one: ignored.
    */
   public void addressDown(long decisionId) {
     if (decisionId != decision || holding || !addressLingering) {
@@ -315,7 +367,10 @@ public final class ClusterNode {
     }
     abstainingSince = decision.abstainingSince();
     long handoffStarted = handingOverSince == NEVER ? now : handingOverSince;
-    if (handingOverSince != NEVER && decision.handingOverSince() == NEVER && decision.hold() && holding) {
+    if (handingOverSince != NEVER
+        && decision.handingOverSince() == NEVER
+        && decision.hold()
+        && holding) {
       // A handover cancelled half way (drain then resume): the node that took over meanwhile may
       // have announced the VIP, and we may not hear it let go (a one-way link), so announce again.
       announceAgain = "handover cancelled";
@@ -323,15 +378,23 @@ public final class ClusterNode {
     handingOverSince = decision.handingOverSince();
     if (decision.seesQuorum() != seesQuorum) {
       seesQuorum = decision.seesQuorum();
-      log.info("node {} {} quorum ({} needed)", config.selfId(), seesQuorum ? "sees" : "lost", config.quorum());
+      log.info(
+          "node {} {} quorum ({} needed)",
+          config.selfId(),
+          seesQuorum ? "sees" : "lost",
+          config.quorum());
     }
     backedHolder = decision.backedHolder();
-    decision.transition().ifPresent(reason -> {
-      changeHolding(decision.hold(), reason);
-      if (reason == Election.Reason.HANDED_OVER || reason == Election.Reason.HANDOFF_TIMEOUT) {
-        metrics.handedOver(reason, now - handoffStarted);
-      }
-    });
+    decision
+        .transition()
+        .ifPresent(
+            reason -> {
+              changeHolding(decision.hold(), reason);
+              if (reason == Election.Reason.HANDED_OVER
+                  || reason == Election.Reason.HANDOFF_TIMEOUT) {
+                metrics.handedOver(reason, now - handoffStarted);
+              }
+            });
     announceIfBacked();
     reportMaintenance();
     if (sendNow || now >= nextSendNanos) {
@@ -353,7 +416,10 @@ public final class ClusterNode {
     metrics.transition(reason);
     log.info(
         "node {} {} the VIP ({}); backing {}",
-        config.selfId(), hold ? "takes" : "releases", reason.tag(), backing.orElse("nobody"));
+        config.selfId(),
+        hold ? "takes" : "releases",
+        reason.tag(),
+        backing.orElse("nobody"));
     listener.vipDecision(new VipDecision(hold, reason, ++decision));
   }
 
@@ -362,13 +428,25 @@ public final class ClusterNode {
     for (Peer peer : membership.peers()) {
       peers.add(membership.member(peer, now, incarnation, epoch));
     }
-    // qualifiedSince of the deciding node is never read: only a keeper preempts, and only for a peer.
+    // qualifiedSince of the deciding node is never read: only a keeper preempts, and only for a
+    // peer.
     Election.Member self =
         new Election.Member(
-            config.selfId(), priority, true, eligible, maintenance, holding, backing, NEVER, true, false, false);
+            config.selfId(),
+            priority,
+            true,
+            eligible,
+            maintenance,
+            holding,
+            backing,
+            NEVER,
+            true,
+            false,
+            false);
     long backingLeaseEnd =
         backing.flatMap(membership::peer).map(peer -> peer.backingLeaseEnd).orElse(NEVER);
-    return new Election.Input(now, self, peers, rules, abstainingSince, handingOverSince, backingLeaseEnd);
+    return new Election.Input(
+        now, self, peers, rules, abstainingSince, handingOverSince, backingLeaseEnd);
   }
 
   private void send(long now) {
@@ -392,13 +470,26 @@ public final class ClusterNode {
       }
       entries.add(
           new Heartbeat.PeerEntry(
-              peer.id, peer.ackedIncarnation, peer.ackedSequence, membership.alive(peer, now), backs));
+              peer.id,
+              peer.ackedIncarnation,
+              peer.ackedSequence,
+              membership.alive(peer, now),
+              backs));
     }
     Heartbeat heartbeat =
         new Heartbeat(
-            config.clusterId(), config.selfId(), incarnation, sequence, clock.wallMillis(), priority,
-            eligible, maintenance, holding && addressUp, backing.equals(Optional.of(config.selfId())),
-            entries, !holding && addressLingering);
+            config.clusterId(),
+            config.selfId(),
+            incarnation,
+            sequence,
+            clock.wallMillis(),
+            priority,
+            eligible,
+            maintenance,
+            holding && addressUp,
+            backing.equals(Optional.of(config.selfId())),
+            entries,
+            !holding && addressLingering);
     byte[] datagram = codec.encode(heartbeat);
     membership.sent(sequence, now);
     nextSendNanos = now + intervalNanos;
@@ -417,7 +508,9 @@ public final class ClusterNode {
         } else {
           log.warn(
               "peer {} ({}) is suspected: no heartbeat for {} ms",
-              peer.id, peer.address.getHostAddress(), (now - peer.lastHeardNanos) / 1_000_000);
+              peer.id,
+              peer.address.getHostAddress(),
+              (now - peer.lastHeardNanos) / 1_000_000);
           if (claims(peer.last)) {
             claimEnded(peer, "is suspected");
           }
@@ -460,8 +553,16 @@ public final class ClusterNode {
     List<ClusterStatus.Member> members = new ArrayList<>();
     members.add(
         new ClusterStatus.Member(
-            config.selfId(), config.self().address(), priority, ClusterStatus.Liveness.SELF, eligible,
-            maintenance, holding && addressUp, Optional.empty(), Optional.empty(), 0));
+            config.selfId(),
+            config.self().address(),
+            priority,
+            ClusterStatus.Liveness.SELF,
+            eligible,
+            maintenance,
+            holding && addressUp,
+            Optional.empty(),
+            Optional.empty(),
+            0));
     Optional<String> holder = holding ? Optional.of(config.selfId()) : Optional.empty();
     Election.Member best = null;
     Set<String> unaware = new TreeSet<>();
@@ -477,26 +578,43 @@ public final class ClusterNode {
               : alive ? ClusterStatus.Liveness.ALIVE : ClusterStatus.Liveness.SUSPECTED;
       members.add(
           new ClusterStatus.Member(
-              peer.id, peer.address, peer.priority(), liveness,
-              last != null && last.eligible(), last != null && last.maintenance(), last != null && last.holdsVip(),
-              last == null ? Optional.empty() : Optional.of(Duration.ofNanos(now - peer.lastHeardNanos)),
-              last == null ? Optional.empty() : Optional.of(Duration.ofMillis(peer.clockOffsetMillis)),
+              peer.id,
+              peer.address,
+              peer.priority(),
+              liveness,
+              last != null && last.eligible(),
+              last != null && last.maintenance(),
+              last != null && last.holdsVip(),
+              last == null
+                  ? Optional.empty()
+                  : Optional.of(Duration.ofNanos(now - peer.lastHeardNanos)),
+              last == null
+                  ? Optional.empty()
+                  : Optional.of(Duration.ofMillis(peer.clockOffsetMillis)),
               peer.badMacDatagrams));
       Election.Member member = membership.member(peer, now, incarnation, epoch);
-      if (member.alive() && member.holds() && (best == null || Election.RANK.compare(member, best) > 0)) {
+      if (member.alive()
+          && member.holds()
+          && (best == null || Election.RANK.compare(member, best) > 0)) {
         best = member;
       }
     }
     if (holder.isEmpty() && best != null) {
       holder = Optional.of(best.id());
     }
-    return new ClusterStatus(config.selfId(), config.quorum(), seesQuorum, holding, holder, members, unaware);
+    return new ClusterStatus(
+        config.selfId(), config.quorum(), seesQuorum, holding, holder, members, unaware);
   }
 
-  /** Whether a peer's heartbeat acknowledges one of ours of this life at or after {@code sequence}. */
+  /**
+   * Whether a peer's heartbeat acknowledges one of ours of this life at or after {@code sequence}.
+   */
   private boolean acknowledges(Heartbeat heartbeat, long sequence) {
     return heartbeat != null
-        && heartbeat.entry(config.selfId()).filter(e -> e.incarnation() == incarnation && e.lastSequence() >= sequence).isPresent();
+        && heartbeat
+            .entry(config.selfId())
+            .filter(e -> e.incarnation() == incarnation && e.lastSequence() >= sequence)
+            .isPresent();
   }
 
   /** This node's state as the invariant checks see it, evaluated now without changing anything. */
@@ -505,12 +623,19 @@ public final class ClusterNode {
     Election.Decision decision = Election.decide(electionInput(now));
     boolean handingOver = holding && !decision.backedHolder() && decision.seesQuorum();
     return new Inspection(
-        config.selfId(), holding, addressUp, decision.seesQuorum(), holding && decision.backedHolder(),
-        handingOver, handingOverSince, backing);
+        config.selfId(),
+        holding,
+        addressUp,
+        decision.seesQuorum(),
+        holding && decision.backedHolder(),
+        handingOver,
+        handingOverSince,
+        backing);
   }
 
   /**
-   * @param backedHolder holds the VIP, qualifies, and a quorum backs it (at most one node at a time)
+   * @param backedHolder holds the VIP, qualifies, and a quorum backs it (at most one node at a
+   *     time)
    * @param handingOver holds the VIP and sees a quorum but is not backed: handing over
    */
   public record Inspection(
@@ -523,7 +648,10 @@ public final class ClusterNode {
       long handingOverSince,
       Optional<String> backing) {}
 
-  /** Everything a received datagram could change, for the simulation's "dropped means no effect" check. */
+  /**
+   * Everything a received datagram could change, for the simulation's "dropped means no effect"
+   * check.
+   */
   Object digest() {
     List<Object> state = membership.digest();
     state.add(sequence);

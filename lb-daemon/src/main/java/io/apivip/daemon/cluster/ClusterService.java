@@ -23,13 +23,14 @@ import java.util.concurrent.TimeUnit;
  * <ul>
  *   <li>Inputs, from any thread (posted to the owner): {@link #setEligible} (this node's proxy has
  *       a healthy backend and its VIP part works; false until first called), {@link
- *       #enterMaintenance} / {@link #leaveMaintenance} (drain / resume), {@link #addressUp} (the VIP
- *       part has added the address after the hold decision it names).
+ *       #enterMaintenance} / {@link #leaveMaintenance} (drain / resume), {@link #addressUp} (the
+ *       VIP part has added the address after the hold decision it names).
  *   <li>Outputs: the {@link ClusterListener} (hold / release with a reason, maintenance flags of
- *       every node), called on the owner thread; {@link #status()}, a snapshot safe to read from any
- *       thread; the meters in {@link ClusterMetrics}.
+ *       every node), called on the owner thread; {@link #status()}, a snapshot safe to read from
+ *       any thread; the meters in {@link ClusterMetrics}.
  *   <li>Shut down with a drain first (enterMaintenance, wait for the release, at most
- *       handoff-timeout), then {@link #close()}; close itself decides nothing and calls no listener.
+ *       handoff-timeout), then {@link #close()}; close itself decides nothing and calls no
+ *       listener.
  * </ul>
  */
 public final class ClusterService implements AutoCloseable {
@@ -42,6 +43,7 @@ public final class ClusterService implements AutoCloseable {
   private ScheduledFuture<?> wake;
   private long wakeAt;
   private boolean closed;
+
   /** Set once the node is made; read by the transport's drop path on the same thread. */
   private volatile ClusterMetrics metrics;
 
@@ -53,7 +55,11 @@ public final class ClusterService implements AutoCloseable {
 
   /** Binds the heartbeat port on this node's address and starts; reads the key files. */
   public static ClusterService start(
-      Settings settings, Transports transports, EventLoopGroup group, MeterRegistry registry, ClusterListener listener)
+      Settings settings,
+      Transports transports,
+      EventLoopGroup group,
+      MeterRegistry registry,
+      ClusterListener listener)
       throws IOException, InterruptedException {
     ClusterConfig config = ClusterConfig.from(settings);
     int port = settings.heartbeat().port();
@@ -61,10 +67,13 @@ public final class ClusterService implements AutoCloseable {
     for (Settings.Node node : config.nodes()) {
       addresses.put(node.id(), new InetSocketAddress(node.address(), port));
     }
-    return start(config, addresses, transports.datagramChannel(), group, registry, listener, Clock.system());
+    return start(
+        config, addresses, transports.datagramChannel(), group, registry, listener, Clock.system());
   }
 
-  /** As above with every address given; tests put nodes on different loopback addresses and ports. */
+  /**
+   * As above with every address given; tests put nodes on different loopback addresses and ports.
+   */
   public static ClusterService start(
       ClusterConfig config,
       Map<String, InetSocketAddress> addresses,
@@ -78,7 +87,12 @@ public final class ClusterService implements AutoCloseable {
     InetSocketAddress local = peers.remove(config.selfId());
     ClusterService[] service = new ClusterService[1];
     UdpTransport transport =
-        UdpTransport.bind(group, channelClass, local, peers, (datagram, from) -> service[0].received(datagram, from),
+        UdpTransport.bind(
+            group,
+            channelClass,
+            local,
+            peers,
+            (datagram, from) -> service[0].received(datagram, from),
             () -> service[0].notMember());
     service[0] = new ClusterService(clock, transport);
     service[0].begin(config, registry, listener);
@@ -88,7 +102,8 @@ public final class ClusterService implements AutoCloseable {
   private void begin(ClusterConfig config, MeterRegistry registry, ClusterListener listener)
       throws InterruptedException {
     ClusterMetrics metrics =
-        ClusterMetrics.micrometer(registry, config.peers().stream().map(Settings.Node::id).toList(), this::status);
+        ClusterMetrics.micrometer(
+            registry, config.peers().stream().map(Settings.Node::id).toList(), this::status);
     this.metrics = metrics;
     try {
       owner
@@ -108,7 +123,8 @@ public final class ClusterService implements AutoCloseable {
 
   /**
    * A datagram from a member's address. A dropped one changed nothing but counters, so it costs no
-   * new status snapshot or timer: a flood of forgeries stays cheap. The next tick publishes the counts.
+   * new status snapshot or timer: a flood of forgeries stays cheap. The next tick publishes the
+   * counts.
    */
   private void received(byte[] datagram, java.net.InetAddress from) {
     if (node != null && !closed && node.receive(datagram, datagram.length, from).isEmpty()) {
@@ -132,7 +148,10 @@ public final class ClusterService implements AutoCloseable {
     }
   }
 
-  /** After every step on the owner: publish the snapshot and keep the timer at the node's next deadline. */
+  /**
+   * After every step on the owner: publish the snapshot and keep the timer at the node's next
+   * deadline.
+   */
   private void stepped() {
     status = node.status();
     long next = node.nextWakeNanos();

@@ -14,9 +14,9 @@ import java.util.stream.Collectors;
  * @param holder the node holding the VIP as this node sees it: itself if it holds, else the highest
  *     ranked live peer announcing it
  * @param quorumPresent this node sees a quorum (see {@link Election}, rule 5)
- * @param maintenanceUnheard while this node is in maintenance, the live peers whose latest heartbeat
- *     does not yet acknowledge one of ours that said so: they may still route new connections to
- *     this node's apiserver (a peer acknowledges a heartbeat after acting on it)
+ * @param maintenanceUnheard while this node is in maintenance, the live peers whose latest
+ *     heartbeat does not yet acknowledge one of ours that said so: they may still route new
+ *     connections to this node's apiserver (a peer acknowledges a heartbeat after acting on it)
  */
 public record ClusterStatus(
     String nodeId,
@@ -61,6 +61,9 @@ public record ClusterStatus(
   }
 
   public Set<String> inMaintenance() {
-    return members.stream().filter(Member::maintenance).map(Member::id).collect(Collectors.toUnmodifiableSet());
+    return members.stream()
+        .filter(Member::maintenance)
+        .map(Member::id)
+        .collect(Collectors.toUnmodifiableSet());
   }
 }

@@ -29,7 +29,10 @@ public enum DropReason {
   FROM_SELF,
   /** Sender clock further from ours than heartbeat.replay-window: a replay or a broken clock. */
   OUTSIDE_WINDOW,
-  /** Not newer than the last heartbeat accepted from that sender: a replay, duplicate or late datagram. */
+  /**
+   * Not newer than the last heartbeat accepted from that sender: a replay, duplicate or late
+   * datagram.
+   */
   REPLAYED;
 
   /** The metric tag value, e.g. "bad_mac". */

@@ -17,11 +17,11 @@ import java.util.Optional;
  *   <li><b>Qualified</b> = alive, eligible (its proxy reaches a healthy apiserver and its VIP part
  *       works) and not in maintenance. Rank = (priority, node id), higher wins. <b>Backable</b> =
  *       qualified and not <i>deaf</i> to the deciding node ({@link Member#deaf()}): a node that
- *       keeps sending while its heartbeats acknowledge none of the deciding node's recent enough
- *       to be a lease. Hearing a node is not enough: a node whose inbound heartbeats are lost
- *       still sends, and backing it would keep the VIP on nobody, since it can never collect the
- *       backing it is offered. A node that has merely gone quiet is not deaf (it may be paused);
- *       the failure detector deals with it.
+ *       keeps sending while its heartbeats acknowledge none of the deciding node's recent enough to
+ *       be a lease. Hearing a node is not enough: a node whose inbound heartbeats are lost still
+ *       sends, and backing it would keep the VIP on nobody, since it can never collect the backing
+ *       it is offered. A node that has merely gone quiet is not deaf (it may be paused); the
+ *       failure detector deals with it.
  *   <li><b>Target</b>, the node that should hold the VIP: the <i>keeper</i>, i.e. the highest
  *       ranked backable node that announces it holds the VIP (a holder keeps it while it
  *       qualifies). If the keeper announces that it backs another node, it is handing the VIP over
@@ -38,25 +38,24 @@ import java.util.Optional;
  *       timeout too, so it learns who holds before it backs anyone. When the old choice is alive
  *       and qualified but no longer hears the deciding node, the abstention lasts only until the
  *       leases that the deciding node's backing heartbeats gave it have run out ({@link
- *       Input#backingLeaseEnd()}). Those leases are kept short for a node that does not hear us:
- *       in a heartbeat that backs a node, a node acknowledges that node's newest sequence only
- *       while that node's heartbeats acknowledge one of ours sent at most 2 intervals before they
- *       arrive, and otherwise
- *       repeats its previous acknowledgement ({@link ClusterNode}). So a deaf holder's backers
- *       move on about one interval after they stop being heard, not one failure timeout.
- *   <li><b>Quorum.</b> A node holds the VIP only while it sees a quorum: itself plus the peers
- *       that it hears and whose latest heartbeat acknowledges one of its own heartbeats recent
- *       enough that the peer cannot have suspected it yet ({@link Member#connected()}). A holder
- *       that loses quorum releases at once; since its lease is counted from its own send times, it
- *       does so no later than one failure timeout after the partition.
+ *       Input#backingLeaseEnd()}). Those leases are kept short for a node that does not hear us: in
+ *       a heartbeat that backs a node, a node acknowledges that node's newest sequence only while
+ *       that node's heartbeats acknowledge one of ours sent at most 2 intervals before they arrive,
+ *       and otherwise repeats its previous acknowledgement ({@link ClusterNode}). So a deaf
+ *       holder's backers move on about one interval after they stop being heard, not one failure
+ *       timeout.
+ *   <li><b>Quorum.</b> A node holds the VIP only while it sees a quorum: itself plus the peers that
+ *       it hears and whose latest heartbeat acknowledges one of its own heartbeats recent enough
+ *       that the peer cannot have suspected it yet ({@link Member#connected()}). A holder that
+ *       loses quorum releases at once; since its lease is counted from its own send times, it does
+ *       so no later than one failure timeout after the partition.
  *   <li><b>Handing over</b> (make before break). A holder that stops qualifying (drain, or it turns
- *       ineligible) or that hands over to a preempting node keeps the VIP until it sees another node
- *       announce that it holds the VIP (that node announces only once its address is up), or for
- *       cluster.handoff-timeout at most (and for as long as no other node qualifies: a holder
+ *       ineligible) or that hands over to a preempting node keeps the VIP until it sees another
+ *       node announce that it holds the VIP (that node announces only once its address is up), or
+ *       for cluster.handoff-timeout at most (and for as long as no other node qualifies: a holder
  *       that cannot serve well answers clients faster than no holder), and only while it sees a
- *       quorum. Once it has started
- *       handing over it goes on doing so even if it qualifies again meanwhile, so a drain that is
- *       cancelled half way costs no gap either.
+ *       quorum. Once it has started handing over it goes on doing so even if it qualifies again
+ *       meanwhile, so a drain that is cancelled half way costs no gap either.
  *   <li><b>Two holders.</b> A qualified holder that is no longer backed by a quorum, and is not
  *       handing over, releases at once: its backers have moved on (to a higher holder seen after a
  *       partition heals, or because they suspected it). So when two holders see each other, the
@@ -70,8 +69,8 @@ import java.util.Optional;
  * other holder that still sees a quorum is handing over (rule 6), which lasts until it sees the new
  * holder's heartbeat or at most handoff-timeout. So two holders that both see a quorum exist only
  * during a planned overlap: a drain, an ineligible holder, or a preemption, and the old holder is
- * the one handing over. Both holding the address for a moment is deliberate there: connections
- * keep reaching a working proxy while the address moves.
+ * the one handing over. Both holding the address for a moment is deliberate there: connections keep
+ * reaching a working proxy while the address moves.
  *
  * <p>Why at most one backed holder. Suppose X and Y are both backed holders at time t. Quorums are
  * majorities (a smaller cluster.quorum gives this up, and the loader warns about it), so some node
@@ -89,12 +88,12 @@ import java.util.Optional;
  *       which k is not.
  *   <li>J abstained: it backed nobody for a failure timeout before backing Y, so again t &gt;
  *       sent(k) + failure-timeout.
- *   <li>X stopped hearing J (X alive and qualified, but deaf in J's view): J backed
- *       nobody until its backing lease end, the latest over its heartbeats that backed X of
- *       received(k') + failure-timeout, where k' is the sequence of X that heartbeat acknowledged.
- *       X sent k' before J received it, so X counts J, from any of those heartbeats, only until
- *       sent(k') + failure-timeout &lt;= received(k') + failure-timeout &lt;= that end &lt; t. (Freezing
- *       the acknowledgement only makes that end come sooner; it does not enter the argument.)
+ *   <li>X stopped hearing J (X alive and qualified, but deaf in J's view): J backed nobody until
+ *       its backing lease end, the latest over its heartbeats that backed X of received(k') +
+ *       failure-timeout, where k' is the sequence of X that heartbeat acknowledged. X sent k'
+ *       before J received it, so X counts J, from any of those heartbeats, only until sent(k') +
+ *       failure-timeout &lt;= received(k') + failure-timeout &lt;= that end &lt; t. (Freezing the
+ *       acknowledgement only makes that end come sooner; it does not enter the argument.)
  *   <li>J restarted: a new incarnation abstains for a failure timeout after start, same argument.
  * </ul>
  *
@@ -108,10 +107,10 @@ import java.util.Optional;
  * releases (quorum lost) by then. A failure timeout after t0 X suspects everyone and says so at
  * once; its peers see it deaf, wait out the lease their backing gave it, and back the best node
  * that hears them, which takes the VIP one exchange later. Measured in
- * AsymmetricFaultSimulationTest (defaults, 3 and 5 nodes, 30 runs): another node takes the VIP
- * 586 ms after the fault (median), 643 ms worst; before this rule nobody held it for the whole
- * fault. The two intervals (not one) are for late timers on busy hosts: at 1.1 intervals the
- * lab's healthy nodes froze each other's acknowledgements and the VIP flapped.
+ * AsymmetricFaultSimulationTest (defaults, 3 and 5 nodes, 30 runs): another node takes the VIP 586
+ * ms after the fault (median), 643 ms worst; before this rule nobody held it for the whole fault.
+ * The two intervals (not one) are for late timers on busy hosts: at 1.1 intervals the lab's healthy
+ * nodes froze each other's acknowledgements and the VIP flapped.
  *
  * <h2>Why a fixed failure timeout, not an accrual (phi) detector</h2>
  *
@@ -120,15 +119,15 @@ import java.util.Optional;
  * its lease from its own send times. An accrual detector suspects sooner when heartbeats have been
  * regular, so the holder could not know its lease. A fixed timeout also makes the failover time
  * predictable (measured: the VIP is on no node for 466 ms median, 522 ms worst after its holder
- * dies, with the defaults). Pauses are handled instead by a node not counting its own stall
- * against its peers, reading its socket before it judges its leases after a stall, and peers
- * answering at once a node back from silence ({@link Membership}, {@link ClusterNode}). Measured in
+ * dies, with the defaults). Pauses are handled instead by a node not counting its own stall against
+ * its peers, reading its socket before it judges its leases after a stall, and peers answering at
+ * once a node back from silence ({@link Membership}, {@link ClusterNode}). Measured in
  * PauseAndQuorumSimulationTest with the defaults (100 ms interval, 500 ms timeout): pauses of 200
  * and 300 ms, of the holder or of another node, never moved the VIP in 100 runs each; a 400 ms
  * pause of the holder did once in 100 (when its last heartbeat before it was nearly an interval
  * old, every lease had ended on resume, and it let go at once: see ClusterNode's fence). Tolerated
- * pause = failure-timeout minus one interval, with a margin: raise
- * failure-timeout on hosts with longer pauses.
+ * pause = failure-timeout minus one interval, with a margin: raise failure-timeout on hosts with
+ * longer pauses.
  */
 public final class Election {
 
@@ -141,7 +140,9 @@ public final class Election {
   public enum Reason {
     /** No one held it (start, or the holder died) and a quorum backed this node. */
     ELECTED(true),
-    /** The previous holder was handing over (drain, ineligible, preemption) and this node took it. */
+    /**
+     * The previous holder was handing over (drain, ineligible, preemption) and this node took it.
+     */
     TOOK_OVER(true),
     /** This node saw no quorum. */
     QUORUM_LOST(false),
@@ -171,7 +172,8 @@ public final class Election {
 
   /**
    * One node as the deciding node sees it (itself included). For the deciding node: alive is true,
-   * holds is its own decision, backing is whom it backs now, connected and backsMe follow from that.
+   * holds is its own decision, backing is whom it backs now, connected and backsMe follow from
+   * that.
    *
    * @param holds the node announced that the VIP is up on it
    * @param backing whom the node backs, as it last announced
@@ -179,8 +181,8 @@ public final class Election {
    *     {@link #NEVER}
    * @param connected it counts toward the deciding node's quorum (heard, and acknowledges a recent
    *     heartbeat of the deciding node)
-   * @param deaf it is alive and still sending, but not connected: it demonstrably does not hear
-   *     the deciding node (rule 1)
+   * @param deaf it is alive and still sending, but not connected: it demonstrably does not hear the
+   *     deciding node (rule 1)
    * @param backsMe it is connected and backs the deciding node, acknowledging a heartbeat of the
    *     deciding node's current epoch
    */
@@ -209,14 +211,20 @@ public final class Election {
 
   /** The settings the rules use, in nanoseconds. */
   public record Rules(
-      int quorum, boolean preempt, long preemptDelayNanos, long handoffTimeoutNanos, long failureTimeoutNanos) {}
+      int quorum,
+      boolean preempt,
+      long preemptDelayNanos,
+      long handoffTimeoutNanos,
+      long failureTimeoutNanos) {}
 
   /**
-   * @param abstainingSince since when the node has been backing nobody on purpose, or {@link #NEVER}
+   * @param abstainingSince since when the node has been backing nobody on purpose, or {@link
+   *     #NEVER}
    * @param handingOverSince since when the node, holding, has been handing over, or {@link #NEVER}
    * @param backingLeaseEnd until when the peer that the node backs may still count that backing:
    *     the latest, over the node's heartbeats that backed it, of the receipt time of the peer's
-   *     sequence acknowledged there plus failure-timeout; {@link #NEVER} when no such lease was given
+   *     sequence acknowledged there plus failure-timeout; {@link #NEVER} when no such lease was
+   *     given
    */
   public record Input(
       long now,
@@ -232,7 +240,12 @@ public final class Election {
     }
 
     public Input(
-        long now, Member self, List<Member> peers, Rules rules, long abstainingSince, long handingOverSince) {
+        long now,
+        Member self,
+        List<Member> peers,
+        Rules rules,
+        long abstainingSince,
+        long handingOverSince) {
       this(now, self, peers, rules, abstainingSince, handingOverSince, NEVER);
     }
 
@@ -313,7 +326,11 @@ public final class Election {
     }
     String keeperId = keeper.id();
     Optional<Member> successor =
-        keeper.backing().filter(id -> !id.equals(keeperId)).flatMap(in::member).filter(Member::backable);
+        keeper
+            .backing()
+            .filter(id -> !id.equals(keeperId))
+            .flatMap(in::member)
+            .filter(Member::backable);
     return successor.isPresent()
         ? new Target(Optional.of(successor.get().id()), TargetKind.HANDOVER)
         : new Target(Optional.of(keeperId), TargetKind.KEEPER);
@@ -323,7 +340,9 @@ public final class Election {
     return current == null || RANK.compare(candidate, current) > 0 ? candidate : current;
   }
 
-  /** Rule 4: may the node stop backing {@code previous} and back {@code target} without abstaining? */
+  /**
+   * Rule 4: may the node stop backing {@code previous} and back {@code target} without abstaining?
+   */
   static boolean mayLeaveAtOnce(Input in, String previous, Target target) {
     Optional<Member> old = in.member(previous);
     if (old.isEmpty() || !old.get().qualified()) {
@@ -332,13 +351,18 @@ public final class Election {
     if (old.get() == in.self()) {
       return target.kind() == TargetKind.PREEMPTION;
     }
-    if (old.get().holds() && target.node().isPresent() && old.get().backing().equals(target.node())) {
+    if (old.get().holds()
+        && target.node().isPresent()
+        && old.get().backing().equals(target.node())) {
       return true;
     }
     return deafTo(old.get()) && in.now() >= in.backingLeaseEnd();
   }
 
-  /** A peer that is alive and qualified but no longer hears the deciding node (rule 4's short abstention). */
+  /**
+   * A peer that is alive and qualified but no longer hears the deciding node (rule 4's short
+   * abstention).
+   */
   private static boolean deafTo(Member peer) {
     return peer.qualified() && peer.deaf();
   }
@@ -390,9 +414,11 @@ public final class Election {
     if (!self.holds()) {
       if (backed) {
         Reason reason = anotherHolds(in) ? Reason.TOOK_OVER : Reason.ELECTED;
-        return new Decision(backing, abstainingSince, true, NEVER, Optional.of(reason), seesQuorum, true);
+        return new Decision(
+            backing, abstainingSince, true, NEVER, Optional.of(reason), seesQuorum, true);
       }
-      return new Decision(backing, abstainingSince, false, NEVER, Optional.empty(), seesQuorum, false);
+      return new Decision(
+          backing, abstainingSince, false, NEVER, Optional.empty(), seesQuorum, false);
     }
     if (!seesQuorum) {
       return release(backing, abstainingSince, Reason.QUORUM_LOST, false);
@@ -409,7 +435,8 @@ public final class Election {
       for (Member peer : in.peers()) {
         outranked |= peer.qualified() && peer.holds() && RANK.compare(peer, self) > 0;
       }
-      return release(backing, abstainingSince, outranked ? Reason.YIELDED : Reason.LOST_BACKING, true);
+      return release(
+          backing, abstainingSince, outranked ? Reason.YIELDED : Reason.LOST_BACKING, true);
     }
     if (anotherHolds(in)) {
       return release(backing, abstainingSince, Reason.HANDED_OVER, true);
@@ -447,6 +474,7 @@ public final class Election {
 
   private static Decision release(
       Optional<String> backing, long abstainingSince, Reason reason, boolean seesQuorum) {
-    return new Decision(backing, abstainingSince, false, NEVER, Optional.of(reason), seesQuorum, false);
+    return new Decision(
+        backing, abstainingSince, false, NEVER, Optional.of(reason), seesQuorum, false);
   }
 }

@@ -28,8 +28,10 @@ import javax.crypto.spec.SecretKeySpec;
 public final class HeartbeatCodec {
 
   public static final int VERSION = 1;
+
   /** Nodes in one cluster; with 32-byte ids a heartbeat of 16 nodes is 880 bytes. */
   public static final int MAX_NODES = 16;
+
   /** Larger datagrams are dropped unread; no valid heartbeat comes close. */
   public static final int MAX_DATAGRAM = 1024;
 
@@ -40,15 +42,19 @@ public final class HeartbeatCodec {
   private static final int FLAG_MAINTENANCE = 1 << 1;
   private static final int FLAG_HOLDS_VIP = 1 << 2;
   private static final int FLAG_CANDIDATE = 1 << 3;
+
   /**
    * Set only while a node's address removal is pending, for a moment: a node of a release before
    * this flag drops those heartbeats as malformed, which costs it nothing but a few heartbeats.
    */
   private static final int FLAG_RELEASING = 1 << 4;
+
   private static final int ENTRY_ALIVE = 1;
   private static final int ENTRY_BACKED = 1 << 1;
+
   /** magic, version, flags, priority, two id lengths, incarnation, sequence, clock, peer count. */
   private static final int FIXED_BYTES = 4 + 1 + 1 + 1 + 1 + 1 + 8 + 8 + 8 + 1;
+
   static final int MIN_DATAGRAM = FIXED_BYTES + 2 + MAC_BYTES;
 
   private final String clusterId;
@@ -67,7 +73,11 @@ public final class HeartbeatCodec {
   public record Dropped(DropReason reason) implements Decoded {}
 
   public HeartbeatCodec(
-      String clusterId, String selfId, Set<String> nodeIds, byte[] key, Optional<byte[]> previousKey) {
+      String clusterId,
+      String selfId,
+      Set<String> nodeIds,
+      byte[] key,
+      Optional<byte[]> previousKey) {
     this.clusterId = clusterId;
     this.selfId = selfId;
     this.nodeIds = Set.copyOf(nodeIds);
@@ -85,7 +95,9 @@ public final class HeartbeatCodec {
     }
   }
 
-  /** The signed datagram; the heartbeat must be valid (it is ours), else IllegalArgumentException. */
+  /**
+   * The signed datagram; the heartbeat must be valid (it is ours), else IllegalArgumentException.
+   */
   public byte[] encode(Heartbeat heartbeat) {
     byte[] cluster = ascii(heartbeat.clusterId());
     byte[] sender = ascii(heartbeat.senderId());
@@ -97,7 +109,8 @@ public final class HeartbeatCodec {
       size += 1 + id.length + 8 + 8 + 1;
     }
     if (heartbeat.peers().size() >= MAX_NODES) {
-      throw new IllegalArgumentException("at most " + (MAX_NODES - 1) + " peers fit in a heartbeat");
+      throw new IllegalArgumentException(
+          "at most " + (MAX_NODES - 1) + " peers fit in a heartbeat");
     }
     if (heartbeat.priority() < 1 || heartbeat.priority() > 255) {
       throw new IllegalArgumentException("priority must be 1..255: " + heartbeat.priority());
@@ -207,7 +220,13 @@ public final class HeartbeatCodec {
     long clock = reader.i64();
     int peerCount = reader.u8();
     if (reader.failed
-        || (flags & ~(FLAG_ELIGIBLE | FLAG_MAINTENANCE | FLAG_HOLDS_VIP | FLAG_CANDIDATE | FLAG_RELEASING)) != 0
+        || (flags
+                & ~(FLAG_ELIGIBLE
+                    | FLAG_MAINTENANCE
+                    | FLAG_HOLDS_VIP
+                    | FLAG_CANDIDATE
+                    | FLAG_RELEASING))
+            != 0
         || (flags & FLAG_RELEASING) != 0 && (flags & FLAG_HOLDS_VIP) != 0
         || priority < 1
         || incarnation <= 0
@@ -233,7 +252,9 @@ public final class HeartbeatCodec {
       }
       boolean isBacked = (entryFlags & ENTRY_BACKED) != 0;
       backed += isBacked ? 1 : 0;
-      peers.add(new PeerEntry(id, peerIncarnation, lastSequence, (entryFlags & ENTRY_ALIVE) != 0, isBacked));
+      peers.add(
+          new PeerEntry(
+              id, peerIncarnation, lastSequence, (entryFlags & ENTRY_ALIVE) != 0, isBacked));
     }
     if (reader.position != end || backed > 1) {
       return null;
@@ -253,14 +274,18 @@ public final class HeartbeatCodec {
         (flags & FLAG_RELEASING) != 0);
   }
 
-  /** Node and cluster ids: what SettingsLoader accepts, 1 to 32 of [A-Za-z0-9._-], first alphanumeric. */
+  /**
+   * Node and cluster ids: what SettingsLoader accepts, 1 to 32 of [A-Za-z0-9._-], first
+   * alphanumeric.
+   */
   static boolean validId(String id) {
     if (id.isEmpty() || id.length() > MAX_ID_BYTES) {
       return false;
     }
     for (int i = 0; i < id.length(); i++) {
       char c = id.charAt(i);
-      boolean alphanumeric = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+      boolean alphanumeric =
+          (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
       if (!alphanumeric && (i == 0 || (c != '.' && c != '_' && c != '-'))) {
         return false;
       }
@@ -268,7 +293,10 @@ public final class HeartbeatCodec {
     return true;
   }
 
-  /** Reads big-endian fields; past the end it sets {@code failed} and returns zeros instead of throwing. */
+  /**
+   * Reads big-endian fields; past the end it sets {@code failed} and returns zeros instead of
+   * throwing.
+   */
   private static final class Reader {
     private final byte[] data;
     private final int end;

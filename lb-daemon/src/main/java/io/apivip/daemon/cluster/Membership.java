@@ -37,22 +37,37 @@ final class Membership {
     final InetAddress address;
     final int configuredPriority;
     Heartbeat last;
+
     /** Derived from {@code last} once at receipt: whom it backs, and its entry about us. */
     Optional<String> backing = Optional.empty();
+
     Heartbeat.PeerEntry aboutMe;
     long lastHeardNanos = NEVER;
     long qualifiedSince = NEVER;
     long clockOffsetMillis;
     long badMacDatagrams;
     boolean reportedAlive;
-    /** When {@code last} arrived, not moved by stall forgiveness: the receipt time a lease is bounded by. */
+
+    /**
+     * When {@code last} arrived, not moved by stall forgiveness: the receipt time a lease is
+     * bounded by.
+     */
     long receivedNanos = NEVER;
+
     long previousReceivedNanos = NEVER;
-    /** What our latest heartbeat acknowledged of it (incarnation, sequence), and when that arrived. */
+
+    /**
+     * What our latest heartbeat acknowledged of it (incarnation, sequence), and when that arrived.
+     */
     long ackedIncarnation;
+
     long ackedSequence;
     long ackedReceivedNanos = NEVER;
-    /** Until when it may count our backing, over every heartbeat of ours that backed it (see Election, rule 4). */
+
+    /**
+     * Until when it may count our backing, over every heartbeat of ours that backed it (see
+     * Election, rule 4).
+     */
     long backingLeaseEnd = NEVER;
 
     Peer(Settings.Node node) {
@@ -76,12 +91,15 @@ final class Membership {
   private final long[] sentSequence = new long[SENT_TIMES];
   private final long[] sentNanos = new long[SENT_TIMES];
   private long lastStepNanos = NEVER;
+
   /** When this node last sent a heartbeat. */
   private long lastSentNanos = NEVER;
+
   /** When this node last noticed a stall of its own. */
   private long lastStallNanos = NEVER;
 
-  Membership(String selfId, List<Settings.Node> others, long intervalNanos, long failureTimeoutNanos) {
+  Membership(
+      String selfId, List<Settings.Node> others, long intervalNanos, long failureTimeoutNanos) {
     this.selfId = selfId;
     this.failureTimeoutNanos = failureTimeoutNanos;
     // Our own steps come at least every interval; a longer gap is a stall of ours.
@@ -166,7 +184,10 @@ final class Membership {
     sentNanos[slot] = now;
   }
 
-  /** Until when the peer cannot have suspected us, from its acknowledgement of our sequence; NEVER if unknown. */
+  /**
+   * Until when the peer cannot have suspected us, from its acknowledgement of our sequence; NEVER
+   * if unknown.
+   */
   long leaseEnd(Peer peer, long incarnation) {
     Heartbeat.PeerEntry entry = peer.aboutMe;
     if (entry == null || entry.incarnation() != incarnation || entry.lastSequence() <= 0) {
@@ -178,27 +199,28 @@ final class Membership {
 
   /**
    * Whether every lease this node could hold has ended, whatever is queued in its socket: a lease
-   * comes from a peer's acknowledgement of one of our heartbeats and lasts failure-timeout from
-   * its sending, so none outlives our latest heartbeat by more than that. After a stall this long
-   * there is nothing to wait for before letting the VIP go.
+   * comes from a peer's acknowledgement of one of our heartbeats and lasts failure-timeout from its
+   * sending, so none outlives our latest heartbeat by more than that. After a stall this long there
+   * is nothing to wait for before letting the VIP go.
    */
   boolean everyLeaseOver(long now) {
     return lastSentNanos == NEVER || now >= lastSentNanos + failureTimeoutNanos - leaseMarginNanos;
   }
 
   /**
-   * Whether the peer, still sending, shows it has not heard us lately: the newest of our
-   * heartbeats that its latest one acknowledges had been sent more than 2 intervals before that
-   * one arrived (with no loss it is one interval at most, plus transit and late timers: the peer
-   * acknowledges what it heard before its own send). A stall of ours since that heartbeat of ours excuses it: the peer's heartbeats
-   * queued up while we could not send.
+   * Whether the peer, still sending, shows it has not heard us lately: the newest of our heartbeats
+   * that its latest one acknowledges had been sent more than 2 intervals before that one arrived
+   * (with no loss it is one interval at most, plus transit and late timers: the peer acknowledges
+   * what it heard before its own send). A stall of ours since that heartbeat of ours excuses it:
+   * the peer's heartbeats queued up while we could not send.
    */
   boolean acknowledgementStale(Peer peer, long incarnation, long now) {
     if (!talking(peer, now)) {
       return false;
     }
     Heartbeat.PeerEntry entry = peer.aboutMe;
-    long sent = entry == null || entry.incarnation() != incarnation ? NEVER : sentAt(entry.lastSequence());
+    long sent =
+        entry == null || entry.incarnation() != incarnation ? NEVER : sentAt(entry.lastSequence());
     if (sent == NEVER) {
       return true;
     }
@@ -206,10 +228,10 @@ final class Membership {
   }
 
   /**
-   * Heard within the last 1.5 intervals, and the heartbeat before that one no longer before: a
-   * peer that is sending, as opposed to one gone quiet. The first heartbeat after a silence is
-   * left out because a node back from a stall sends before it has read what queued up meanwhile,
-   * so what it acknowledges there says nothing of what it hears.
+   * Heard within the last 1.5 intervals, and the heartbeat before that one no longer before: a peer
+   * that is sending, as opposed to one gone quiet. The first heartbeat after a silence is left out
+   * because a node back from a stall sends before it has read what queued up meanwhile, so what it
+   * acknowledges there says nothing of what it hears.
    */
   private boolean talking(Peer peer, long now) {
     return peer.previousReceivedNanos != NEVER
@@ -232,7 +254,10 @@ final class Membership {
     // failure detector covers it), nor is one whose first heartbeat after a stall of its own
     // acknowledges only what it heard before (it forgives its stall, so it still calls us alive).
     boolean deaf =
-        alive && !connected && talking(peer, now) && (peer.aboutMe == null || !peer.aboutMe.alive());
+        alive
+            && !connected
+            && talking(peer, now)
+            && (peer.aboutMe == null || !peer.aboutMe.alive());
     boolean backsMe =
         connected
             && peer.backing.isPresent()
@@ -252,7 +277,10 @@ final class Membership {
         backsMe);
   }
 
-  /** The next instant at which a peer's state changes by itself (suspicion, lease end, preemption delay). */
+  /**
+   * The next instant at which a peer's state changes by itself (suspicion, lease end, preemption
+   * delay).
+   */
   long nextChange(long now, long incarnation, long preemptDelayNanos) {
     long next = Long.MAX_VALUE;
     for (Peer peer : peers.values()) {

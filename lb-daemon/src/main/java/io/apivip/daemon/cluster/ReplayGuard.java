@@ -46,7 +46,8 @@ final class ReplayGuard {
         return Optional.of(DropReason.REPLAYED);
       }
     }
-    last.put(heartbeat.senderId(), new Last(heartbeat.incarnation(), heartbeat.sequence(), nowNanos));
+    last.put(
+        heartbeat.senderId(), new Last(heartbeat.incarnation(), heartbeat.sequence(), nowNanos));
     return Optional.empty();
   }
 }

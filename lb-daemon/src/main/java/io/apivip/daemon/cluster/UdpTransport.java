@@ -31,8 +31,10 @@ import org.slf4j.LoggerFactory;
 public final class UdpTransport implements Transport {
 
   private static final Logger log = LoggerFactory.getLogger(UdpTransport.class);
+
   /** Larger than any valid heartbeat, so an oversized datagram is seen (and dropped) as such. */
   private static final int RECEIVE_BUFFER = HeartbeatCodec.MAX_DATAGRAM * 2;
+
   /**
    * The socket's receive buffer: 4 MiB holds a few thousand datagrams (each costs about a KiB of
    * kernel memory whatever its size), so a burst of a flood or a pause of the reader does not push
@@ -57,7 +59,10 @@ public final class UdpTransport implements Transport {
       Receiver receiver,
       Runnable notMember)
       throws InterruptedException {
-    Set<InetAddress> members = peers.values().stream().map(InetSocketAddress::getAddress).collect(Collectors.toUnmodifiableSet());
+    Set<InetAddress> members =
+        peers.values().stream()
+            .map(InetSocketAddress::getAddress)
+            .collect(Collectors.toUnmodifiableSet());
     Channel channel =
         new Bootstrap()
             .group(group)
@@ -71,13 +76,16 @@ public final class UdpTransport implements Transport {
     Integer granted = channel.config().getOption(ChannelOption.SO_RCVBUF);
     // Linux reports twice what it grants (the doubling covers its bookkeeping).
     if (granted != null && granted / 2 < SOCKET_RECEIVE_BUFFER / 2) {
-      log.warn("the heartbeat socket's receive buffer is {} KiB, not the {} KiB asked for: net.core.rmem_max limits it; "
-          + "a burst of datagrams may push heartbeats out (sysctl -w net.core.rmem_max={})", granted / 2 / 1024, SOCKET_RECEIVE_BUFFER / 1024,
+      log.warn(
+          "the heartbeat socket's receive buffer is {} KiB, not the {} KiB asked for:"
+              + " net.core.rmem_max limits it; a burst of datagrams may push heartbeats out (sysctl"
+              + " -w net.core.rmem_max={})",
+          granted / 2 / 1024,
+          SOCKET_RECEIVE_BUFFER / 1024,
           SOCKET_RECEIVE_BUFFER);
     }
     return new UdpTransport(channel, peers);
   }
-
 
   /** The owner thread: every datagram is delivered on it. */
   public EventLoop eventLoop() {
@@ -92,7 +100,8 @@ public final class UdpTransport implements Transport {
   public void send(String peerId, byte[] datagram) {
     InetSocketAddress peer = peers.get(peerId);
     if (peer != null && channel.isActive()) {
-      channel.writeAndFlush(new DatagramPacket(Unpooled.wrappedBuffer(datagram), peer), channel.voidPromise());
+      channel.writeAndFlush(
+          new DatagramPacket(Unpooled.wrappedBuffer(datagram), peer), channel.voidPromise());
     }
   }
 
@@ -126,7 +135,8 @@ public final class UdpTransport implements Transport {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-      // A send to an unreachable peer fails here; the failure detector reports the peer, not each datagram.
+      // A send to an unreachable peer fails here; the failure detector reports the peer, not each
+      // datagram.
       log.debug("heartbeat socket error: {}", cause.toString());
     }
   }

@@ -33,7 +33,10 @@ final class ConfigReader {
   ConfigReader entry(ConfigObject object, String name, Set<String> allowedKeys) {
     for (String key : new TreeSet<>(object.keySet())) {
       if (!allowedKeys.contains(key)) {
-        problem(name + "." + key, render(object.get(key)), "unknown key; expected one of " + allowedKeys);
+        problem(
+            name + "." + key,
+            render(object.get(key)),
+            "unknown key; expected one of " + allowedKeys);
       }
     }
     return new ConfigReader(object.toConfig(), name + ".", problems);
@@ -134,7 +137,9 @@ final class ConfigReader {
     try {
       Duration value = config.getDuration(key);
       if (value.isNegative() || (!allowZero && value.isZero())) {
-        invalid(key, allowZero ? "must not be negative" : "must be a positive duration, e.g. 500ms or 2s");
+        invalid(
+            key,
+            allowZero ? "must not be negative" : "must be a positive duration, e.g. 500ms or 2s");
         return Duration.ZERO;
       }
       return value;

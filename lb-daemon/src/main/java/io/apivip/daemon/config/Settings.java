@@ -10,8 +10,8 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * The whole validated configuration of one node, immutable. Built only by {@link SettingsLoader}, so
- * every instance has passed validation; the parts take what they need from it. {@code transport}
+ * The whole validated configuration of one node, immutable. Built only by {@link SettingsLoader},
+ * so every instance has passed validation; the parts take what they need from it. {@code transport}
  * empty means "auto".
  */
 public record Settings(
@@ -57,7 +57,8 @@ public record Settings(
     }
   }
 
-  public record Heartbeat(int port, Duration interval, Duration failureTimeout, Duration replayWindow) {}
+  public record Heartbeat(
+      int port, Duration interval, Duration failureTimeout, Duration replayWindow) {}
 
   /**
    * The floating address. {@code prefixLength} is what is added to the interface (32 or 128 unless
@@ -98,7 +99,10 @@ public record Settings(
     }
   }
 
-  /** A proxy listener; {@code onVip} tells that {@code address} is the VIP, bound before it is present. */
+  /**
+   * A proxy listener; {@code onVip} tells that {@code address} is the VIP, bound before it is
+   * present.
+   */
   public record Listener(InetSocketAddress address, boolean onVip, Policy policy) {}
 
   /** {@code idleTimeout} of zero means connections never time out. */
@@ -137,7 +141,16 @@ public record Settings(
      * memory budget to speak of: for benchmarks and tests of other things.
      */
     public static Limits none() {
-      return new Limits(0, 0, Duration.ZERO, Duration.ZERO, Duration.ofHours(2), Duration.ofSeconds(75), 9, 1 << 20, Long.MAX_VALUE / 4);
+      return new Limits(
+          0,
+          0,
+          Duration.ZERO,
+          Duration.ZERO,
+          Duration.ofHours(2),
+          Duration.ofSeconds(75),
+          9,
+          1 << 20,
+          Long.MAX_VALUE / 4);
     }
   }
 
@@ -174,5 +187,9 @@ public record Settings(
    * {@code listen} serves reading on loopback; {@code socket}, when present, also serves the
    * state-changing actions to root and {@code operatorsGroup}.
    */
-  public record Admin(InetSocketAddress listen, Optional<Path> socket, String operatorsGroup, Optional<InetSocketAddress> metricsListen) {}
+  public record Admin(
+      InetSocketAddress listen,
+      Optional<Path> socket,
+      String operatorsGroup,
+      Optional<InetSocketAddress> metricsListen) {}
 }

@@ -88,10 +88,13 @@ public final class SettingsLoader {
           List.of(new ConfigProblem("--config", file.toString(), "no such file")));
     }
     try {
-      return ConfigFactory.parseFile(file.toFile(), ConfigParseOptions.defaults().setAllowMissing(false));
+      return ConfigFactory.parseFile(
+          file.toFile(), ConfigParseOptions.defaults().setAllowMissing(false));
     } catch (ConfigException e) {
       throw new InvalidConfigException(
-          List.of(new ConfigProblem("--config", file.toString(), "cannot be parsed: " + e.getMessage())));
+          List.of(
+              new ConfigProblem(
+                  "--config", file.toString(), "cannot be parsed: " + e.getMessage())));
     }
   }
 
@@ -138,7 +141,8 @@ public final class SettingsLoader {
       throw new InvalidConfigException(problems);
     }
     Settings settings =
-        new Settings(nodeId, cluster, heartbeat, vip, proxy, backends, health, admin, transport, logLevel);
+        new Settings(
+            nodeId, cluster, heartbeat, vip, proxy, backends, health, admin, transport, logLevel);
     return new Loaded(settings, List.copyOf(warnings), merged);
   }
 
@@ -146,7 +150,8 @@ public final class SettingsLoader {
     for (Entry<String, ConfigValue> entry : user.entrySet()) {
       String key = entry.getKey();
       if (!reference.hasPathOrNull(key)) {
-        String hint = closestKey(key, reference).map(known -> "; did you mean " + known + "?").orElse("");
+        String hint =
+            closestKey(key, reference).map(known -> "; did you mean " + known + "?").orElse("");
         problems.add(
             new ConfigProblem(key, ConfigReader.render(entry.getValue()), "unknown key" + hint));
       }
@@ -198,13 +203,20 @@ public final class SettingsLoader {
         node.invalid("id", "is used by another node; node ids must be unique");
       }
       Optional<InetAddress> address = ipAddress(node, "address");
-      address.filter(a -> !addresses.add(a))
-          .ifPresent(a -> node.invalid("address", "is used by another node; node addresses must be unique"));
+      address
+          .filter(a -> !addresses.add(a))
+          .ifPresent(
+              a ->
+                  node.invalid(
+                      "address", "is used by another node; node addresses must be unique"));
       int priority = node.integer("priority", 1, 255, 100);
       address.ifPresent(a -> nodes.add(new Node(id, a, priority)));
     }
     if (entries.isEmpty()) {
-      in.problem("cluster.nodes", "[]", "is required: list every control-plane node as { id, address, priority }");
+      in.problem(
+          "cluster.nodes",
+          "[]",
+          "is required: list every control-plane node as { id, address, priority }");
     } else if (!nodeId.isEmpty() && !ids.contains(nodeId)) {
       in.problem("node-id", nodeId, "must be the id of one of cluster.nodes " + ids);
     }
@@ -231,8 +243,12 @@ public final class SettingsLoader {
       KeyFile.problem(keyFile).ifPresent(problem -> in.invalid("cluster.key-file", problem));
     }
     Optional<Path> previousKeyFile = in.optionalString("cluster.previous-key-file").map(Path::of);
-    previousKeyFile.filter(path -> checkKeyFiles).ifPresent(
-        path -> KeyFile.problem(path).ifPresent(problem -> in.invalid("cluster.previous-key-file", problem)));
+    previousKeyFile
+        .filter(path -> checkKeyFiles)
+        .ifPresent(
+            path ->
+                KeyFile.problem(path)
+                    .ifPresent(problem -> in.invalid("cluster.previous-key-file", problem)));
     return new Settings.Cluster(
         clusterId, nodes, quorum, preempt, preemptDelay, handoffTimeout, keyFile, previousKeyFile);
   }
@@ -242,14 +258,16 @@ public final class SettingsLoader {
     Duration interval = in.duration("heartbeat.interval", false);
     Duration failureTimeout = in.duration("heartbeat.failure-timeout", false);
     Duration replayWindow = in.duration("heartbeat.replay-window", false);
-    if (!interval.isZero() && !failureTimeout.isZero()
+    if (!interval.isZero()
+        && !failureTimeout.isZero()
         && failureTimeout.compareTo(interval.multipliedBy(3)) < 0) {
       in.invalid(
           "heartbeat.failure-timeout",
           "must be at least 3 x heartbeat.interval (" + ConfigReader.format(interval) + ")");
     }
     if (!replayWindow.isZero() && replayWindow.compareTo(Duration.ofSeconds(1)) < 0) {
-      in.invalid("heartbeat.replay-window", "must be at least 1s: clocks of healthy nodes differ by more");
+      in.invalid(
+          "heartbeat.replay-window", "must be at least 1s: clocks of healthy nodes differ by more");
     }
     return new Settings.Heartbeat(port, interval, failureTimeout, replayWindow);
   }
@@ -262,7 +280,9 @@ public final class SettingsLoader {
       String[] parts = text.split("/", -1);
       address = parts.length <= 2 ? NetUtil.createInetAddressFromIpAddressString(parts[0]) : null;
       if (address == null) {
-        in.invalid("vip.address", "must be an IPv4 or IPv6 address with an optional prefix, e.g. 192.0.2.100/24");
+        in.invalid(
+            "vip.address",
+            "must be an IPv4 or IPv6 address with an optional prefix, e.g. 192.0.2.100/24");
       } else {
         int maxPrefix = address instanceof Inet4Address ? 32 : 128;
         prefix = maxPrefix;
@@ -280,17 +300,30 @@ public final class SettingsLoader {
         cluster.nodes().stream()
             .filter(node -> node.address().equals(vipAddress))
             .findFirst()
-            .ifPresent(node -> in.invalid("vip.address", "is the address of node " + node.id() + "; the VIP must be an unused address"));
+            .ifPresent(
+                node ->
+                    in.invalid(
+                        "vip.address",
+                        "is the address of node "
+                            + node.id()
+                            + "; the VIP must be an unused address"));
       }
     }
-    // Whether this machine has the interface, and the VIP is in its subnet, is apivip doctor's question.
+    // Whether this machine has the interface, and the VIP is in its subnet, is apivip doctor's
+    // question.
     String interfaceName = in.requiredString("vip.interface");
     int announceCount = in.integer("vip.announce-count", 0, 100);
     Duration announceInterval = in.duration("vip.announce-interval", false);
     Duration refreshInterval = in.duration("vip.refresh-interval", true);
     Duration checkInterval = in.duration("vip.check-interval", false);
     return new Settings.Vip(
-        address, prefix, interfaceName, announceCount, announceInterval, refreshInterval, checkInterval);
+        address,
+        prefix,
+        interfaceName,
+        announceCount,
+        announceInterval,
+        refreshInterval,
+        checkInterval);
   }
 
   private Settings.Proxy proxy(ConfigReader in, Settings.Vip vip) {
@@ -306,12 +339,16 @@ public final class SettingsLoader {
       ConfigReader listener = in.entry(entries.get(i), name, Set.of("address", "policy", "port"));
       String addressText = listener.requiredString("address");
       boolean onVip = VIP_LISTENER.equals(addressText);
-      InetAddress address = onVip ? vip.address() : NetUtil.createInetAddressFromIpAddressString(addressText);
+      InetAddress address =
+          onVip ? vip.address() : NetUtil.createInetAddressFromIpAddressString(addressText);
       if (address == null && !onVip && !addressText.isEmpty()) {
         listener.invalid("address", "must be \"vip\" or an IP address");
       }
       int port = listener.has("port") ? listener.port("port") : defaultPort;
-      String policyName = listener.has("policy") ? listener.string("policy") : Policy.LEAST_CONNECTIONS.configName();
+      String policyName =
+          listener.has("policy")
+              ? listener.string("policy")
+              : Policy.LEAST_CONNECTIONS.configName();
       Optional<Policy> policy = Policy.fromConfigName(policyName);
       if (policy.isEmpty()) {
         listener.invalid("policy", "must be least-connections, round-robin or local-first");
@@ -329,24 +366,33 @@ public final class SettingsLoader {
     int maxConnections = in.integer("proxy.max-connections", 1, 1_000_000);
     Duration idleTimeout = in.duration("proxy.idle-timeout", true);
     Duration drainGrace = in.duration("proxy.drain-grace", true);
-    Settings.Limits limits = new Settings.Limits(
-        in.integer("proxy.max-connections-per-source", 0, 1_000_000),
-        in.integer("proxy.local-reserve", 0, 1_000_000),
-        in.duration("proxy.first-byte-timeout", true),
-        in.duration("proxy.half-close-timeout", true),
-        keepAliveSeconds(in, "proxy.keepalive.idle"),
-        keepAliveSeconds(in, "proxy.keepalive.interval"),
-        in.integer("proxy.keepalive.count", 1, 127),
-        (int) in.bytes("proxy.relay.read-max", 16 << 10, 4 << 20),
-        in.bytes("proxy.relay.memory", 1 << 20, 1L << 40));
+    Settings.Limits limits =
+        new Settings.Limits(
+            in.integer("proxy.max-connections-per-source", 0, 1_000_000),
+            in.integer("proxy.local-reserve", 0, 1_000_000),
+            in.duration("proxy.first-byte-timeout", true),
+            in.duration("proxy.half-close-timeout", true),
+            keepAliveSeconds(in, "proxy.keepalive.idle"),
+            keepAliveSeconds(in, "proxy.keepalive.interval"),
+            in.integer("proxy.keepalive.count", 1, 127),
+            (int) in.bytes("proxy.relay.read-max", 16 << 10, 4 << 20),
+            in.bytes("proxy.relay.memory", 1 << 20, 1L << 40));
     return new Settings.Proxy(
-        listeners, connectTimeout, connectAttempts, maxConnections, idleTimeout, drainGrace, limits);
+        listeners,
+        connectTimeout,
+        connectAttempts,
+        maxConnections,
+        idleTimeout,
+        drainGrace,
+        limits);
   }
 
   /** TCP keepalive times are whole seconds, 1 to 32767 (the kernel's limit). */
   private static Duration keepAliveSeconds(ConfigReader in, String key) {
     Duration duration = in.duration(key, false);
-    if (duration.toMillis() % 1000 != 0 || duration.toSeconds() < 1 || duration.toSeconds() > 32767) {
+    if (duration.toMillis() % 1000 != 0
+        || duration.toSeconds() < 1
+        || duration.toSeconds() > 32767) {
       in.invalid(key, "must be whole seconds between 1s and 32767s");
     }
     return duration;
@@ -368,7 +414,9 @@ public final class SettingsLoader {
       ConfigReader server = in.entry(entries.get(i), name, Set.of("node", "address", "port"));
       String nodeId = server.has("node") ? server.string("node") : "";
       if (!nodeId.isEmpty() && cluster.node(nodeId).isEmpty()) {
-        server.invalid("node", "must be the id of one of cluster.nodes, or left out for an apiserver on no node");
+        server.invalid(
+            "node",
+            "must be the id of one of cluster.nodes, or left out for an apiserver on no node");
       }
       Optional<InetAddress> address = ipAddress(server, "address");
       int port = server.has("port") ? server.port("port") : defaultPort;
@@ -401,13 +449,16 @@ public final class SettingsLoader {
     }
     Set<Integer> statuses = new LinkedHashSet<>(in.integers("health.statuses"));
     if (statuses.isEmpty() || statuses.stream().anyMatch(status -> status < 100 || status > 599)) {
-      in.invalid("health.statuses", "must be a non-empty list of HTTP statuses (100-599), e.g. [200]");
+      in.invalid(
+          "health.statuses", "must be a non-empty list of HTTP statuses (100-599), e.g. [200]");
     }
     boolean tls = kind != CheckKind.TCP;
     boolean verify = in.bool("health.verify");
     if (tls && !verify) {
-      warnings.add("health.verify = false: the health checks trust any certificate, so anyone who can answer on an apiserver's"
-          + " address can pass for a healthy apiserver and draw the proxy's traffic; turn it on again (health.ca-file) once debugged");
+      warnings.add(
+          "health.verify = false: the health checks trust any certificate, so anyone who can answer"
+              + " on an apiserver's address can pass for a healthy apiserver and draw the proxy's"
+              + " traffic; turn it on again (health.ca-file) once debugged");
     }
     Optional<Path> caFile = in.optionalString("health.ca-file").map(Path::of);
     if (tls && verify) {
@@ -428,7 +479,10 @@ public final class SettingsLoader {
           if (!Files.isReadable(file)) {
             in.invalid("health.bearer-token-file", "no such file, or not readable");
           } else if (kind != CheckKind.HTTPS) {
-            warnings.add("health.bearer-token-file is set but health.kind = " + kindName + " sends no request");
+            warnings.add(
+                "health.bearer-token-file is set but health.kind = "
+                    + kindName
+                    + " sends no request");
           }
         });
     Optional<String> serverName = in.optionalString("health.server-name");
@@ -437,12 +491,26 @@ public final class SettingsLoader {
     int rise = in.integer("health.rise", 1, 100);
     int fall = in.integer("health.fall", 1, 100);
     return new Settings.Health(
-        kind, path, statuses, caFile, verify, clientCert, clientKey, bearerTokenFile, serverName,
-        interval, timeout, rise, fall);
+        kind,
+        path,
+        statuses,
+        caFile,
+        verify,
+        clientCert,
+        clientKey,
+        bearerTokenFile,
+        serverName,
+        interval,
+        timeout,
+        rise,
+        fall);
   }
 
-  /** The certificates in {@code file}, read as the health checks read them; empty after a problem. */
-  private static Optional<X509Certificate[]> checkCertificates(ConfigReader in, String key, Path file) {
+  /**
+   * The certificates in {@code file}, read as the health checks read them; empty after a problem.
+   */
+  private static Optional<X509Certificate[]> checkCertificates(
+      ConfigReader in, String key, Path file) {
     if (!Files.isReadable(file)) {
       in.invalid(key, "no such file, or not readable");
       return Optional.empty();
@@ -456,7 +524,8 @@ public final class SettingsLoader {
   }
 
   private static void checkClientPair(ConfigReader in, Path cert, Path key) {
-    Optional<X509Certificate[]> certificates = checkCertificates(in, "health.client-cert-file", cert);
+    Optional<X509Certificate[]> certificates =
+        checkCertificates(in, "health.client-cert-file", cert);
     if (!Files.isReadable(key)) {
       in.invalid("health.client-key-file", "no such file, or not readable");
       return;
@@ -464,10 +533,14 @@ public final class SettingsLoader {
     try {
       PrivateKey privateKey = Pem.privateKey(key);
       if (certificates.isPresent() && !signsFor(privateKey, certificates.get()[0])) {
-        in.invalid("health.client-key-file", "is not the private key of the certificate in health.client-cert-file");
+        in.invalid(
+            "health.client-key-file",
+            "is not the private key of the certificate in health.client-cert-file");
       }
     } catch (IOException | GeneralSecurityException | RuntimeException e) {
-      in.invalid("health.client-key-file", "is not a PEM private key matching health.client-cert-file: " + e.getMessage());
+      in.invalid(
+          "health.client-key-file",
+          "is not a PEM private key matching health.client-cert-file: " + e.getMessage());
     }
   }
 
@@ -475,7 +548,8 @@ public final class SettingsLoader {
    * Whether a signature by {@code key} verifies with the certificate's public key: a mismatched
    * pair parses, and fails only at the apiserver's handshake, where the reason is lost.
    */
-  private static boolean signsFor(PrivateKey key, X509Certificate certificate) throws GeneralSecurityException {
+  private static boolean signsFor(PrivateKey key, X509Certificate certificate)
+      throws GeneralSecurityException {
     String algorithm =
         switch (key.getAlgorithm()) {
           case "RSA" -> "SHA256withRSA";
@@ -496,38 +570,56 @@ public final class SettingsLoader {
   private Settings.Admin admin(ConfigReader in) {
     Optional<InetAddress> address = ipAddress(in, "admin.address");
     int port = in.port("admin.port");
-    InetSocketAddress listen = new InetSocketAddress(address.orElse(InetAddress.getLoopbackAddress()), Math.max(port, 0));
+    InetSocketAddress listen =
+        new InetSocketAddress(address.orElse(InetAddress.getLoopbackAddress()), Math.max(port, 0));
     if (address.isPresent() && !address.get().isLoopbackAddress()) {
-      in.invalid("admin.address", "must be a loopback address (127.0.0.1 or ::1): /status tells the cluster's layout to whoever "
-          + "can reach it; for Prometheus on the network use admin.metrics-listen, which serves only /metrics and /healthz");
+      in.invalid(
+          "admin.address",
+          "must be a loopback address (127.0.0.1 or ::1): /status tells the cluster's layout to"
+              + " whoever can reach it; for Prometheus on the network use admin.metrics-listen,"
+              + " which serves only /metrics and /healthz");
     }
-    Optional<Path> socket = in.optionalString("admin.socket").flatMap(text -> {
-      Path path = Path.of(text);
-      if (!path.isAbsolute()) {
-        in.invalid("admin.socket", "must be an absolute path, e.g. /run/apivip/admin.sock, or \"\" for no drain and resume");
-        return Optional.empty();
-      }
-      if (text.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 107) {
-        in.invalid("admin.socket", "must be at most 107 bytes long (the limit of a Unix socket's path)");
-        return Optional.empty();
-      }
-      return Optional.of(path);
-    });
+    Optional<Path> socket =
+        in.optionalString("admin.socket")
+            .flatMap(
+                text -> {
+                  Path path = Path.of(text);
+                  if (!path.isAbsolute()) {
+                    in.invalid(
+                        "admin.socket",
+                        "must be an absolute path, e.g. /run/apivip/admin.sock, or \"\" for no"
+                            + " drain and resume");
+                    return Optional.empty();
+                  }
+                  if (text.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 107) {
+                    in.invalid(
+                        "admin.socket",
+                        "must be at most 107 bytes long (the limit of a Unix socket's path)");
+                    return Optional.empty();
+                  }
+                  return Optional.of(path);
+                });
     String operators = in.requiredString("admin.operators-group");
     if (!GROUP_NAME.matcher(operators).matches()) {
       in.invalid("admin.operators-group", "must be the name of a local group, e.g. apivip-admin");
     }
-    Optional<InetSocketAddress> metrics = in.optionalString("admin.metrics-listen").flatMap(text -> {
-      Optional<InetSocketAddress> parsed = hostPort(text);
-      if (parsed.isEmpty()) {
-        in.invalid("admin.metrics-listen", "must be address:port, e.g. 0.0.0.0:6491 or [::]:6491");
-      }
-      return parsed;
-    });
+    Optional<InetSocketAddress> metrics =
+        in.optionalString("admin.metrics-listen")
+            .flatMap(
+                text -> {
+                  Optional<InetSocketAddress> parsed = hostPort(text);
+                  if (parsed.isEmpty()) {
+                    in.invalid(
+                        "admin.metrics-listen",
+                        "must be address:port, e.g. 0.0.0.0:6491 or [::]:6491");
+                  }
+                  return parsed;
+                });
     return new Settings.Admin(listen, socket, operators, metrics);
   }
 
-  private void checkPortsDistinct(ConfigReader in, Settings.Proxy proxy, List<Backend> backends, Settings.Admin admin) {
+  private void checkPortsDistinct(
+      ConfigReader in, Settings.Proxy proxy, List<Backend> backends, Settings.Admin admin) {
     Map<Integer, String> owners = new HashMap<>();
     for (Listener listener : proxy.listeners()) {
       owners.putIfAbsent(listener.address().getPort(), "proxy.listeners");
@@ -536,7 +628,9 @@ public final class SettingsLoader {
       claim(in, owners, backend.address().getPort(), "backends.port");
     }
     claim(in, owners, admin.listen().getPort(), "admin.port");
-    admin.metricsListen().ifPresent(metrics -> claim(in, owners, metrics.getPort(), "admin.metrics-listen"));
+    admin
+        .metricsListen()
+        .ifPresent(metrics -> claim(in, owners, metrics.getPort(), "admin.metrics-listen"));
   }
 
   private static void claim(ConfigReader in, Map<Integer, String> owners, int port, String key) {
@@ -583,6 +677,12 @@ public final class SettingsLoader {
 
   /** The merged configuration as HOCON, for {@code check-config}; secrets are never inline. */
   public static String render(Config effective) {
-    return effective.root().render(ConfigRenderOptions.defaults().setOriginComments(false).setComments(false).setJson(false));
+    return effective
+        .root()
+        .render(
+            ConfigRenderOptions.defaults()
+                .setOriginComments(false)
+                .setComments(false)
+                .setJson(false));
   }
 }

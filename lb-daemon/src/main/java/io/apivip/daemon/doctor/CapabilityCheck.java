@@ -14,8 +14,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
-import java.util.function.Supplier;
 import java.util.TreeMap;
+import java.util.function.Supplier;
 import java.util.stream.Collectors;
 
 /**
@@ -48,10 +48,20 @@ final class CapabilityCheck {
    * process list; the /proc root, the unit file candidates in systemd's order of precedence and the
    * drop-in directories, most important first.
    */
-  record Sources(Supplier<Optional<String>> mainPid, List<Path> serviceProcesses, Path proc, List<Path> units, List<Path> dropIns) {
+  record Sources(
+      Supplier<Optional<String>> mainPid,
+      List<Path> serviceProcesses,
+      Path proc,
+      List<Path> units,
+      List<Path> dropIns) {
 
     static Sources system() {
-      List<String> roots = List.of("/etc/systemd/system", "/run/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system");
+      List<String> roots =
+          List.of(
+              "/etc/systemd/system",
+              "/run/systemd/system",
+              "/lib/systemd/system",
+              "/usr/lib/systemd/system");
       return new Sources(
           CapabilityCheck::mainPidFromSystemd,
           // The unified hierarchy (cgroup v2, Debian 12, Ubuntu 22.04), then where hybrid hosts
@@ -70,11 +80,16 @@ final class CapabilityCheck {
   static List<Finding> check(Sources sources) {
     Optional<String> pid = sources.mainPid().get().or(() -> servicePid(sources.serviceProcesses()));
     if (pid.isPresent()) {
-      OptionalLong mask = effective(read(sources.proc().resolve(pid.get()).resolve("status")).orElse(""));
+      OptionalLong mask =
+          effective(read(sources.proc().resolve(pid.get()).resolve("status")).orElse(""));
       if (mask.isPresent()) {
-        return List.of(judge("the running daemon (pid " + pid.get() + ")", missing(mask.getAsLong()),
-            "check AmbientCapabilities= in systemctl cat apivip (a drop-in may override the packaged unit), then run"
-                + " sudo systemctl restart apivip", Severity.FAIL));
+        return List.of(
+            judge(
+                "the running daemon (pid " + pid.get() + ")",
+                missing(mask.getAsLong()),
+                "check AmbientCapabilities= in systemctl cat apivip (a drop-in may override the"
+                    + " packaged unit), then run sudo systemctl restart apivip",
+                Severity.FAIL));
       }
     }
     Optional<Path> unit = sources.units().stream().filter(Files::isRegularFile).findFirst();
@@ -84,21 +99,40 @@ final class CapabilityCheck {
       dropIns(sources.dropIns()).forEach(file -> read(file).ifPresent(texts::add));
       Optional<Set<Capability>> granted = granted(texts);
       if (granted.isEmpty()) {
-        return List.of(Finding.warn(CHECK, unit.get() + " (or a drop-in) grants capabilities in a form this check does not"
-            + " follow (\"~\" lists): compare systemctl cat apivip with the packaged unit"));
+        return List.of(
+            Finding.warn(
+                CHECK,
+                unit.get()
+                    + " (or a drop-in) grants capabilities in a form this check does not follow"
+                    + " (\"~\" lists): compare systemctl cat apivip with the packaged unit"));
       }
       Set<Capability> lacking = EnumSet.allOf(Capability.class);
       lacking.removeAll(granted.get());
-      return List.of(judge(UNIT + " (not running; from " + unit.get() + " and its drop-ins)", lacking,
-          "restore AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW CAP_NET_BIND_SERVICE (and the same CapabilityBoundingSet=)"
-              + " or remove the drop-in that changes it (systemctl cat apivip)", Severity.FAIL));
+      return List.of(
+          judge(
+              UNIT + " (not running; from " + unit.get() + " and its drop-ins)",
+              lacking,
+              "restore AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW CAP_NET_BIND_SERVICE (and the"
+                  + " same CapabilityBoundingSet=) or remove the drop-in that changes it (systemctl"
+                  + " cat apivip)",
+              Severity.FAIL));
     }
     OptionalLong self = effective(read(sources.proc().resolve("self/status")).orElse(""));
-    String who = UNIT + " is not installed; this process (user " + System.getProperty("user.name") + ")";
-    return List.of(self.isPresent()
-        ? judge(who, missing(self.getAsLong()), "run the daemon as root, or with those capabilities as the packaged unit does",
-            Severity.WARN)
-        : Finding.warn(CHECK, who + " shows no CapEff in " + sources.proc().resolve("self/status") + ": cannot tell"));
+    String who =
+        UNIT + " is not installed; this process (user " + System.getProperty("user.name") + ")";
+    return List.of(
+        self.isPresent()
+            ? judge(
+                who,
+                missing(self.getAsLong()),
+                "run the daemon as root, or with those capabilities as the packaged unit does",
+                Severity.WARN)
+            : Finding.warn(
+                CHECK,
+                who
+                    + " shows no CapEff in "
+                    + sources.proc().resolve("self/status")
+                    + ": cannot tell"));
   }
 
   private static Finding judge(String who, Set<Capability> lacking, String fix, Severity severity) {
@@ -106,7 +140,10 @@ final class CapabilityCheck {
       return Finding.ok(CHECK, who + " has " + names(EnumSet.allOf(Capability.class)));
     }
     String purposes = lacking.stream().map(c -> c.purpose).collect(Collectors.joining(", "));
-    return new Finding(CHECK, severity, who + " lacks " + names(lacking) + " (needed to " + purposes + "): " + fix);
+    return new Finding(
+        CHECK,
+        severity,
+        who + " lacks " + names(lacking) + " (needed to " + purposes + "): " + fix);
   }
 
   private static String names(Set<Capability> capabilities) {
@@ -118,7 +155,8 @@ final class CapabilityCheck {
     for (String line : procStatus.split("\n")) {
       if (line.startsWith("CapEff:")) {
         try {
-          return OptionalLong.of(Long.parseUnsignedLong(line.substring("CapEff:".length()).strip(), 16));
+          return OptionalLong.of(
+              Long.parseUnsignedLong(line.substring("CapEff:".length()).strip(), 16));
         } catch (NumberFormatException e) {
           return OptionalLong.empty();
         }
@@ -150,19 +188,28 @@ final class CapabilityCheck {
         String line = rawLine.strip();
         if (line.startsWith("[")) {
           section = line;
-        } else if (section.equals("[Service]") && line.contains("=") && !line.startsWith("#") && !line.startsWith(";")) {
+        } else if (section.equals("[Service]")
+            && line.contains("=")
+            && !line.startsWith("#")
+            && !line.startsWith(";")) {
           String key = line.substring(0, line.indexOf('=')).strip();
-          settings.computeIfAbsent(key, k -> new ArrayList<>()).add(line.substring(line.indexOf('=') + 1).strip());
+          settings
+              .computeIfAbsent(key, k -> new ArrayList<>())
+              .add(line.substring(line.indexOf('=') + 1).strip());
         }
       }
     }
     List<String> users = settings.getOrDefault("User", List.of());
     String user = users.isEmpty() ? "" : users.get(users.size() - 1);
     boolean root = user.isEmpty() || user.equals("root") || user.equals("0");
-    Optional<Set<Capability>> ambient = root ? Optional.of(EnumSet.allOf(Capability.class)) : union(settings.get("AmbientCapabilities"));
-    Optional<Set<Capability>> bounding = settings.containsKey("CapabilityBoundingSet")
-        ? union(settings.get("CapabilityBoundingSet"))
-        : Optional.of(EnumSet.allOf(Capability.class));
+    Optional<Set<Capability>> ambient =
+        root
+            ? Optional.of(EnumSet.allOf(Capability.class))
+            : union(settings.get("AmbientCapabilities"));
+    Optional<Set<Capability>> bounding =
+        settings.containsKey("CapabilityBoundingSet")
+            ? union(settings.get("CapabilityBoundingSet"))
+            : Optional.of(EnumSet.allOf(Capability.class));
     if (ambient.isEmpty() || bounding.isEmpty()) {
       return Optional.empty();
     }
@@ -192,14 +239,21 @@ final class CapabilityCheck {
     return Optional.of(set);
   }
 
-  /** {@code systemctl show --property=MainPID --value apivip.service}: the pid, or empty when not running. */
+  /**
+   * {@code systemctl show --property=MainPID --value apivip.service}: the pid, or empty when not
+   * running.
+   */
   private static Optional<String> mainPidFromSystemd() {
     try {
-      Process process = new ProcessBuilder("systemctl", "show", "--property=MainPID", "--value", UNIT)
-          .redirectErrorStream(true)
-          .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-          .start();
-      String output = new String(process.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).strip();
+      Process process =
+          new ProcessBuilder("systemctl", "show", "--property=MainPID", "--value", UNIT)
+              .redirectErrorStream(true)
+              .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+              .start();
+      String output =
+          new String(
+                  process.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8)
+              .strip();
       if (!process.waitFor(5, java.util.concurrent.TimeUnit.SECONDS) || process.exitValue() != 0) {
         process.destroyForcibly();
         return Optional.empty();
@@ -217,11 +271,20 @@ final class CapabilityCheck {
     return cgroupProcesses.stream()
         .map(CapabilityCheck::read)
         .flatMap(Optional::stream)
-        .flatMap(text -> text.lines().map(String::strip).filter(line -> !line.isEmpty()).findFirst().stream())
+        .flatMap(
+            text ->
+                text
+                    .lines()
+                    .map(String::strip)
+                    .filter(line -> !line.isEmpty())
+                    .findFirst()
+                    .stream())
         .findFirst();
   }
 
-  /** Drop-ins by file name; a name in a more important directory hides the same name further down. */
+  /**
+   * Drop-ins by file name; a name in a more important directory hides the same name further down.
+   */
   private static List<Path> dropIns(List<Path> directories) {
     Map<String, Path> byName = new TreeMap<>();
     for (Path directory : directories) {

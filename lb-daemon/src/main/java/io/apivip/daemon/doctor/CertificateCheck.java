@@ -39,15 +39,28 @@ final class CertificateCheck {
   static List<Finding> check(List<Backend> backends, InetAddress vip, Duration timeout) {
     List<Finding> findings = new ArrayList<>();
     for (Backend backend : backends) {
-      String where = backend.address().getAddress().getHostAddress() + ":" + backend.address().getPort();
-      String host = backend.nodeId().isEmpty() ? "the host of " + backend.address().getAddress().getHostAddress() : backend.nodeId();
-      String who = (backend.nodeId().isEmpty() ? "the" : backend.nodeId() + "'s") + " apiserver at " + where;
+      String where =
+          backend.address().getAddress().getHostAddress() + ":" + backend.address().getPort();
+      String host =
+          backend.nodeId().isEmpty()
+              ? "the host of " + backend.address().getAddress().getHostAddress()
+              : backend.nodeId();
+      String who =
+          (backend.nodeId().isEmpty() ? "the" : backend.nodeId() + "'s") + " apiserver at " + where;
       X509Certificate certificate;
       try {
         certificate = fetch(backend.address(), timeout);
       } catch (IOException e) {
-        findings.add(Finding.warn(CHECK, "cannot read the certificate of " + who + " (" + e.getMessage()
-            + "): is it running? (microk8s status on " + host + ")"));
+        findings.add(
+            Finding.warn(
+                CHECK,
+                "cannot read the certificate of "
+                    + who
+                    + " ("
+                    + e.getMessage()
+                    + "): is it running? (microk8s status on "
+                    + host
+                    + ")"));
         continue;
       }
       findings.add(judge(certificate, vip, who, host));
@@ -61,17 +74,39 @@ final class CertificateCheck {
     try {
       certificate.checkValidity();
     } catch (CertificateExpiredException | CertificateNotYetValidException e) {
-      return Finding.fail(CHECK, who + " presents a certificate valid only from " + certificate.getNotBefore().toInstant()
-          + " to " + certificate.getNotAfter().toInstant() + ": on " + host + " run " + REFRESH + " (and check its clock)");
+      return Finding.fail(
+          CHECK,
+          who
+              + " presents a certificate valid only from "
+              + certificate.getNotBefore().toInstant()
+              + " to "
+              + certificate.getNotAfter().toInstant()
+              + ": on "
+              + host
+              + " run "
+              + REFRESH
+              + " (and check its clock)");
     }
     List<String> ips = ipNames(certificate);
     if (ips.stream().map(NetUtil::createInetAddressFromIpAddressString).anyMatch(vip::equals)) {
       return Finding.ok(CHECK, who + " presents a certificate that names the VIP " + vipText);
     }
-    return Finding.fail(CHECK, who + " presents a certificate without the VIP " + vipText + " (its IP names: "
-        + (ips.isEmpty() ? "none" : String.join(", ", ips)) + "), so clients of the VIP reject it: on " + host
-        + " add the line \"IP.99 = " + vipText + "\" (any unused index) above #MOREIPS in " + TEMPLATE + ", then run "
-        + REFRESH + " (docs/microk8s.md section 4)");
+    return Finding.fail(
+        CHECK,
+        who
+            + " presents a certificate without the VIP "
+            + vipText
+            + " (its IP names: "
+            + (ips.isEmpty() ? "none" : String.join(", ", ips))
+            + "), so clients of the VIP reject it: on "
+            + host
+            + " add the line \"IP.99 = "
+            + vipText
+            + "\" (any unused index) above #MOREIPS in "
+            + TEMPLATE
+            + ", then run "
+            + REFRESH
+            + " (docs/microk8s.md section 4)");
   }
 
   /** The IP addresses among the certificate's subject alternative names, as it writes them. */
@@ -86,7 +121,11 @@ final class CertificateCheck {
       return List.of();
     }
     return sans.stream()
-        .filter(san -> san.size() == 2 && Objects.equals(san.get(0), SAN_IP) && san.get(1) instanceof String)
+        .filter(
+            san ->
+                san.size() == 2
+                    && Objects.equals(san.get(0), SAN_IP)
+                    && san.get(1) instanceof String)
         .map(san -> (String) san.get(1))
         .toList();
   }
@@ -109,7 +148,11 @@ final class CertificateCheck {
     try (Socket raw = new Socket()) {
       raw.connect(address, millis);
       raw.setSoTimeout(millis);
-      try (SSLSocket tls = (SSLSocket) context.getSocketFactory().createSocket(raw, address.getHostString(), address.getPort(), false)) {
+      try (SSLSocket tls =
+          (SSLSocket)
+              context
+                  .getSocketFactory()
+                  .createSocket(raw, address.getHostString(), address.getPort(), false)) {
         tls.startHandshake();
       } catch (IOException e) {
         if (capture.leaf == null) {

@@ -7,14 +7,15 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Clock skew between this node and each peer, as the daemon measures it from heartbeat
- * timestamps. A heartbeat stamped further than {@code heartbeat.replay-window} from our clock is
- * dropped as a replay, so a skewed peer drops out of the cluster although the network is fine.
+ * Clock skew between this node and each peer, as the daemon measures it from heartbeat timestamps.
+ * A heartbeat stamped further than {@code heartbeat.replay-window} from our clock is dropped as a
+ * replay, so a skewed peer drops out of the cluster although the network is fine.
  */
 final class ClockCheck {
 
   static final String CHECK = "clock";
-  private static final String FIX = "run NTP on every node (timedatectl must say \"System clock synchronized: yes\")";
+  private static final String FIX =
+      "run NTP on every node (timedatectl must say \"System clock synchronized: yes\")";
 
   private ClockCheck() {}
 
@@ -35,15 +36,37 @@ final class ClockCheck {
       // The sign's meaning is the daemon's business; the size is what drops heartbeats.
       String how = member.id() + "'s clock differs from this node's by " + PeerCheck.seconds(skew);
       if (skew > window) {
-        findings.add(Finding.fail(CHECK, how + ", beyond " + windowText + ": its heartbeats are dropped as replays; " + FIX));
+        findings.add(
+            Finding.fail(
+                CHECK,
+                how
+                    + ", beyond "
+                    + windowText
+                    + ": its heartbeats are dropped as replays; "
+                    + FIX));
       } else if (skew > window / 2) {
-        findings.add(Finding.warn(CHECK, how + ", more than half of " + windowText
-            + ": a little more and its heartbeats are dropped as replays; " + FIX));
+        findings.add(
+            Finding.warn(
+                CHECK,
+                how
+                    + ", more than half of "
+                    + windowText
+                    + ": a little more and its heartbeats are dropped as replays; "
+                    + FIX));
       }
     }
     if (measured > 0 && largest <= window / 2) {
-      findings.add(Finding.ok(CHECK, "clocks of " + measured + " peer" + (measured == 1 ? "" : "s") + " within "
-          + String.format(Locale.ROOT, "%.3fs", largest) + " of this node's, well inside " + windowText));
+      findings.add(
+          Finding.ok(
+              CHECK,
+              "clocks of "
+                  + measured
+                  + " peer"
+                  + (measured == 1 ? "" : "s")
+                  + " within "
+                  + String.format(Locale.ROOT, "%.3fs", largest)
+                  + " of this node's, well inside "
+                  + windowText));
     }
     return findings;
   }

@@ -29,16 +29,32 @@ final class ConfigCheck {
       loaded = SettingsLoader.loadWithoutKeyFiles(file);
     } catch (InvalidConfigException e) {
       for (ConfigProblem problem : e.problems()) {
-        findings.add(Finding.fail(CHECK, problem.key().equals("--config")
-            ? problem + "; name the configuration with --config (an example: /usr/share/doc/apivip/examples/apivip.conf)"
-            : file + ": " + problem));
+        findings.add(
+            Finding.fail(
+                CHECK,
+                problem.key().equals("--config")
+                    ? problem
+                        + "; name the configuration with --config (an example:"
+                        + " /usr/share/doc/apivip/examples/apivip.conf)"
+                    : file + ": " + problem));
       }
       return new Result(findings, Optional.empty());
     }
     Settings settings = loaded.settings();
-    findings.add(Finding.ok(CHECK, file + " is valid: node " + settings.nodeId() + " of " + settings.cluster().nodes().size()
-        + " in cluster " + settings.cluster().id() + ", VIP " + settings.vip().address().getHostAddress()
-        + " on " + settings.vip().interfaceName()));
+    findings.add(
+        Finding.ok(
+            CHECK,
+            file
+                + " is valid: node "
+                + settings.nodeId()
+                + " of "
+                + settings.cluster().nodes().size()
+                + " in cluster "
+                + settings.cluster().id()
+                + ", VIP "
+                + settings.vip().address().getHostAddress()
+                + " on "
+                + settings.vip().interfaceName()));
     for (String warning : loaded.warnings()) {
       findings.add(Finding.warn(CHECK, file + ": " + warning));
     }

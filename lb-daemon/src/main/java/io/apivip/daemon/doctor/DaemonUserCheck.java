@@ -35,7 +35,10 @@ final class DaemonUserCheck {
   static List<Finding> check(Settings settings, String user, Access access) {
     Map<String, Path> files = new LinkedHashMap<>();
     files.put("cluster.key-file", settings.cluster().keyFile());
-    settings.cluster().previousKeyFile().ifPresent(file -> files.put("cluster.previous-key-file", file));
+    settings
+        .cluster()
+        .previousKeyFile()
+        .ifPresent(file -> files.put("cluster.previous-key-file", file));
     Settings.Health health = settings.health();
     health.caFile().ifPresent(file -> files.put("health.ca-file", file));
     health.clientCertFile().ifPresent(file -> files.put("health.client-cert-file", file));
@@ -46,20 +49,40 @@ final class DaemonUserCheck {
     for (Map.Entry<String, Path> entry : files.entrySet()) {
       Optional<Boolean> readable = access.canRead(user, entry.getValue());
       if (readable.isEmpty()) {
-        return List.of(Finding.warn(CHECK, "cannot tell whether user " + user + " reads the files the daemon needs"
-            + " (run apivip doctor with sudo; the package creates the user)"));
+        return List.of(
+            Finding.warn(
+                CHECK,
+                "cannot tell whether user "
+                    + user
+                    + " reads the files the daemon needs"
+                    + " (run apivip doctor with sudo; the package creates the user)"));
       }
       if (!readable.get()) {
         unreadable.add(entry.getKey() + " = " + entry.getValue());
       }
     }
     if (unreadable.isEmpty()) {
-      return List.of(Finding.ok(CHECK, "user " + user + ", which the daemon runs as, reads every file it needs (" + files.size()
-          + ": " + String.join(", ", files.keySet()) + ")"));
+      return List.of(
+          Finding.ok(
+              CHECK,
+              "user "
+                  + user
+                  + ", which the daemon runs as, reads every file it needs ("
+                  + files.size()
+                  + ": "
+                  + String.join(", ", files.keySet())
+                  + ")"));
     }
-    return List.of(Finding.fail(CHECK, "user " + user + ", which the daemon runs as, cannot read " + String.join(", ", unreadable)
-        + ", so the daemon will not start: give it copies it may read (MicroK8s's certs/ is for root and group microk8s"
-        + " only; docs/microk8s.md section 2 makes the CA's certificate and a health client certificate in /etc/apivip)"));
+    return List.of(
+        Finding.fail(
+            CHECK,
+            "user "
+                + user
+                + ", which the daemon runs as, cannot read "
+                + String.join(", ", unreadable)
+                + ", so the daemon will not start: give it copies it may read (MicroK8s's certs/ is"
+                + " for root and group microk8s only; docs/microk8s.md section 2 makes the CA's"
+                + " certificate and a health client certificate in /etc/apivip)"));
   }
 
   private static Optional<Boolean> askTheKernel(String user, Path file) {
@@ -67,13 +90,24 @@ final class DaemonUserCheck {
       return Optional.empty();
     }
     try {
-      // runuser takes the user's uid, primary group and supplementary groups, as systemd's User= does.
-      Process process = new ProcessBuilder(
-              "runuser", "-u", user, "--", "sh", "-c", "if test -r \"$1\"; then echo readable; else echo unreadable; fi", "sh", file.toString())
-          .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-          .redirectError(ProcessBuilder.Redirect.DISCARD)
-          .start();
-      String answer = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+      // runuser takes the user's uid, primary group and supplementary groups, as systemd's User=
+      // does.
+      Process process =
+          new ProcessBuilder(
+                  "runuser",
+                  "-u",
+                  user,
+                  "--",
+                  "sh",
+                  "-c",
+                  "if test -r \"$1\"; then echo readable; else echo unreadable; fi",
+                  "sh",
+                  file.toString())
+              .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+              .redirectError(ProcessBuilder.Redirect.DISCARD)
+              .start();
+      String answer =
+          new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
       if (!process.waitFor(5, TimeUnit.SECONDS)) {
         process.destroyForcibly();
         return Optional.empty();

@@ -31,16 +31,24 @@ public record Diagnosis(List<Finding> findings) {
   public String render() {
     StringBuilder out = new StringBuilder();
     for (Finding finding : findings) {
-      out.append(String.format("%-4s  %-" + CHECK_COLUMN + "s %s\n", finding.severity().label(), finding.check(), finding.message()));
+      out.append(
+          String.format(
+              "%-4s  %-" + CHECK_COLUMN + "s %s\n",
+              finding.severity().label(),
+              finding.check(),
+              finding.message()));
     }
-    out.append(String.format(
-        "\n%d FAIL, %d warn, %d ok: %s\n",
-        count(Severity.FAIL),
-        count(Severity.WARN),
-        count(Severity.OK),
-        !healthy() ? "fix the FAIL lines above, then run apivip doctor again"
-            : count(Severity.WARN) > 0 ? "nothing fails; the warnings are worth a look"
-            : "nothing to fix"));
+    out.append(
+        String.format(
+            "\n%d FAIL, %d warn, %d ok: %s\n",
+            count(Severity.FAIL),
+            count(Severity.WARN),
+            count(Severity.OK),
+            !healthy()
+                ? "fix the FAIL lines above, then run apivip doctor again"
+                : count(Severity.WARN) > 0
+                    ? "nothing fails; the warnings are worth a look"
+                    : "nothing to fix"));
     return out.toString();
   }
 }

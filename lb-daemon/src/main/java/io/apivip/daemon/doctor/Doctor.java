@@ -13,8 +13,8 @@ import java.util.Optional;
 /**
  * {@code apivip doctor}'s checks in order: configuration, key, the running daemon's view (peers,
  * key agreement, clock skew), the VIP's interface, apiserver certificates, MicroK8s's certificate
- * re-issue and template, kubeconfigs and capabilities. Every input that reaches outside the process is in {@link Inputs}, so tests can
- * stand in for the node.
+ * re-issue and template, kubeconfigs and capabilities. Every input that reaches outside the process
+ * is in {@link Inputs}, so tests can stand in for the node.
  */
 public final class Doctor {
 
@@ -49,7 +49,8 @@ public final class Doctor {
           daemon,
           Duration.ofSeconds(1),
           Duration.ofSeconds(2),
-          KubeconfigCheck.onThisNode(Path.of(System.getProperty("user.home")), System.getenv("KUBECONFIG")),
+          KubeconfigCheck.onThisNode(
+              Path.of(System.getProperty("user.home")), System.getenv("KUBECONFIG")),
           KubeconfigCheck.Resolver.SYSTEM,
           CapabilityCheck.Sources.system(),
           InterfaceCheck.Interfaces.SYSTEM,
@@ -73,7 +74,13 @@ public final class Doctor {
       findings.addAll(key.findings());
       fingerprint = key.fingerprint();
       findings.addAll(DaemonUserCheck.check(settings.get(), SERVICE_USER, inputs.access()));
-      cluster.previousKeyFile().ifPresent(previous -> findings.addAll(KeyCheck.local("cluster.previous-key-file", previous, SERVICE_USER).findings()));
+      cluster
+          .previousKeyFile()
+          .ifPresent(
+              previous ->
+                  findings.addAll(
+                      KeyCheck.local("cluster.previous-key-file", previous, SERVICE_USER)
+                          .findings()));
     }
 
     boolean daemonRunning;
@@ -83,19 +90,31 @@ public final class Doctor {
       findings.addAll(daemonView(status, inputs, settings, fingerprint));
     } catch (IOException e) {
       daemonRunning = false;
-      findings.add(Finding.warn(DAEMON, e.getMessage() + "; skipped what only the daemon knows: key agreement between"
-          + " the nodes, peers' heartbeats and clock skew" + (settings.isPresent() ? " (peers checked by TCP instead)" : "")));
+      findings.add(
+          Finding.warn(
+              DAEMON,
+              e.getMessage()
+                  + "; skipped what only the daemon knows: key agreement between"
+                  + " the nodes, peers' heartbeats and clock skew"
+                  + (settings.isPresent() ? " (peers checked by TCP instead)" : "")));
       settings.ifPresent(s -> findings.addAll(PeerCheck.byTcp(s, inputs.timeout())));
     }
 
     if (settings.isPresent()) {
       findings.add(InterfaceCheck.check(settings.get().vip(), inputs.interfaces()));
-      findings.addAll(CertificateCheck.check(settings.get().backends(), settings.get().vip().address(), inputs.timeout()));
+      findings.addAll(
+          CertificateCheck.check(
+              settings.get().backends(), settings.get().vip().address(), inputs.timeout()));
       findings.addAll(MicroK8sCheck.check(inputs.microk8sData(), settings.get().vip().address()));
-      findings.addAll(KubeconfigCheck.check(inputs.kubeconfigs(), settings.get(), inputs.resolver()));
+      findings.addAll(
+          KubeconfigCheck.check(inputs.kubeconfigs(), settings.get(), inputs.resolver()));
     } else {
-      findings.add(Finding.warn(ConfigCheck.CHECK, "skipped without a valid configuration: the key, the VIP's interface, apiserver certificates,"
-          + " kubeconfigs" + (daemonRunning ? " and clock skew" : " and peers")));
+      findings.add(
+          Finding.warn(
+              ConfigCheck.CHECK,
+              "skipped without a valid configuration: the key, the VIP's interface, apiserver"
+                  + " certificates, kubeconfigs"
+                  + (daemonRunning ? " and clock skew" : " and peers")));
     }
     findings.addAll(CapabilityCheck.check(inputs.capabilities()));
     return new Diagnosis(findings);
@@ -105,29 +124,56 @@ public final class Doctor {
    * What the running daemon tells: who it is, key agreement, peers and clock skew. A second report
    * is taken only when some peer has rejected heartbeats, to see whether the count still grows.
    */
-  private static List<Finding> daemonView(StatusReport first, Inputs inputs, Optional<Settings> settings, Optional<String> fingerprint)
+  private static List<Finding> daemonView(
+      StatusReport first, Inputs inputs, Optional<Settings> settings, Optional<String> fingerprint)
       throws InterruptedException {
     List<Finding> findings = new ArrayList<>();
-    findings.add(settings.filter(s -> !s.nodeId().equals(first.node()))
-        .map(s -> Finding.warn(DAEMON, "the daemon answering is node " + first.node() + " but " + inputs.configFile()
-            + " says node " + s.nodeId() + ": pass --admin or --config for the same node"))
-        .orElse(Finding.ok(DAEMON, "the daemon of node " + first.node() + " is running (apivip " + first.version() + ")")));
+    findings.add(
+        settings
+            .filter(s -> !s.nodeId().equals(first.node()))
+            .map(
+                s ->
+                    Finding.warn(
+                        DAEMON,
+                        "the daemon answering is node "
+                            + first.node()
+                            + " but "
+                            + inputs.configFile()
+                            + " says node "
+                            + s.nodeId()
+                            + ": pass --admin or --config for the same node"))
+            .orElse(
+                Finding.ok(
+                    DAEMON,
+                    "the daemon of node "
+                        + first.node()
+                        + " is running (apivip "
+                        + first.version()
+                        + ")")));
     StatusReport second = first;
     if (first.members().stream().anyMatch(member -> member.rejectedDatagrams() > 0)) {
       Thread.sleep(inputs.sampleGap().toMillis());
       try {
         second = inputs.daemon().status();
       } catch (IOException e) {
-        findings.add(Finding.warn(DAEMON, "the daemon stopped answering while being checked: " + e.getMessage()));
+        findings.add(
+            Finding.warn(
+                DAEMON, "the daemon stopped answering while being checked: " + e.getMessage()));
       }
     }
-    Path keyFile = settings.map(s -> s.cluster().keyFile())
-        .orElseGet(() -> Path.of(SettingsLoader.reference().getString("cluster.key-file")));
+    Path keyFile =
+        settings
+            .map(s -> s.cluster().keyFile())
+            .orElseGet(() -> Path.of(SettingsLoader.reference().getString("cluster.key-file")));
     findings.addAll(KeyCheck.peers(first, second, inputs.sampleGap(), keyFile, fingerprint));
-    int heartbeatPort = settings.map(s -> s.heartbeat().port())
-        .orElseGet(() -> SettingsLoader.reference().getInt("heartbeat.port"));
-    findings.addAll(PeerCheck.fromStatus(second, heartbeatPort, KeyCheck.mismatched(first, second)));
-    settings.ifPresent(s -> findings.addAll(ClockCheck.check(first.members(), s.heartbeat().replayWindow())));
+    int heartbeatPort =
+        settings
+            .map(s -> s.heartbeat().port())
+            .orElseGet(() -> SettingsLoader.reference().getInt("heartbeat.port"));
+    findings.addAll(
+        PeerCheck.fromStatus(second, heartbeatPort, KeyCheck.mismatched(first, second)));
+    settings.ifPresent(
+        s -> findings.addAll(ClockCheck.check(first.members(), s.heartbeat().replayWindow())));
     return findings;
   }
 }

@@ -10,7 +10,8 @@ import java.util.Optional;
 /**
  * Is {@code vip.interface} on this machine, and is the VIP inside one of its subnets? A VIP outside
  * every subnet of its interface is still answered for, but clients on that network reach it only
- * through a route. This looks at the host, which configuration validation does not, so it lives here.
+ * through a route. This looks at the host, which configuration validation does not, so it lives
+ * here.
  */
 final class InterfaceCheck {
 
@@ -24,7 +25,9 @@ final class InterfaceCheck {
     }
   }
 
-  /** The addresses of the interface of that name, or empty when this machine has no such interface. */
+  /**
+   * The addresses of the interface of that name, or empty when this machine has no such interface.
+   */
   interface Interfaces {
     Optional<List<Subnet>> addresses(String name);
 
@@ -32,9 +35,14 @@ final class InterfaceCheck {
         name -> {
           try {
             return Optional.ofNullable(NetworkInterface.getByName(name))
-                .map(found -> found.getInterfaceAddresses().stream()
-                    .map(address -> new Subnet(address.getAddress(), address.getNetworkPrefixLength()))
-                    .toList());
+                .map(
+                    found ->
+                        found.getInterfaceAddresses().stream()
+                            .map(
+                                address ->
+                                    new Subnet(
+                                        address.getAddress(), address.getNetworkPrefixLength()))
+                            .toList());
           } catch (SocketException e) {
             return Optional.empty();
           }
@@ -47,20 +55,37 @@ final class InterfaceCheck {
     String name = vip.interfaceName();
     Optional<List<Subnet>> addresses = interfaces.addresses(name);
     if (addresses.isEmpty()) {
-      return Finding.fail(CHECK, "vip.interface = " + name + ": no such interface on this machine;"
-          + " name the interface of the nodes' network (ip -brief address lists them)");
+      return Finding.fail(
+          CHECK,
+          "vip.interface = "
+              + name
+              + ": no such interface on this machine;"
+              + " name the interface of the nodes' network (ip -brief address lists them)");
     }
     // The VIP itself on the interface (this node holds it) says nothing about the subnet.
-    List<Subnet> sameFamily = addresses.get().stream()
-        .filter(subnet -> subnet.address().getClass() == vip.address().getClass())
-        .filter(subnet -> !subnet.address().equals(vip.address()))
-        .toList();
-    Optional<Subnet> home = sameFamily.stream().filter(subnet -> contains(subnet, vip.address())).findFirst();
+    List<Subnet> sameFamily =
+        addresses.get().stream()
+            .filter(subnet -> subnet.address().getClass() == vip.address().getClass())
+            .filter(subnet -> !subnet.address().equals(vip.address()))
+            .toList();
+    Optional<Subnet> home =
+        sameFamily.stream().filter(subnet -> contains(subnet, vip.address())).findFirst();
     String address = vip.address().getHostAddress();
-    return home
-        .map(subnet -> Finding.ok(CHECK, "the VIP " + address + " is inside " + name + "'s subnet " + subnet))
-        .orElseGet(() -> Finding.warn(CHECK, "vip.address = " + address + ": not inside any subnet of " + name + " "
-            + sameFamily + "; clients on that network will not reach it without a route"));
+    return home.map(
+            subnet ->
+                Finding.ok(
+                    CHECK, "the VIP " + address + " is inside " + name + "'s subnet " + subnet))
+        .orElseGet(
+            () ->
+                Finding.warn(
+                    CHECK,
+                    "vip.address = "
+                        + address
+                        + ": not inside any subnet of "
+                        + name
+                        + " "
+                        + sameFamily
+                        + "; clients on that network will not reach it without a route"));
   }
 
   static boolean contains(Subnet subnet, InetAddress address) {

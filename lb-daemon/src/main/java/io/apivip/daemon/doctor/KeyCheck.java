@@ -18,8 +18,8 @@ import java.util.TreeSet;
 import java.util.stream.Collectors;
 
 /**
- * The cluster key: present here with a safe mode and owner, and the same on every peer. The
- * daemon never shows a peer's key; it counts the datagrams from the peer's address that fail
+ * The cluster key: present here with a safe mode and owner, and the same on every peer. The daemon
+ * never shows a peer's key; it counts the datagrams from the peer's address that fail
  * authentication, and a count that grows while we watch means that peer signs with another key,
  * unless the peer's own heartbeats authenticate meanwhile (it is alive): then someone forges
  * datagrams with its address, and its key is not to blame.
@@ -35,20 +35,30 @@ final class KeyCheck {
   private KeyCheck() {}
 
   /**
-   * Checks one key file. {@code serviceUser} is the user the daemon runs as; the file must be
-   * owned by it when that user exists on this machine.
+   * Checks one key file. {@code serviceUser} is the user the daemon runs as; the file must be owned
+   * by it when that user exists on this machine.
    */
   static Local local(String key, Path file, String serviceUser) {
     if (Files.exists(file) && !Files.isReadable(file)) {
       return new Local(
-          List.of(Finding.warn(CHECK, key + " " + file + " cannot be read by user " + System.getProperty("user.name")
-              + ": run sudo apivip doctor to check it")),
+          List.of(
+              Finding.warn(
+                  CHECK,
+                  key
+                      + " "
+                      + file
+                      + " cannot be read by user "
+                      + System.getProperty("user.name")
+                      + ": run sudo apivip doctor to check it")),
           Optional.empty());
     }
     Optional<String> problem = KeyFile.problem(file);
     if (problem.isPresent()) {
-      String hint = Files.exists(file) ? "" : " (once, on one node; copy it to the others: " + GUIDE + ")";
-      return new Local(List.of(Finding.fail(CHECK, key + " " + file + ": " + problem.get() + hint)), Optional.empty());
+      String hint =
+          Files.exists(file) ? "" : " (once, on one node; copy it to the others: " + GUIDE + ")";
+      return new Local(
+          List.of(Finding.fail(CHECK, key + " " + file + ": " + problem.get() + hint)),
+          Optional.empty());
     }
     String fingerprint;
     String owner;
@@ -58,19 +68,46 @@ final class KeyCheck {
       owner = Files.getOwner(file).getName();
       mode = PosixFilePermissions.toString(Files.getPosixFilePermissions(file));
     } catch (IOException e) {
-      return new Local(List.of(Finding.fail(CHECK, key + " " + file + " cannot be read: " + e.getMessage())), Optional.empty());
+      return new Local(
+          List.of(Finding.fail(CHECK, key + " " + file + " cannot be read: " + e.getMessage())),
+          Optional.empty());
     }
-    Finding finding = !owner.equals(serviceUser) && userExists(file, serviceUser)
-        ? Finding.fail(CHECK, key + " " + file + " is owned by " + owner + ", but the daemon runs as " + serviceUser
-            + " and cannot read it: run: sudo chown " + serviceUser + ":" + serviceUser + " " + file)
-        : Finding.ok(CHECK, key + " " + file + ": mode " + mode + ", owner " + owner + ", fingerprint " + fingerprint
-            + " (apivip doctor on every node must show the same)");
+    Finding finding =
+        !owner.equals(serviceUser) && userExists(file, serviceUser)
+            ? Finding.fail(
+                CHECK,
+                key
+                    + " "
+                    + file
+                    + " is owned by "
+                    + owner
+                    + ", but the daemon runs as "
+                    + serviceUser
+                    + " and cannot read it: run: sudo chown "
+                    + serviceUser
+                    + ":"
+                    + serviceUser
+                    + " "
+                    + file)
+            : Finding.ok(
+                CHECK,
+                key
+                    + " "
+                    + file
+                    + ": mode "
+                    + mode
+                    + ", owner "
+                    + owner
+                    + ", fingerprint "
+                    + fingerprint
+                    + " (apivip doctor on every node must show the same)");
     return new Local(List.of(finding), Optional.of(fingerprint));
   }
 
   private static boolean userExists(Path file, String user) {
     try {
-      return file.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName(user) != null;
+      return file.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName(user)
+          != null;
     } catch (IOException | UnsupportedOperationException e) {
       // UserPrincipalNotFoundException included: no such user, so ownership cannot be judged.
       return false;
@@ -81,41 +118,95 @@ final class KeyCheck {
    * Compares two status reports taken {@code gap} apart: a peer whose rejected heartbeats grew in
    * between signs with another key. {@code fingerprint} is this node's, when known.
    */
-  static List<Finding> peers(StatusReport first, StatusReport second, Duration gap, Path keyFile, Optional<String> fingerprint) {
+  static List<Finding> peers(
+      StatusReport first,
+      StatusReport second,
+      Duration gap,
+      Path keyFile,
+      Optional<String> fingerprint) {
     Map<String, Long> growth = rejectedGrowth(first, second);
-    List<Member> peers = second.members().stream().filter(member -> !member.state().equals(PeerCheck.SELF)).toList();
-    List<Member> failing = peers.stream().filter(member -> growth.get(member.id()) > 0 && !authenticates(member)).toList();
-    List<Member> forged = peers.stream().filter(member -> growth.get(member.id()) > 0 && authenticates(member)).toList();
-    String ours = "this node's (fingerprint " + fingerprint.orElse("unknown: run as root to read it") + ")";
+    List<Member> peers =
+        second.members().stream().filter(member -> !member.state().equals(PeerCheck.SELF)).toList();
+    List<Member> failing =
+        peers.stream()
+            .filter(member -> growth.get(member.id()) > 0 && !authenticates(member))
+            .toList();
+    List<Member> forged =
+        peers.stream()
+            .filter(member -> growth.get(member.id()) > 0 && authenticates(member))
+            .toList();
+    String ours =
+        "this node's (fingerprint " + fingerprint.orElse("unknown: run as root to read it") + ")";
     String seconds = PeerCheck.seconds(gap.toMillis() / 1000.0);
     List<Finding> findings = new ArrayList<>();
     if (failing.size() >= 2 && failing.size() == peers.size()) {
-      findings.add(Finding.fail(CHECK, "the heartbeats of every peer (" + ids(failing) + ") fail authentication: this node's key "
-          + fingerprint.map(f -> "(fingerprint " + f + ") ").orElse("") + "differs from theirs; copy " + keyFile
-          + " from a good node to this one and restart apivip here (" + GUIDE + ")"));
+      findings.add(
+          Finding.fail(
+              CHECK,
+              "the heartbeats of every peer ("
+                  + ids(failing)
+                  + ") fail authentication: this node's key "
+                  + fingerprint.map(f -> "(fingerprint " + f + ") ").orElse("")
+                  + "differs from theirs; copy "
+                  + keyFile
+                  + " from a good node to this one and restart apivip here ("
+                  + GUIDE
+                  + ")"));
     } else {
       for (Member member : failing) {
-        findings.add(Finding.fail(CHECK, member.id() + "'s heartbeats fail authentication: its key differs from " + ours
-            + "; copy " + keyFile + " from a good node to " + member.id() + " and restart apivip there (" + growth.get(member.id())
-            + " rejected in " + seconds + ")"));
+        findings.add(
+            Finding.fail(
+                CHECK,
+                member.id()
+                    + "'s heartbeats fail authentication: its key differs from "
+                    + ours
+                    + "; copy "
+                    + keyFile
+                    + " from a good node to "
+                    + member.id()
+                    + " and restart apivip there ("
+                    + growth.get(member.id())
+                    + " rejected in "
+                    + seconds
+                    + ")"));
       }
     }
     for (Member member : forged) {
-      findings.add(Finding.warn(CHECK, growth.get(member.id()) + " datagrams from " + member.id() + "'s address failed authentication in "
-          + seconds + " while its own heartbeats authenticate: possibly forged (a spoofed source address), not a key mismatch;"
-          + " look for the sender on the network (nftables can drop the heartbeat port from anything but the nodes)"));
+      findings.add(
+          Finding.warn(
+              CHECK,
+              growth.get(member.id())
+                  + " datagrams from "
+                  + member.id()
+                  + "'s address failed authentication in "
+                  + seconds
+                  + " while its own heartbeats authenticate: possibly forged (a spoofed source"
+                  + " address), not a key mismatch; look for the sender on the network (nftables"
+                  + " can drop the heartbeat port from anything but the nodes)"));
     }
     for (Member member : peers) {
       if (member.rejectedDatagrams() > 0 && growth.get(member.id()) == 0) {
-        findings.add(Finding.warn(CHECK, member.id() + " sent " + member.rejectedDatagrams()
-            + " heartbeats that failed authentication, but none in the last " + seconds
-            + ": a key mismatch was fixed, or someone sent forged heartbeats; nothing to do if the count stays put"));
+        findings.add(
+            Finding.warn(
+                CHECK,
+                member.id()
+                    + " sent "
+                    + member.rejectedDatagrams()
+                    + " heartbeats that failed authentication, but none in the last "
+                    + seconds
+                    + ": a key mismatch was fixed, or someone sent forged heartbeats; nothing to do"
+                    + " if the count stays put"));
       }
     }
     List<Member> agreeing =
-        peers.stream().filter(member -> member.state().equals(PeerCheck.ALIVE) && member.rejectedDatagrams() == 0).toList();
+        peers.stream()
+            .filter(
+                member -> member.state().equals(PeerCheck.ALIVE) && member.rejectedDatagrams() == 0)
+            .toList();
     if (!agreeing.isEmpty()) {
-      findings.add(Finding.ok(CHECK, "heartbeats of " + ids(agreeing) + " authenticate: same key as " + ours));
+      findings.add(
+          Finding.ok(
+              CHECK, "heartbeats of " + ids(agreeing) + " authenticate: same key as " + ours));
     }
     return findings;
   }
@@ -127,28 +218,43 @@ final class KeyCheck {
    */
   static Set<String> mismatched(StatusReport first, StatusReport second) {
     Set<String> alive = new TreeSet<>();
-    second.members().stream().filter(KeyCheck::authenticates).forEach(member -> alive.add(member.id()));
+    second.members().stream()
+        .filter(KeyCheck::authenticates)
+        .forEach(member -> alive.add(member.id()));
     Set<String> ids = new TreeSet<>();
-    rejectedGrowth(first, second).forEach((id, growth) -> {
-      if (growth > 0 && !alive.contains(id)) {
-        ids.add(id);
-      }
-    });
+    rejectedGrowth(first, second)
+        .forEach(
+            (id, growth) -> {
+              if (growth > 0 && !alive.contains(id)) {
+                ids.add(id);
+              }
+            });
     return ids;
   }
 
-  /** Whether the peer's own heartbeats are accepted now: it is alive, which needs authenticated datagrams. */
+  /**
+   * Whether the peer's own heartbeats are accepted now: it is alive, which needs authenticated
+   * datagrams.
+   */
   private static boolean authenticates(Member member) {
     return member.state().equals(PeerCheck.ALIVE);
   }
 
-  /** By member id, how many more heartbeats were rejected in the second report than in the first. */
+  /**
+   * By member id, how many more heartbeats were rejected in the second report than in the first.
+   */
   private static Map<String, Long> rejectedGrowth(StatusReport first, StatusReport second) {
     Map<String, Long> before = new HashMap<>();
     first.members().forEach(member -> before.put(member.id(), member.rejectedDatagrams()));
     Map<String, Long> growth = new HashMap<>();
-    second.members().forEach(member ->
-        growth.put(member.id(), member.rejectedDatagrams() - before.getOrDefault(member.id(), member.rejectedDatagrams())));
+    second
+        .members()
+        .forEach(
+            member ->
+                growth.put(
+                    member.id(),
+                    member.rejectedDatagrams()
+                        - before.getOrDefault(member.id(), member.rejectedDatagrams())));
     return growth;
   }
 

@@ -33,8 +33,10 @@ final class KubeconfigCheck {
   static final String CHECK = "kubeconfig";
   static final Path MICROK8S_CREDENTIALS = Path.of("/var/snap/microk8s/current/credentials");
   private static final String GUIDE = "docs/microk8s.md section 6";
-  private static final Pattern ANY_SERVER = Pattern.compile("[\"']?\\bserver[\"']?\\s*:\\s*[\"']?([^\"'\\s,}]+)");
-  private static final Pattern KEY_LINE = Pattern.compile("^(\\s*)(-\\s+)?[\"']?([A-Za-z_-]+)[\"']?\\s*:\\s*(.*?)\\s*,?\\s*$");
+  private static final Pattern ANY_SERVER =
+      Pattern.compile("[\"']?\\bserver[\"']?\\s*:\\s*[\"']?([^\"'\\s,}]+)");
+  private static final Pattern KEY_LINE =
+      Pattern.compile("^(\\s*)(-\\s+)?[\"']?([A-Za-z_-]+)[\"']?\\s*:\\s*(.*?)\\s*,?\\s*$");
 
   /**
    * Where kubeconfigs are looked for: a file, or a directory whose {@code *.config} files are read.
@@ -68,8 +70,13 @@ final class KubeconfigCheck {
   }
 
   /** The addresses that tell the targets apart, from the settings. */
-  record Endpoints(InetAddress vip, Set<InetSocketAddress> proxy, Set<InetSocketAddress> ownApiserver,
-      Map<InetAddress, String> nodes, String vipUrl, String localUrl) {
+  record Endpoints(
+      InetAddress vip,
+      Set<InetSocketAddress> proxy,
+      Set<InetSocketAddress> ownApiserver,
+      Map<InetAddress, String> nodes,
+      String vipUrl,
+      String localUrl) {
 
     static Endpoints of(Settings settings) {
       Set<InetSocketAddress> proxy = new LinkedHashSet<>();
@@ -85,7 +92,11 @@ final class KubeconfigCheck {
         }
       }
       if (vipUrl == null) {
-        vipUrl = url(new InetSocketAddress(settings.vip().address(), settings.proxy().listeners().get(0).address().getPort()));
+        vipUrl =
+            url(
+                new InetSocketAddress(
+                    settings.vip().address(),
+                    settings.proxy().listeners().get(0).address().getPort()));
       }
       Set<InetSocketAddress> own = new LinkedHashSet<>();
       for (Backend backend : settings.backends()) {
@@ -100,7 +111,13 @@ final class KubeconfigCheck {
       for (Node node : settings.cluster().nodes()) {
         nodes.put(node.address(), node.id());
       }
-      return new Endpoints(settings.vip().address(), Set.copyOf(proxy), Set.copyOf(own), Map.copyOf(nodes), vipUrl, localUrl == null ? vipUrl : localUrl);
+      return new Endpoints(
+          settings.vip().address(),
+          Set.copyOf(proxy),
+          Set.copyOf(own),
+          Map.copyOf(nodes),
+          vipUrl,
+          localUrl == null ? vipUrl : localUrl);
     }
 
     private static String url(InetSocketAddress address) {
@@ -135,7 +152,14 @@ final class KubeconfigCheck {
       try {
         files = files(location.path());
       } catch (IOException e) {
-        findings.add(Finding.warn(CHECK, "cannot read " + location.path() + " (" + e + "): run sudo apivip doctor to check it"));
+        findings.add(
+            Finding.warn(
+                CHECK,
+                "cannot read "
+                    + location.path()
+                    + " ("
+                    + e
+                    + "): run sudo apivip doctor to check it"));
         continue;
       }
       for (Path file : files) {
@@ -146,7 +170,10 @@ final class KubeconfigCheck {
         try {
           text = Files.readString(file, StandardCharsets.UTF_8);
         } catch (IOException e) {
-          findings.add(Finding.warn(CHECK, "cannot read " + file + " (" + e + "): run sudo apivip doctor to check it"));
+          findings.add(
+              Finding.warn(
+                  CHECK,
+                  "cannot read " + file + " (" + e + "): run sudo apivip doctor to check it"));
           continue;
         }
         for (Server server : servers(text)) {
@@ -155,7 +182,9 @@ final class KubeconfigCheck {
       }
     }
     if (seen.isEmpty()) {
-      findings.add(Finding.ok(CHECK, "no kubeconfig found in " + locations.stream().map(Location::path).toList()));
+      findings.add(
+          Finding.ok(
+              CHECK, "no kubeconfig found in " + locations.stream().map(Location::path).toList()));
     }
     return findings;
   }
@@ -172,7 +201,8 @@ final class KubeconfigCheck {
     return Files.exists(path) ? List.of(path) : List.of();
   }
 
-  static Finding judge(Path file, boolean nodeComponents, Server server, Endpoints endpoints, Resolver resolver) {
+  static Finding judge(
+      Path file, boolean nodeComponents, Server server, Endpoints endpoints, Resolver resolver) {
     String what = file + (server.cluster().isEmpty() ? "" : ": cluster " + server.cluster());
     URI uri;
     try {
@@ -187,57 +217,119 @@ final class KubeconfigCheck {
     try {
       addresses = literal != null ? List.of(literal) : resolver.resolve(host);
     } catch (UnknownHostException e) {
-      return Finding.warn(CHECK, what + " names " + server.url() + ", whose host does not resolve here: fix the name or its DNS record");
+      return Finding.warn(
+          CHECK,
+          what
+              + " names "
+              + server.url()
+              + ", whose host does not resolve here: fix the name or its DNS record");
     }
     Target target = classify(addresses, port, endpoints);
     String replacement = nodeComponents ? endpoints.localUrl() : endpoints.vipUrl();
     return switch (target) {
       case PROXY -> Finding.ok(CHECK, what + " uses " + server.url() + " (apivip)");
-      case ELSEWHERE -> Finding.ok(CHECK, what + " names " + server.url() + ", not a node of this cluster: not checked");
-      case OWN_APISERVER -> nodeComponents
-          ? Finding.ok(CHECK, what + " uses this node's own apiserver (" + server.url() + "): fine for this node's own components;"
-              + " to keep them up when it fails, use " + endpoints.localUrl() + " (" + GUIDE + ")")
-          : Finding.warn(CHECK, what + " points at this node's apiserver only (" + server.url() + "): its users lose the API"
-              + " when this node reboots; run: " + fix(file, nodeComponents, server, replacement));
-      case VIP_PAST_PROXY -> Finding.warn(CHECK, what + " uses the VIP on another port than apivip's (" + server.url()
-          + "): it bypasses the proxy and fails whenever the holder's own apiserver does; run: "
-          + fix(file, nodeComponents, server, replacement));
+      case ELSEWHERE ->
+          Finding.ok(
+              CHECK, what + " names " + server.url() + ", not a node of this cluster: not checked");
+      case OWN_APISERVER ->
+          nodeComponents
+              ? Finding.ok(
+                  CHECK,
+                  what
+                      + " uses this node's own apiserver ("
+                      + server.url()
+                      + "): fine for this node's own components;"
+                      + " to keep them up when it fails, use "
+                      + endpoints.localUrl()
+                      + " ("
+                      + GUIDE
+                      + ")")
+              : Finding.warn(
+                  CHECK,
+                  what
+                      + " points at this node's apiserver only ("
+                      + server.url()
+                      + "): its users lose the API"
+                      + " when this node reboots; run: "
+                      + fix(file, nodeComponents, server, replacement));
+      case VIP_PAST_PROXY ->
+          Finding.warn(
+              CHECK,
+              what
+                  + " uses the VIP on another port than apivip's ("
+                  + server.url()
+                  + "): it bypasses the proxy and fails whenever the holder's own apiserver does;"
+                  + " run: "
+                  + fix(file, nodeComponents, server, replacement));
       case ONE_NODE -> {
-        String node = addresses.stream().map(endpoints.nodes()::get).filter(id -> id != null).findFirst().orElse("one node");
-        yield Finding.warn(CHECK, what + " points at " + node + " only (" + server.url() + "): "
-            + (nodeComponents ? "this node's components" : "its users") + " lose the API when " + node + " reboots; run: "
-            + fix(file, nodeComponents, server, replacement));
+        String node =
+            addresses.stream()
+                .map(endpoints.nodes()::get)
+                .filter(id -> id != null)
+                .findFirst()
+                .orElse("one node");
+        yield Finding.warn(
+            CHECK,
+            what
+                + " points at "
+                + node
+                + " only ("
+                + server.url()
+                + "): "
+                + (nodeComponents ? "this node's components" : "its users")
+                + " lose the API when "
+                + node
+                + " reboots; run: "
+                + fix(file, nodeComponents, server, replacement));
       }
     };
   }
 
   static Target classify(List<InetAddress> addresses, int port, Endpoints endpoints) {
-    if (addresses.stream().anyMatch(address -> endpoints.proxy().contains(new InetSocketAddress(address, port)))) {
+    if (addresses.stream()
+        .anyMatch(address -> endpoints.proxy().contains(new InetSocketAddress(address, port)))) {
       return Target.PROXY;
     }
-    if (addresses.stream().anyMatch(address -> endpoints.ownApiserver().contains(new InetSocketAddress(address, port)))) {
+    if (addresses.stream()
+        .anyMatch(
+            address -> endpoints.ownApiserver().contains(new InetSocketAddress(address, port)))) {
       return Target.OWN_APISERVER;
     }
     if (addresses.contains(endpoints.vip())) {
       return Target.VIP_PAST_PROXY;
     }
-    return addresses.stream().anyMatch(endpoints.nodes()::containsKey) ? Target.ONE_NODE : Target.ELSEWHERE;
+    return addresses.stream().anyMatch(endpoints.nodes()::containsKey)
+        ? Target.ONE_NODE
+        : Target.ELSEWHERE;
   }
 
   private static String fix(Path file, boolean nodeComponents, Server server, String target) {
     if (nodeComponents) {
-      return "sudo sed -i 's#server: " + server.url() + "#server: " + target + "#' " + file
-          + " && sudo snap restart microk8s.daemon-kubelite (" + GUIDE + ")";
+      return "sudo sed -i 's#server: "
+          + server.url()
+          + "#server: "
+          + target
+          + "#' "
+          + file
+          + " && sudo snap restart microk8s.daemon-kubelite ("
+          + GUIDE
+          + ")";
     }
     if (server.cluster().isEmpty()) {
       return "sed -i 's#server: " + server.url() + "#server: " + target + "#' " + file;
     }
-    return "kubectl --kubeconfig " + file + " config set-cluster " + server.cluster() + " --server=" + target;
+    return "kubectl --kubeconfig "
+        + file
+        + " config set-cluster "
+        + server.cluster()
+        + " --server="
+        + target;
   }
 
   /**
-   * The clusters of a kubeconfig: each {@code server:} under {@code clusters:}, with the name of its
-   * list item. A file read some other way (JSON, odd indentation) still yields its servers, unnamed.
+   * The clusters of a kubeconfig: each {@code server:} under {@code clusters:}, with the name of
+   * its list item. A file read some other way (JSON, odd indentation) still yields its servers,
+   * unnamed.
    */
   static List<Server> servers(String kubeconfig) {
     List<Server> servers = new ArrayList<>();
@@ -299,7 +391,9 @@ final class KubeconfigCheck {
   }
 
   private static String unquote(String value) {
-    if (value.length() >= 2 && (value.startsWith("\"") && value.endsWith("\"") || value.startsWith("'") && value.endsWith("'"))) {
+    if (value.length() >= 2
+        && (value.startsWith("\"") && value.endsWith("\"")
+            || value.startsWith("'") && value.endsWith("'"))) {
       return value.substring(1, value.length() - 1);
     }
     return value;

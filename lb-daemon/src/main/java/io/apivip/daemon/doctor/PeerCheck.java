@@ -19,8 +19,8 @@ import java.util.Set;
 
 /**
  * Can this node reach its peers? With the daemon running, its membership view answers (a peer is
- * alive when its signed heartbeats arrive); without it, a TCP connect to each peer's apiserver
- * at least tells a host that is down or firewalled from one that is up.
+ * alive when its signed heartbeats arrive); without it, a TCP connect to each peer's apiserver at
+ * least tells a host that is down or firewalled from one that is up.
  */
 final class PeerCheck {
 
@@ -47,27 +47,67 @@ final class PeerCheck {
       if (member.state().equals(ALIVE)) {
         alive.add(member);
       } else if (member.lastHeardSeconds() == null) {
-        findings.add(Finding.fail(CHECK, who + " has never been heard from: check that apivip runs there (systemctl status apivip)"
-            + " and that UDP " + heartbeatPort + " passes between the nodes both ways (" + TROUBLESHOOTING + ")"));
+        findings.add(
+            Finding.fail(
+                CHECK,
+                who
+                    + " has never been heard from: check that apivip runs there (systemctl status"
+                    + " apivip) and that UDP "
+                    + heartbeatPort
+                    + " passes between the nodes both ways ("
+                    + TROUBLESHOOTING
+                    + ")"));
       } else if (member.maintenance()) {
-        findings.add(Finding.warn(CHECK, who + " is in maintenance and silent for " + seconds(member.lastHeardSeconds())
-            + " (rebooting?): it rejoins when apivip starts there; do not take another node down meanwhile"));
+        findings.add(
+            Finding.warn(
+                CHECK,
+                who
+                    + " is in maintenance and silent for "
+                    + seconds(member.lastHeardSeconds())
+                    + " (rebooting?): it rejoins when apivip starts there; do not take another node"
+                    + " down meanwhile"));
       } else {
-        findings.add(Finding.fail(CHECK, who + " is silent for " + seconds(member.lastHeardSeconds())
-            + ": is it up and is apivip running there (systemctl status apivip)? is UDP " + heartbeatPort
-            + " blocked between the nodes (" + TROUBLESHOOTING + ")?"));
+        findings.add(
+            Finding.fail(
+                CHECK,
+                who
+                    + " is silent for "
+                    + seconds(member.lastHeardSeconds())
+                    + ": is it up and is apivip running there (systemctl status apivip)? is UDP "
+                    + heartbeatPort
+                    + " blocked between the nodes ("
+                    + TROUBLESHOOTING
+                    + ")?"));
       }
     }
     StatusReport.Quorum quorum = status.quorum();
-    String quorumText = quorum.seen() + (quorum.seen() == 1 ? " node" : " nodes") + " (itself included), " + quorum.required() + " needed for quorum";
+    String quorumText =
+        quorum.seen()
+            + (quorum.seen() == 1 ? " node" : " nodes")
+            + " (itself included), "
+            + quorum.required()
+            + " needed for quorum";
     if (!quorum.present()) {
-      findings.add(Finding.fail(CHECK, "this node sees " + quorumText + ": it will not hold the VIP until more peers are heard"));
+      findings.add(
+          Finding.fail(
+              CHECK,
+              "this node sees "
+                  + quorumText
+                  + ": it will not hold the VIP until more peers are heard"));
     } else {
-      findings.add(Finding.ok(CHECK, (alive.isEmpty() ? "" : KeyCheck.ids(alive) + " alive; ") + "this node sees " + quorumText));
+      findings.add(
+          Finding.ok(
+              CHECK,
+              (alive.isEmpty() ? "" : KeyCheck.ids(alive) + " alive; ")
+                  + "this node sees "
+                  + quorumText));
     }
     if (status.maintenance()) {
-      findings.add(Finding.warn(CHECK, "this node is in maintenance (apivip drain): it does not hold the VIP or get new"
-          + " connections; run apivip resume when done"));
+      findings.add(
+          Finding.warn(
+              CHECK,
+              "this node is in maintenance (apivip drain): it does not hold the VIP or get new"
+                  + " connections; run apivip resume when done"));
     }
     return findings;
   }
@@ -79,26 +119,59 @@ final class PeerCheck {
       if (node.id().equals(settings.nodeId())) {
         continue;
       }
-      Optional<Backend> backend = settings.backends().stream().filter(b -> b.nodeId().equals(node.id())).findFirst();
+      Optional<Backend> backend =
+          settings.backends().stream().filter(b -> b.nodeId().equals(node.id())).findFirst();
       String who = node.id() + " (" + node.address().getHostAddress() + ")";
       String heartbeat = "UDP " + settings.heartbeat().port();
       if (backend.isEmpty()) {
-        findings.add(Finding.warn(CHECK, who + " runs no configured apiserver to test by TCP; " + heartbeat
-            + " is tested only while the daemon runs"));
+        findings.add(
+            Finding.warn(
+                CHECK,
+                who
+                    + " runs no configured apiserver to test by TCP; "
+                    + heartbeat
+                    + " is tested only while the daemon runs"));
         continue;
       }
       InetSocketAddress address = backend.get().address();
       String port = "TCP " + address.getPort();
       Optional<String> problem = connect(address, timeout);
       if (problem.isEmpty()) {
-        findings.add(Finding.ok(CHECK, who + " answers on " + port + " (its apiserver); " + heartbeat
-            + " is tested only while the daemon runs"));
+        findings.add(
+            Finding.ok(
+                CHECK,
+                who
+                    + " answers on "
+                    + port
+                    + " (its apiserver); "
+                    + heartbeat
+                    + " is tested only while the daemon runs"));
       } else if (problem.get().equals(REFUSED)) {
-        findings.add(Finding.warn(CHECK, who + " refuses " + port + ": the host is up but its apiserver is not listening"
-            + " (microk8s status on " + node.id() + ")"));
+        findings.add(
+            Finding.warn(
+                CHECK,
+                who
+                    + " refuses "
+                    + port
+                    + ": the host is up but its apiserver is not listening"
+                    + " (microk8s status on "
+                    + node.id()
+                    + ")"));
       } else {
-        findings.add(Finding.fail(CHECK, who + " does not answer on " + port + " (" + problem.get() + "): is it up? does a"
-            + " firewall drop traffic between the nodes? " + heartbeat + " must pass too (" + TROUBLESHOOTING + ")"));
+        findings.add(
+            Finding.fail(
+                CHECK,
+                who
+                    + " does not answer on "
+                    + port
+                    + " ("
+                    + problem.get()
+                    + "): is it up? does a"
+                    + " firewall drop traffic between the nodes? "
+                    + heartbeat
+                    + " must pass too ("
+                    + TROUBLESHOOTING
+                    + ")"));
       }
     }
     return findings;
@@ -110,7 +183,10 @@ final class PeerCheck {
       socket.connect(address, (int) timeout.toMillis());
       return Optional.empty();
     } catch (ConnectException e) {
-      return Optional.of(e.getMessage() != null && e.getMessage().toLowerCase(Locale.ROOT).contains("refused") ? REFUSED : String.valueOf(e.getMessage()));
+      return Optional.of(
+          e.getMessage() != null && e.getMessage().toLowerCase(Locale.ROOT).contains("refused")
+              ? REFUSED
+              : String.valueOf(e.getMessage()));
     } catch (SocketTimeoutException e) {
       return Optional.of("no answer within " + seconds(timeout.toMillis() / 1000.0));
     } catch (IOException e) {

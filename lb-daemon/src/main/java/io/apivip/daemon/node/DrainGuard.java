@@ -22,7 +22,8 @@ public final class DrainGuard {
    * @param apiserverReady whether a node's apiserver is ready, as this node's health checks see it
    * @return why a drain of this node should not go ahead now; empty when it may
    */
-  public static List<String> obstacles(List<ClusterStatus.Member> members, Predicate<String> apiserverReady) {
+  public static List<String> obstacles(
+      List<ClusterStatus.Member> members, Predicate<String> apiserverReady) {
     List<String> obstacles = new ArrayList<>();
     boolean anotherCouldHold = false;
     for (ClusterStatus.Member member : members) {
@@ -30,13 +31,21 @@ public final class DrainGuard {
         continue;
       }
       if (member.liveness() != ClusterStatus.Liveness.ALIVE) {
-        obstacles.add("node " + member.id() + " is down (" + member.liveness().name().toLowerCase(Locale.ROOT).replace('_', ' ') + ")");
+        obstacles.add(
+            "node "
+                + member.id()
+                + " is down ("
+                + member.liveness().name().toLowerCase(Locale.ROOT).replace('_', ' ')
+                + ")");
       } else if (member.maintenance()) {
         obstacles.add("node " + member.id() + " is in maintenance");
       } else if (!apiserverReady.test(member.id())) {
         obstacles.add("the apiserver on node " + member.id() + " is not ready");
       }
-      anotherCouldHold |= member.liveness() == ClusterStatus.Liveness.ALIVE && member.eligible() && !member.maintenance();
+      anotherCouldHold |=
+          member.liveness() == ClusterStatus.Liveness.ALIVE
+              && member.eligible()
+              && !member.maintenance();
     }
     if (!anotherCouldHold) {
       obstacles.add(0, "no other node could hold the VIP: this node is the last one that can");
@@ -48,11 +57,14 @@ public final class DrainGuard {
   public static String cost(List<String> obstacles) {
     List<String> costs = new ArrayList<>();
     if (obstacles.stream().anyMatch(o -> o.startsWith("no other node"))) {
-      costs.add("the VIP stays on this node until another node can take it, and clients through the VIP fail while this node is down");
+      costs.add(
+          "the VIP stays on this node until another node can take it, and clients through the VIP"
+              + " fail while this node is down");
     }
     if (obstacles.stream().anyMatch(o -> !o.startsWith("no other node"))) {
-      costs.add("with another control-plane node already out, taking this one out too can leave dqlite without a majority: "
-          + "the Kubernetes API stops until a node is back");
+      costs.add(
+          "with another control-plane node already out, taking this one out too can leave dqlite"
+              + " without a majority: the Kubernetes API stops until a node is back");
     }
     return String.join("; ", costs);
   }

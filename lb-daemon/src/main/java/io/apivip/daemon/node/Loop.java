@@ -7,8 +7,8 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The one thread that runs the {@link NodeController}, and the clock it runs by. The daemon's is one
- * Netty event loop; tests use one on virtual time.
+ * The one thread that runs the {@link NodeController}, and the clock it runs by. The daemon's is
+ * one Netty event loop; tests use one on virtual time.
  */
 public interface Loop {
 
@@ -23,7 +23,10 @@ public interface Loop {
   /** Whether the calling thread is this loop's thread. */
   boolean inLoop();
 
-  /** Runs {@code task} on the loop soon, after the tasks posted before it; dropped once the loop is shut down. */
+  /**
+   * Runs {@code task} on the loop soon, after the tasks posted before it; dropped once the loop is
+   * shut down.
+   */
   void execute(Runnable task);
 
   Timer schedule(Duration delay, Runnable task);
@@ -46,14 +49,16 @@ public interface Loop {
         try {
           executor.execute(task);
         } catch (RejectedExecutionException e) {
-          // The daemon is stopping: events from parts that still run (health, VIP) have no one to act on them.
+          // The daemon is stopping: events from parts that still run (health, VIP) have no one to
+          // act on them.
         }
       }
 
       @Override
       public Timer schedule(Duration delay, Runnable task) {
         try {
-          ScheduledFuture<?> future = executor.schedule(task, delay.toNanos(), TimeUnit.NANOSECONDS);
+          ScheduledFuture<?> future =
+              executor.schedule(task, delay.toNanos(), TimeUnit.NANOSECONDS);
           return () -> future.cancel(false);
         } catch (RejectedExecutionException e) {
           return () -> {};

@@ -34,9 +34,9 @@ import org.slf4j.LoggerFactory;
  * holder gave the VIP up as soon as it could route nowhere, it would go to whichever node noticed
  * last or recovered first, and on again: every move resets every connection, and gains nothing. So
  * a holder that can route nowhere stays eligible while no other node is (then no node could serve
- * better), and for a settle time (one health interval plus one check timeout) after another one
- * is: long enough for the views of the same apiservers to agree. Only when this node alone has lost
- * its apiservers does the VIP move, a settle time after another node could take it.
+ * better), and for a settle time (one health interval plus one check timeout) after another one is:
+ * long enough for the views of the same apiservers to agree. Only when this node alone has lost its
+ * apiservers does the VIP move, a settle time after another node could take it.
  *
  * <p>While the holder keeps the VIP this way, its inputs include other nodes' eligibility, which it
  * learns from heartbeats without an event; so a verdict may ask to be judged again after a delay,
@@ -67,7 +67,9 @@ public final class NodeController {
    */
   public record State(boolean maintenance, boolean stopping, boolean eligible, boolean quiescing) {}
 
-  /** A verdict on eligibility, and when to judge again even if no input changes (empty: no need). */
+  /**
+   * A verdict on eligibility, and when to judge again even if no input changes (empty: no need).
+   */
   record Verdict(boolean eligible, Optional<Duration> judgeAgainIn) {}
 
   private final Loop loop;
@@ -78,28 +80,38 @@ public final class NodeController {
   private volatile State state = new State(false, false, false, false);
 
   private VipManager.Status vip;
+
   /** This node holds the VIP by the cluster's latest decision. */
   private boolean holding;
+
   /** The hold decision whose address the VIP part is still to confirm; 0 when none. */
   private long unconfirmedHold;
+
   /** The release decision whose removal the VIP part is still to confirm; 0 when none. */
   private long unconfirmedRelease;
+
   /** What the cluster was last told; null before the first verdict. */
   private Boolean eligible;
+
   private boolean maintenance;
   private boolean stopping;
+
   /** The cluster has been told this node is in maintenance. */
   private boolean maintenanceAnnounced;
+
   /** The planned handoff whose quiesce is in progress (see {@link #quiesced}); 0 when none. */
   private long quiescing;
+
   private long quiesces;
   private Loop.Timer recheck;
   private long recheckAt;
   // The holder that keeps the VIP while it can route nowhere: see the class comment.
   private boolean keeping;
   private boolean gaveUp;
+
   /** The gate was opened again because a drained holder had no one to hand over to. */
   private boolean gateReopenedForNoHandoff;
+
   private long anotherQualifiesSince = NEVER;
 
   /**
@@ -107,7 +119,8 @@ public final class NodeController {
    * @param settle how long a holder that can route nowhere keeps the VIP after another node could
    *     take it: one health interval plus one check timeout
    */
-  public NodeController(Loop loop, Parts parts, Routing routing, List<Settings.Backend> backends, Duration settle) {
+  public NodeController(
+      Loop loop, Parts parts, Routing routing, List<Settings.Backend> backends, Duration settle) {
     this.loop = loop;
     this.parts = parts;
     this.routing = routing;
@@ -115,7 +128,8 @@ public final class NodeController {
     this.settle = settle;
   }
 
-  // ---- events ------------------------------------------------------------------------------------
+  // ---- events
+  // ------------------------------------------------------------------------------------
 
   /** Begins, with the VIP part's status as it is now; the first verdict goes to the cluster. */
   public void start(VipManager.Status vipStatus) {
@@ -175,7 +189,10 @@ public final class NodeController {
     }
   }
 
-  /** The nodes in maintenance, as the cluster's heartbeats say; the proxy routes around their apiservers. */
+  /**
+   * The nodes in maintenance, as the cluster's heartbeats say; the proxy routes around their
+   * apiservers.
+   */
   public void maintenanceChanged(Set<String> nodes) {
     onLoop("maintenanceChanged");
     routing.setMaintenance(nodes);
@@ -185,37 +202,42 @@ public final class NodeController {
   /**
    * The operator's {@code apivip drain}: refused, with the reasons, while {@link DrainGuard} names
    * anything (another node down, in maintenance or with its apiserver not ready, or no other node
-   * that could hold the VIP), unless forced. Returns the obstacles it saw; when not forced and there
-   * are any, nothing changed.
+   * that could hold the VIP), unless forced. Returns the obstacles it saw; when not forced and
+   * there are any, nothing changed.
    */
   public List<String> drain(boolean force) {
     onLoop("drain");
     if (maintenance) {
       return List.of();
     }
-    List<String> obstacles = DrainGuard.obstacles(parts.cluster().status().members(), this::apiserverReady);
+    List<String> obstacles =
+        DrainGuard.obstacles(parts.cluster().status().members(), this::apiserverReady);
     if (!obstacles.isEmpty()) {
       if (!force) {
         log.warn("drain refused: {}", String.join("; ", obstacles));
         return obstacles;
       }
-      log.warn("drain forced although {}: {}", String.join("; ", obstacles), DrainGuard.cost(obstacles));
+      log.warn(
+          "drain forced although {}: {}", String.join("; ", obstacles), DrainGuard.cost(obstacles));
     }
     enterMaintenance();
     return obstacles;
   }
 
-  /** Whether an apiserver of {@code nodeId} is routable from here; true for a node with none configured. */
+  /**
+   * Whether an apiserver of {@code nodeId} is routable from here; true for a node with none
+   * configured.
+   */
   boolean apiserverReady(String nodeId) {
     List<Settings.Backend> own = backends.stream().filter(b -> b.nodeId().equals(nodeId)).toList();
     return own.isEmpty() || own.stream().anyMatch(routing::routable);
   }
 
   /**
-   * Maintenance on (the operator's {@code apivip drain}, once allowed, or a stop): a planned handoff. If this node holds the
-   * VIP, its proxy first finishes the connections in flight on the VIP while new ones wait; only
-   * then does the cluster hear of the maintenance and move the VIP, so no connection is cut by the
-   * move. Otherwise the cluster hears of it at once.
+   * Maintenance on (the operator's {@code apivip drain}, once allowed, or a stop): a planned
+   * handoff. If this node holds the VIP, its proxy first finishes the connections in flight on the
+   * VIP while new ones wait; only then does the cluster hear of the maintenance and move the VIP,
+   * so no connection is cut by the move. Otherwise the cluster hears of it at once.
    */
   public void enterMaintenance() {
     onLoop("enterMaintenance");
@@ -223,11 +245,15 @@ public final class NodeController {
       return;
     }
     maintenance = true;
-    log.info("maintenance on: handing the VIP over and taking this node's apiserver out of rotation");
+    log.info(
+        "maintenance on: handing the VIP over and taking this node's apiserver out of rotation");
     if (holding) {
       long handoff = ++quiesces;
       quiescing = handoff;
-      parts.gate().quiesceVip(HANDOFF_QUIESCE).whenComplete((done, failure) -> loop.execute(() -> quiesced(handoff)));
+      parts
+          .gate()
+          .quiesceVip(HANDOFF_QUIESCE)
+          .whenComplete((done, failure) -> loop.execute(() -> quiesced(handoff)));
     } else {
       announceMaintenance(true);
     }
@@ -235,8 +261,9 @@ public final class NodeController {
   }
 
   /**
-   * The proxy's quiesce for the planned handoff {@code handoff} is over. One that a resume cancelled
-   * (and perhaps a new drain replaced) is over for nothing: only the latest one lets the VIP move.
+   * The proxy's quiesce for the planned handoff {@code handoff} is over. One that a resume
+   * cancelled (and perhaps a new drain replaced) is over for nothing: only the latest one lets the
+   * VIP move.
    */
   void quiesced(long handoff) {
     onLoop("quiesced");
@@ -268,7 +295,9 @@ public final class NodeController {
     publish();
   }
 
-  /** The daemon stops: maintenance on for good, so the VIP is handed over before the parts close. */
+  /**
+   * The daemon stops: maintenance on for good, so the VIP is handed over before the parts close.
+   */
   public void stop() {
     onLoop("stop");
     stopping = true;
@@ -281,13 +310,18 @@ public final class NodeController {
     parts.cluster().announceMaintenance(on);
   }
 
-  // ---- eligibility -------------------------------------------------------------------------------
+  // ---- eligibility
+  // -------------------------------------------------------------------------------
 
   private void judge() {
     boolean routable = backends.stream().anyMatch(routing::routable);
     boolean anotherQualifies =
         parts.cluster().status().members().stream()
-            .anyMatch(m -> m.liveness() == ClusterStatus.Liveness.ALIVE && m.eligible() && !m.maintenance());
+            .anyMatch(
+                m ->
+                    m.liveness() == ClusterStatus.Liveness.ALIVE
+                        && m.eligible()
+                        && !m.maintenance());
     reopenIfNoHandoff(anotherQualifies);
     Verdict verdict = verdict(routable, vip.machineryWorks(), holding, anotherQualifies);
     verdict.judgeAgainIn().ifPresent(this::judgeAgainWithin);
@@ -299,8 +333,8 @@ public final class NodeController {
   }
 
   /**
-   * A holder in maintenance whose quiesce is over keeps its VIP gate closed only while a handoff can
-   * happen: with no other node that could take the VIP, it would hold the address and answer no
+   * A holder in maintenance whose quiesce is over keeps its VIP gate closed only while a handoff
+   * can happen: with no other node that could take the VIP, it would hold the address and answer no
    * one (with every node drained, the API through the VIP was down until a resume). So it opens the
    * gate again, once, and closes it by a new quiesce only on a new drain. Judged again every poll
    * while it waits.
@@ -315,7 +349,9 @@ public final class NodeController {
     judgeAgainWithin(POLL);
     if (!anotherQualifies && !gateReopenedForNoHandoff) {
       gateReopenedForNoHandoff = true;
-      log.warn("maintenance: no other node can take the VIP, so this node keeps it and serves it again until one can");
+      log.warn(
+          "maintenance: no other node can take the VIP, so this node keeps it and serves it again"
+              + " until one can");
       parts.gate().reopenVip();
     }
   }
@@ -343,9 +379,11 @@ public final class NodeController {
    * @param routable an apiserver is up and out of maintenance, as this node's health checks see it
    * @param vipWorks the VIP machinery works
    * @param holding this node holds the VIP, by the cluster's latest decision
-   * @param anotherQualifies another node is alive, eligible and not in maintenance, as heartbeats say
+   * @param anotherQualifies another node is alive, eligible and not in maintenance, as heartbeats
+   *     say
    */
-  private Verdict verdict(boolean routable, boolean vipWorks, boolean holding, boolean anotherQualifies) {
+  private Verdict verdict(
+      boolean routable, boolean vipWorks, boolean holding, boolean anotherQualifies) {
     if (routable || !holding || !vipWorks) {
       if (keeping && routable) {
         log.info("an apiserver is routable from this node again");
@@ -358,8 +396,9 @@ public final class NodeController {
     if (!keeping) {
       keeping = true;
       log.warn(
-          "no apiserver is routable from this node; it keeps the VIP while no other node can route, and for {} ms after one can "
-              + "(if every node finds the same, moving the VIP would only reset connections)",
+          "no apiserver is routable from this node; it keeps the VIP while no other node can route,"
+              + " and for {} ms after one can (if every node finds the same, moving the VIP would"
+              + " only reset connections)",
           settle.toMillis());
     }
     if (!anotherQualifies) {
@@ -373,16 +412,22 @@ public final class NodeController {
     }
     long left = anotherQualifiesSince + settle.toNanos() - now;
     if (left > 0) {
-      return new Verdict(true, Optional.of(POLL.compareTo(Duration.ofNanos(left)) < 0 ? POLL : Duration.ofNanos(left)));
+      return new Verdict(
+          true,
+          Optional.of(POLL.compareTo(Duration.ofNanos(left)) < 0 ? POLL : Duration.ofNanos(left)));
     }
     if (!gaveUp) {
       gaveUp = true;
-      log.warn("still no apiserver routable from this node, and another node has been able to serve for {} ms: it gives the VIP up", settle.toMillis());
+      log.warn(
+          "still no apiserver routable from this node, and another node has been able to serve for"
+              + " {} ms: it gives the VIP up",
+          settle.toMillis());
     }
     return new Verdict(false, Optional.of(POLL));
   }
 
-  // ---- state -------------------------------------------------------------------------------------
+  // ---- state
+  // -------------------------------------------------------------------------------------
 
   /** The latest decisions; any thread. */
   public State state() {
@@ -400,7 +445,11 @@ public final class NodeController {
   private void onLoop(String method) {
     if (!loop.inLoop()) {
       throw new IllegalStateException(
-          "NodeController." + method + " called on thread " + Thread.currentThread().getName() + ", not on its loop");
+          "NodeController."
+              + method
+              + " called on thread "
+              + Thread.currentThread().getName()
+              + ", not on its loop");
     }
   }
 }

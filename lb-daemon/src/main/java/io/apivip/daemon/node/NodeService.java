@@ -17,9 +17,9 @@ import org.slf4j.LoggerFactory;
  * The node controller as the daemon uses it: a {@link NodeController} running on its {@link Loop},
  * with every input posted to it from any thread and taken in the order posted.
  *
- * <p>Contract for the daemon: make the service first and hand its inputs to the parts as they
- * start ({@link #clusterListener()}, {@link #healthChanged}, {@link #vipChanged}); once every part
- * runs, {@link #start} the controller. Inputs that come before then wait for it, in order. {@link
+ * <p>Contract for the daemon: make the service first and hand its inputs to the parts as they start
+ * ({@link #clusterListener()}, {@link #healthChanged}, {@link #vipChanged}); once every part runs,
+ * {@link #start} the controller. Inputs that come before then wait for it, in order. {@link
  * #state()} is a snapshot safe to read from any thread.
  */
 public final class NodeService {
@@ -27,8 +27,10 @@ public final class NodeService {
   private static final Logger log = LoggerFactory.getLogger(NodeService.class);
 
   private final Loop loop;
+
   /** Events posted before the controller started; owned by the loop. */
   private final List<Consumer<NodeController>> early = new ArrayList<>();
+
   private volatile NodeController controller;
 
   public NodeService(Loop loop) {
@@ -47,17 +49,18 @@ public final class NodeService {
   public void start(NodeController starting, Supplier<VipManager.Status> vipStatus)
       throws InterruptedException, ExecutionException {
     CompletableFuture<Void> started = new CompletableFuture<>();
-    loop.execute(() -> {
-      try {
-        starting.start(vipStatus.get());
-        controller = starting;
-        early.forEach(event -> event.accept(starting));
-        early.clear();
-        started.complete(null);
-      } catch (RuntimeException e) {
-        started.completeExceptionally(e);
-      }
-    });
+    loop.execute(
+        () -> {
+          try {
+            starting.start(vipStatus.get());
+            controller = starting;
+            early.forEach(event -> event.accept(starting));
+            early.clear();
+            started.complete(null);
+          } catch (RuntimeException e) {
+            started.completeExceptionally(e);
+          }
+        });
     started.get();
   }
 
@@ -97,17 +100,18 @@ public final class NodeService {
   }
 
   /**
-   * The operator's drain, checked by {@link DrainGuard}: completes with the obstacles the controller
-   * saw (refused if any and not forced).
+   * The operator's drain, checked by {@link DrainGuard}: completes with the obstacles the
+   * controller saw (refused if any and not forced).
    */
   public CompletableFuture<List<String>> drain(boolean force) {
     CompletableFuture<List<String>> answer = new CompletableFuture<>();
     post(controller -> answer.complete(controller.drain(force)))
-        .whenComplete((done, failure) -> {
-          if (failure != null) {
-            answer.completeExceptionally(failure);
-          }
-        });
+        .whenComplete(
+            (done, failure) -> {
+              if (failure != null) {
+                answer.completeExceptionally(failure);
+              }
+            });
     return answer;
   }
 
@@ -133,23 +137,25 @@ public final class NodeService {
    */
   CompletableFuture<Void> post(Consumer<NodeController> event) {
     CompletableFuture<Void> done = new CompletableFuture<>();
-    Consumer<NodeController> run = started -> {
-      try {
-        event.accept(started);
-        done.complete(null);
-      } catch (RuntimeException e) {
-        log.error("the node controller failed on an event", e);
-        done.completeExceptionally(e);
-      }
-    };
-    loop.execute(() -> {
-      NodeController started = controller;
-      if (started == null) {
-        early.add(run);
-      } else {
-        run.accept(started);
-      }
-    });
+    Consumer<NodeController> run =
+        started -> {
+          try {
+            event.accept(started);
+            done.complete(null);
+          } catch (RuntimeException e) {
+            log.error("the node controller failed on an event", e);
+            done.completeExceptionally(e);
+          }
+        };
+    loop.execute(
+        () -> {
+          NodeController started = controller;
+          if (started == null) {
+            early.add(run);
+          } else {
+            run.accept(started);
+          }
+        });
     return done;
   }
 }

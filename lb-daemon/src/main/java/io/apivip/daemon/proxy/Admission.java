@@ -22,8 +22,9 @@ import org.slf4j.LoggerFactory;
  * listeners, closes new ones beyond {@code proxy.max-connections} (beyond it plus {@code
  * proxy.local-reserve} on the node-local listeners), those of a source address at {@code
  * proxy.max-connections-per-source} and, once the proxy is closing, every new one. None of this
- * touches health or eligibility: a full proxy never moves the VIP. Hands those it serves to the VIP gate (when accepted on the VIP) and to a {@link
- * Connector}. Every event loop runs it; its counts are atomic.
+ * touches health or eligibility: a full proxy never moves the VIP. Hands those it serves to the VIP
+ * gate (when accepted on the VIP) and to a {@link Connector}. Every event loop runs it; its counts
+ * are atomic.
  */
 final class Admission {
 
@@ -37,11 +38,13 @@ final class Admission {
   private final VipGate gate;
   private final SourceLimit sources;
   private final Relay.Tuning tuning;
-  private final ChannelGroup clients = new DefaultChannelGroup("apivip-proxy-clients", GlobalEventExecutor.INSTANCE);
+  private final ChannelGroup clients =
+      new DefaultChannelGroup("apivip-proxy-clients", GlobalEventExecutor.INSTANCE);
   private final AtomicInteger open;
   private final CompletableFuture<Void> allClosed = new CompletableFuture<>();
   private volatile boolean refusing;
   private volatile boolean listenersClosed;
+
   /** Makes the backend channels; a test replaces it before the listeners are bound. */
   private volatile Function<InetAddress, SocketChannel> backendSockets;
 
@@ -76,7 +79,8 @@ final class Admission {
 
   /** The first handler of every connection accepted on {@code listener}. */
   ChannelInitializer<Channel> initializer(ProxyListener listener) {
-    int connectTimeoutMillis = (int) Math.min(Integer.MAX_VALUE, settings.connectTimeout().toMillis());
+    int connectTimeoutMillis =
+        (int) Math.min(Integer.MAX_VALUE, settings.connectTimeout().toMillis());
     return new ChannelInitializer<>() {
       @Override
       protected void initChannel(Channel client) {
@@ -94,7 +98,10 @@ final class Admission {
     }
     // The node-local listeners may use the reserve: the node's own components still connect when
     // the VIP's clients have taken max-connections.
-    int limit = listener.settings().onVip() ? settings.maxConnections() : settings.maxConnections() + settings.limits().localReserve();
+    int limit =
+        listener.settings().onVip()
+            ? settings.maxConnections()
+            : settings.maxConnections() + settings.limits().localReserve();
     if (openNow > limit) {
       metrics.overLimit();
       events.overLimit(limit);
@@ -109,11 +116,14 @@ final class Admission {
         client.close();
         return;
       }
-      client.closeFuture().addListener(closed -> {
-        if (sources.release(source)) {
-          events.noSourceLimited();
-        }
-      });
+      client
+          .closeFuture()
+          .addListener(
+              closed -> {
+                if (sources.release(source)) {
+                  events.noSourceLimited();
+                }
+              });
     }
     events.underLimit();
     clients.add(client);
@@ -121,17 +131,36 @@ final class Admission {
       gate.admitted(client);
     }
     if (!settings.idleTimeout().isZero()) {
-      client.pipeline().addLast(new IdleStateHandler(0, 0, settings.idleTimeout().toNanos(), TimeUnit.NANOSECONDS));
+      client
+          .pipeline()
+          .addLast(
+              new IdleStateHandler(0, 0, settings.idleTimeout().toNanos(), TimeUnit.NANOSECONDS));
     }
     tuning.keepAlive().accept(client);
     if (!settings.limits().firstByteTimeout().isZero()) {
-      client.pipeline().addLast("first-bytes", new FirstBytes(settings.limits().firstByteTimeout(), metrics, events));
+      client
+          .pipeline()
+          .addLast(
+              "first-bytes", new FirstBytes(settings.limits().firstByteTimeout(), metrics, events));
     }
-    client.pipeline().addLast("connector", new Connector(
-        listener, pool, backendSockets, metrics, events, settings.connectAttempts(), connectTimeoutMillis, tuning));
+    client
+        .pipeline()
+        .addLast(
+            "connector",
+            new Connector(
+                listener,
+                pool,
+                backendSockets,
+                metrics,
+                events,
+                settings.connectAttempts(),
+                connectTimeoutMillis,
+                tuning));
   }
 
-  /** Client connections open now, over all listeners, including those still connecting; any thread. */
+  /**
+   * Client connections open now, over all listeners, including those still connecting; any thread.
+   */
   int open() {
     return open.get();
   }

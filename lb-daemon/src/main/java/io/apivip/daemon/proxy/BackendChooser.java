@@ -13,19 +13,21 @@ import java.util.List;
 final class BackendChooser {
 
   /**
-   * One apiserver as the chooser sees it. {@code routable} is "health says up and its node is not in
-   * maintenance"; {@code active} counts its open and connecting proxied connections over all listeners.
+   * One apiserver as the chooser sees it. {@code routable} is "health says up and its node is not
+   * in maintenance"; {@code active} counts its open and connecting proxied connections over all
+   * listeners.
    */
   record Candidate(Backend backend, boolean routable, int active) {}
 
   private BackendChooser() {}
 
   /**
-   * The backends to try, best first, at most {@code attempts} of them, each at most once; empty when
-   * none is routable. {@code ticket} is a per-listener connection counter: round robin starts at it,
-   * and least connections breaks ties with it so that equally loaded backends take turns.
+   * The backends to try, best first, at most {@code attempts} of them, each at most once; empty
+   * when none is routable. {@code ticket} is a per-listener connection counter: round robin starts
+   * at it, and least connections breaks ties with it so that equally loaded backends take turns.
    */
-  static List<Backend> order(Policy policy, List<Candidate> pool, String localNodeId, long ticket, int attempts) {
+  static List<Backend> order(
+      Policy policy, List<Candidate> pool, String localNodeId, long ticket, int attempts) {
     List<Candidate> routable = new ArrayList<>();
     for (Candidate candidate : pool) {
       if (candidate.routable()) {
@@ -36,11 +38,12 @@ final class BackendChooser {
       return List.of();
     }
     List<Candidate> rotated = rotate(routable, ticket);
-    List<Candidate> ordered = switch (policy) {
-      case ROUND_ROBIN -> rotated;
-      case LEAST_CONNECTIONS -> byActive(rotated);
-      case LOCAL_FIRST -> localFirst(byActive(rotated), localNodeId);
-    };
+    List<Candidate> ordered =
+        switch (policy) {
+          case ROUND_ROBIN -> rotated;
+          case LEAST_CONNECTIONS -> byActive(rotated);
+          case LOCAL_FIRST -> localFirst(byActive(rotated), localNodeId);
+        };
     return ordered.stream().limit(attempts).map(Candidate::backend).toList();
   }
 

@@ -16,8 +16,9 @@ public interface BackendHealth {
   boolean isUp(Backend backend);
 
   /**
-   * The proxy could not connect to this apiserver (refused, timed out, unreachable): a passive signal
-   * that health may use to mark it down before its next check. The proxy has already tried the next one.
+   * The proxy could not connect to this apiserver (refused, timed out, unreachable): a passive
+   * signal that health may use to mark it down before its next check. The proxy has already tried
+   * the next one.
    */
   void connectFailed(Backend backend, Throwable cause);
 }

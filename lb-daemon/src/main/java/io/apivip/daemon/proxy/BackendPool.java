@@ -49,7 +49,12 @@ final class BackendPool {
   private final String localNodeId;
   private final AtomicLong[] tickets;
 
-  BackendPool(List<Backend> backends, int listeners, String localNodeId, Routing routing, ProxyMetrics metrics) {
+  BackendPool(
+      List<Backend> backends,
+      int listeners,
+      String localNodeId,
+      Routing routing,
+      ProxyMetrics metrics) {
     for (Backend backend : backends) {
       slots.put(backend, new Slot(backend, listeners, metrics));
     }
@@ -65,10 +70,13 @@ final class BackendPool {
   List<Slot> choose(int listener, Policy policy, int attempts) {
     List<Candidate> candidates = new ArrayList<>(slots.size());
     for (Slot slot : slots.values()) {
-      candidates.add(new Candidate(slot.backend, routing.routable(slot.backend), slot.active.get()));
+      candidates.add(
+          new Candidate(slot.backend, routing.routable(slot.backend), slot.active.get()));
     }
     long ticket = tickets[listener].getAndIncrement();
-    return BackendChooser.order(policy, candidates, localNodeId, ticket, attempts).stream().map(slots::get).toList();
+    return BackendChooser.order(policy, candidates, localNodeId, ticket, attempts).stream()
+        .map(slots::get)
+        .toList();
   }
 
   int size() {
@@ -84,12 +92,13 @@ final class BackendPool {
     BackendHealth health = routing.health();
     List<ProxyStatus.BackendStatus> status = new ArrayList<>(slots.size());
     for (Slot slot : slots.values()) {
-      status.add(new ProxyStatus.BackendStatus(
-          slot.backend.nodeId(),
-          ProxyMetrics.tag(slot.backend),
-          health.isUp(slot.backend),
-          inMaintenance.contains(slot.backend.nodeId()),
-          slot.activeByListener[listener].get()));
+      status.add(
+          new ProxyStatus.BackendStatus(
+              slot.backend.nodeId(),
+              ProxyMetrics.tag(slot.backend),
+              health.isUp(slot.backend),
+              inMaintenance.contains(slot.backend.nodeId()),
+              slot.activeByListener[listener].get()));
     }
     return status;
   }

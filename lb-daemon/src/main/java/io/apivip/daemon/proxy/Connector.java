@@ -25,9 +25,10 @@ import org.slf4j.LoggerFactory;
  * until then (autoRead off), so a retry never has to replay a client byte and the client does not
  * notice a dead apiserver. With none left to try the client is closed at once.
  *
- * <p>One exception: when a client sends its bytes and its end of stream before the apiserver answers
- * the connect, epoll reads them anyway (EPOLLRDHUP drains the socket whatever autoRead says). They are
- * held here, at most one socket receive buffer, and passed on in order once the relay starts.
+ * <p>One exception: when a client sends its bytes and its end of stream before the apiserver
+ * answers the connect, epoll reads them anyway (EPOLLRDHUP drains the socket whatever autoRead
+ * says). They are held here, at most one socket receive buffer, and passed on in order once the
+ * relay starts.
  */
 final class Connector extends ChannelInboundHandlerAdapter {
 
@@ -44,7 +45,10 @@ final class Connector extends ChannelInboundHandlerAdapter {
   private final List<Object> readEarly = new ArrayList<>(0);
   private boolean endedEarly;
 
-  /** @param sockets makes the backend channels, of each apiserver's address family ({@link Transports#newSocketChannel}) */
+  /**
+   * @param sockets makes the backend channels, of each apiserver's address family ({@link
+   *     Transports#newSocketChannel})
+   */
   Connector(
       ProxyListener listener,
       BackendPool pool,
@@ -75,8 +79,8 @@ final class Connector extends ChannelInboundHandlerAdapter {
   }
 
   /**
-   * Connects to the apiserver of {@code order[attempt]} from a new channel on the client's event loop,
-   * which keeps the pair on one thread.
+   * Connects to the apiserver of {@code order[attempt]} from a new channel on the client's event
+   * loop, which keeps the pair on one thread.
    */
   private void connect(ChannelHandlerContext ctx, List<Slot> order, int attempt) {
     Channel client = ctx.channel();
@@ -92,23 +96,33 @@ final class Connector extends ChannelInboundHandlerAdapter {
     }
     slot.opened(listener.index());
     backend.closeFuture().addListener(closed -> slot.closed(listener.index()));
-    client.eventLoop().register(backend).addListener((ChannelFutureListener) registered -> {
-      if (!registered.isSuccess()) {
-        nodeFailed(client, registered.cause());
-        return;
-      }
-      backend.connect(address).addListener(connected -> {
-        if (connected.isSuccess()) {
-          slot.meters.connectTime().record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
-          slot.meters.ok().increment();
-          events.backendReached();
-          relay(ctx, client, backend, slot);
-        } else {
-          backend.close();
-          failed(ctx, order, attempt, connected.cause());
-        }
-      });
-    });
+    client
+        .eventLoop()
+        .register(backend)
+        .addListener(
+            (ChannelFutureListener)
+                registered -> {
+                  if (!registered.isSuccess()) {
+                    nodeFailed(client, registered.cause());
+                    return;
+                  }
+                  backend
+                      .connect(address)
+                      .addListener(
+                          connected -> {
+                            if (connected.isSuccess()) {
+                              slot.meters
+                                  .connectTime()
+                                  .record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
+                              slot.meters.ok().increment();
+                              events.backendReached();
+                              relay(ctx, client, backend, slot);
+                            } else {
+                              backend.close();
+                              failed(ctx, order, attempt, connected.cause());
+                            }
+                          });
+                });
   }
 
   /**
@@ -118,13 +132,15 @@ final class Connector extends ChannelInboundHandlerAdapter {
   private Channel backendChannel(InetSocketAddress address, Relay relay) {
     SocketChannel channel = sockets.apply(address.getAddress());
     try {
-      channel.config()
+      channel
+          .config()
           .setAllowHalfClosure(true) // Netty has turned TCP_NODELAY on already
           .setRecvByteBufAllocator(tuning.memory().reads())
           .setConnectTimeoutMillis(connectTimeoutMillis)
           .setAutoRead(false);
       tuning.keepAlive().accept(channel);
-      // Before registration, which then carries the interest set; after autoRead, which clears EPOLLIN.
+      // Before registration, which then carries the interest set; after autoRead, which clears
+      // EPOLLIN.
       NettySeam.keepAcrossHalfClose(channel);
       NettySeam.readFromTheStart(channel);
       channel.pipeline().addLast(relay);
@@ -144,11 +160,15 @@ final class Connector extends ChannelInboundHandlerAdapter {
     giveUp(client, "cannot open a connection from this node (" + cause.getMessage() + ")");
   }
 
-  /** The connect of {@code order[attempt]} failed: tries the next apiserver, if any and the client is still there. */
+  /**
+   * The connect of {@code order[attempt]} failed: tries the next apiserver, if any and the client
+   * is still there.
+   */
   private void failed(ChannelHandlerContext ctx, List<Slot> order, int attempt, Throwable cause) {
     Slot slot = order.get(attempt);
     slot.meters.refused().increment();
-    log.debug("connect to apiserver {} failed: {}", ProxyMetrics.tag(slot.backend), cause.toString());
+    log.debug(
+        "connect to apiserver {} failed: {}", ProxyMetrics.tag(slot.backend), cause.toString());
     pool.health().connectFailed(slot.backend, cause);
     Channel client = ctx.channel();
     if (!client.isActive()) {
@@ -207,7 +227,10 @@ final class Connector extends ChannelInboundHandlerAdapter {
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-    log.debug("client {} failed before it was relayed: {}", ctx.channel().remoteAddress(), cause.toString());
+    log.debug(
+        "client {} failed before it was relayed: {}",
+        ctx.channel().remoteAddress(),
+        cause.toString());
     ctx.close();
   }
 }

@@ -27,11 +27,16 @@ final class FirstBytes extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelActive(ChannelHandlerContext ctx) {
-    deadline = ctx.executor().schedule(() -> {
-      metrics.firstByteTimeout();
-      events.firstByteTimeout(timeout);
-      ctx.close();
-    }, timeout.toNanos(), TimeUnit.NANOSECONDS);
+    deadline =
+        ctx.executor()
+            .schedule(
+                () -> {
+                  metrics.firstByteTimeout();
+                  events.firstByteTimeout(timeout);
+                  ctx.close();
+                },
+                timeout.toNanos(),
+                TimeUnit.NANOSECONDS);
     ctx.fireChannelActive();
   }
 

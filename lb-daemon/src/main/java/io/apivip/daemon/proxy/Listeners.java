@@ -1,7 +1,7 @@
 package io.apivip.daemon.proxy;
 
-import io.apivip.daemon.transport.Transports;
 import io.apivip.daemon.config.Settings;
+import io.apivip.daemon.transport.Transports;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -35,6 +35,7 @@ final class Listeners {
   private final EventLoopGroup loops;
   private final List<ProxyListener> configured;
   private final RecvByteBufAllocator reads;
+
   /** Per listener, in configuration order, its listening sockets; empty before {@link #bind}. */
   private volatile List<List<Channel>> bound = List.of();
 
@@ -42,7 +43,11 @@ final class Listeners {
    * @param loops each accepts connections and carries both sides of those it accepted
    * @param reads the read sizes of accepted connections ({@link RelayMemory#reads})
    */
-  Listeners(Transports transports, EventLoopGroup loops, List<ProxyListener> configured, RecvByteBufAllocator reads) {
+  Listeners(
+      Transports transports,
+      EventLoopGroup loops,
+      List<ProxyListener> configured,
+      RecvByteBufAllocator reads) {
     this.reads = reads;
     this.transports = transports;
     this.loops = loops;
@@ -57,8 +62,8 @@ final class Listeners {
   record BindPlan(InetSocketAddress address, boolean freeBind) {}
 
   /**
-   * The VIP listener binds the VIP before it is on an interface, with IP_FREEBIND, so that taking the
-   * VIP over needs no re-bind. Without the option (NIO) it binds the wildcard address instead,
+   * The VIP listener binds the VIP before it is on an interface, with IP_FREEBIND, so that taking
+   * the VIP over needs no re-bind. Without the option (NIO) it binds the wildcard address instead,
    * which also accepts for the VIP once it arrives, but for every other local address too.
    */
   static BindPlan bindPlan(Settings.Listener listener, boolean freeBindAvailable) {
@@ -107,7 +112,8 @@ final class Listeners {
         Channel probe = listen(plan, loops, false, admission);
         int port = ((InetSocketAddress) probe.localAddress()).getPort(); // the one port 0 chose
         probe.close().awaitUninterruptibly();
-        BindPlan shared = new BindPlan(new InetSocketAddress(plan.address().getAddress(), port), plan.freeBind());
+        BindPlan shared =
+            new BindPlan(new InetSocketAddress(plan.address().getAddress(), port), plan.freeBind());
         for (EventExecutor loop : loops) {
           sockets.add(listen(shared, (EventLoop) loop, true, admission));
         }
@@ -119,10 +125,19 @@ final class Listeners {
     String wanted = ProxyStatus.render(listener.settings().address());
     String boundTo = ProxyStatus.render((InetSocketAddress) sockets.get(0).localAddress());
     if (listener.settings().onVip() && !plan.freeBind()) {
-      log.warn("listening for the VIP {} on {}: IP_FREEBIND needs the io_uring or epoll transport, and this one is {}", wanted, boundTo, transports.name());
+      log.warn(
+          "listening for the VIP {} on {}: IP_FREEBIND needs the io_uring or epoll transport, and"
+              + " this one is {}",
+          wanted,
+          boundTo,
+          transports.name());
     } else {
-      log.info("listening on {} ({}{}, {} sockets)", boundTo, listener.settings().policy().configName(),
-          plan.freeBind() ? ", VIP, bound with IP_FREEBIND" : "", sockets.size());
+      log.info(
+          "listening on {} ({}{}, {} sockets)",
+          boundTo,
+          listener.settings().policy().configName(),
+          plan.freeBind() ? ", VIP, bound with IP_FREEBIND" : "",
+          sockets.size());
     }
     return List.copyOf(sockets);
   }
@@ -133,16 +148,19 @@ final class Listeners {
    * @param reusePort with SO_REUSEPORT, which the transport must offer
    * @param admission the handler shared by every connection of this listener
    */
-  private Channel listen(BindPlan plan, EventLoopGroup acceptor, boolean reusePort, ChannelHandler admission) throws IOException {
-    ServerBootstrap bootstrap = new ServerBootstrap()
-        .group(acceptor, acceptor)
-        .channelFactory(() -> transports.newServerChannel(plan.address().getAddress()))
-        .option(ChannelOption.SO_REUSEADDR, true)
-        .handler(NettySeam.acceptedSocketsKeepAlive())
-        .childOption(ChannelOption.AUTO_READ, false)
-        .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-        .childOption(ChannelOption.RCVBUF_ALLOCATOR, reads)
-        .childHandler(admission);
+  private Channel listen(
+      BindPlan plan, EventLoopGroup acceptor, boolean reusePort, ChannelHandler admission)
+      throws IOException {
+    ServerBootstrap bootstrap =
+        new ServerBootstrap()
+            .group(acceptor, acceptor)
+            .channelFactory(() -> transports.newServerChannel(plan.address().getAddress()))
+            .option(ChannelOption.SO_REUSEADDR, true)
+            .handler(NettySeam.acceptedSocketsKeepAlive())
+            .childOption(ChannelOption.AUTO_READ, false)
+            .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
+            .childOption(ChannelOption.RCVBUF_ALLOCATOR, reads)
+            .childHandler(admission);
     if (plan.freeBind()) {
       bootstrap.option(transports.freeBind().orElseThrow(), true);
     }
@@ -151,7 +169,12 @@ final class Listeners {
     }
     ChannelFuture binding = bootstrap.bind(plan.address()).awaitUninterruptibly();
     if (!binding.isSuccess()) {
-      throw new IOException("cannot listen on " + ProxyStatus.render(plan.address()) + ": " + binding.cause().getMessage(), binding.cause());
+      throw new IOException(
+          "cannot listen on "
+              + ProxyStatus.render(plan.address())
+              + ": "
+              + binding.cause().getMessage(),
+          binding.cause());
     }
     return binding.channel();
   }
@@ -168,17 +191,25 @@ final class Listeners {
     return vip;
   }
 
-  /** Where the listener listens, as {@link ProxyStatus#render}; empty before {@link #bind} and after {@link #close}. */
+  /**
+   * Where the listener listens, as {@link ProxyStatus#render}; empty before {@link #bind} and after
+   * {@link #close}.
+   */
   String boundTo(ProxyListener listener) {
     List<List<Channel>> sockets = bound;
     return listener.index() < sockets.size() && sockets.get(listener.index()).get(0).isOpen()
-        ? ProxyStatus.render((InetSocketAddress) sockets.get(listener.index()).get(0).localAddress())
+        ? ProxyStatus.render(
+            (InetSocketAddress) sockets.get(listener.index()).get(0).localAddress())
         : "";
   }
 
-  /** The addresses the listeners are bound to, in configuration order; empty before {@link #bind}. */
+  /**
+   * The addresses the listeners are bound to, in configuration order; empty before {@link #bind}.
+   */
   List<InetSocketAddress> boundAddresses() {
-    return bound.stream().map(sockets -> (InetSocketAddress) sockets.get(0).localAddress()).toList();
+    return bound.stream()
+        .map(sockets -> (InetSocketAddress) sockets.get(0).localAddress())
+        .toList();
   }
 
   /** Closes every listening socket and runs {@code whenClosed} once all are closed; any thread. */
@@ -190,11 +221,14 @@ final class Listeners {
     }
     AtomicInteger closing = new AtomicInteger(sockets.size());
     for (Channel socket : sockets) {
-      socket.close().addListener(closed -> {
-        if (closing.decrementAndGet() == 0) {
-          whenClosed.run();
-        }
-      });
+      socket
+          .close()
+          .addListener(
+              closed -> {
+                if (closing.decrementAndGet() == 0) {
+                  whenClosed.run();
+                }
+              });
     }
   }
 }

@@ -33,26 +33,28 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The one place where the proxy goes around Netty: into its channels' epoll interest set, straight to
- * their sockets, or to the kernel through JNA. Each item answers one behaviour of Netty or of the
- * kernel, and names the test that fails without it (test classes in {@code lb-daemon/src/test/.../proxy}):
+ * The one place where the proxy goes around Netty: into its channels' epoll interest set, straight
+ * to their sockets, or to the kernel through JNA. Each item answers one behaviour of Netty or of
+ * the kernel, and names the test that fails without it (test classes in {@code
+ * lb-daemon/src/test/.../proxy}):
  *
  * <ol>
- *   <li>{@link #keepAcrossHalfClose}: Netty 4.2 removes a half-closed channel's descriptor from epoll
- *       and then fails its next interest change, closing the connection mid-stream. Proven by
+ *   <li>{@link #keepAcrossHalfClose}: Netty 4.2 removes a half-closed channel's descriptor from
+ *       epoll and then fails its next interest change, closing the connection mid-stream. Proven by
  *       {@code RelayTest.aLargeAnswerReachesAClientThatHasEndedItsSide}.
- *   <li>{@link #watchForReset}: Netty's epoll channels do not report a reset that follows the end of
- *       their input, and the kernel's EPOLLERR then wakes the event loop without end. Proven by
+ *   <li>{@link #watchForReset}: Netty's epoll channels do not report a reset that follows the end
+ *       of their input, and the kernel's EPOLLERR then wakes the event loop without end. Proven by
  *       {@code RelayTest.aClientThatEndsItsSideAndThenResetsIsLetGoWhileTheApiserverIsQuiet}.
  *   <li>{@link #afterTheseEvents}: Netty maps epoll events to channels by descriptor number, so
  *       closing another channel mid-batch can hand its event to a new socket that got the number.
- *       Proven under load only: {@code EndToEndIT.drainStopAndRestartCostNoConnection} failed in 7 of
- *       21 runs without it (commit 7fef1d4); {@code RelayTest.bothEndsEndingAndResettingAtOnceCloseTheConnection}
- *       covers the path.
+ *       Proven under load only: {@code EndToEndIT.drainStopAndRestartCostNoConnection} failed in 7
+ *       of 21 runs without it (commit 7fef1d4); {@code
+ *       RelayTest.bothEndsEndingAndResettingAtOnceCloseTheConnection} covers the path.
  *   <li>{@link #holdSynsBack}: Netty has no way to stop a listening socket from accepting without
  *       closing it (which refuses clients); a socket filter makes the kernel drop SYNs instead.
- *       Proven by {@code VipGateTest.aPlannedHandoffHoldsNewVipConnectionsBackInsteadOfRefusingThem}
- *       and, across nodes, {@code EndToEndIT.drainStopAndRestartCostNoConnection}.
+ *       Proven by {@code
+ *       VipGateTest.aPlannedHandoffHoldsNewVipConnectionsBackInsteadOfRefusingThem} and, across
+ *       nodes, {@code EndToEndIT.drainStopAndRestartCostNoConnection}.
  *   <li>{@link #shutdownOutput}: Netty's shutdownOutput builds an exception with a stack trace on
  *       every call (about 2% of the proxy's CPU per connection). A cost, not a fault; its behaviour
  *       is proven by {@code RelayTest.clientHalfCloseReachesTheApiserverWhichCanStillAnswer} and
@@ -61,17 +63,18 @@ import org.slf4j.LoggerFactory;
  *       sockets accepted from it, which saves a system call per connection. Proven by {@code
  *       ListenersTest.bothSidesOfARelayedConnectionKeepAlive}, which fails should Linux stop
  *       passing it on (the accepted sockets then have no keepalive timer).
- *   <li>{@link #readFromTheStart}: EPOLLIN carried by the registration of a backend channel saves one
- *       epoll_ctl call per connection (bench/proxy's system call row). A cost, not a fault; relaying
- *       is proven intact by {@code RelayTest.relaysLargeRandomPayloadsIntactBothWays}.
+ *   <li>{@link #readFromTheStart}: EPOLLIN carried by the registration of a backend channel saves
+ *       one epoll_ctl call per connection (bench/proxy's system call row). A cost, not a fault;
+ *       relaying is proven intact by {@code RelayTest.relaysLargeRandomPayloadsIntactBothWays}.
  * </ol>
  *
  * <p>Two more answers to Netty's behaviour are state of a handler, so they stay there: {@link
  * Connector} holds the bytes and end of stream that epoll reads before the relay starts (EPOLLRDHUP
- * drains a socket whatever autoRead says; {@code RelayTest.clientHalfCloseReachesTheApiserverWhichCanStillAnswer}
- * takes that path when the client's end arrives before the connect completes, which no test forces),
- * and {@link Relay} turns ALLOW_HALF_CLOSURE off once one direction has ended (Netty's shutdown of
- * a dead socket's input throws a costly exception; a cost, not a fault).
+ * drains a socket whatever autoRead says; {@code
+ * RelayTest.clientHalfCloseReachesTheApiserverWhichCanStillAnswer} takes that path when the
+ * client's end arrives before the connect completes, which no test forces), and {@link Relay} turns
+ * ALLOW_HALF_CLOSURE off once one direction has ended (Netty's shutdown of a dead socket's input
+ * throws a costly exception; a cost, not a fault).
  */
 final class NettySeam {
 
@@ -84,13 +87,14 @@ final class NettySeam {
   /**
    * Keeps the channel alive across a half-close, working around a bug of Netty 4.2 (seen in 4.2.18
    * to 4.2.20). When a channel's epoll interest set becomes empty, which happens once its input has
-   * ended and it has nothing waiting to be written, EpollIoHandler removes the descriptor from epoll
-   * yet keeps it marked as added; the next interest change (EPOLLOUT, when a write to the direction
-   * still open fills the socket buffer) then fails with ENOENT and Netty closes the connection
-   * mid-stream. EPOLLERR in the interest set keeps it from ever being empty; the kernel reports
-   * EPOLLERR whether it is asked for or not, so no event changes; but while the descriptor stays in
-   * epoll, a reset after the input ended is reported on every wait and left unhandled by Netty,
-   * which {@link #watchForReset} ends. Remove this once Netty re-adds a descriptor it removed.
+   * ended and it has nothing waiting to be written, EpollIoHandler removes the descriptor from
+   * epoll yet keeps it marked as added; the next interest change (EPOLLOUT, when a write to the
+   * direction still open fills the socket buffer) then fails with ENOENT and Netty closes the
+   * connection mid-stream. EPOLLERR in the interest set keeps it from ever being empty; the kernel
+   * reports EPOLLERR whether it is asked for or not, so no event changes; but while the descriptor
+   * stays in epoll, a reset after the input ended is reported on every wait and left unhandled by
+   * Netty, which {@link #watchForReset} ends. Remove this once Netty re-adds a descriptor it
+   * removed.
    *
    * <p>Call on the channel's event loop, best before it is registered.
    */
@@ -99,10 +103,10 @@ final class NettySeam {
   }
 
   /**
-   * Reads from the moment the channel connects, for a backend channel whose relay starts reading
-   * as soon as the connect succeeds anyway: one epoll_ctl call fewer per connection. Bytes that
-   * arrive together with the connect's completion are read after it (Netty handles EPOLLOUT first).
-   * Call before the channel is registered, after autoRead is set (which clears EPOLLIN).
+   * Reads from the moment the channel connects, for a backend channel whose relay starts reading as
+   * soon as the connect succeeds anyway: one epoll_ctl call fewer per connection. Bytes that arrive
+   * together with the connect's completion are read after it (Netty handles EPOLLOUT first). Call
+   * before the channel is registered, after autoRead is set (which clears EPOLLIN).
    */
   static void readFromTheStart(Channel channel) {
     EpollInterest.add(channel, Native.EPOLLIN);
@@ -121,12 +125,16 @@ final class NettySeam {
       try {
         // The declaring class is package-private in Netty, so it is named rather than imported.
         Class<?> epollChannel = Class.forName("io.netty.channel.epoll.AbstractEpollChannel");
-        MethodHandles.Lookup lookup = MethodHandles.privateLookupIn(epollChannel, MethodHandles.lookup());
-        return lookup.findVirtual(epollChannel, "setFlag", MethodType.methodType(void.class, int.class))
+        MethodHandles.Lookup lookup =
+            MethodHandles.privateLookupIn(epollChannel, MethodHandles.lookup());
+        return lookup
+            .findVirtual(epollChannel, "setFlag", MethodType.methodType(void.class, int.class))
             .asType(MethodType.methodType(void.class, Channel.class, int.class));
       } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
-        log.warn("cannot reach Netty's epoll interest set ({}): a half-closed connection may be reset, and each"
-            + " connection to an apiserver costs one epoll_ctl call more", e.toString());
+        log.warn(
+            "cannot reach Netty's epoll interest set ({}): a half-closed connection may be reset,"
+                + " and each connection to an apiserver costs one epoll_ctl call more",
+            e.toString());
         return null;
       }
     }
@@ -146,9 +154,9 @@ final class NettySeam {
   // ---- resets after the end of input ---------------------------------------------------------
 
   /**
-   * Runs {@code onReset} once the channel's socket has an error pending, until {@link #forgetResetWatch}.
-   * Call on the channel's event loop. Returns whether the channel is watched (not over NIO, which
-   * offers no way to ask and where the reset shows at the next write).
+   * Runs {@code onReset} once the channel's socket has an error pending, until {@link
+   * #forgetResetWatch}. Call on the channel's event loop. Returns whether the channel is watched
+   * (not over NIO, which offers no way to ask and where the reset shows at the next write).
    */
   static boolean watchForReset(Channel channel, Runnable onReset) {
     return ResetWatch.watch(channel, onReset);
@@ -163,26 +171,31 @@ final class NettySeam {
    * Finds the sockets that were reset after their input ended. No transport reports such a reset
    * before the next write to the socket, which may be long in coming (a quiet watch), and meanwhile
    * epoll reports EPOLLERR|EPOLLHUP for the socket on every wait, which Netty leaves unhandled: its
-   * event loop would never rest. So each event loop asks the kernel, every {@link #INTERVAL}, for the
-   * pending error of the sockets it watches; a connection that ends within the interval, as most do,
-   * is never asked about. One instance per event loop, used only on that loop's thread.
+   * event loop would never rest. So each event loop asks the kernel, every {@link #INTERVAL}, for
+   * the pending error of the sockets it watches; a connection that ends within the interval, as
+   * most do, is never asked about. One instance per event loop, used only on that loop's thread.
    */
   private static final class ResetWatch {
     static final Duration INTERVAL = Duration.ofMillis(250);
 
-    static final FastThreadLocal<ResetWatch> OF_THIS_LOOP = new FastThreadLocal<>() {
-      @Override
-      protected ResetWatch initialValue() {
-        return new ResetWatch();
-      }
-    };
+    static final FastThreadLocal<ResetWatch> OF_THIS_LOOP =
+        new FastThreadLocal<>() {
+          @Override
+          protected ResetWatch initialValue() {
+            return new ResetWatch();
+          }
+        };
 
-    /** Native channels only (see {@link #watch}), each with what to run once its socket is reset. */
+    /**
+     * Native channels only (see {@link #watch}), each with what to run once its socket is reset.
+     */
     final Map<Channel, Runnable> watched = new HashMap<>();
+
     private boolean checkScheduled;
 
     static boolean watch(Channel channel, Runnable onReset) {
-      if (!(channel instanceof UnixChannel unix && unix.fd() instanceof Socket) || !channel.isOpen()) {
+      if (!(channel instanceof UnixChannel unix && unix.fd() instanceof Socket)
+          || !channel.isOpen()) {
         return false;
       }
       OF_THIS_LOOP.get().add(channel, onReset);
@@ -200,11 +213,13 @@ final class NettySeam {
 
     private void check(EventLoop loop) {
       List<Runnable> reset = new ArrayList<>();
-      for (Iterator<Map.Entry<Channel, Runnable>> it = watched.entrySet().iterator(); it.hasNext(); ) {
+      for (Iterator<Map.Entry<Channel, Runnable>> it = watched.entrySet().iterator();
+          it.hasNext(); ) {
         Map.Entry<Channel, Runnable> entry = it.next();
         Channel channel = entry.getKey();
         if (!channel.isOpen()) {
-          // Closed without being forgotten: its descriptor's number may belong to another socket now.
+          // Closed without being forgotten: its descriptor's number may belong to another socket
+          // now.
           it.remove();
         } else if (hasError((Socket) ((UnixChannel) channel).fd())) {
           it.remove();
@@ -218,7 +233,9 @@ final class NettySeam {
       }
     }
 
-    /** Whether the kernel holds an error for the socket (and clears it), or the socket is closed. */
+    /**
+     * Whether the kernel holds an error for the socket (and clears it), or the socket is closed.
+     */
     private static boolean hasError(Socket socket) {
       try {
         return socket.getSoError() != 0;
@@ -253,7 +270,9 @@ final class NettySeam {
    * NotYetConnectedException): the future fails then, as Netty's own would.
    */
   static ChannelFuture shutdownOutput(Channel channel) {
-    if (channel instanceof UnixChannel unix && unix.fd() instanceof Socket socket && channel.isActive()) {
+    if (channel instanceof UnixChannel unix
+        && unix.fd() instanceof Socket socket
+        && channel.isActive()) {
       try {
         socket.shutdown(false, true);
         return channel.newSucceededFuture();
@@ -286,7 +305,8 @@ final class NettySeam {
           socket.setKeepAlive(true);
           inherited = true;
         } catch (IOException e) {
-          log.error("cannot turn TCP keepalive on for the proxy's listening socket: {}", e.toString());
+          log.error(
+              "cannot turn TCP keepalive on for the proxy's listening socket: {}", e.toString());
           ctx.channel().close(); // the bind then fails
         }
       }
@@ -324,8 +344,12 @@ final class NettySeam {
     private static final int SO_ATTACH_FILTER = 26;
     private static final int SO_DETACH_FILTER = 27;
     private static final short BPF_RET_K = 0x06;
-    /** struct sock_fprog on 64-bit Linux: unsigned short len, padding, struct sock_filter *filter. */
+
+    /**
+     * struct sock_fprog on 64-bit Linux: unsigned short len, padding, struct sock_filter *filter.
+     */
     private static final int FPROG_SIZE = 16;
+
     private static final int FILTER_POINTER_OFFSET = 8;
 
     private interface LibC extends Library {
@@ -352,8 +376,12 @@ final class NettySeam {
         program.clear();
         program.setShort(0, (short) 1);
         program.setPointer(FILTER_POINTER_OFFSET, instruction);
-        if (Holder.LIBC.setsockopt(unix.fd().intValue(), SOL_SOCKET, SO_ATTACH_FILTER, program, FPROG_SIZE) != 0) {
-          return Optional.of("setsockopt(SO_ATTACH_FILTER): " + Holder.LIBC.strerror(com.sun.jna.Native.getLastError()));
+        if (Holder.LIBC.setsockopt(
+                unix.fd().intValue(), SOL_SOCKET, SO_ATTACH_FILTER, program, FPROG_SIZE)
+            != 0) {
+          return Optional.of(
+              "setsockopt(SO_ATTACH_FILTER): "
+                  + Holder.LIBC.strerror(com.sun.jna.Native.getLastError()));
         }
         return Optional.empty();
       } catch (LinkageError e) {
@@ -364,7 +392,8 @@ final class NettySeam {
     static void detach(Channel listener) {
       if (listener instanceof UnixChannel unix && listener.isOpen()) {
         try {
-          Holder.LIBC.setsockopt(unix.fd().intValue(), SOL_SOCKET, SO_DETACH_FILTER, new int[] {0}, 4);
+          Holder.LIBC.setsockopt(
+              unix.fd().intValue(), SOL_SOCKET, SO_DETACH_FILTER, new int[] {0}, 4);
         } catch (LinkageError e) {
           // attach reported it already.
         }

@@ -5,8 +5,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Operator-facing log lines for conditions that repeat per connection: each is logged when it starts
- * and when it ends, never once per refused client. Called from every event loop.
+ * Operator-facing log lines for conditions that repeat per connection: each is logged when it
+ * starts and when it ends, never once per refused client. Called from every event loop.
  */
 final class ProxyLog {
 
@@ -16,10 +16,14 @@ final class ProxyLog {
 
   private final AtomicBoolean refusingForNoBackend = new AtomicBoolean();
   private final AtomicBoolean refusingForSource = new AtomicBoolean();
-  private final java.util.concurrent.atomic.AtomicLong firstByteTimeouts = new java.util.concurrent.atomic.AtomicLong();
-  private final java.util.concurrent.atomic.AtomicLong firstByteReported = new java.util.concurrent.atomic.AtomicLong(System.nanoTime() - QUIET_NANOS);
-  private final java.util.concurrent.atomic.AtomicLong halfCloseTimeouts = new java.util.concurrent.atomic.AtomicLong();
-  private final java.util.concurrent.atomic.AtomicLong halfCloseReported = new java.util.concurrent.atomic.AtomicLong(System.nanoTime() - QUIET_NANOS);
+  private final java.util.concurrent.atomic.AtomicLong firstByteTimeouts =
+      new java.util.concurrent.atomic.AtomicLong();
+  private final java.util.concurrent.atomic.AtomicLong firstByteReported =
+      new java.util.concurrent.atomic.AtomicLong(System.nanoTime() - QUIET_NANOS);
+  private final java.util.concurrent.atomic.AtomicLong halfCloseTimeouts =
+      new java.util.concurrent.atomic.AtomicLong();
+  private final java.util.concurrent.atomic.AtomicLong halfCloseReported =
+      new java.util.concurrent.atomic.AtomicLong(System.nanoTime() - QUIET_NANOS);
   private final AtomicBoolean refusingForLimit = new AtomicBoolean();
 
   void noBackend(ProxyListener listener, String reason) {
@@ -39,7 +43,10 @@ final class ProxyLog {
 
   void overLimit(int maxConnections) {
     if (!refusingForLimit.get() && refusingForLimit.compareAndSet(false, true)) {
-      log.warn("{} client connections open (proxy.max-connections); closing new ones (counted as outcome=limit)", maxConnections);
+      log.warn(
+          "{} client connections open (proxy.max-connections); closing new ones (counted as"
+              + " outcome=limit)",
+          maxConnections);
     }
   }
 
@@ -52,8 +59,12 @@ final class ProxyLog {
   /** A source refused for its limit; logged when the first source reaches it. */
   void sourceLimited(java.net.InetAddress source, int max) {
     if (!refusingForSource.get() && refusingForSource.compareAndSet(false, true)) {
-      log.warn("client {} holds {} connections (proxy.max-connections-per-source); closing its new ones and those of any other"
-          + " client at the limit (counted as outcome=source-limit, gauge apivip_proxy_sources_limited)", source.getHostAddress(), max);
+      log.warn(
+          "client {} holds {} connections (proxy.max-connections-per-source); closing its new ones"
+              + " and those of any other client at the limit (counted as outcome=source-limit,"
+              + " gauge apivip_proxy_sources_limited)",
+          source.getHostAddress(),
+          max);
     }
   }
 
@@ -64,15 +75,20 @@ final class ProxyLog {
     }
   }
 
-  /** Clients closed for sending nothing: one line per minute at most, with the count since the last. */
+  /**
+   * Clients closed for sending nothing: one line per minute at most, with the count since the last.
+   */
   void firstByteTimeout(java.time.Duration timeout) {
     long count = firstByteTimeouts.incrementAndGet();
     long last = firstByteReported.get();
     long now = System.nanoTime();
     if (now - last >= QUIET_NANOS && firstByteReported.compareAndSet(last, now)) {
       firstByteTimeouts.addAndGet(-count);
-      log.warn("closed {} client connections that sent nothing within proxy.first-byte-timeout ({}) in the last minute or more"
-          + " (counted as outcome=first-byte-timeout)", count, timeout);
+      log.warn(
+          "closed {} client connections that sent nothing within proxy.first-byte-timeout ({}) in"
+              + " the last minute or more (counted as outcome=first-byte-timeout)",
+          count,
+          timeout);
     }
   }
 
@@ -83,8 +99,11 @@ final class ProxyLog {
     long now = System.nanoTime();
     if (now - last >= QUIET_NANOS && halfCloseReported.compareAndSet(last, now)) {
       halfCloseTimeouts.addAndGet(-count);
-      log.warn("closed {} connections that stayed half-closed for proxy.half-close-timeout ({}) (apivip_proxy_half_close_timeouts_total)",
-          count, timeout);
+      log.warn(
+          "closed {} connections that stayed half-closed for proxy.half-close-timeout ({})"
+              + " (apivip_proxy_half_close_timeouts_total)",
+          count,
+          timeout);
     }
   }
 }

@@ -8,8 +8,8 @@ import io.micrometer.core.instrument.Timer;
 import java.util.function.IntSupplier;
 
 /**
- * The proxy's meters, each name defined here once. Tags are the backend's address and a closed set of
- * outcomes and directions; client addresses never become tags.
+ * The proxy's meters, each name defined here once. Tags are the backend's address and a closed set
+ * of outcomes and directions; client addresses never become tags.
  */
 final class ProxyMetrics {
 
@@ -29,11 +29,17 @@ final class ProxyMetrics {
   static final String RELAY_HELD = "apivip.proxy.relay.held";
   static final String RELAY_PRESSURE = "apivip.proxy.relay.pressure";
   static final String HALF_CLOSE_TIMEOUTS = "apivip.proxy.half.close.timeouts";
+
   /** The backend tag of client connections closed before any backend was chosen. */
   static final String NO_BACKEND_TAG = "none";
 
   /** The meters of one apiserver. */
-  record BackendMeters(Counter ok, Counter refused, Counter bytesToBackend, Counter bytesToClient, Timer connectTime) {}
+  record BackendMeters(
+      Counter ok,
+      Counter refused,
+      Counter bytesToBackend,
+      Counter bytesToClient,
+      Timer connectTime) {}
 
   private final MeterRegistry registry;
   private final Counter noBackend;
@@ -48,11 +54,16 @@ final class ProxyMetrics {
     this.overLimit = connections(NO_BACKEND_TAG, OUTCOME_LIMIT);
     this.sourceLimit = connections(NO_BACKEND_TAG, OUTCOME_SOURCE_LIMIT);
     this.firstByteTimeout = connections(NO_BACKEND_TAG, OUTCOME_FIRST_BYTE_TIMEOUT);
-    this.halfCloseTimeout = Counter.builder(HALF_CLOSE_TIMEOUTS)
-        .description("Proxied connections closed because one side stayed half-closed for proxy.half-close-timeout")
-        .register(registry);
+    this.halfCloseTimeout =
+        Counter.builder(HALF_CLOSE_TIMEOUTS)
+            .description(
+                "Proxied connections closed because one side stayed half-closed for"
+                    + " proxy.half-close-timeout")
+            .register(registry);
     Gauge.builder(SOURCES_LIMITED, limitedSources::getAsInt)
-        .description("Client addresses at proxy.max-connections-per-source that were refused a connection since they last went below it")
+        .description(
+            "Client addresses at proxy.max-connections-per-source that were refused a connection"
+                + " since they last went below it")
         .register(registry);
     Gauge.builder(CLIENTS, openClients::getAsInt)
         .description("Client connections open over all listeners, including those still connecting")
@@ -94,7 +105,8 @@ final class ProxyMetrics {
   /** The relay's memory: what it holds now, and whether reads are cut (over proxy.relay.memory). */
   void relayMemory(java.util.function.LongSupplier held, IntSupplier pressure) {
     Gauge.builder(RELAY_HELD, held::getAsLong)
-        .description("Bytes the relays hold: read from one side, not yet taken by the other side's socket")
+        .description(
+            "Bytes the relays hold: read from one side, not yet taken by the other side's socket")
         .baseUnit("bytes")
         .register(registry);
     Gauge.builder(RELAY_PRESSURE, pressure::getAsInt)
@@ -119,7 +131,9 @@ final class ProxyMetrics {
 
   private Counter connections(String backend, String outcome) {
     return Counter.builder(CONNECTIONS)
-        .description("Client connections by apiserver and outcome; refused counts each failed connect (refused or timed out)")
+        .description(
+            "Client connections by apiserver and outcome; refused counts each failed connect"
+                + " (refused or timed out)")
         .tag("backend", backend)
         .tag("outcome", outcome)
         .register(registry);

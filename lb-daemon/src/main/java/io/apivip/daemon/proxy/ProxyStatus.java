@@ -12,7 +12,8 @@ import java.util.List;
  * @param closing whether the proxy is closing at shutdown: it has stopped accepting and is letting
  *     connections finish
  */
-public record ProxyStatus(List<ListenerStatus> listeners, int clients, int maxConnections, boolean closing) {
+public record ProxyStatus(
+    List<ListenerStatus> listeners, int clients, int maxConnections, boolean closing) {
 
   public ProxyStatus {
     listeners = List.copyOf(listeners);
@@ -20,22 +21,28 @@ public record ProxyStatus(List<ListenerStatus> listeners, int clients, int maxCo
 
   /**
    * @param address the address asked for, "host:port"
-   * @param boundTo the address actually bound ("0.0.0.0:6443" when the VIP fell back to the wildcard),
-   *     empty until started
+   * @param boundTo the address actually bound ("0.0.0.0:6443" when the VIP fell back to the
+   *     wildcard), empty until started
    */
-  public record ListenerStatus(String address, String boundTo, boolean onVip, String policy, List<BackendStatus> backends) {
+  public record ListenerStatus(
+      String address, String boundTo, boolean onVip, String policy, List<BackendStatus> backends) {
 
     public ListenerStatus {
       backends = List.copyOf(backends);
     }
   }
 
-  /** @param active proxied connections of this listener open to this apiserver, connects included */
-  public record BackendStatus(String nodeId, String address, boolean up, boolean maintenance, int active) {}
+  /**
+   * @param active proxied connections of this listener open to this apiserver, connects included
+   */
+  public record BackendStatus(
+      String nodeId, String address, boolean up, boolean maintenance, int active) {}
 
   /** "192.0.2.1:6443" or "[2001:db8::1]:6443", the form used in status, logs and metric tags. */
   public static String render(InetSocketAddress address) {
     String host = address.getAddress().getHostAddress();
-    return (address.getAddress() instanceof Inet6Address ? "[" + host + "]" : host) + ":" + address.getPort();
+    return (address.getAddress() instanceof Inet6Address ? "[" + host + "]" : host)
+        + ":"
+        + address.getPort();
   }
 }

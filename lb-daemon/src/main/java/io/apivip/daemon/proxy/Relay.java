@@ -3,7 +3,6 @@ package io.apivip.daemon.proxy;
 import io.micrometer.core.instrument.Counter;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
-import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
@@ -26,13 +25,13 @@ import org.slf4j.LoggerFactory;
  * peer. One instance sits on the client channel and one on the backend channel; both channels share
  * one event loop, so the pair needs no locking.
  *
- * <p>Both channels run with autoRead off: the next read is asked for only once the previous write has
- * been flushed to the peer's socket, so a slow reader on either side stops the other side's reads
- * instead of filling the proxy's memory: a connection holds at most one read per direction, and
- * {@link RelayMemory} bounds the size of reads and their sum. An end of stream (FIN) on one side becomes a shutdown of the
- * peer's output once everything before it is flushed; the connection is closed when both directions
- * have ended. An error or a reset on either side resets the other (SO_LINGER 0), so a broken stream is
- * never presented as a complete one.
+ * <p>Both channels run with autoRead off: the next read is asked for only once the previous write
+ * has been flushed to the peer's socket, so a slow reader on either side stops the other side's
+ * reads instead of filling the proxy's memory: a connection holds at most one read per direction,
+ * and {@link RelayMemory} bounds the size of reads and their sum. An end of stream (FIN) on one
+ * side becomes a shutdown of the peer's output once everything before it is flushed; the connection
+ * is closed when both directions have ended. An error or a reset on either side resets the other
+ * (SO_LINGER 0), so a broken stream is never presented as a complete one.
  */
 final class Relay extends ChannelInboundHandlerAdapter {
 
@@ -43,20 +42,27 @@ final class Relay extends ChannelInboundHandlerAdapter {
    * of stream, ends its response and closes with TLS's close_notify, which reaches the client as a
    * clean end. Connections still connecting ignore it.
    */
-  static final Object END_GRACEFULLY = new Object() {
-    @Override
-    public String toString() {
-      return "END_GRACEFULLY";
-    }
-  };
+  static final Object END_GRACEFULLY =
+      new Object() {
+        @Override
+        public String toString() {
+          return "END_GRACEFULLY";
+        }
+      };
 
   /**
-   * What every relayed connection gets: TCP keepalive with the configured timing on each socket, and
-   * a bound on how long it may stay half-closed (zero: none), with what to do when that bites.
+   * What every relayed connection gets: TCP keepalive with the configured timing on each socket,
+   * and a bound on how long it may stay half-closed (zero: none), with what to do when that bites.
    */
-  record Tuning(Consumer<Channel> keepAlive, Duration halfCloseTimeout, Runnable onHalfCloseTimeout, RelayMemory memory) {}
+  record Tuning(
+      Consumer<Channel> keepAlive,
+      Duration halfCloseTimeout,
+      Runnable onHalfCloseTimeout,
+      RelayMemory memory) {}
 
-  /** How long a relay over twice the memory budget waits before it looks again whether it may read. */
+  /**
+   * How long a relay over twice the memory budget waits before it looks again whether it may read.
+   */
   private static final long MEMORY_RECHECK_MILLIS = 10;
 
   private final Channel peer;
@@ -65,7 +71,9 @@ final class Relay extends ChannelInboundHandlerAdapter {
   private boolean resetWatched;
   private ScheduledFuture<?> halfCloseDeadline;
 
-  /** @param bytesRelayed counts what this side reads, i.e. what is written to the peer */
+  /**
+   * @param bytesRelayed counts what this side reads, i.e. what is written to the peer
+   */
   Relay(Channel peer, Counter bytesRelayed, Tuning tuning) {
     this.peer = peer;
     this.bytesRelayed = bytesRelayed;
@@ -95,14 +103,17 @@ final class Relay extends ChannelInboundHandlerAdapter {
     int heldUntilWritten = held;
     tuning.memory().hold(heldUntilWritten);
     Channel self = ctx.channel();
-    peer.writeAndFlush(msg).addListener((ChannelFutureListener) written -> {
-      tuning.memory().release(heldUntilWritten);
-      if (written.isSuccess()) {
-        readWhenMemoryAllows(self);
-      } else {
-        resetBoth(self, written.cause());
-      }
-    });
+    peer.writeAndFlush(msg)
+        .addListener(
+            (ChannelFutureListener)
+                written -> {
+                  tuning.memory().release(heldUntilWritten);
+                  if (written.isSuccess()) {
+                    readWhenMemoryAllows(self);
+                  } else {
+                    resetBoth(self, written.cause());
+                  }
+                });
   }
 
   /** The next read, now or, while the relays hold over twice their budget, once they hold less. */
@@ -110,7 +121,8 @@ final class Relay extends ChannelInboundHandlerAdapter {
     if (tuning.memory().mayRead()) {
       readMore(self);
     } else if (self.isActive()) {
-      self.eventLoop().schedule(() -> readWhenMemoryAllows(self), MEMORY_RECHECK_MILLIS, TimeUnit.MILLISECONDS);
+      self.eventLoop()
+          .schedule(() -> readWhenMemoryAllows(self), MEMORY_RECHECK_MILLIS, TimeUnit.MILLISECONDS);
     }
   }
 
@@ -121,7 +133,8 @@ final class Relay extends ChannelInboundHandlerAdapter {
     } else if (event == END_GRACEFULLY) {
       forwardEndOfStream(ctx.channel(), false);
     } else if (event instanceof IdleStateEvent) {
-      log.debug("closing idle connection {} <-> {}", ctx.channel().remoteAddress(), peer.remoteAddress());
+      log.debug(
+          "closing idle connection {} <-> {}", ctx.channel().remoteAddress(), peer.remoteAddress());
       ctx.close();
       peer.close();
     } else {
@@ -136,13 +149,18 @@ final class Relay extends ChannelInboundHandlerAdapter {
    *     for it ({@link #END_GRACEFULLY}), and this side may still send
    */
   private void forwardEndOfStream(Channel self, boolean selfEnded) {
-    peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener((ChannelFutureListener) flushed -> {
-      if (flushed.isSuccess()) {
-        NettySeam.shutdownOutput(peer).addListener((ChannelFutureListener) shut -> peerOutputEnded(self, selfEnded, shut));
-      } else {
-        resetBoth(self, flushed.cause());
-      }
-    });
+    peer.writeAndFlush(Unpooled.EMPTY_BUFFER)
+        .addListener(
+            (ChannelFutureListener)
+                flushed -> {
+                  if (flushed.isSuccess()) {
+                    NettySeam.shutdownOutput(peer)
+                        .addListener(
+                            (ChannelFutureListener) shut -> peerOutputEnded(self, selfEnded, shut));
+                  } else {
+                    resetBoth(self, flushed.cause());
+                  }
+                });
   }
 
   /** After the peer's output was shut down, or failed to be, for this side's end of stream. */
@@ -159,7 +177,9 @@ final class Relay extends ChannelInboundHandlerAdapter {
         return;
       }
       // No transport reports this side's reset from now on.
-      resetWatched = NettySeam.watchForReset(self, () -> resetBoth(self, new IOException("reset after its end of stream")));
+      resetWatched =
+          NettySeam.watchForReset(
+              self, () -> resetBoth(self, new IOException("reset after its end of stream")));
       // The peer's end of stream will end the connection: let Netty close the peer then instead of
       // shutting down its input, which by then fails (ENOTCONN) with a costly exception. Not when
       // this side may still send: closing it with bytes unread would reset it.
@@ -168,23 +188,32 @@ final class Relay extends ChannelInboundHandlerAdapter {
   }
 
   /**
-   * A half-closed connection is closed {@code proxy.half-close-timeout} after its first end of stream,
-   * whatever the other side still sends: a client that ends its request and then reads slowly for
-   * ever, or an apiserver that never ends its answer, cannot hold the pair.
+   * A half-closed connection is closed {@code proxy.half-close-timeout} after its first end of
+   * stream, whatever the other side still sends: a client that ends its request and then reads
+   * slowly for ever, or an apiserver that never ends its answer, cannot hold the pair.
    */
   private void boundHalfClose(Channel self) {
     Duration timeout = tuning.halfCloseTimeout();
     if (timeout.isZero() || halfCloseDeadline != null) {
       return;
     }
-    halfCloseDeadline = self.eventLoop().schedule(() -> {
-      if (self.isOpen() || peer.isOpen()) {
-        tuning.onHalfCloseTimeout().run();
-        log.debug("closing connection {} <-> {}: half-closed for {}", self.remoteAddress(), peer.remoteAddress(), timeout);
-        self.close();
-        peer.close();
-      }
-    }, timeout.toNanos(), TimeUnit.NANOSECONDS);
+    halfCloseDeadline =
+        self.eventLoop()
+            .schedule(
+                () -> {
+                  if (self.isOpen() || peer.isOpen()) {
+                    tuning.onHalfCloseTimeout().run();
+                    log.debug(
+                        "closing connection {} <-> {}: half-closed for {}",
+                        self.remoteAddress(),
+                        peer.remoteAddress(),
+                        timeout);
+                    self.close();
+                    peer.close();
+                  }
+                },
+                timeout.toNanos(),
+                TimeUnit.NANOSECONDS);
   }
 
   @Override
@@ -207,7 +236,11 @@ final class Relay extends ChannelInboundHandlerAdapter {
   }
 
   private void resetBoth(Channel self, Throwable cause) {
-    log.debug("resetting connection {} <-> {}: {}", self.remoteAddress(), peer.remoteAddress(), cause.toString());
+    log.debug(
+        "resetting connection {} <-> {}: {}",
+        self.remoteAddress(),
+        peer.remoteAddress(),
+        cause.toString());
     resetAfterTheseEvents(peer, self);
   }
 
@@ -217,10 +250,12 @@ final class Relay extends ChannelInboundHandlerAdapter {
    * gracefully instead.
    */
   private static void resetAfterTheseEvents(Channel one, Channel other) {
-    NettySeam.afterTheseEvents(one, () -> {
-      reset(one);
-      reset(other);
-    });
+    NettySeam.afterTheseEvents(
+        one,
+        () -> {
+          reset(one);
+          reset(other);
+        });
   }
 
   /** Closes with SO_LINGER 0, so the other end sees a reset rather than a clean end of stream. */

@@ -15,8 +15,8 @@ import org.slf4j.LoggerFactory;
  * The relay's memory budget ({@code proxy.relay.memory}): counts the bytes that relays hold, read
  * from one side and not yet taken by the other side's socket. Under the budget reads grow to {@code
  * proxy.relay.read-max}; over it they are cut to {@link #SQUEEZED_READ}, so clients that stop
- * reading cannot make the proxy hold much more; over twice the budget no connection reads again until
- * memory is freed ({@link #mayRead}). Every event loop uses it; the counts are atomic.
+ * reading cannot make the proxy hold much more; over twice the budget no connection reads again
+ * until memory is freed ({@link #mayRead}). Every event loop uses it; the counts are atomic.
  */
 final class RelayMemory {
 
@@ -25,6 +25,7 @@ final class RelayMemory {
 
   /** The read size under memory pressure: still a full TLS record, far below read-max. */
   static final int SQUEEZED_READ = 16 << 10;
+
   private static final int FIRST_READ = 2048;
 
   private final int readMax;
@@ -46,8 +47,12 @@ final class RelayMemory {
   void hold(int bytes) {
     long now = held.addAndGet(bytes);
     if (now > budget && !pressed.get() && pressed.compareAndSet(false, true)) {
-      log.warn("relayed connections hold {} MiB, over proxy.relay.memory ({} MiB): reads cut to {} KiB, and stopped beyond twice"
-          + " the budget, until clients take what they were sent (gauge apivip_proxy_relay_held_bytes)", now >> 20, budget >> 20,
+      log.warn(
+          "relayed connections hold {} MiB, over proxy.relay.memory ({} MiB): reads cut to {} KiB,"
+              + " and stopped beyond twice the budget, until clients take what they were sent"
+              + " (gauge apivip_proxy_relay_held_bytes)",
+          now >> 20,
+          budget >> 20,
           SQUEEZED_READ >> 10);
     }
   }
@@ -56,7 +61,9 @@ final class RelayMemory {
   void release(int bytes) {
     long now = held.addAndGet(-bytes);
     if (now <= budget / 2 && pressed.get() && pressed.compareAndSet(true, false)) {
-      log.info("relayed connections hold {} MiB, under half of proxy.relay.memory again: full reads", now >> 20);
+      log.info(
+          "relayed connections hold {} MiB, under half of proxy.relay.memory again: full reads",
+          now >> 20);
     }
   }
 

@@ -29,11 +29,16 @@ public final class Routing {
     return !maintenance.contains(backend.nodeId()) && health.isUp(backend);
   }
 
-  /** Nodes whose apiservers get no new connections; their open connections stay. Replaces the previous set. */
+  /**
+   * Nodes whose apiservers get no new connections; their open connections stay. Replaces the
+   * previous set.
+   */
   public void setMaintenance(Set<String> nodeIds) {
     Set<String> next = Set.copyOf(nodeIds);
     if (!next.equals(maintenance)) {
-      log.info("nodes in maintenance (no new connections to their apiservers): {}", next.isEmpty() ? "none" : next);
+      log.info(
+          "nodes in maintenance (no new connections to their apiservers): {}",
+          next.isEmpty() ? "none" : next);
     }
     maintenance = next;
   }

@@ -39,8 +39,12 @@ final class Shutdown {
       return closed;
     }
     admission.refuseNew();
-    log.info("closing gracefully: no longer accepting; {} client connections may finish within {}", admission.open(), grace);
-    ScheduledFuture<?> graceOver = loops.next().schedule(this::closeRemaining, grace.toNanos(), TimeUnit.NANOSECONDS);
+    log.info(
+        "closing gracefully: no longer accepting; {} client connections may finish within {}",
+        admission.open(),
+        grace);
+    ScheduledFuture<?> graceOver =
+        loops.next().schedule(this::closeRemaining, grace.toNanos(), TimeUnit.NANOSECONDS);
     closed.whenComplete((done, failure) -> graceOver.cancel(false));
     listeners.close(admission::listenersClosed);
     return closed;
@@ -49,7 +53,8 @@ final class Shutdown {
   private void closeRemaining() {
     int open = admission.open();
     if (open > 0) {
-      log.info("proxy.drain-grace of {} is over: closing {} client connections still open", grace, open);
+      log.info(
+          "proxy.drain-grace of {} is over: closing {} client connections still open", grace, open);
       admission.closeAll();
     }
   }

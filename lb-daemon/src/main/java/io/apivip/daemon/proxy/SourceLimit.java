@@ -7,18 +7,21 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Counts the client connections open per source address and says whether one more may open, so that
- * one host cannot fill the proxy ({@code proxy.max-connections-per-source}). Loopback clients of the
- * node-local listeners are this node's own components and are not limited; every client of the VIP
- * is. Every event loop calls it.
+ * one host cannot fill the proxy ({@code proxy.max-connections-per-source}). Loopback clients of
+ * the node-local listeners are this node's own components and are not limited; every client of the
+ * VIP is. Every event loop calls it.
  */
 final class SourceLimit {
 
   private final int max;
   private final Map<InetAddress, Integer> open = new ConcurrentHashMap<>();
+
   /** Sources refused since they last went below the limit; its size is a gauge. */
   private final Set<InetAddress> limited = ConcurrentHashMap.newKeySet();
 
-  /** @param max 0: no limit */
+  /**
+   * @param max 0: no limit
+   */
   SourceLimit(int max) {
     this.max = max;
   }
@@ -34,21 +37,26 @@ final class SourceLimit {
       return true;
     }
     boolean[] admitted = {false};
-    open.compute(source, (address, count) -> {
-      int now = count == null ? 0 : count;
-      if (now >= max) {
-        return count;
-      }
-      admitted[0] = true;
-      return now + 1;
-    });
+    open.compute(
+        source,
+        (address, count) -> {
+          int now = count == null ? 0 : count;
+          if (now >= max) {
+            return count;
+          }
+          admitted[0] = true;
+          return now + 1;
+        });
     if (!admitted[0]) {
       limited.add(source);
     }
     return admitted[0];
   }
 
-  /** One connection of {@code source}, admitted by {@link #acquire}, closed. Answers whether it was the last limited source to go below its limit. */
+  /**
+   * One connection of {@code source}, admitted by {@link #acquire}, closed. Answers whether it was
+   * the last limited source to go below its limit.
+   */
   boolean release(InetAddress source) {
     if (max == 0) {
       return false;

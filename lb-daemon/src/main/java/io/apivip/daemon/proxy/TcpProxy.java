@@ -1,8 +1,8 @@
 package io.apivip.daemon.proxy;
 
 import io.apivip.daemon.config.Settings;
-import io.apivip.daemon.transport.Transports;
 import io.apivip.daemon.config.Settings.Backend;
+import io.apivip.daemon.transport.Transports;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
@@ -20,9 +20,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The TCP proxy in front of the kube-apiservers: accepts on every configured listener, picks a
- * healthy apiserver per connection by the listener's policy, retries the connect on the next one when
- * it is refused or times out, and relays bytes both ways (TLS stays end to end). This class wires
- * the parts, each with one job:
+ * healthy apiserver per connection by the listener's policy, retries the connect on the next one
+ * when it is refused or times out, and relays bytes both ways (TLS stays end to end). This class
+ * wires the parts, each with one job:
+ *
  * <ul>
  *   <li>{@link Listeners} binds the listening sockets; {@link Admission} decides which accepted
  *       connections are served;
@@ -33,6 +34,7 @@ import org.slf4j.LoggerFactory;
  * </ul>
  *
  * <p>How the daemon wires it:
+ *
  * <ul>
  *   <li>Event loops are handed in and never shut down here; they must be of the {@link Transports}
  *       handed in. Each loop accepts connections and carries both sides of those it accepted.
@@ -54,9 +56,8 @@ public final class TcpProxy {
   private final Shutdown shutdown;
 
   /**
-   * @param backends the apiservers; their node ids are matched against {@link Routing}'s maintenance
-   *     set and,
-   *     for local-first listeners, against {@code nodeId}
+   * @param backends the apiservers; their node ids are matched against {@link Routing}'s
+   *     maintenance set and, for local-first listeners, against {@code nodeId}
    * @param nodeId this node's id: the apiserver whose node id equals it is the local one
    */
   public TcpProxy(
@@ -82,31 +83,51 @@ public final class TcpProxy {
     this.pool = new BackendPool(backends, configured.size(), nodeId, routing, metrics);
     metrics.relayMemory(memory::held, memory::pressure);
     ProxyLog events = new ProxyLog();
-    Relay.Tuning tuning = new Relay.Tuning(
-        channel -> transports.keepAlive(channel, limits.keepAliveIdle(), limits.keepAliveInterval(), limits.keepAliveCount()),
-        limits.halfCloseTimeout(),
-        () -> {
-          metrics.halfCloseTimeout();
-          events.halfCloseTimeout(limits.halfCloseTimeout());
-        },
-        memory);
-    this.admission = new Admission(settings, pool, metrics, events, gate, transports::newSocketChannel, openClients, sources, tuning);
+    Relay.Tuning tuning =
+        new Relay.Tuning(
+            channel ->
+                transports.keepAlive(
+                    channel,
+                    limits.keepAliveIdle(),
+                    limits.keepAliveInterval(),
+                    limits.keepAliveCount()),
+            limits.halfCloseTimeout(),
+            () -> {
+              metrics.halfCloseTimeout();
+              events.halfCloseTimeout(limits.halfCloseTimeout());
+            },
+            memory);
+    this.admission =
+        new Admission(
+            settings,
+            pool,
+            metrics,
+            events,
+            gate,
+            transports::newSocketChannel,
+            openClients,
+            sources,
+            tuning);
     this.shutdown = new Shutdown(settings.drainGrace(), loops, listeners, admission);
   }
 
-  /** Replaces how backend channels are made, for tests of what happens when none can be; before {@link #start}. */
+  /**
+   * Replaces how backend channels are made, for tests of what happens when none can be; before
+   * {@link #start}.
+   */
   void useBackendSockets(Function<InetAddress, SocketChannel> sockets) {
     admission.useBackendSockets(sockets);
   }
 
   /**
-   * Binds every listener; blocks until done, so call it off the event loops. On failure nothing stays
-   * bound and the exception names the listener.
+   * Binds every listener; blocks until done, so call it off the event loops. On failure nothing
+   * stays bound and the exception names the listener.
    */
   public void start() throws IOException {
     listeners.bind(admission::initializer);
     log.info(
-        "proxy started: {} apiservers, at most {} client connections (+{} node-local), {} per client address, connect timeout {}, {} attempts",
+        "proxy started: {} apiservers, at most {} client connections (+{} node-local), {} per"
+            + " client address, connect timeout {}, {} attempts",
         pool.size(),
         settings.maxConnections(),
         settings.limits().localReserve(),
@@ -114,7 +135,6 @@ public final class TcpProxy {
         settings.connectTimeout(),
         settings.connectAttempts());
   }
-
 
   /**
    * Prepares a planned handoff of the VIP: new VIP connections are held back until the new holder
@@ -128,10 +148,11 @@ public final class TcpProxy {
 
   /**
    * The VIP left this node without a planned handoff (another node took over, or this one lost its
-   * quorum or its apiservers): the clients' packets now go elsewhere, so no connection on the VIP can
-   * go on. Resets them, so that their clients reconnect to the new holder at once instead of hanging
-   * until a timeout (a watch whose client only reads may not learn of it for minutes). After {@link
-   * #quiesceVip} the connections are ending gracefully already, and this leaves them be. Any thread.
+   * quorum or its apiservers): the clients' packets now go elsewhere, so no connection on the VIP
+   * can go on. Resets them, so that their clients reconnect to the new holder at once instead of
+   * hanging until a timeout (a watch whose client only reads may not learn of it for minutes).
+   * After {@link #quiesceVip} the connections are ending gracefully already, and this leaves them
+   * be. Any thread.
    */
   public void vipLost() {
     gate.lost();
@@ -147,17 +168,21 @@ public final class TcpProxy {
     List<ProxyStatus.ListenerStatus> status = new ArrayList<>();
     for (ProxyListener listener : listeners.configured()) {
       Settings.Listener config = listener.settings();
-      status.add(new ProxyStatus.ListenerStatus(
-          ProxyStatus.render(config.address()),
-          listeners.boundTo(listener),
-          config.onVip(),
-          config.policy().configName(),
-          pool.status(listener.index())));
+      status.add(
+          new ProxyStatus.ListenerStatus(
+              ProxyStatus.render(config.address()),
+              listeners.boundTo(listener),
+              config.onVip(),
+              config.policy().configName(),
+              pool.status(listener.index())));
     }
-    return new ProxyStatus(status, admission.open(), settings.maxConnections(), admission.refusing());
+    return new ProxyStatus(
+        status, admission.open(), settings.maxConnections(), admission.refusing());
   }
 
-  /** The addresses the listeners are bound to, in configuration order; empty before {@link #start}. */
+  /**
+   * The addresses the listeners are bound to, in configuration order; empty before {@link #start}.
+   */
   public List<InetSocketAddress> boundAddresses() {
     return listeners.boundAddresses();
   }

@@ -28,15 +28,21 @@ final class VipGate {
 
   /** Under TcpProxy's name, as the proxy's other lines for operators. */
   private static final Logger log = LoggerFactory.getLogger(TcpProxy.class);
-  /** How long an apiserver gets to end a connection gracefully during a handoff before it is closed. */
+
+  /**
+   * How long an apiserver gets to end a connection gracefully during a handoff before it is closed.
+   */
   private static final Duration GRACEFUL_END = Duration.ofSeconds(1);
+
   /** A connection open this long is a stream (a watch), not a request in flight. */
   private static final Duration LONG_LIVED = Duration.ofSeconds(5);
+
   private static final AttributeKey<Long> OPENED_AT = AttributeKey.valueOf("apivip.openedAt");
 
   private final EventLoopGroup loops;
   private final Listeners listeners;
-  private final ChannelGroup vipClients = new DefaultChannelGroup("apivip-proxy-vip-clients", GlobalEventExecutor.INSTANCE);
+  private final ChannelGroup vipClients =
+      new DefaultChannelGroup("apivip-proxy-vip-clients", GlobalEventExecutor.INSTANCE);
   private final AtomicBoolean closed = new AtomicBoolean();
 
   VipGate(EventLoopGroup loops, Listeners listeners) {
@@ -66,8 +72,13 @@ final class VipGate {
       return done;
     }
     for (Channel socket : listeners.vipSockets()) {
-      NettySeam.holdSynsBack(socket).ifPresent(problem ->
-          log.warn("cannot hold new VIP connections back during the handoff ({}); some may be reset", problem));
+      NettySeam.holdSynsBack(socket)
+          .ifPresent(
+              problem ->
+                  log.warn(
+                      "cannot hold new VIP connections back during the handoff ({}); some may be"
+                          + " reset",
+                      problem));
     }
     long now = System.nanoTime();
     long youngSince = now - LONG_LIVED.toNanos();
@@ -80,8 +91,12 @@ final class VipGate {
         inFlight++;
       }
     }
-    log.info("handing the VIP over: new VIP connections wait for the new holder; ended {} long-lived connections so their clients "
-        + "reconnect there; {} in flight may finish within {} ms", handoff.ended.size(), inFlight, wait.toMillis());
+    log.info(
+        "handing the VIP over: new VIP connections wait for the new holder; ended {} long-lived"
+            + " connections so their clients reconnect there; {} in flight may finish within {} ms",
+        handoff.ended.size(),
+        inFlight,
+        wait.toMillis());
     handoff.poll();
     return done;
   }
@@ -100,8 +115,10 @@ final class VipGate {
     private final long deadline;
     private final CompletableFuture<Void> done;
     private final EventLoop loop = loops.next();
+
     /** Connections told to end; filled by quiesce's thread first, then only by the loop. */
     private final Set<Channel> ended = Collections.newSetFromMap(new ConcurrentHashMap<>());
+
     /** When leftovers are closed; 0 while requests in flight may still finish. */
     private long closeBy;
 
@@ -128,10 +145,14 @@ final class VipGate {
       }
       long now = System.nanoTime();
       if (closeBy == 0) {
-        List<Channel> inFlight = vipClients.stream().filter(client -> !ended.contains(client)).toList();
+        List<Channel> inFlight =
+            vipClients.stream().filter(client -> !ended.contains(client)).toList();
         if (inFlight.isEmpty() || now >= deadline) {
           if (!inFlight.isEmpty()) {
-            log.info("handing the VIP over: ending {} VIP connections still in flight after {} ms", inFlight.size(), wait.toMillis());
+            log.info(
+                "handing the VIP over: ending {} VIP connections still in flight after {} ms",
+                inFlight.size(),
+                wait.toMillis());
             inFlight.forEach(this::end);
           }
           closeBy = now + GRACEFUL_END.toNanos();
@@ -139,7 +160,10 @@ final class VipGate {
           done.complete(null);
         }
       } else if (now >= closeBy) {
-        log.info("handing the VIP over: closing {} VIP connections that did not end within {} ms", vipClients.size(), GRACEFUL_END.toMillis());
+        log.info(
+            "handing the VIP over: closing {} VIP connections that did not end within {} ms",
+            vipClients.size(),
+            GRACEFUL_END.toMillis());
         vipClients.close();
         return;
       }
@@ -159,7 +183,10 @@ final class VipGate {
     }
     int open = vipClients.size();
     if (open > 0) {
-      log.info("the VIP left this node: resetting {} VIP connections so that their clients reconnect to the new holder", open);
+      log.info(
+          "the VIP left this node: resetting {} VIP connections so that their clients reconnect to"
+              + " the new holder",
+          open);
       vipClients.forEach(Relay::reset);
     }
   }

@@ -15,8 +15,8 @@ import org.slf4j.LoggerFactory;
  * status}, STOPPING=1 when a planned stop begins. Does nothing when systemd did not ask
  * ($NOTIFY_SOCKET unset), as when run by hand or by tests.
  *
- * <p>The JDK's Unix domain sockets are stream sockets only, and systemd's notification socket is
- * a datagram socket, so this sends with libc through JNA, as the proxy's SYN filter does.
+ * <p>The JDK's Unix domain sockets are stream sockets only, and systemd's notification socket is a
+ * datagram socket, so this sends with libc through JNA, as the proxy's SYN filter does.
  */
 public final class SystemdNotifier {
 
@@ -24,6 +24,7 @@ public final class SystemdNotifier {
   private static final int AF_UNIX = 1;
   private static final int SOCK_DGRAM = 2;
   private static final int SOCK_CLOEXEC = 0x80000;
+
   /** sizeof(struct sockaddr_un): a 2-byte family and a 108-byte path. */
   private static final int SUN_PATH_MAX = 108;
 
@@ -50,7 +51,8 @@ public final class SystemdNotifier {
 
   /** The notifier for this process: systemd's socket from $NOTIFY_SOCKET, if any. */
   public static SystemdNotifier fromEnvironment() {
-    return new SystemdNotifier(Optional.ofNullable(System.getenv("NOTIFY_SOCKET")).filter(path -> !path.isEmpty()));
+    return new SystemdNotifier(
+        Optional.ofNullable(System.getenv("NOTIFY_SOCKET")).filter(path -> !path.isEmpty()));
   }
 
   /** A notifier that sends to the given socket path ("@name" for the abstract namespace). */
@@ -70,7 +72,9 @@ public final class SystemdNotifier {
     send("STOPPING=1\nSTATUS=" + status);
   }
 
-  /** Sends one notification; a failure is logged once and otherwise ignored (systemd may be gone). */
+  /**
+   * Sends one notification; a failure is logged once and otherwise ignored (systemd may be gone).
+   */
   public synchronized void send(String message) {
     if (socket.isEmpty()) {
       return;
@@ -104,7 +108,9 @@ public final class SystemdNotifier {
     }
     try {
       long sent = libc.sendto(fd, message, message.length, 0, address.array(), addressLength);
-      return sent == message.length ? Optional.empty() : Optional.of("sendto: " + libc.strerror(Native.getLastError()));
+      return sent == message.length
+          ? Optional.empty()
+          : Optional.of("sendto: " + libc.strerror(Native.getLastError()));
     } finally {
       libc.close(fd);
     }

@@ -15,9 +15,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Feeds systemd's watchdog (WatchdogSec=, sd_watchdog_enabled(3)) only while the daemon's event
- * loops are responsive: every quarter of the watchdog interval a probe task is put on each loop, and
- * WATCHDOG=1 is sent only if every loop ran the probes of the round before. A loop that hangs (a
- * deadlock, a blocking call) stops the pings, and systemd restarts the daemon; the unit's
+ * loops are responsive: every quarter of the watchdog interval a probe task is put on each loop,
+ * and WATCHDOG=1 is sent only if every loop ran the probes of the round before. A loop that hangs
+ * (a deadlock, a blocking call) stops the pings, and systemd restarts the daemon; the unit's
  * ExecStopPost removes the VIP. The prober runs on a thread of its own, not on a loop it watches.
  */
 public final class Watchdog implements AutoCloseable {
@@ -29,11 +29,12 @@ public final class Watchdog implements AutoCloseable {
   private final LongSupplier clock;
   private final List<AtomicLong> answered = new ArrayList<>();
   private final ScheduledExecutorService prober =
-      Executors.newSingleThreadScheduledExecutor(runnable -> {
-        Thread thread = new Thread(runnable, "apivip-watchdog");
-        thread.setDaemon(true);
-        return thread;
-      });
+      Executors.newSingleThreadScheduledExecutor(
+          runnable -> {
+            Thread thread = new Thread(runnable, "apivip-watchdog");
+            thread.setDaemon(true);
+            return thread;
+          });
   private long probedAt = -1;
   private boolean stalled;
 
@@ -50,19 +51,29 @@ public final class Watchdog implements AutoCloseable {
    * Starts feeding the watchdog when systemd asked for one (WATCHDOG_USEC set, and WATCHDOG_PID
    * unset or this process); empty otherwise.
    */
-  public static Optional<Watchdog> fromEnvironment(SystemdNotifier systemd, List<EventExecutor> loops) {
-    return interval(System.getenv("WATCHDOG_USEC"), System.getenv("WATCHDOG_PID"), ProcessHandle.current().pid())
-        .map(interval -> {
-          Watchdog watchdog = new Watchdog(systemd, loops, System::nanoTime);
-          watchdog.start(interval);
-          log.info("feeding systemd's watchdog (every {} ms) while {} event loops answer", interval.toMillis() / 4, loops.size());
-          return watchdog;
-        });
+  public static Optional<Watchdog> fromEnvironment(
+      SystemdNotifier systemd, List<EventExecutor> loops) {
+    return interval(
+            System.getenv("WATCHDOG_USEC"),
+            System.getenv("WATCHDOG_PID"),
+            ProcessHandle.current().pid())
+        .map(
+            interval -> {
+              Watchdog watchdog = new Watchdog(systemd, loops, System::nanoTime);
+              watchdog.start(interval);
+              log.info(
+                  "feeding systemd's watchdog (every {} ms) while {} event loops answer",
+                  interval.toMillis() / 4,
+                  loops.size());
+              return watchdog;
+            });
   }
 
   /** The watchdog interval systemd asked for, if it asked this process. */
   static Optional<Duration> interval(String usec, String pid, long ownPid) {
-    if (usec == null || usec.isEmpty() || (pid != null && !pid.isEmpty() && !pid.equals(Long.toString(ownPid)))) {
+    if (usec == null
+        || usec.isEmpty()
+        || (pid != null && !pid.isEmpty() && !pid.equals(Long.toString(ownPid)))) {
       return Optional.empty();
     }
     try {
@@ -92,8 +103,10 @@ public final class Watchdog implements AutoCloseable {
         }
       } else if (!stalled) {
         stalled = true;
-        log.error("an event loop did not answer within {} ms; no longer feeding systemd's watchdog, which restarts the daemon"
-            + " unless it answers again", (clock.getAsLong() - probedAt) / 1_000_000);
+        log.error(
+            "an event loop did not answer within {} ms; no longer feeding systemd's watchdog, which"
+                + " restarts the daemon unless it answers again",
+            (clock.getAsLong() - probedAt) / 1_000_000);
       }
     }
     long now = clock.getAsLong();

@@ -3,9 +3,6 @@ package io.apivip.daemon.transport;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelConfig;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.socket.nio.NioChannelOption;
-import java.time.Duration;
-import jdk.net.ExtendedSocketOptions;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -20,6 +17,7 @@ import io.netty.channel.socket.DatagramChannel;
 import io.netty.channel.socket.ServerSocketChannel;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.SocketProtocolFamily;
+import io.netty.channel.socket.nio.NioChannelOption;
 import io.netty.channel.socket.nio.NioDatagramChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
@@ -34,17 +32,19 @@ import io.netty.util.concurrent.DefaultThreadFactory;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.nio.channels.spi.SelectorProvider;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.function.Predicate;
+import jdk.net.ExtendedSocketOptions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * How the daemon's sockets do their I/O: Netty's io_uring or epoll transport on Linux, NIO anywhere.
- * The event loop group and the channel classes go together; every part that opens sockets takes its
- * channels from here.
+ * How the daemon's sockets do their I/O: Netty's io_uring or epoll transport on Linux, NIO
+ * anywhere. The event loop group and the channel classes go together; every part that opens sockets
+ * takes its channels from here.
  */
 public record Transports(
     Kind kind,
@@ -80,11 +80,12 @@ public record Transports(
 
     /** Why not, for the log; empty when available. */
     String unavailability() {
-      Throwable cause = switch (this) {
-        case IO_URING -> IoUring.unavailabilityCause();
-        case EPOLL -> Epoll.unavailabilityCause();
-        case NIO -> null;
-      };
+      Throwable cause =
+          switch (this) {
+            case IO_URING -> IoUring.unavailabilityCause();
+            case EPOLL -> Epoll.unavailabilityCause();
+            case NIO -> null;
+          };
       return cause == null ? "" : cause.toString();
     }
   }
@@ -107,7 +108,11 @@ public record Transports(
     Kind auto = available.test(Kind.EPOLL) ? Kind.EPOLL : Kind.NIO;
     Kind kind = wanted.orElse(auto);
     if (!available.test(kind)) {
-      log.warn("transport {} is not available here ({}); using {}", kind.configName(), kind.unavailability(), auto.configName());
+      log.warn(
+          "transport {} is not available here ({}); using {}",
+          kind.configName(),
+          kind.unavailability(),
+          auto.configName());
       kind = auto;
     }
     return of(kind);
@@ -116,12 +121,27 @@ public record Transports(
   /** The given transport; check {@link Kind#available()} first. */
   public static Transports of(Kind kind) {
     return switch (kind) {
-      case IO_URING -> new Transports(
-          kind, IoUringIoHandler.newFactory(), IoUringServerSocketChannel.class, IoUringSocketChannel.class, IoUringDatagramChannel.class);
-      case EPOLL -> new Transports(
-          kind, EpollIoHandler.newFactory(), EpollServerSocketChannel.class, EpollSocketChannel.class, EpollDatagramChannel.class);
-      case NIO -> new Transports(
-          kind, NioIoHandler.newFactory(), NioServerSocketChannel.class, NioSocketChannel.class, NioDatagramChannel.class);
+      case IO_URING ->
+          new Transports(
+              kind,
+              IoUringIoHandler.newFactory(),
+              IoUringServerSocketChannel.class,
+              IoUringSocketChannel.class,
+              IoUringDatagramChannel.class);
+      case EPOLL ->
+          new Transports(
+              kind,
+              EpollIoHandler.newFactory(),
+              EpollServerSocketChannel.class,
+              EpollSocketChannel.class,
+              EpollDatagramChannel.class);
+      case NIO ->
+          new Transports(
+              kind,
+              NioIoHandler.newFactory(),
+              NioServerSocketChannel.class,
+              NioSocketChannel.class,
+              NioDatagramChannel.class);
     };
   }
 
@@ -144,8 +164,8 @@ public record Transports(
   }
 
   /**
-   * SO_REUSEPORT for server channels of this transport: several listening sockets on one address, the
-   * kernel spreading new connections over them. Empty with NIO.
+   * SO_REUSEPORT for server channels of this transport: several listening sockets on one address,
+   * the kernel spreading new connections over them. Empty with NIO.
    */
   public Optional<ChannelOption<Boolean>> reusePort() {
     return kind == Kind.NIO ? Optional.empty() : Optional.of(UnixChannelOption.SO_REUSEPORT);
@@ -153,30 +173,37 @@ public record Transports(
 
   /**
    * Turns TCP keepalive on with the given timing (whole seconds): a peer that stops answering is
-   * given up {@code idle + interval * count} after its last sign of life, instead of the kernel's two
-   * hours and more. Returns false when the transport refused an option.
+   * given up {@code idle + interval * count} after its last sign of life, instead of the kernel's
+   * two hours and more. Returns false when the transport refused an option.
    */
   public boolean keepAlive(Channel channel, Duration idle, Duration interval, int count) {
     ChannelConfig config = channel.config();
     boolean set = config.setOption(ChannelOption.SO_KEEPALIVE, true);
     int idleSeconds = (int) idle.toSeconds();
     int intervalSeconds = (int) interval.toSeconds();
-    return set & switch (kind) {
-      case IO_URING -> config.setOption(IoUringChannelOption.TCP_KEEPIDLE, idleSeconds)
-          & config.setOption(IoUringChannelOption.TCP_KEEPINTVL, intervalSeconds)
-          & config.setOption(IoUringChannelOption.TCP_KEEPCNT, count);
-      case EPOLL -> config.setOption(EpollChannelOption.TCP_KEEPIDLE, idleSeconds)
-          & config.setOption(EpollChannelOption.TCP_KEEPINTVL, intervalSeconds)
-          & config.setOption(EpollChannelOption.TCP_KEEPCNT, count);
-      case NIO -> config.setOption(NioChannelOption.of(ExtendedSocketOptions.TCP_KEEPIDLE), idleSeconds)
-          & config.setOption(NioChannelOption.of(ExtendedSocketOptions.TCP_KEEPINTERVAL), intervalSeconds)
-          & config.setOption(NioChannelOption.of(ExtendedSocketOptions.TCP_KEEPCOUNT), count);
-    };
+    return set
+        & switch (kind) {
+          case IO_URING ->
+              config.setOption(IoUringChannelOption.TCP_KEEPIDLE, idleSeconds)
+                  & config.setOption(IoUringChannelOption.TCP_KEEPINTVL, intervalSeconds)
+                  & config.setOption(IoUringChannelOption.TCP_KEEPCNT, count);
+          case EPOLL ->
+              config.setOption(EpollChannelOption.TCP_KEEPIDLE, idleSeconds)
+                  & config.setOption(EpollChannelOption.TCP_KEEPINTVL, intervalSeconds)
+                  & config.setOption(EpollChannelOption.TCP_KEEPCNT, count);
+          case NIO ->
+              config.setOption(NioChannelOption.of(ExtendedSocketOptions.TCP_KEEPIDLE), idleSeconds)
+                  & config.setOption(
+                      NioChannelOption.of(ExtendedSocketOptions.TCP_KEEPINTERVAL), intervalSeconds)
+                  & config.setOption(
+                      NioChannelOption.of(ExtendedSocketOptions.TCP_KEEPCOUNT), count);
+        };
   }
 
   /** A new event loop group of this transport whose threads are named {@code name-N}. */
   public EventLoopGroup newGroup(int threads, String name) {
-    return new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory(name, true), ioHandlerFactory);
+    return new MultiThreadIoEventLoopGroup(
+        threads, new DefaultThreadFactory(name, true), ioHandlerFactory);
   }
 
   /**
@@ -194,9 +221,9 @@ public record Transports(
 
   /**
    * A new, unregistered listening channel of the address's family. On an IPv4 address a dual-stack
-   * IPv6 socket, the default of epoll and NIO, takes every connection through the kernel's IPv6 code
-   * and hands back IPv4-mapped addresses; an IPv6 address (the wildcard {@code ::} included) keeps
-   * the dual-stack socket.
+   * IPv6 socket, the default of epoll and NIO, takes every connection through the kernel's IPv6
+   * code and hands back IPv4-mapped addresses; an IPv6 address (the wildcard {@code ::} included)
+   * keeps the dual-stack socket.
    */
   public ServerSocketChannel newServerChannel(InetAddress local) {
     return switch (kind) {

@@ -4,7 +4,8 @@ import java.util.Optional;
 
 /**
  * This build's version, from the jar's manifest. A package of its own so that what reports it (the
- * daemon's status and metrics, {@code apivip version}) can import it, while no part imports the CLI.
+ * daemon's status and metrics, {@code apivip version}) can import it, while no part imports the
+ * CLI.
  */
 public final class Version {
 

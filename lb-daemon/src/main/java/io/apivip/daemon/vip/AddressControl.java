@@ -9,7 +9,9 @@ interface AddressControl {
     UNCHANGED
   }
 
-  /** Adds the VIP (IPv6 without duplicate address detection); UNCHANGED when it was there already. */
+  /**
+   * Adds the VIP (IPv6 without duplicate address detection); UNCHANGED when it was there already.
+   */
   Change add(VipAddress vip) throws KernelException;
 
   /** Removes the VIP; UNCHANGED when it was not there. */

@@ -2,10 +2,16 @@ package io.apivip.daemon.vip;
 
 import java.time.Duration;
 
-/** How long to wait before retrying a failed kernel operation: doubling from {@code initial} up to {@code max}. */
+/**
+ * How long to wait before retrying a failed kernel operation: doubling from {@code initial} up to
+ * {@code max}.
+ */
 record Backoff(Duration initial, Duration max) {
 
-  /** The default for VIP operations: quick first retries (a lost race with an interface coming up), then calm. */
+  /**
+   * The default for VIP operations: quick first retries (a lost race with an interface coming up),
+   * then calm.
+   */
   static final Backoff VIP = new Backoff(Duration.ofMillis(100), Duration.ofSeconds(10));
 
   /** The wait after the {@code failures}-th failure in a row (1 for the first). */

@@ -8,7 +8,10 @@ import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** The production {@link Scheduler}: one daemon thread of its own, so callers never wait on the kernel. */
+/**
+ * The production {@link Scheduler}: one daemon thread of its own, so callers never wait on the
+ * kernel.
+ */
 final class ExecutorScheduler implements Scheduler {
 
   private static final Logger log = LoggerFactory.getLogger(ExecutorScheduler.class);
@@ -76,7 +79,9 @@ final class ExecutorScheduler implements Scheduler {
     }
   }
 
-  /** A bug in one task must not stop the thread's timers (the executor would swallow it silently). */
+  /**
+   * A bug in one task must not stop the thread's timers (the executor would swallow it silently).
+   */
   private static Runnable guarded(Runnable task) {
     return () -> {
       try {

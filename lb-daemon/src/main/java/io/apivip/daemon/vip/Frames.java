@@ -52,6 +52,7 @@ final class Frames {
 
   /** Ethernet's minimum frame without the FCS; not every driver pads short frames itself. */
   private static final int MIN_FRAME_LENGTH = 60;
+
   private static final byte[] BROADCAST = {-1, -1, -1, -1, -1, -1};
   private static final byte[] NO_MAC = new byte[MAC_LENGTH];
   private static final int ARP_REQUEST = 1;
@@ -60,8 +61,10 @@ final class Frames {
   private static final int NEIGHBOUR_ADVERTISEMENT = 136;
   private static final int OVERRIDE_FLAG = 0x20;
   private static final int TARGET_LINK_LAYER_ADDRESS = 2;
+
   /** Receivers drop neighbour discovery that a router may have forwarded (RFC 4861 7.1.2). */
   private static final int ND_HOP_LIMIT = 255;
+
   private static final byte[] ALL_NODES = hex("ff020000000000000000000000000001");
   private static final byte[] ALL_NODES_MAC = hex("333300000001");
 
@@ -80,7 +83,10 @@ final class Frames {
     return new Frame(Kind.GARP_REQUEST, arp(ARP_REQUEST, mac, address, NO_MAC));
   }
 
-  /** VIP is-at MAC, broadcast; Linux takes a gratuitous reply only when the target MAC is the sender's. */
+  /**
+   * VIP is-at MAC, broadcast; Linux takes a gratuitous reply only when the target MAC is the
+   * sender's.
+   */
   static Frame gratuitousArpReply(byte[] mac, Inet4Address address) {
     return new Frame(Kind.GARP_REPLY, arp(ARP_REPLY, mac, address, mac));
   }
@@ -108,7 +114,10 @@ final class Frames {
     return new Frame(Kind.UNSOLICITED_NA, frame.array());
   }
 
-  /** The ICMPv6 checksum (RFC 4443 2.3) of {@code message} (its checksum field zero) between two addresses. */
+  /**
+   * The ICMPv6 checksum (RFC 4443 2.3) of {@code message} (its checksum field zero) between two
+   * addresses.
+   */
   static int icmpv6Checksum(byte[] source, byte[] destination, byte[] message) {
     long sum = sum16(source) + sum16(destination) + message.length + ICMPV6 + sum16(message);
     while ((sum >> 16) != 0) {
@@ -124,13 +133,19 @@ final class Frames {
   private static byte[] arp(int operation, byte[] mac, Inet4Address address, byte[] targetMac) {
     byte[] ip = address.getAddress();
     ByteBuffer frame = ethernet(BROADCAST, mac, ETHERTYPE_ARP, 28);
-    frame.putShort((short) 1).putShort((short) 0x0800).put((byte) MAC_LENGTH).put((byte) 4).putShort((short) operation);
+    frame
+        .putShort((short) 1)
+        .putShort((short) 0x0800)
+        .put((byte) MAC_LENGTH)
+        .put((byte) 4)
+        .putShort((short) operation);
     frame.put(mac).put(ip).put(targetMac).put(ip);
     return frame.array();
   }
 
   /** A buffer holding the Ethernet header, positioned at the payload, sized for it and padding. */
-  private static ByteBuffer ethernet(byte[] destination, byte[] source, int etherType, int payloadLength) {
+  private static ByteBuffer ethernet(
+      byte[] destination, byte[] source, int etherType, int payloadLength) {
     if (source.length != MAC_LENGTH) {
       throw new IllegalArgumentException("a MAC address has 6 bytes, got " + source.length);
     }

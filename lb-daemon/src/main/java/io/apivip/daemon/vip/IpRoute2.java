@@ -19,26 +19,32 @@ import java.util.stream.Stream;
  * Address management through iproute2's {@code ip} rather than RTNETLINK sockets of our own.
  *
  * <p>Why: the VIP changes hands a few times a day, so what matters is that each change is right and
- * that an operator can reproduce it by hand, not that it takes 0.1 ms instead of a few: one fork and
- * exec of {@code ip} costs about 2 to 5 ms, against a failure timeout of 500 ms before it. {@code ip}
- * speaks netlink for us, across kernel versions, with error messages operators know, and it is
- * already a dependency of every Debian system. The cost of polling the address every check interval
- * (one {@code ip -j addr show} a second) is a few milliseconds of CPU per second. The log line of each
- * change gives its time, so the choice can be revisited with numbers.
+ * that an operator can reproduce it by hand, not that it takes 0.1 ms instead of a few: one fork
+ * and exec of {@code ip} costs about 2 to 5 ms, against a failure timeout of 500 ms before it.
+ * {@code ip} speaks netlink for us, across kernel versions, with error messages operators know, and
+ * it is already a dependency of every Debian system. The cost of polling the address every check
+ * interval (one {@code ip -j addr show} a second) is a few milliseconds of CPU per second. The log
+ * line of each change gives its time, so the choice can be revisited with numbers.
  *
  * <p>Idempotence does not depend on error texts, which differ between kernels: when an add or a
- * delete fails, the address is looked up, and if it is already as wanted the operation is UNCHANGED.
+ * delete fails, the address is looked up, and if it is already as wanted the operation is
+ * UNCHANGED.
  */
 final class IpRoute2 implements AddressControl {
 
   private static final Duration TIMEOUT = Duration.ofSeconds(5);
-  private static final List<String> LOCATIONS = List.of("/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip");
+  private static final List<String> LOCATIONS =
+      List.of("/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip");
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private final String ip;
 
   IpRoute2() {
-    this.ip = LOCATIONS.stream().filter(path -> Files.isExecutable(Path.of(path))).findFirst().orElse("ip");
+    this.ip =
+        LOCATIONS.stream()
+            .filter(path -> Files.isExecutable(Path.of(path)))
+            .findFirst()
+            .orElse("ip");
   }
 
   @Override
@@ -71,7 +77,8 @@ final class IpRoute2 implements AddressControl {
 
   @Override
   public LinkState inspect(VipAddress vip) throws KernelException {
-    Result result = run(new ArrayList<>(List.of(ip, "-j", "addr", "show", "dev", vip.interfaceName())));
+    Result result =
+        run(new ArrayList<>(List.of(ip, "-j", "addr", "show", "dev", vip.interfaceName())));
     if (!result.ok()) {
       KernelException failure = failure(result);
       if (failure.kind() == KernelException.Kind.NO_SUCH_INTERFACE) {
@@ -82,7 +89,9 @@ final class IpRoute2 implements AddressControl {
     try {
       return parseAddrShow(result.output(), vip);
     } catch (JsonProcessingException e) {
-      throw new KernelException(KernelException.Kind.FAILED, "cannot read the output of " + result.commandLine() + ": " + e.getOriginalMessage());
+      throw new KernelException(
+          KernelException.Kind.FAILED,
+          "cannot read the output of " + result.commandLine() + ": " + e.getOriginalMessage());
     }
   }
 
@@ -97,7 +106,9 @@ final class IpRoute2 implements AddressControl {
     link.path("flags").forEach(flag -> flags.add(flag.asText()));
     boolean present = false;
     for (JsonNode address : link.path("addr_info")) {
-      present |= sameAddress(address.path("local").asText(), vip.address()) && address.path("prefixlen").asInt(-1) == vip.prefixLength();
+      present |=
+          sameAddress(address.path("local").asText(), vip.address())
+              && address.path("prefixlen").asInt(-1) == vip.prefixLength();
     }
     return new LinkState(true, flags.contains("UP"), flags.contains("LOWER_UP"), present);
   }
@@ -121,9 +132,13 @@ final class IpRoute2 implements AddressControl {
 
   private static KernelException failure(Result result) {
     String output = result.output().strip();
-    String message = result.commandLine() + ": " + (output.isEmpty() ? "exit code " + result.exitCode() : output);
+    String message =
+        result.commandLine()
+            + ": "
+            + (output.isEmpty() ? "exit code " + result.exitCode() : output);
     if (output.contains("Operation not permitted")) {
-      return new KernelException(KernelException.Kind.NO_PERMISSION, message + " (apivip needs CAP_NET_ADMIN)");
+      return new KernelException(
+          KernelException.Kind.NO_PERMISSION, message + " (apivip needs CAP_NET_ADMIN)");
     }
     if (Stream.of("does not exist", "Cannot find device").anyMatch(output::contains)) {
       return new KernelException(KernelException.Kind.NO_SUCH_INTERFACE, message);
@@ -132,16 +147,22 @@ final class IpRoute2 implements AddressControl {
   }
 
   /**
-   * Runs {@code ip} and waits for it before reading: its output for one interface is far below a pipe's
-   * buffer, so it never blocks writing, and a hung {@code ip} is killed at the timeout.
+   * Runs {@code ip} and waits for it before reading: its output for one interface is far below a
+   * pipe's buffer, so it never blocks writing, and a hung {@code ip} is killed at the timeout.
    */
   private static Result run(List<String> command) throws KernelException {
     String commandLine = String.join(" ", command);
     try {
-      Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile())).start();
+      Process process =
+          new ProcessBuilder(command)
+              .redirectErrorStream(true)
+              .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
+              .start();
       if (!process.waitFor(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
         process.destroyForcibly();
-        throw new KernelException(KernelException.Kind.FAILED, commandLine + ": no answer in " + TIMEOUT.toSeconds() + " s");
+        throw new KernelException(
+            KernelException.Kind.FAILED,
+            commandLine + ": no answer in " + TIMEOUT.toSeconds() + " s");
       }
       String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
       return new Result(commandLine, process.exitValue(), output);
@@ -153,7 +174,10 @@ final class IpRoute2 implements AddressControl {
     }
   }
 
-  /** {@code output} holds stdout and stderr together: on success only JSON is printed, on failure only the error. */
+  /**
+   * {@code output} holds stdout and stderr together: on success only JSON is printed, on failure
+   * only the error.
+   */
   private record Result(String commandLine, int exitCode, String output) {
 
     boolean ok() {

@@ -1,6 +1,9 @@
 package io.apivip.daemon.vip;
 
-/** The kernel (or {@code ip}) refused or failed a VIP operation; {@link #kind} says what to tell the operator. */
+/**
+ * The kernel (or {@code ip}) refused or failed a VIP operation; {@link #kind} says what to tell the
+ * operator.
+ */
 final class KernelException extends Exception {
 
   enum Kind {

@@ -17,7 +17,10 @@ record LinkState(boolean exists, boolean up, boolean carrier, boolean present) {
     return exists && up && carrier;
   }
 
-  /** Why the interface cannot carry the VIP, for the log; only meaningful when not {@link #usable()}. */
+  /**
+   * Why the interface cannot carry the VIP, for the log; only meaningful when not {@link
+   * #usable()}.
+   */
   String problem(String interfaceName) {
     if (!exists) {
       return "interface " + interfaceName + " does not exist";

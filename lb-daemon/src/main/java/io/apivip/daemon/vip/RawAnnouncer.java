@@ -38,10 +38,14 @@ final class RawAnnouncer implements Announcer {
     try {
       nic = NetworkInterface.getByName(vip.interfaceName());
     } catch (SocketException e) {
-      throw new KernelException(KernelException.Kind.FAILED, "cannot read interface " + vip.interfaceName() + ": " + e.getMessage());
+      throw new KernelException(
+          KernelException.Kind.FAILED,
+          "cannot read interface " + vip.interfaceName() + ": " + e.getMessage());
     }
     if (nic == null) {
-      throw new KernelException(KernelException.Kind.NO_SUCH_INTERFACE, "interface " + vip.interfaceName() + " does not exist");
+      throw new KernelException(
+          KernelException.Kind.NO_SUCH_INTERFACE,
+          "interface " + vip.interfaceName() + " does not exist");
     }
     return nic;
   }
@@ -51,10 +55,14 @@ final class RawAnnouncer implements Announcer {
     try {
       mac = nic.getHardwareAddress();
     } catch (SocketException e) {
-      throw new KernelException(KernelException.Kind.FAILED, "cannot read interface " + nic.getName() + ": " + e.getMessage());
+      throw new KernelException(
+          KernelException.Kind.FAILED,
+          "cannot read interface " + nic.getName() + ": " + e.getMessage());
     }
     if (mac == null || mac.length != Frames.MAC_LENGTH) {
-      throw new KernelException(KernelException.Kind.FAILED, "interface " + nic.getName() + " has no Ethernet address to announce");
+      throw new KernelException(
+          KernelException.Kind.FAILED,
+          "interface " + nic.getName() + " has no Ethernet address to announce");
     }
     return mac;
   }

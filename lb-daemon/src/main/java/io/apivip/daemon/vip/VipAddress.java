@@ -20,7 +20,10 @@ public record VipAddress(InetAddress address, int prefixLength, String interface
     return literal() + "/" + prefixLength;
   }
 
-  /** The address as people write it: IPv6 in the short form of RFC 5952, not Java's "2001:db8:0:0:0:0:0:100". */
+  /**
+   * The address as people write it: IPv6 in the short form of RFC 5952, not Java's
+   * "2001:db8:0:0:0:0:0:100".
+   */
   public String literal() {
     if (!(address instanceof Inet6Address)) {
       return address.getHostAddress();

@@ -14,9 +14,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Puts the VIP on this node's interface when the cluster decides this node holds it, announces it to
- * the LAN (gratuitous ARP / unsolicited neighbour advertisement), and takes it off when the cluster
- * decides otherwise. Watches the interface while running and says whether this node can hold the VIP.
+ * Puts the VIP on this node's interface when the cluster decides this node holds it, announces it
+ * to the LAN (gratuitous ARP / unsolicited neighbour advertisement), and takes it off when the
+ * cluster decides otherwise. Watches the interface while running and says whether this node can
+ * hold the VIP.
  *
  * <p>How the daemon uses it:
  *
@@ -35,11 +36,11 @@ import org.slf4j.LoggerFactory;
  * of {@link Status} and must not block. {@link #status()} may be read from any thread.
  *
  * <p>Failures: an add, remove or announcement that fails is logged (once per distinct problem),
- * counted and retried with backoff, and {@link Status#machineryWorks()} is false until it
- * succeeds. The same holds while the interface is missing, down or without carrier; the cluster
- * should then move the VIP away (call {@link #release}). If the held address disappears (someone ran
- * {@code ip addr del}, or the interface lost it), it is added and announced again. The interface is
- * checked every {@code vip.check-interval}.
+ * counted and retried with backoff, and {@link Status#machineryWorks()} is false until it succeeds.
+ * The same holds while the interface is missing, down or without carrier; the cluster should then
+ * move the VIP away (call {@link #release}). If the held address disappears (someone ran {@code ip
+ * addr del}, or the interface lost it), it is added and announced again. The interface is checked
+ * every {@code vip.check-interval}.
  */
 public final class VipManager implements AutoCloseable {
 
@@ -48,13 +49,14 @@ public final class VipManager implements AutoCloseable {
    *
    * @param wanted the cluster asked this node to hold the VIP
    * @param present the address is on the interface, as far as the last operation or check knows
-   * @param machineryWorks the VIP machinery works, so this node could hold the VIP: interface usable
-   *     and the last kernel operation succeeded
+   * @param machineryWorks the VIP machinery works, so this node could hold the VIP: interface
+   *     usable and the last kernel operation succeeded
    * @param problem why the machinery does not work, for status pages; "" when it works
    * @param decision the cluster's hold decision ({@code hold}'s argument) this status answers; 0
    *     before the first, so that a confirmation of the address names the hold it confirms
    */
-  public record Status(boolean wanted, boolean present, boolean machineryWorks, String problem, long decision) {
+  public record Status(
+      boolean wanted, boolean present, boolean machineryWorks, String problem, long decision) {
 
     /** Holds the VIP: wants it and has it; what heartbeats should say. */
     public boolean holding() {
@@ -64,10 +66,11 @@ public final class VipManager implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(VipManager.class);
   private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(10);
+
   /**
-   * A timer of ours this late means the process stalled (SIGSTOP, a VM freeze, a long GC): the
-   * hold it would announce may be stale, since the cluster may have moved the VIP meanwhile and
-   * this node's cluster part has not yet decided again. Such an announcement is skipped: a stale
+   * A timer of ours this late means the process stalled (SIGSTOP, a VM freeze, a long GC): the hold
+   * it would announce may be stale, since the cluster may have moved the VIP meanwhile and this
+   * node's cluster part has not yet decided again. Such an announcement is skipped: a stale
    * gratuitous ARP would pull the LAN's traffic back to a node that is about to let go. Well under
    * the failure timeout (500 ms by default), well over a busy thread's delay.
    */
@@ -82,9 +85,10 @@ public final class VipManager implements AutoCloseable {
   private final VipMetrics metrics;
   private final List<Consumer<Status>> listeners = new CopyOnWriteArrayList<>();
   private volatile Status status = new Status(false, false, true, "", 0);
+
   /**
-   * The latest of {@link #hold} and {@link #release}, as the caller sees it. The VIP thread reads it
-   * just before it announces: an address the cluster has already decided to release must not be
+   * The latest of {@link #hold} and {@link #release}, as the caller sees it. The VIP thread reads
+   * it just before it announces: an address the cluster has already decided to release must not be
    * announced, or the LAN would send the VIP's traffic here after this node let it go.
    */
   private volatile boolean holdRequested;
@@ -94,20 +98,31 @@ public final class VipManager implements AutoCloseable {
   private boolean closed;
   private boolean wanted;
   private boolean present;
+
   /** The hold decision acted on last. */
   private long decision;
+
   /** Why the address is being added or removed, and since when: for the log lines' timings. */
   private String cause = "";
+
   private long causeNanos;
+
   /** A hold decision whose first "present" and first "announced" are still to be timed. */
   private boolean timePresent;
+
   private boolean timeAnnounced;
   private int pendingAnnouncements;
   private boolean burstLogPending;
+
   /** Kernel operations failed in a row, for the backoff. */
   private int failures;
-  /** Why this node cannot hold the VIP, one per source; null when fine. Any non-null means the machinery does not work. */
+
+  /**
+   * Why this node cannot hold the VIP, one per source; null when fine. Any non-null means the
+   * machinery does not work.
+   */
   private String linkProblem;
+
   private String inspectProblem;
   private String addressProblem;
   private String announceProblem;
@@ -116,16 +131,33 @@ public final class VipManager implements AutoCloseable {
   private Scheduler.Cancellable retryTimer;
   private Scheduler.Cancellable refreshTimer;
   private Scheduler.Cancellable checkTimer;
+
   /** When the announcement and refresh timers are due, to tell a stall of the process. */
   private long announceDueNanos;
+
   private long refreshDueNanos;
 
-  /** The production manager: {@code ip} for addresses, packet sockets for announcements, its own thread. */
+  /**
+   * The production manager: {@code ip} for addresses, packet sockets for announcements, its own
+   * thread.
+   */
   public VipManager(Settings.Vip settings, MeterRegistry registry) {
-    this(settings, registry, new IpRoute2(), new RawAnnouncer(), new ExecutorScheduler("apivip-vip"), Backoff.VIP);
+    this(
+        settings,
+        registry,
+        new IpRoute2(),
+        new RawAnnouncer(),
+        new ExecutorScheduler("apivip-vip"),
+        Backoff.VIP);
   }
 
-  VipManager(Settings.Vip settings, MeterRegistry registry, AddressControl addresses, Announcer announcer, Scheduler scheduler, Backoff backoff) {
+  VipManager(
+      Settings.Vip settings,
+      MeterRegistry registry,
+      AddressControl addresses,
+      Announcer announcer,
+      Scheduler scheduler,
+      Backoff backoff) {
     this.settings = settings;
     this.vip = VipAddress.of(settings);
     this.addresses = addresses;
@@ -135,7 +167,10 @@ public final class VipManager implements AutoCloseable {
     this.metrics = new VipMetrics(registry, this::status);
   }
 
-  /** Checks the interface, removes a stale VIP unless {@link #hold} was called first, and starts watching. */
+  /**
+   * Checks the interface, removes a stale VIP unless {@link #hold} was called first, and starts
+   * watching.
+   */
   public void start() {
     scheduler.execute(this::onStart);
   }
@@ -177,7 +212,10 @@ public final class VipManager implements AutoCloseable {
     listeners.add(listener);
   }
 
-  /** Removes the VIP if this node still has it, stops watching and ends the thread (waits up to 10 s). */
+  /**
+   * Removes the VIP if this node still has it, stops watching and ends the thread (waits up to 10
+   * s).
+   */
   @Override
   public void close() {
     scheduler.execute(this::onClose);
@@ -191,7 +229,11 @@ public final class VipManager implements AutoCloseable {
     started = true;
     LinkState link = inspect();
     if (link != null && link.present() && !wanted) {
-      log.warn("VIP {} found on {} at start-up although this node was not elected (left by a crash?); removing it", vip.cidr(), vip.interfaceName());
+      log.warn(
+          "VIP {} found on {} at start-up although this node was not elected (left by a crash?);"
+              + " removing it",
+          vip.cidr(),
+          vip.interfaceName());
       present = true;
       setCause("stale at start-up", scheduler.nanoTime());
     }
@@ -264,7 +306,11 @@ public final class VipManager implements AutoCloseable {
       try {
         remove();
       } catch (KernelException e) {
-        log.error("VIP {} could not be removed from {} at shutdown: {}", vip.cidr(), vip.interfaceName(), e.getMessage());
+        log.error(
+            "VIP {} could not be removed from {} at shutdown: {}",
+            vip.cidr(),
+            vip.interfaceName(),
+            e.getMessage());
       }
     }
     closed = true;
@@ -322,7 +368,10 @@ public final class VipManager implements AutoCloseable {
     try {
       announcement = announcer.announce(vip);
     } catch (KernelException e) {
-      metrics.announcementFailed(e.kind() == KernelException.Kind.NO_PERMISSION ? VipMetrics.NO_PERMISSION : VipMetrics.ERROR);
+      metrics.announcementFailed(
+          e.kind() == KernelException.Kind.NO_PERMISSION
+              ? VipMetrics.NO_PERMISSION
+              : VipMetrics.ERROR);
       announceProblem = announceFailed(e);
       throw e;
     }
@@ -337,7 +386,8 @@ public final class VipManager implements AutoCloseable {
     if (burstLogPending) {
       burstLogPending = false;
       log.info(
-          "VIP {} announced on {} as at {} ({}), {} ms after the decision ({}); {} more every {} ms",
+          "VIP {} announced on {} as at {} ({}), {} ms after the decision ({}); {} more every {}"
+              + " ms",
           vip.literal(),
           vip.interfaceName(),
           announcement.mac(),
@@ -347,7 +397,11 @@ public final class VipManager implements AutoCloseable {
           pendingAnnouncements,
           settings.announceInterval().toMillis());
     } else {
-      log.debug("VIP {} announced again on {} ({} left in this burst)", vip.literal(), vip.interfaceName(), pendingAnnouncements);
+      log.debug(
+          "VIP {} announced again on {} ({} left in this burst)",
+          vip.literal(),
+          vip.interfaceName(),
+          pendingAnnouncements);
     }
     if (pendingAnnouncements > 0) {
       announceDueNanos = scheduler.nanoTime() + settings.announceInterval().toNanos();
@@ -369,9 +423,15 @@ public final class VipManager implements AutoCloseable {
     present = false;
     if (removed.change() == AddressControl.Change.CHANGED) {
       log.info(
-          "VIP {} removed from {} in {} ms, {} ms after the decision ({})", vip.cidr(), vip.interfaceName(), millis(removed.took()), millis(removed.sinceCause()), cause);
+          "VIP {} removed from {} in {} ms, {} ms after the decision ({})",
+          vip.cidr(),
+          vip.interfaceName(),
+          millis(removed.took()),
+          millis(removed.sinceCause()),
+          cause);
     } else {
-      log.debug("VIP {} was not on {}; nothing to remove ({})", vip.cidr(), vip.interfaceName(), cause);
+      log.debug(
+          "VIP {} was not on {}; nothing to remove ({})", vip.cidr(), vip.interfaceName(), cause);
     }
   }
 
@@ -382,8 +442,12 @@ public final class VipManager implements AutoCloseable {
     AddressControl.Change apply(VipAddress vip) throws KernelException;
   }
 
-  /** Runs an add or a remove, timing it, counting its outcome and keeping {@link #addressProblem} up to date. */
-  private AddressChange changeAddress(String name, AddressOperation operation) throws KernelException {
+  /**
+   * Runs an add or a remove, timing it, counting its outcome and keeping {@link #addressProblem} up
+   * to date.
+   */
+  private AddressChange changeAddress(String name, AddressOperation operation)
+      throws KernelException {
     long begin = scheduler.nanoTime();
     AddressControl.Change change;
     try {
@@ -394,7 +458,8 @@ public final class VipManager implements AutoCloseable {
       throw e;
     }
     long end = scheduler.nanoTime();
-    metrics.addressOperation(name, change == AddressControl.Change.CHANGED ? VipMetrics.CHANGED : VipMetrics.UNCHANGED);
+    metrics.addressOperation(
+        name, change == AddressControl.Change.CHANGED ? VipMetrics.CHANGED : VipMetrics.UNCHANGED);
     addressProblem = succeeded(addressProblem);
     return new AddressChange(change, end - begin, end - causeNanos);
   }
@@ -417,7 +482,10 @@ public final class VipManager implements AutoCloseable {
       setCause("interface " + vip.interfaceName() + " usable again", now);
     } else if (wanted && present && link.usable() && !link.present()) {
       metrics.disruption(VipMetrics.ADDRESS_REMOVED);
-      log.warn("VIP {} disappeared from {} while held (removed by someone else?); adding it back", vip.cidr(), vip.interfaceName());
+      log.warn(
+          "VIP {} disappeared from {} while held (removed by someone else?); adding it back",
+          vip.cidr(),
+          vip.interfaceName());
       present = false;
       setCause("it disappeared", now);
     }
@@ -443,7 +511,10 @@ public final class VipManager implements AutoCloseable {
     inspectProblem = succeeded(inspectProblem);
     if (link.usable()) {
       if (linkProblem != null) {
-        log.info("interface {} is usable again{}", vip.interfaceName(), wanted ? "; adding and announcing the VIP again" : "");
+        log.info(
+            "interface {} is usable again{}",
+            vip.interfaceName(),
+            wanted ? "; adding and announcing the VIP again" : "");
         linkProblem = null;
       }
       return link;
@@ -453,20 +524,29 @@ public final class VipManager implements AutoCloseable {
       if (linkProblem == null) {
         metrics.disruption(VipMetrics.LINK_DOWN);
       }
-      log.warn("{}: this node is not eligible to hold the VIP until it is back{}", problem, wanted ? " (it holds the VIP now: the cluster should move it)" : "");
+      log.warn(
+          "{}: this node is not eligible to hold the VIP until it is back{}",
+          problem,
+          wanted ? " (it holds the VIP now: the cluster should move it)" : "");
       linkProblem = problem;
     }
     return link;
   }
 
-  /** Whether announcements could be sent, without sending one: at start-up, and while an announcement problem stands. */
+  /**
+   * Whether announcements could be sent, without sending one: at start-up, and while an
+   * announcement problem stands.
+   */
   private void probeAnnouncer() {
     try {
       announcer.probe(vip);
       announceProblem = succeeded(announceProblem);
     } catch (KernelException e) {
       if (announceProblem == null) {
-        metrics.announcementFailed(e.kind() == KernelException.Kind.NO_PERMISSION ? VipMetrics.NO_PERMISSION : VipMetrics.ERROR);
+        metrics.announcementFailed(
+            e.kind() == KernelException.Kind.NO_PERMISSION
+                ? VipMetrics.NO_PERMISSION
+                : VipMetrics.ERROR);
       }
       announceProblem = announceFailed(e);
     }
@@ -490,7 +570,10 @@ public final class VipManager implements AutoCloseable {
     refreshTimer = scheduler.schedule(settings.refreshInterval(), this::refresh);
   }
 
-  /** Whether a timer due at {@code dueNanos} fired after a stall of this process; if so, says what it skips. */
+  /**
+   * Whether a timer due at {@code dueNanos} fired after a stall of this process; if so, says what
+   * it skips.
+   */
   private boolean stalledPast(long dueNanos, String skipped) {
     long late = scheduler.nanoTime() - dueNanos;
     if (late <= STALL.toNanos()) {
@@ -498,8 +581,11 @@ public final class VipManager implements AutoCloseable {
     }
     metrics.disruption(VipMetrics.STALE_ANNOUNCEMENT);
     log.warn(
-        "this process stalled ({} ms late on a timer): skipping {} of VIP {}, which may be stale; the cluster decides afresh first",
-        late / 1_000_000, skipped, vip.literal());
+        "this process stalled ({} ms late on a timer): skipping {} of VIP {}, which may be stale;"
+            + " the cluster decides afresh first",
+        late / 1_000_000,
+        skipped,
+        vip.literal());
     return true;
   }
 
@@ -507,8 +593,9 @@ public final class VipManager implements AutoCloseable {
     if (e.kind() == KernelException.Kind.NO_PERMISSION && !permissionReported) {
       permissionReported = true;
       log.error(
-          "cannot announce VIP {} on {}: {}. Give apivip CAP_NET_RAW (systemd: AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW); "
-              + "this node is not eligible to hold the VIP until it can announce it",
+          "cannot announce VIP {} on {}: {}. Give apivip CAP_NET_RAW (systemd:"
+              + " AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW); this node is not eligible to hold"
+              + " the VIP until it can announce it",
           vip.literal(),
           vip.interfaceName(),
           e.getMessage());
@@ -537,7 +624,9 @@ public final class VipManager implements AutoCloseable {
 
   private void publish() {
     String problem =
-        Stream.of(linkProblem, inspectProblem, addressProblem, announceProblem).filter(Objects::nonNull).collect(Collectors.joining("; "));
+        Stream.of(linkProblem, inspectProblem, addressProblem, announceProblem)
+            .filter(Objects::nonNull)
+            .collect(Collectors.joining("; "));
     Status next = new Status(wanted, present, problem.isEmpty(), problem, decision);
     if (next.equals(status)) {
       return;

@@ -8,7 +8,10 @@ import java.time.Duration;
 import java.util.List;
 import java.util.function.Supplier;
 
-/** The VIP's meters, each name defined here once. Every tag combination is registered up front, so it reads 0 rather than missing. */
+/**
+ * The VIP's meters, each name defined here once. Every tag combination is registered up front, so
+ * it reads 0 rather than missing.
+ */
 final class VipMetrics {
 
   static final String ADDRESS_OPERATIONS = "apivip.vip.address.operations";
@@ -29,6 +32,7 @@ final class VipMetrics {
   static final String ERROR = "error";
   static final String ADDRESS_REMOVED = "address-removed";
   static final String LINK_DOWN = "link-down";
+
   /** An announcement skipped because its timer fired after a stall of this process (VipManager). */
   static final String STALE_ANNOUNCEMENT = "stale-announcement";
 
@@ -53,15 +57,20 @@ final class VipMetrics {
       disruptions(cause);
     }
     this.decisionToPresent =
-        Timer.builder(DECISION_TO_PRESENT).description("From the decision to hold the VIP to the address being on the interface").register(registry);
+        Timer.builder(DECISION_TO_PRESENT)
+            .description("From the decision to hold the VIP to the address being on the interface")
+            .register(registry);
     this.decisionToAnnounced =
-        Timer.builder(DECISION_TO_ANNOUNCED).description("From the decision to hold the VIP to its first announcement on the LAN").register(registry);
+        Timer.builder(DECISION_TO_ANNOUNCED)
+            .description("From the decision to hold the VIP to its first announcement on the LAN")
+            .register(registry);
     Gauge.builder(HELD, status, s -> s.get().holding() ? 1 : 0)
         .description("1 while this node has the VIP on its interface and means to hold it")
         .strongReference(true)
         .register(registry);
     Gauge.builder(ELIGIBLE, status, s -> s.get().machineryWorks() ? 1 : 0)
-        .description("1 while this node can hold the VIP: interface up, last kernel operation succeeded")
+        .description(
+            "1 while this node can hold the VIP: interface up, last kernel operation succeeded")
         .strongReference(true)
         .register(registry);
   }
@@ -92,23 +101,34 @@ final class VipMetrics {
 
   private Counter addressOperations(String operation, String outcome) {
     return Counter.builder(ADDRESS_OPERATIONS)
-        .description("VIP address additions and removals by outcome; unchanged means it already was as wanted")
+        .description(
+            "VIP address additions and removals by outcome; unchanged means it already was as"
+                + " wanted")
         .tag("operation", operation)
         .tag("outcome", outcome)
         .register(registry);
   }
 
   private Counter announcementsSent(Frames.Kind kind) {
-    return Counter.builder(ANNOUNCEMENTS_SENT).description("Gratuitous ARP and unsolicited neighbour advertisement frames sent for the VIP").tag("kind", kind.tag()).register(registry);
+    return Counter.builder(ANNOUNCEMENTS_SENT)
+        .description(
+            "Gratuitous ARP and unsolicited neighbour advertisement frames sent for the VIP")
+        .tag("kind", kind.tag())
+        .register(registry);
   }
 
   private Counter announcementFailures(String reason) {
-    return Counter.builder(ANNOUNCEMENT_FAILURES).description("Announcements of the VIP that could not be sent").tag("reason", reason).register(registry);
+    return Counter.builder(ANNOUNCEMENT_FAILURES)
+        .description("Announcements of the VIP that could not be sent")
+        .tag("reason", reason)
+        .register(registry);
   }
 
   private Counter disruptions(String cause) {
     return Counter.builder(DISRUPTIONS)
-        .description("Times the VIP's interface went down, the held address disappeared without apivip removing it, or an announcement was skipped after a stall of this process")
+        .description(
+            "Times the VIP's interface went down, the held address disappeared without apivip"
+                + " removing it, or an announcement was skipped after a stall of this process")
         .tag("cause", cause)
         .register(registry);
   }

@@ -22,7 +22,8 @@ class OperatorsTest {
     "65534, 65534, false, is neither root nor a member of ops",
     "4242,  65534, false, is neither root nor a member of ops",
   })
-  void onlyRootTheDaemonAndTheOperatorsGroupMayAct(int uid, int gid, boolean allowed, String reason) throws Exception {
+  void onlyRootTheDaemonAndTheOperatorsGroupMayAct(int uid, int gid, boolean allowed, String reason)
+      throws Exception {
     Operators.Decision decision = operators("ops").decide(new Operators.Peer(1234, uid, gid));
     assertThat(decision.allowed()).isEqualTo(allowed);
     assertThat(decision.reason()).isEqualTo(reason);
@@ -43,8 +44,14 @@ class OperatorsTest {
   }
 
   private Operators operators(String group) throws Exception {
-    Path passwd = Files.writeString(dir.resolve("passwd"), "root:x:0:0::/root:/bin/sh\nalice:x:1001:1001::/:/bin/sh\ncarol:x:1002:1002::/:/bin/sh\n");
-    Path groups = Files.writeString(dir.resolve("group"), "root:x:0:\nops:x:4242:alice,bob\ncarol:x:1002:\n");
+    Path passwd =
+        Files.writeString(
+            dir.resolve("passwd"),
+            "root:x:0:0::/root:/bin/sh\n"
+                + "alice:x:1001:1001::/:/bin/sh\n"
+                + "carol:x:1002:1002::/:/bin/sh\n");
+    Path groups =
+        Files.writeString(dir.resolve("group"), "root:x:0:\nops:x:4242:alice,bob\ncarol:x:1002:\n");
     return new Operators(group, 999, new Operators.Database(passwd, groups));
   }
 }

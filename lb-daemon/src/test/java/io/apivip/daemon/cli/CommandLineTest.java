@@ -31,14 +31,18 @@ public class CommandLineTest {
       System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
       System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
       int code = Main.commandLine().execute(args);
-      return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+      return new Result(
+          code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
     } finally {
       System.setOut(oldOut);
       System.setErr(oldErr);
     }
   }
 
-  /** The shipped example, with this machine's key, CA and client certificate in place of /etc/apivip and MicroK8s's. */
+  /**
+   * The shipped example, with this machine's key, CA and client certificate in place of /etc/apivip
+   * and MicroK8s's.
+   */
   Path exampleWithLocalFiles(String extra) throws IOException {
     Path key = dir.resolve("cluster.key");
     if (!Files.exists(key)) {
@@ -58,7 +62,13 @@ public class CommandLineTest {
         health.client-key-file = "%s"
         %s
         """
-            .formatted(EXAMPLE, key, dir.resolve("ca.crt"), dir.resolve("client.crt"), dir.resolve("client.key"), extra));
+            .formatted(
+                EXAMPLE,
+                key,
+                dir.resolve("ca.crt"),
+                dir.resolve("client.crt"),
+                dir.resolve("client.key"),
+                extra));
     return config;
   }
 
@@ -72,15 +82,21 @@ public class CommandLineTest {
 
   @Test
   void checkConfigNamesATypoedKeyAndExitsTwo() throws IOException {
-    Result result = apivip("check-config", "--config", exampleWithLocalFiles("heartbeat.intervall = 200ms").toString());
+    Result result =
+        apivip(
+            "check-config",
+            "--config",
+            exampleWithLocalFiles("heartbeat.intervall = 200ms").toString());
     assertThat(result.exitCode()).isEqualTo(2);
-    assertThat(result.err()).contains("heartbeat.intervall = 200ms: unknown key; did you mean heartbeat.interval?");
+    assertThat(result.err())
+        .contains("heartbeat.intervall = 200ms: unknown key; did you mean heartbeat.interval?");
     assertThat(result.out()).isEmpty();
   }
 
   @Test
   void runRefusesInvalidConfig() throws IOException {
-    Result result = apivip("run", "--config", exampleWithLocalFiles("vip.address = \"not-an-ip\"").toString());
+    Result result =
+        apivip("run", "--config", exampleWithLocalFiles("vip.address = \"not-an-ip\"").toString());
     assertThat(result.exitCode()).isEqualTo(2);
   }
 
@@ -88,7 +104,8 @@ public class CommandLineTest {
   void genKeyWritesAPrivateKeyAndNeverOverwrites() throws IOException {
     Path key = dir.resolve("new.key");
     assertThat(apivip("gen-key", "--out", key.toString()).exitCode()).isZero();
-    assertThat(Files.getPosixFilePermissions(key)).isEqualTo(PosixFilePermissions.fromString("rw-------"));
+    assertThat(Files.getPosixFilePermissions(key))
+        .isEqualTo(PosixFilePermissions.fromString("rw-------"));
     String content = Files.readString(key);
     assertThat(content).matches("[0-9a-f]{64}\n");
 

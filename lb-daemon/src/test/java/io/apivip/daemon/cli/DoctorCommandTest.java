@@ -70,8 +70,12 @@ class DoctorCommandTest {
   @BeforeEach
   void start() throws Exception {
     group = transports.newGroup(1, "doctor-test");
-    admin = new AdminServer(daemon, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
-        new io.apivip.daemon.admin.Operators("apivip-admin", -1, io.apivip.daemon.admin.Operators.Database.system()));
+    admin =
+        new AdminServer(
+            daemon,
+            new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
+            new io.apivip.daemon.admin.Operators(
+                "apivip-admin", -1, io.apivip.daemon.admin.Operators.Database.system()));
     admin.start(ANY_PORT, Optional.empty(), Optional.empty(), group, transports);
   }
 
@@ -86,10 +90,12 @@ class DoctorCommandTest {
   Path node(boolean node1NamesVip) throws Exception {
     List<InetSocketAddress> addresses = new ArrayList<>();
     for (int i = 1; i <= 3; i++) {
-      List<String> names = i == 1 && !node1NamesVip
-          ? List.of("kubernetes", "127.0.0.1", "10.152.183.1", "192.0.2.11")
-          : List.of("kubernetes", "127.0.0.1", "10.152.183.1", "192.0.2.1" + i, DoctorLab.VIP);
-      StandInApiServer server = StandInApiServer.start("node" + i, ANY_PORT, CA.issueServer(names), Optional.empty());
+      List<String> names =
+          i == 1 && !node1NamesVip
+              ? List.of("kubernetes", "127.0.0.1", "10.152.183.1", "192.0.2.11")
+              : List.of("kubernetes", "127.0.0.1", "10.152.183.1", "192.0.2.1" + i, DoctorLab.VIP);
+      StandInApiServer server =
+          StandInApiServer.start("node" + i, ANY_PORT, CA.issueServer(names), Optional.empty());
       apiservers.add(server);
       addresses.add(server.address());
     }
@@ -97,7 +103,14 @@ class DoctorCommandTest {
   }
 
   CommandLineTest.Result doctor(Path config, String... more) {
-    List<String> args = new ArrayList<>(List.of("doctor", "--config", config.toString(), "--admin", "127.0.0.1:" + admin.adminAddress().getPort()));
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "doctor",
+                "--config",
+                config.toString(),
+                "--admin",
+                "127.0.0.1:" + admin.adminAddress().getPort()));
     args.addAll(List.of(more));
     return CommandLineTest.apivip(args.toArray(String[]::new));
   }
@@ -108,9 +121,13 @@ class DoctorCommandTest {
     assertThat(result.exitCode()).as(result.out()).isZero();
     assertThat(result.out())
         .containsPattern("ok {4}daemon {8}the daemon of node node1 is running")
-        .contains("node2, node3 alive; this node sees 3 nodes (itself included), 2 needed for quorum")
+        .contains(
+            "node2, node3 alive; this node sees 3 nodes (itself included), 2 needed for quorum")
         .contains("clocks of 2 peers within 0.002s of this node's")
-        .contains("node1's apiserver at 127.0.0.1:" + apiservers.get(0).address().getPort() + " presents a certificate that names the VIP 192.0.2.100")
+        .contains(
+            "node1's apiserver at 127.0.0.1:"
+                + apiservers.get(0).address().getPort()
+                + " presents a certificate that names the VIP 192.0.2.100")
         .doesNotContain("FAIL  ")
         .contains("0 FAIL, ");
   }
@@ -119,11 +136,16 @@ class DoctorCommandTest {
   void aCertificateWithoutTheVipFails() throws Exception {
     CommandLineTest.Result result = doctor(node(false));
     assertThat(result.exitCode()).isEqualTo(1);
-    assertThat(result.out()).containsPattern("FAIL  certificate   node1's apiserver at 127.0.0.1:\\d+ presents a certificate without the"
-        + " VIP 192.0.2.100 \\(its IP names: 127.0.0.1, 10.152.183.1, 192.0.2.11\\), so clients of the VIP reject it: on node1 add"
-        + " the line \"IP.99 = 192.0.2.100\" \\(any unused index\\) above #MOREIPS in /var/snap/microk8s/current/certs/csr.conf.template,"
-        + " then run sudo microk8s refresh-certs --cert server.crt");
-    assertThat(result.out()).containsPattern("ok {4}certificate {3}node2's apiserver .* names the VIP");
+    assertThat(result.out())
+        .containsPattern(
+            "FAIL  certificate   node1's apiserver at 127.0.0.1:\\d+ presents a certificate without"
+                + " the VIP 192.0.2.100 \\(its IP names: 127.0.0.1, 10.152.183.1, 192.0.2.11\\), so"
+                + " clients of the VIP reject it: on node1 add the line \"IP.99 = 192.0.2.100\""
+                + " \\(any unused index\\) above #MOREIPS in"
+                + " /var/snap/microk8s/current/certs/csr.conf.template, then run sudo microk8s"
+                + " refresh-certs --cert server.crt");
+    assertThat(result.out())
+        .containsPattern("ok {4}certificate {3}node2's apiserver .* names the VIP");
   }
 
   @Test
@@ -131,11 +153,20 @@ class DoctorCommandTest {
     Path config = node(true);
     String fingerprint = KeyFile.fingerprint(KeyFile.read(dir.resolve("cluster.key")));
     AtomicLong rejected = new AtomicLong();
-    daemon.status = () -> DoctorLab.status(alive("node2"), peer("node3", "suspected", 30.0, null, rejected.addAndGet(10)));
+    daemon.status =
+        () ->
+            DoctorLab.status(
+                alive("node2"), peer("node3", "suspected", 30.0, null, rejected.addAndGet(10)));
     CommandLineTest.Result result = doctor(config);
     assertThat(result.exitCode()).isEqualTo(1);
-    assertThat(result.out()).contains("FAIL  key           node3's heartbeats fail authentication: its key differs from this node's"
-        + " (fingerprint " + fingerprint + "); copy " + dir.resolve("cluster.key") + " from a good node to node3 and restart apivip there");
+    assertThat(result.out())
+        .contains(
+            "FAIL  key           node3's heartbeats fail authentication: its key differs from this"
+                + " node's (fingerprint "
+                + fingerprint
+                + "); copy "
+                + dir.resolve("cluster.key")
+                + " from a good node to node3 and restart apivip there");
   }
 
   @Test
@@ -144,8 +175,11 @@ class DoctorCommandTest {
     daemon.status = () -> DoctorLab.status(alive("node2"), peer("node3", "alive", 0.1, 25.0, 0));
     CommandLineTest.Result result = doctor(config);
     assertThat(result.exitCode()).isEqualTo(1);
-    assertThat(result.out()).contains("FAIL  clock         node3's clock differs from this node's by 25.0s, beyond"
-        + " heartbeat.replay-window (10.0s): its heartbeats are dropped as replays; run NTP on every node");
+    assertThat(result.out())
+        .contains(
+            "FAIL  clock         node3's clock differs from this node's by 25.0s, beyond"
+                + " heartbeat.replay-window (10.0s): its heartbeats are dropped as replays; run NTP"
+                + " on every node");
   }
 
   @Test
@@ -156,8 +190,12 @@ class DoctorCommandTest {
     Map<String, Object> json = Json.read(result.out(), Map.class);
     assertThat(json).containsEntry("healthy", false);
     List<Map<String, Object>> findings = (List<Map<String, Object>>) json.get("findings");
-    assertThat(findings).anySatisfy(finding ->
-        assertThat(finding).containsEntry("check", "certificate").containsEntry("severity", "FAIL"));
+    assertThat(findings)
+        .anySatisfy(
+            finding ->
+                assertThat(finding)
+                    .containsEntry("check", "certificate")
+                    .containsEntry("severity", "FAIL"));
   }
 
   @Test

@@ -28,6 +28,7 @@ class AddressConfirmationTest {
   private final Deque<Runnable> inFlight = new ArrayDeque<>();
   private final List<VipDecision> decisions = new ArrayList<>();
   private final ClusterNode[] nodes = new ClusterNode[2];
+
   /** n1, which outranks n2 and so takes the VIP whenever the two see each other. */
   private ClusterNode node;
 
@@ -53,8 +54,18 @@ class AddressConfirmationTest {
     for (int i = 0; i < 2; i++) {
       ClusterConfig config =
           new ClusterConfig(
-              "test", members.get(i).id(), members, 2, false, Duration.ofSeconds(30), Duration.ofSeconds(1), INTERVAL,
-              FAILURE_TIMEOUT, Duration.ofSeconds(10), "a-test-key-of-at-least-32-bytes-for-two-nodes".getBytes(), Optional.empty());
+              "test",
+              members.get(i).id(),
+              members,
+              2,
+              false,
+              Duration.ofSeconds(30),
+              Duration.ofSeconds(1),
+              INTERVAL,
+              FAILURE_TIMEOUT,
+              Duration.ofSeconds(10),
+              "a-test-key-of-at-least-32-bytes-for-two-nodes".getBytes(),
+              Optional.empty());
       int self = i;
       Transport link =
           new Transport() {
@@ -93,7 +104,10 @@ class AddressConfirmationTest {
     assertThat(decisions.get(0).hold()).isTrue();
   }
 
-  /** Delivers datagrams at once and runs each node's timer at its deadline, until {@code duration} has passed. */
+  /**
+   * Delivers datagrams at once and runs each node's timer at its deadline, until {@code duration}
+   * has passed.
+   */
   private void runFor(Duration duration) {
     long until = now + duration.toNanos();
     while (true) {
@@ -153,7 +167,9 @@ class AddressConfirmationTest {
     assertThat(node.holding()).isTrue();
 
     node.addressUp(firstHold);
-    assertThat(claimsTheVip()).as("the address of the first hold may have been removed by the release since").isFalse();
+    assertThat(claimsTheVip())
+        .as("the address of the first hold may have been removed by the release since")
+        .isFalse();
     assertThat(node.inspect().addressUp()).isFalse();
 
     node.addressUp(latest().id());

@@ -27,10 +27,12 @@ final class Adversary {
 
   /** Injects one datagram every {@code period} on average, for the whole run. */
   void every(long period) {
-    sim.at(sim.now + (long) (sim.random.nextDouble() * 2 * period), () -> {
-      inject();
-      every(period);
-    });
+    sim.at(
+        sim.now + (long) (sim.random.nextDouble() * 2 * period),
+        () -> {
+          inject();
+          every(period);
+        });
   }
 
   private void inject() {
@@ -40,7 +42,9 @@ final class Adversary {
     }
     byte[] datagram = datagram(target);
     Object before = target.cluster.digest();
-    Optional<DropReason> dropped = target.cluster.receive(datagram, datagram.length, Simulation.address(sim.random.nextInt(sim.size)));
+    Optional<DropReason> dropped =
+        target.cluster.receive(
+            datagram, datagram.length, Simulation.address(sim.random.nextInt(sim.size)));
     if (dropped.isEmpty()) {
       sim.fail("an adversarial datagram was accepted by " + target.id);
     }
@@ -52,7 +56,8 @@ final class Adversary {
 
   private byte[] datagram(Node target) {
     List<byte[]> captured = new ArrayList<>(target.captured);
-    byte[] sample = captured.isEmpty() ? new byte[0] : captured.get(sim.random.nextInt(captured.size()));
+    byte[] sample =
+        captured.isEmpty() ? new byte[0] : captured.get(sim.random.nextInt(captured.size()));
     switch (captured.isEmpty() ? 0 : sim.random.nextInt(5)) {
       case 1 -> {
         return sample.clone(); // replayed as is
@@ -78,13 +83,24 @@ final class Adversary {
     }
   }
 
-  /** A fresh, well-formed heartbeat claiming to come from a real peer, signed with the wrong key. */
+  /**
+   * A fresh, well-formed heartbeat claiming to come from a real peer, signed with the wrong key.
+   */
   private byte[] forged(Node target) {
     String sender = "n" + (1 + (target.index + 1 + sim.random.nextInt(sim.size - 1)) % sim.size);
     Heartbeat heartbeat =
         new Heartbeat(
-            "sim", sender, Long.MAX_VALUE / 2, Long.MAX_VALUE / 2, target.wallMillis(), 255,
-            true, false, true, true, List.of());
+            "sim",
+            sender,
+            Long.MAX_VALUE / 2,
+            Long.MAX_VALUE / 2,
+            target.wallMillis(),
+            255,
+            true,
+            false,
+            true,
+            true,
+            List.of());
     return forger.encode(heartbeat);
   }
 }

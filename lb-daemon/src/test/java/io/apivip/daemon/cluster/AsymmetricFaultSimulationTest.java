@@ -18,9 +18,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * The outage of issue 23, replayed: the holder is the top-ranked node and every heartbeat sent to
  * it is lost while it still sends. It loses its quorum and releases; the others still hear it.
  * Another node must take the VIP within failure-timeout plus two intervals of the fault (see
- * Election), never two
- * at once, and the VIP must stay put for the rest of a 15 s fault. Defaults: interval 100 ms,
- * failure-timeout 500 ms.
+ * Election), never two at once, and the VIP must stay put for the rest of a 15 s fault. Defaults:
+ * interval 100 ms, failure-timeout 500 ms.
  */
 @ExtendWith(QuietClusterLogs.class)
 class AsymmetricFaultSimulationTest {
@@ -31,20 +30,28 @@ class AsymmetricFaultSimulationTest {
 
   /** What one run measured. */
   private record Outcome(
-      long seed, int size, long firstTakeAfter, long firstHolderAfter, long unheld, int mostHolders) {}
+      long seed,
+      int size,
+      long firstTakeAfter,
+      long firstHolderAfter,
+      long unheld,
+      int mostHolders) {}
 
   @Test
   void aDeafTopRankedHolderIsReplacedWithinTheFailureTimeoutPlusTwoIntervals() {
     List<Outcome> outcomes = new ArrayList<>();
     for (long seed = 1; outcomes.size() < 30; seed++) {
-      assertThat(seed).as("seeds tried to find 30 whose holder is the top-ranked node").isLessThan(300);
+      assertThat(seed)
+          .as("seeds tried to find 30 whose holder is the top-ranked node")
+          .isLessThan(300);
       int size = seed % 2 == 0 ? 3 : 5;
       Simulation sim = new Simulation(seed, size, Duration.ofSeconds(3), false);
       for (Node node : sim.nodes) {
         sim.at(sim.random.nextInt(300) * MS, node::start);
       }
       sim.runUntil(2 * SECOND);
-      Node holder = sim.soleAddressHolder().orElseThrow(() -> new AssertionError("no holder after settling"));
+      Node holder =
+          sim.soleAddressHolder().orElseThrow(() -> new AssertionError("no holder after settling"));
       if (holder != topRanked(sim)) {
         continue;
       }
@@ -53,25 +60,33 @@ class AsymmetricFaultSimulationTest {
     System.out.printf(
         "deaf top-ranked holder, %d runs (3 and 5 nodes): another node takes the VIP after %s;"
             + " has the address after %s; VIP unheld %d ms worst over the 15 s fault%n",
-        outcomes.size(), spread(outcomes.stream().map(Outcome::firstTakeAfter).toList()),
+        outcomes.size(),
+        spread(outcomes.stream().map(Outcome::firstTakeAfter).toList()),
         spread(outcomes.stream().map(Outcome::firstHolderAfter).toList()),
         outcomes.stream().mapToLong(Outcome::unheld).max().orElseThrow() / MS);
     for (Outcome outcome : outcomes) {
-      assertThat(outcome.mostHolders()).as("nodes with the address at once, seed %d", outcome.seed()).isLessThanOrEqualTo(1);
+      assertThat(outcome.mostHolders())
+          .as("nodes with the address at once, seed %d", outcome.seed())
+          .isLessThanOrEqualTo(1);
       // The bound: the backers' leases to the deaf node end by failure-timeout + 2 intervals after
       // the last heartbeat it heard (Election, Membership#acknowledgementStale).
       assertThat(outcome.firstTakeAfter())
-          .as("time to another node taking the VIP, seed %d (%d nodes)", outcome.seed(), outcome.size())
+          .as(
+              "time to another node taking the VIP, seed %d (%d nodes)",
+              outcome.seed(), outcome.size())
           .isBetween(0L, FAILURE_TIMEOUT + 2 * INTERVAL);
       // The VIP part adds the address up to 20 ms after the decision in the simulation.
-      assertThat(outcome.firstHolderAfter()).isLessThanOrEqualTo(FAILURE_TIMEOUT + 2 * INTERVAL + 20 * MS);
+      assertThat(outcome.firstHolderAfter())
+          .isLessThanOrEqualTo(FAILURE_TIMEOUT + 2 * INTERVAL + 20 * MS);
     }
   }
 
   private static String spread(List<Long> nanos) {
     List<Long> sorted = new ArrayList<>(nanos);
     Collections.sort(sorted);
-    return String.format("median %d ms, worst %d ms", sorted.get(sorted.size() / 2) / MS, sorted.get(sorted.size() - 1) / MS);
+    return String.format(
+        "median %d ms, worst %d ms",
+        sorted.get(sorted.size() / 2) / MS, sorted.get(sorted.size() - 1) / MS);
   }
 
   /** Drops every heartbeat to {@code holder} for 15 s, sampling every millisecond. */
@@ -96,7 +111,8 @@ class AsymmetricFaultSimulationTest {
     int most = 0;
     while (sim.now < start + FAULT) {
       sim.runUntil(sim.now + MS);
-      List<Node> present = Arrays.stream(sim.nodes).filter(node -> node.up && node.addressPresent).toList();
+      List<Node> present =
+          Arrays.stream(sim.nodes).filter(node -> node.up && node.addressPresent).toList();
       most = Math.max(most, present.size());
       if (present.isEmpty()) {
         unheld += MS;

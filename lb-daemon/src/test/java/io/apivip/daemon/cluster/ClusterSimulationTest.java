@@ -33,6 +33,7 @@ class ClusterSimulationTest {
   private static final int[] SIZES = {3, 5, 7};
   private static final long FAILURE_TIMEOUT = 500 * MS;
   private static final long INTERVAL = 100 * MS;
+
   /** Invariant 2's margin: time to suspect the dead, abstain once, back and take the VIP. */
   private static final long SETTLE = 2 * FAILURE_TIMEOUT + 5 * INTERVAL + 100 * MS;
 
@@ -47,10 +48,19 @@ class ClusterSimulationTest {
     final AtomicInteger injected = new AtomicInteger();
     final AtomicInteger replayedIntoRestarted = new AtomicInteger();
     final AtomicInteger runs = new AtomicInteger();
-    /** Runs in which invariant 2 (a holder whenever a quorum of qualified nodes can talk) was checked at least once. */
+
+    /**
+     * Runs in which invariant 2 (a holder whenever a quorum of qualified nodes can talk) was
+     * checked at least once.
+     */
     final AtomicInteger runsCheckingLiveness = new AtomicInteger();
-    /** Calm phases that checked invariant 2, and those of them with a link cut for good (a deaf or mute node). */
+
+    /**
+     * Calm phases that checked invariant 2, and those of them with a link cut for good (a deaf or
+     * mute node).
+     */
     final AtomicInteger livenessPhases = new AtomicInteger();
+
     final AtomicInteger livenessPhasesWithCutLinks = new AtomicInteger();
     final AtomicInteger runsWithCutLinks = new AtomicInteger();
     final AtomicInteger longPauses = new AtomicInteger();
@@ -76,12 +86,15 @@ class ClusterSimulationTest {
     long started = System.nanoTime();
     AtomicInteger next = new AtomicInteger();
     List<Throwable> failures = Collections.synchronizedList(new ArrayList<>());
-    Thread[] workers = new Thread[Math.max(1, Math.min(2, Runtime.getRuntime().availableProcessors()))];
+    Thread[] workers =
+        new Thread[Math.max(1, Math.min(2, Runtime.getRuntime().availableProcessors()))];
     for (int w = 0; w < workers.length; w++) {
       workers[w] =
           new Thread(
               () -> {
-                for (int i = next.getAndIncrement(); i < seeds.length && failures.isEmpty(); i = next.getAndIncrement()) {
+                for (int i = next.getAndIncrement();
+                    i < seeds.length && failures.isEmpty();
+                    i = next.getAndIncrement()) {
                   try {
                     run(seeds[i], figures);
                   } catch (Simulation.InvariantViolation e) {
@@ -90,7 +103,12 @@ class ClusterSimulationTest {
                     // Anything else (a bug in the node or in the simulation) keeps its seed too.
                     failures.add(
                         new AssertionError(
-                            e + "\n  seed " + seeds[i] + "; reproduce with -Dapivip.sim.seed=" + seeds[i], e));
+                            e
+                                + "\n  seed "
+                                + seeds[i]
+                                + "; reproduce with -Dapivip.sim.seed="
+                                + seeds[i],
+                            e));
                   }
                 }
               });
@@ -104,36 +122,58 @@ class ClusterSimulationTest {
       throw new AssertionError(failures.get(0).getMessage(), failures.get(0));
     }
     System.out.printf(
-        "cluster simulation: %d runs (3, 5, 7 nodes) in %.1f s wall, %d adversarial datagrams dropped%n",
+        "cluster simulation: %d runs (3, 5, 7 nodes) in %.1f s wall, %d adversarial datagrams"
+            + " dropped%n",
         seeds.length, seconds, figures.injected.get());
     System.out.println("  VIP unheld after the holder dies: " + summary(figures.unheldAfterDeath));
     System.out.println(
-        "  planned drains: " + figures.drains.get() + ", both nodes holding for " + summary(figures.drainOverlap)
+        "  planned drains: "
+            + figures.drains.get()
+            + ", both nodes holding for "
+            + summary(figures.drainOverlap)
             + ", never an instant without a holder");
     int runs = figures.runs.get();
     System.out.printf(
-        "  liveness (a holder whenever a quorum of qualified nodes can talk both ways) checked in %d of %d runs,"
-            + " %d calm phases, %d of them with links cut for good (%d runs had a deaf or mute node)%n",
-        figures.runsCheckingLiveness.get(), runs, figures.livenessPhases.get(),
-        figures.livenessPhasesWithCutLinks.get(), figures.runsWithCutLinks.get());
+        "  liveness (a holder whenever a quorum of qualified nodes can talk both ways) checked in"
+            + " %d of %d runs, %d calm phases, %d of them with links cut for good (%d runs had a"
+            + " deaf or mute node)%n",
+        figures.runsCheckingLiveness.get(),
+        runs,
+        figures.livenessPhases.get(),
+        figures.livenessPhasesWithCutLinks.get(),
+        figures.runsWithCutLinks.get());
     System.out.printf(
-        "  %d pauses longer than the failure timeout; %d runs with slow or failing address removal, in %d of them"
-            + " another node carried the address while a released one waited for the kernel;"
-            + " %d old datagrams replayed into restarted nodes%n",
-        figures.longPauses.get(), figures.runsWithSlowRemoval.get(), figures.overlapsWhileRemoving.get(),
+        "  %d pauses longer than the failure timeout; %d runs with slow or failing address removal,"
+            + " in %d of them another node carried the address while a released one waited for the"
+            + " kernel; %d old datagrams replayed into restarted nodes%n",
+        figures.longPauses.get(),
+        figures.runsWithSlowRemoval.get(),
+        figures.overlapsWhileRemoving.get(),
         figures.replayedIntoRestarted.get());
     assertThat(runs).isEqualTo(seeds.length);
     // Checks that ran too rarely prove nothing: each must have run in a good share of the runs.
-    assertThat(figures.runsCheckingLiveness.get()).as("runs that checked liveness").isGreaterThanOrEqualTo(Math.max(1, runs * 6 / 10));
-    assertThat(figures.livenessPhasesWithCutLinks.get()).as("liveness checks with links cut for good").isGreaterThanOrEqualTo(Math.max(1, runs / 10));
-    assertThat(figures.unheldAfterDeath.size()).as("failover samples").isGreaterThanOrEqualTo(Math.max(1, runs / 4));
+    assertThat(figures.runsCheckingLiveness.get())
+        .as("runs that checked liveness")
+        .isGreaterThanOrEqualTo(Math.max(1, runs * 6 / 10));
+    assertThat(figures.livenessPhasesWithCutLinks.get())
+        .as("liveness checks with links cut for good")
+        .isGreaterThanOrEqualTo(Math.max(1, runs / 10));
+    assertThat(figures.unheldAfterDeath.size())
+        .as("failover samples")
+        .isGreaterThanOrEqualTo(Math.max(1, runs / 4));
     assertThat(Collections.max(figures.unheldAfterDeath))
         .as("worst time the VIP was on no node after its holder died")
         .isLessThanOrEqualTo(FAILURE_TIMEOUT + 2 * INTERVAL);
     if (runs >= 100) {
-      assertThat(figures.longPauses.get()).as("pauses longer than the failure timeout").isPositive();
-      assertThat(figures.replayedIntoRestarted.get()).as("replays into restarted nodes").isPositive();
-      assertThat(figures.runsWithSlowRemoval.get()).as("runs with slow address removal").isPositive();
+      assertThat(figures.longPauses.get())
+          .as("pauses longer than the failure timeout")
+          .isPositive();
+      assertThat(figures.replayedIntoRestarted.get())
+          .as("replays into restarted nodes")
+          .isPositive();
+      assertThat(figures.runsWithSlowRemoval.get())
+          .as("runs with slow address removal")
+          .isPositive();
     }
   }
 
@@ -153,8 +193,8 @@ class ClusterSimulationTest {
 
   /**
    * One seeded run: start, settle, then chaos and calm three times, then kill the holder. Half the
-   * runs cut links for good at the first chaos (a deaf or mute node, often the top-ranked
-   * node or the holder), and the cut stays through the calm phases that check liveness.
+   * runs cut links for good at the first chaos (a deaf or mute node, often the top-ranked node or
+   * the holder), and the cut stays through the calm phases that check liveness.
    */
   static void run(long seed, Figures figures) {
     int size = SIZES[(int) Math.floorMod(seed, SIZES.length)];
@@ -188,7 +228,10 @@ class ClusterSimulationTest {
   /** Cuts links for the rest of the run: a node made deaf (its inbound lost) or mute. */
   private static void cutForGood(Simulation sim) {
     Simulation.Network network = sim.network;
-    int node = sim.random.nextBoolean() ? topRanked(sim) : sim.soleAddressHolder().map(n -> n.index).orElse(sim.random.nextInt(sim.size));
+    int node =
+        sim.random.nextBoolean()
+            ? topRanked(sim)
+            : sim.soleAddressHolder().map(n -> n.index).orElse(sim.random.nextInt(sim.size));
     // A single link cut one way (some node deaf to one peer only) is left out: it can livelock the
     // election (seed 396 with it: two nodes take and hand over in turn every 500 ms); issue 23.
     int kind = sim.random.nextInt(3);
@@ -210,14 +253,16 @@ class ClusterSimulationTest {
     for (int i = 1; i < sim.size; i++) {
       int priority = sim.config().nodes().get(i).priority();
       int bestPriority = sim.config().nodes().get(best).priority();
-      if (priority > bestPriority || (priority == bestPriority && sim.nodes[i].id.compareTo(sim.nodes[best].id) > 0)) {
+      if (priority > bestPriority
+          || (priority == bestPriority && sim.nodes[i].id.compareTo(sim.nodes[best].id) > 0)) {
         best = i;
       }
     }
     return best;
   }
 
-  private static long calm(Simulation sim, long start, long length, Figures figures, RunChecks checks) {
+  private static long calm(
+      Simulation sim, long start, long length, Figures figures, RunChecks checks) {
     sim.runUntil(start);
     sim.network.calm();
     // Most calm phases bring every node back, so that liveness is checked in most runs; the others
@@ -298,12 +343,18 @@ class ClusterSimulationTest {
     return best >= sim.quorum();
   }
 
-  /** Drains the holder when someone can take over; checks that the VIP is never absent meanwhile. */
+  /**
+   * Drains the holder when someone can take over; checks that the VIP is never absent meanwhile.
+   */
   private static void drain(Simulation sim, Figures figures) {
     Optional<Node> holder = sim.soleAddressHolder();
     // With links cut for good, whether another node can collect a quorum is a question of which
     // links; make-before-break is promised on a network that lets the nodes talk.
-    if (holder.isEmpty() || !holder.get().qualified() || sim.qualifiedCount() < 2 || sim.upCount() < sim.quorum() || anyCut(sim)) {
+    if (holder.isEmpty()
+        || !holder.get().qualified()
+        || sim.qualifiedCount() < 2
+        || sim.upCount() < sim.quorum()
+        || anyCut(sim)) {
       return;
     }
     Node old = holder.get();
@@ -339,7 +390,11 @@ class ClusterSimulationTest {
       // One node's inbound heartbeats lost heavily, its outbound not: a lossy one-way link.
       int deafish = sim.random.nextInt(sim.size);
       network.inboundLoss[deafish] = 0.5 + sim.random.nextDouble() * 0.5;
-      sim.note(sim.nodes[deafish].id + " loses " + Math.round(network.inboundLoss[deafish] * 100) + "% of its inbound heartbeats");
+      sim.note(
+          sim.nodes[deafish].id
+              + " loses "
+              + Math.round(network.inboundLoss[deafish] * 100)
+              + "% of its inbound heartbeats");
     }
     network.duplicate = sim.random.nextDouble() * 0.1;
     network.reorder = sim.random.nextDouble() * 0.3;
@@ -388,12 +443,14 @@ class ClusterSimulationTest {
           Node dead = node;
           long restart = sim.now + (1 + sim.random.nextInt(2)) * SECOND;
           if (restart < end) {
-            sim.at(restart, () -> {
-              dead.start();
-              // What an attacker captured before the restart, replayed into the new life: its
-              // replay guard starts empty, so these may be accepted; the invariants must hold.
-              replayInto(sim, dead, figures);
-            });
+            sim.at(
+                restart,
+                () -> {
+                  dead.start();
+                  // What an attacker captured before the restart, replayed into the new life: its
+                  // replay guard starts empty, so these may be accepted; the invariants must hold.
+                  replayInto(sim, dead, figures);
+                });
           }
         }
       }
@@ -412,7 +469,9 @@ class ClusterSimulationTest {
     List<byte[]> old = new ArrayList<>(restarted.capturedBeforeDeath);
     Collections.shuffle(old, sim.random);
     for (byte[] datagram : old.subList(0, Math.min(4, old.size()))) {
-      sim.at(sim.now + sim.random.nextInt(200) * MS, () -> restarted.deliver(datagram, Simulation.address(sim.random.nextInt(sim.size))));
+      sim.at(
+          sim.now + sim.random.nextInt(200) * MS,
+          () -> restarted.deliver(datagram, Simulation.address(sim.random.nextInt(sim.size))));
       figures.replayedIntoRestarted.incrementAndGet();
     }
   }

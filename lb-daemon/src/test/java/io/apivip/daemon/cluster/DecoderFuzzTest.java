@@ -13,8 +13,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * A million random and mutated datagrams through the decoder: none may throw, and none but an
- * intact signed one may be accepted. A third are mutations signed again with the right key, so
- * the parser behind the MAC is fuzzed too, not only the MAC check.
+ * intact signed one may be accepted. A third are mutations signed again with the right key, so the
+ * parser behind the MAC is fuzzed too, not only the MAC check.
  */
 class DecoderFuzzTest {
 
@@ -24,7 +24,9 @@ class DecoderFuzzTest {
   void neverThrowsAndAcceptsOnlyIntactHeartbeats() {
     Random random = new Random(Long.getLong("apivip.fuzz.seed", 20240611L));
     HeartbeatCodec codec = HeartbeatCodecTest.receiver();
-    byte[] valid = HeartbeatCodecTest.sender("node2", HeartbeatCodecTest.KEY).encode(HeartbeatCodecTest.heartbeat());
+    byte[] valid =
+        HeartbeatCodecTest.sender("node2", HeartbeatCodecTest.KEY)
+            .encode(HeartbeatCodecTest.heartbeat());
     byte[] body = Arrays.copyOf(valid, valid.length - HeartbeatCodec.MAC_BYTES);
     Map<DropReason, Integer> reasons = new EnumMap<>(DropReason.class);
     int acceptedMutants = 0;
@@ -51,12 +53,21 @@ class DecoderFuzzTest {
       } else if (!resigned && !Arrays.equals(datagram, valid)) {
         throw new AssertionError("accepted an unsigned mutation: " + Arrays.toString(datagram));
       } else {
-        assertThat(((Accepted) decoded).heartbeat().peers().size()).isLessThan(HeartbeatCodec.MAX_NODES);
+        assertThat(((Accepted) decoded).heartbeat().peers().size())
+            .isLessThan(HeartbeatCodec.MAX_NODES);
         acceptedMutants++;
       }
     }
-    System.out.println("decoder fuzz: " + DATAGRAMS + " datagrams, " + acceptedMutants + " accepted (re-signed), dropped " + reasons);
-    assertThat(reasons).containsKeys(DropReason.BAD_MAC, DropReason.MALFORMED, DropReason.TRUNCATED, DropReason.BAD_MAGIC);
+    System.out.println(
+        "decoder fuzz: "
+            + DATAGRAMS
+            + " datagrams, "
+            + acceptedMutants
+            + " accepted (re-signed), dropped "
+            + reasons);
+    assertThat(reasons)
+        .containsKeys(
+            DropReason.BAD_MAC, DropReason.MALFORMED, DropReason.TRUNCATED, DropReason.BAD_MAGIC);
   }
 
   /** One to four edits: bit flips, byte overwrites, truncation, extension, a splice of itself. */

@@ -53,7 +53,9 @@ class ElectionTest {
       return this;
     }
 
-    /** Alive and sending, but it does not hear the deciding node (its inbound heartbeats are lost). */
+    /**
+     * Alive and sending, but it does not hear the deciding node (its inbound heartbeats are lost).
+     */
     N deaf() {
       connected = false;
       deaf = true;
@@ -98,7 +100,18 @@ class ElectionTest {
     }
 
     Member member() {
-      return new Member(id, priority, alive, eligible, maintenance, holds, backing, qualifiedSince, connected, deaf, backsMe && connected);
+      return new Member(
+          id,
+          priority,
+          alive,
+          eligible,
+          maintenance,
+          holds,
+          backing,
+          qualifiedSince,
+          connected,
+          deaf,
+          backsMe && connected);
     }
   }
 
@@ -110,7 +123,8 @@ class ElectionTest {
     return view(rules, NEVER, NEVER, self, peers);
   }
 
-  private static Input view(Rules rules, long abstainingSince, long handingOverSince, N self, N... peers) {
+  private static Input view(
+      Rules rules, long abstainingSince, long handingOverSince, N self, N... peers) {
     List<Member> others = new ArrayList<>();
     for (N peer : peers) {
       others.add(peer.member());
@@ -124,22 +138,68 @@ class ElectionTest {
 
   static Stream<Arguments> targets() {
     return Stream.of(
-        Arguments.of("no one qualifies: no target", view(THREE, node("a").ineligible(), node("b").maintenance(), node("c").dead()), null),
-        Arguments.of("highest priority wins", view(THREE, node("a"), node("b").priority(150), node("c")), "b"),
-        Arguments.of("equal priority: highest id wins", view(THREE, node("a"), node("b"), node("c")), "c"),
-        Arguments.of("dead nodes do not qualify", view(THREE, node("a"), node("b"), node("c").priority(200).dead()), "b"),
-        Arguments.of("ineligible nodes do not qualify", view(THREE, node("a"), node("b"), node("c").priority(200).ineligible()), "b"),
-        Arguments.of("nodes in maintenance do not qualify", view(THREE, node("a"), node("b"), node("c").priority(200).maintenance()), "b"),
-        Arguments.of("the holder keeps the VIP while it qualifies", view(THREE, node("a"), node("b").holds(), node("c").priority(200)), "b"),
-        Arguments.of("a holder in maintenance is not kept", view(THREE, node("a"), node("b").holds().maintenance(), node("c")), "c"),
-        Arguments.of("a holder handing over names its successor", view(THREE, node("a"), node("b").holds().backs("a"), node("c").priority(200)), "a"),
-        Arguments.of("two holders: the higher is kept", view(THREE, node("a").holds(), node("b").holds().priority(150), node("c")), "b"),
-        Arguments.of("a holder's unqualified choice is ignored", view(THREE, node("a"), node("b").holds().backs("c"), node("c").ineligible()), "b"),
-        Arguments.of("a deaf node is not backed, however high", view(THREE, node("a"), node("b"), node("c").priority(200).deaf()), "b"),
-        Arguments.of("a deaf holder is not kept", view(THREE, node("a"), node("b").priority(200).holds().deaf(), node("c")), "c"),
-        Arguments.of("a holder handing over to a deaf node is kept", view(THREE, node("a"), node("b").holds().backs("c"), node("c").deaf()), "b"),
-        Arguments.of("a quiet, unconnected node (paused?) still is", view(THREE, node("a"), node("b"), node("c").priority(200).unconnected()), "c"),
-        Arguments.of("only itself hears it: itself", view(THREE, node("a"), node("b").deaf(), node("c").priority(200).deaf()), "a"));
+        Arguments.of(
+            "no one qualifies: no target",
+            view(THREE, node("a").ineligible(), node("b").maintenance(), node("c").dead()),
+            null),
+        Arguments.of(
+            "highest priority wins",
+            view(THREE, node("a"), node("b").priority(150), node("c")),
+            "b"),
+        Arguments.of(
+            "equal priority: highest id wins", view(THREE, node("a"), node("b"), node("c")), "c"),
+        Arguments.of(
+            "dead nodes do not qualify",
+            view(THREE, node("a"), node("b"), node("c").priority(200).dead()),
+            "b"),
+        Arguments.of(
+            "ineligible nodes do not qualify",
+            view(THREE, node("a"), node("b"), node("c").priority(200).ineligible()),
+            "b"),
+        Arguments.of(
+            "nodes in maintenance do not qualify",
+            view(THREE, node("a"), node("b"), node("c").priority(200).maintenance()),
+            "b"),
+        Arguments.of(
+            "the holder keeps the VIP while it qualifies",
+            view(THREE, node("a"), node("b").holds(), node("c").priority(200)),
+            "b"),
+        Arguments.of(
+            "a holder in maintenance is not kept",
+            view(THREE, node("a"), node("b").holds().maintenance(), node("c")),
+            "c"),
+        Arguments.of(
+            "a holder handing over names its successor",
+            view(THREE, node("a"), node("b").holds().backs("a"), node("c").priority(200)),
+            "a"),
+        Arguments.of(
+            "two holders: the higher is kept",
+            view(THREE, node("a").holds(), node("b").holds().priority(150), node("c")),
+            "b"),
+        Arguments.of(
+            "a holder's unqualified choice is ignored",
+            view(THREE, node("a"), node("b").holds().backs("c"), node("c").ineligible()),
+            "b"),
+        Arguments.of(
+            "a deaf node is not backed, however high",
+            view(THREE, node("a"), node("b"), node("c").priority(200).deaf()),
+            "b"),
+        Arguments.of(
+            "a deaf holder is not kept",
+            view(THREE, node("a"), node("b").priority(200).holds().deaf(), node("c")),
+            "c"),
+        Arguments.of(
+            "a holder handing over to a deaf node is kept",
+            view(THREE, node("a"), node("b").holds().backs("c"), node("c").deaf()),
+            "b"),
+        Arguments.of(
+            "a quiet, unconnected node (paused?) still is",
+            view(THREE, node("a"), node("b"), node("c").priority(200).unconnected()),
+            "c"),
+        Arguments.of(
+            "only itself hears it: itself",
+            view(THREE, node("a"), node("b").deaf(), node("c").priority(200).deaf()),
+            "a"));
   }
 
   @ParameterizedTest(name = "{0}")
@@ -152,22 +212,44 @@ class ElectionTest {
   void preemptionIsTheKeepersChoiceAfterTheDelay() {
     Rules preempting = new Rules(2, true, 30_000 * MS, 3_000 * MS, 500 * MS);
     N self = node("a").holds().backs("a");
-    Input early = view(preempting, self, node("b").priority(200).qualifiedSince(NOW - 29_999 * MS).backsA(), node("c").backsA());
+    Input early =
+        view(
+            preempting,
+            self,
+            node("b").priority(200).qualifiedSince(NOW - 29_999 * MS).backsA(),
+            node("c").backsA());
     assertThat(target(early)).contains("a");
-    Input due = view(preempting, self, node("b").priority(200).qualifiedSince(NOW - 30_000 * MS).backsA(), node("c").backsA());
+    Input due =
+        view(
+            preempting,
+            self,
+            node("b").priority(200).qualifiedSince(NOW - 30_000 * MS).backsA(),
+            node("c").backsA());
     assertThat(Election.target(due).kind()).isEqualTo(Election.TargetKind.PREEMPTION);
     Decision decision = Election.decide(due);
     assertThat(decision.backing()).as("backs the preempting node at once").contains("b");
     assertThat(decision.hold()).as("keeps the VIP until the new holder announces it").isTrue();
     assertThat(decision.backedHolder()).isFalse();
 
-    Input taken = view(preempting, NEVER, NOW - 50 * MS, node("a").holds().backs("b"), node("b").priority(200).holds().backs("b"), node("c").backs("b"));
+    Input taken =
+        view(
+            preempting,
+            NEVER,
+            NOW - 50 * MS,
+            node("a").holds().backs("b"),
+            node("b").priority(200).holds().backs("b"),
+            node("c").backs("b"));
     assertThat(Election.decide(taken).transition()).contains(Reason.HANDED_OVER);
   }
 
   @Test
   void withoutPreemptionTheHolderKeepsTheVip() {
-    Input input = view(THREE, node("a").holds().backs("a"), node("b").priority(200).qualifiedSince(0).backsA(), node("c").backsA());
+    Input input =
+        view(
+            THREE,
+            node("a").holds().backs("a"),
+            node("b").priority(200).qualifiedSince(0).backsA(),
+            node("c").backsA());
     Decision decision = Election.decide(input);
     assertThat(decision.hold()).isTrue();
     assertThat(decision.transition()).isEmpty();
@@ -177,11 +259,14 @@ class ElectionTest {
   @Test
   void takesTheVipOnlyWhenAQuorumBacksIt() {
     N self = node("a").priority(200).backs("a");
-    assertThat(Election.decide(view(THREE, self, node("b"), node("c"))).hold()).as("only itself backs it").isFalse();
+    assertThat(Election.decide(view(THREE, self, node("b"), node("c"))).hold())
+        .as("only itself backs it")
+        .isFalse();
     Decision backed = Election.decide(view(THREE, self, node("b").backsA(), node("c")));
     assertThat(backed.hold()).isTrue();
     assertThat(backed.transition()).contains(Reason.ELECTED);
-    Decision handover = Election.decide(view(THREE, self, node("b").backsA(), node("c").holds().maintenance()));
+    Decision handover =
+        Election.decide(view(THREE, self, node("b").backsA(), node("c").holds().maintenance()));
     assertThat(handover.transition()).contains(Reason.TOOK_OVER);
   }
 
@@ -189,14 +274,22 @@ class ElectionTest {
   void backingEarnedUnderAnEarlierChoiceDoesNotCountInTheStepThatChangesIt() {
     // a backed c until now; c went into maintenance, so a backs itself from this step on. b's
     // acknowledgement belongs to a's previous epoch and must not count yet.
-    Decision decision = Election.decide(view(THREE, node("a").priority(200).backs("c"), node("b").backsA(), node("c").maintenance()));
+    Decision decision =
+        Election.decide(
+            view(
+                THREE,
+                node("a").priority(200).backs("c"),
+                node("b").backsA(),
+                node("c").maintenance()));
     assertThat(decision.backing()).contains("a");
     assertThat(decision.hold()).isFalse();
   }
 
   @Test
   void anIneligibleNodeNeverTakesTheVip() {
-    Decision decision = Election.decide(view(THREE, node("a").ineligible().backs("a"), node("b").backsA(), node("c").backsA()));
+    Decision decision =
+        Election.decide(
+            view(THREE, node("a").ineligible().backs("a"), node("b").backsA(), node("c").backsA()));
     assertThat(decision.hold()).isFalse();
   }
 
@@ -205,7 +298,8 @@ class ElectionTest {
         Arguments.of("suspected: at once", node("b").dead(), "c"),
         Arguments.of("not eligible: at once", node("b").ineligible(), "c"),
         Arguments.of("in maintenance: at once", node("b").maintenance(), "c"),
-        Arguments.of("a holder handing over to the target: at once", node("b").holds().backs("c"), "c"),
+        Arguments.of(
+            "a holder handing over to the target: at once", node("b").holds().backs("c"), "c"),
         Arguments.of("a live, qualified candidate: abstain first", node("b"), null));
   }
 
@@ -213,7 +307,8 @@ class ElectionTest {
   @MethodSource("backingChanges")
   void leavingTheNodeItBacked(String rule, N previous, String expected) {
     // The target is c, a holder (or the best qualified); a backed b until now.
-    Input input = view(THREE, node("a").backs("b"), previous, node("c").priority(150).holds().backs("c"));
+    Input input =
+        view(THREE, node("a").backs("b"), previous, node("c").priority(150).holds().backs("c"));
     Decision decision = Election.decide(input);
     assertThat(decision.backing()).isEqualTo(Optional.ofNullable(expected));
     assertThat(decision.abstainingSince()).isEqualTo(expected == null ? NOW : NEVER);
@@ -231,25 +326,42 @@ class ElectionTest {
     N other = node("c");
     Decision before = Election.decide(lease(NOW + 80 * MS, self, deaf, other));
     assertThat(before.backing()).as("b may still count a's backing for 80 ms").isEmpty();
-    assertThat(before.abstainingSince()).as("abstains until the lease ends").isEqualTo(NOW + 80 * MS - 500 * MS);
-    Decision during = Election.decide(lease(NOW + 80 * MS, NOW + 80 * MS - 500 * MS, node("a"), deaf, other));
+    assertThat(before.abstainingSince())
+        .as("abstains until the lease ends")
+        .isEqualTo(NOW + 80 * MS - 500 * MS);
+    Decision during =
+        Election.decide(lease(NOW + 80 * MS, NOW + 80 * MS - 500 * MS, node("a"), deaf, other));
     assertThat(during.backing()).isEmpty();
     Decision after = Election.decide(lease(NOW, self, deaf, other));
     assertThat(after.backing()).as("the lease ended: at once").contains("c");
     Decision never = Election.decide(lease(NEVER, self, deaf, other));
     assertThat(never.backing()).as("a never gave b a lease").contains("c");
-    Decision quiet = Election.decide(lease(NOW + 80 * MS, self, node("b").priority(200).unconnected(), other));
-    assertThat(quiet.backing()).as("a quiet node (maybe paused) keeps a's backing until suspected").contains("b");
+    Decision quiet =
+        Election.decide(lease(NOW + 80 * MS, self, node("b").priority(200).unconnected(), other));
+    assertThat(quiet.backing())
+        .as("a quiet node (maybe paused) keeps a's backing until suspected")
+        .contains("b");
   }
 
   @Test
   void aDeafHolderIsReplacedAndTheReplacementTakesOnceBacked() {
     // c is deaf and held the VIP; it lost quorum. a, now the highest that hears b, backs itself.
-    Decision candidate = Election.decide(lease(NOW - MS, node("a").priority(150).backs("c"), node("b").backs("c"), node("c").priority(200).deaf()));
+    Decision candidate =
+        Election.decide(
+            lease(
+                NOW - MS,
+                node("a").priority(150).backs("c"),
+                node("b").backs("c"),
+                node("c").priority(200).deaf()));
     assertThat(candidate.backing()).contains("a");
     assertThat(candidate.hold()).as("b's backing of a has not arrived yet").isFalse();
     Decision taken =
-        Election.decide(view(THREE, node("a").priority(150).backs("a"), node("b").backsA(), node("c").priority(200).deaf().backs("c")));
+        Election.decide(
+            view(
+                THREE,
+                node("a").priority(150).backs("a"),
+                node("b").backsA(),
+                node("c").priority(200).deaf().backs("c")));
     assertThat(taken.transition()).contains(Reason.ELECTED);
   }
 
@@ -257,7 +369,13 @@ class ElectionTest {
   void aDeafNodeThatStillHoldsIsAnotherHolderButNotATarget() {
     // Before its lease ends the deaf holder may still hold: the node it outranks does not take
     // (its backers have not moved), and it is never backed again while deaf.
-    Decision decision = Election.decide(view(THREE, node("a").priority(150).backs("a"), node("b").backsA(), node("c").priority(200).holds().deaf()));
+    Decision decision =
+        Election.decide(
+            view(
+                THREE,
+                node("a").priority(150).backs("a"),
+                node("b").backsA(),
+                node("c").priority(200).holds().deaf()));
     assertThat(decision.backing()).contains("a");
     assertThat(decision.transition()).contains(Reason.TOOK_OVER);
   }
@@ -278,14 +396,23 @@ class ElectionTest {
   void abstainsForOneFailureTimeoutThenBacksTheTarget() {
     N self = node("a");
     N[] peers = {node("b"), node("c").priority(150)};
-    assertThat(Election.decide(view(THREE, NOW - 499 * MS, NEVER, self, peers)).backing()).isEmpty();
-    assertThat(Election.decide(view(THREE, NOW - 500 * MS, NEVER, self, peers)).backing()).contains("c");
-    assertThat(Election.decide(view(THREE, NEVER, NEVER, self, peers)).backing()).as("not abstaining").contains("c");
+    assertThat(Election.decide(view(THREE, NOW - 499 * MS, NEVER, self, peers)).backing())
+        .isEmpty();
+    assertThat(Election.decide(view(THREE, NOW - 500 * MS, NEVER, self, peers)).backing())
+        .contains("c");
+    assertThat(Election.decide(view(THREE, NEVER, NEVER, self, peers)).backing())
+        .as("not abstaining")
+        .contains("c");
   }
 
   @Test
   void aHolderThatLosesQuorumReleasesAtOnce() {
-    Input input = view(THREE, node("a").holds().backs("a"), node("b").unconnected().backs("a"), node("c").dead());
+    Input input =
+        view(
+            THREE,
+            node("a").holds().backs("a"),
+            node("b").unconnected().backs("a"),
+            node("c").dead());
     Decision decision = Election.decide(input);
     assertThat(decision.hold()).isFalse();
     assertThat(decision.transition()).contains(Reason.QUORUM_LOST);
@@ -294,45 +421,93 @@ class ElectionTest {
 
   @Test
   void theLowerOfTwoHoldersYields() {
-    Decision lower = Election.decide(view(THREE, node("a").holds().backs("a"), node("b").priority(150).holds().backs("b"), node("c").backsA()));
+    Decision lower =
+        Election.decide(
+            view(
+                THREE,
+                node("a").holds().backs("a"),
+                node("b").priority(150).holds().backs("b"),
+                node("c").backsA()));
     assertThat(lower.transition()).contains(Reason.YIELDED);
-    Decision higher = Election.decide(view(THREE, node("a").priority(150).holds().backs("a"), node("b").holds().backs("b"), node("c").backsA()));
+    Decision higher =
+        Election.decide(
+            view(
+                THREE,
+                node("a").priority(150).holds().backs("a"),
+                node("b").holds().backs("b"),
+                node("c").backsA()));
     assertThat(higher.hold()).isTrue();
     assertThat(higher.transition()).isEmpty();
   }
 
   @Test
   void aHolderWhoseBackersMovedOnReleasesAtOnce() {
-    Decision decision = Election.decide(view(THREE, node("a").holds().backs("a"), node("b").backs("c"), node("c").backs("c")));
+    Decision decision =
+        Election.decide(
+            view(THREE, node("a").holds().backs("a"), node("b").backs("c"), node("c").backs("c")));
     assertThat(decision.transition()).contains(Reason.LOST_BACKING);
   }
 
   @Test
   void aDrainingHolderKeepsTheVipUntilItsSuccessorAnnouncesIt() {
     N draining = node("a").maintenance().holds().backs("a");
-    Decision start = Election.decide(view(THREE, draining, node("b").backsA(), node("c").priority(150).backsA()));
+    Decision start =
+        Election.decide(
+            view(THREE, draining, node("b").backsA(), node("c").priority(150).backsA()));
     assertThat(start.backing()).as("backs its successor at once").contains("c");
     assertThat(start.hold()).isTrue();
     assertThat(start.handingOverSince()).isEqualTo(NOW);
 
     N handing = node("a").maintenance().holds().backs("c");
-    Decision waiting = Election.decide(view(THREE, NEVER, NOW - 100 * MS, handing, node("b").backs("c"), node("c").priority(150).backs("c")));
+    Decision waiting =
+        Election.decide(
+            view(
+                THREE,
+                NEVER,
+                NOW - 100 * MS,
+                handing,
+                node("b").backs("c"),
+                node("c").priority(150).backs("c")));
     assertThat(waiting.hold()).isTrue();
     assertThat(waiting.handingOverSince()).isEqualTo(NOW - 100 * MS);
 
-    Decision done = Election.decide(view(THREE, NEVER, NOW - 100 * MS, handing, node("b").backs("c"), node("c").priority(150).holds().backs("c")));
+    Decision done =
+        Election.decide(
+            view(
+                THREE,
+                NEVER,
+                NOW - 100 * MS,
+                handing,
+                node("b").backs("c"),
+                node("c").priority(150).holds().backs("c")));
     assertThat(done.transition()).contains(Reason.HANDED_OVER);
 
-    Decision timeout = Election.decide(view(THREE, NEVER, NOW - 3_000 * MS, handing, node("b").backs("c"), node("c").priority(150).backs("c")));
+    Decision timeout =
+        Election.decide(
+            view(
+                THREE,
+                NEVER,
+                NOW - 3_000 * MS,
+                handing,
+                node("b").backs("c"),
+                node("c").priority(150).backs("c")));
     assertThat(timeout.transition()).contains(Reason.HANDOFF_TIMEOUT);
 
-    Decision cutOff = Election.decide(view(THREE, NEVER, NOW - 100 * MS, handing, node("b").dead(), node("c").dead()));
+    Decision cutOff =
+        Election.decide(
+            view(THREE, NEVER, NOW - 100 * MS, handing, node("b").dead(), node("c").dead()));
     assertThat(cutOff.transition()).contains(Reason.QUORUM_LOST);
   }
 
   @Test
   void anIneligibleHolderHandsOverLikeADrainingOne() {
-    Decision decision = Election.decide(view(THREE, node("a").ineligible().holds().backs("a"), node("b").backsA(), node("c").backsA()));
+    Decision decision =
+        Election.decide(
+            view(
+                THREE,
+                node("a").ineligible().holds().backs("a"),
+                node("b").backsA(),
+                node("c").backsA()));
     assertThat(decision.hold()).isTrue();
     assertThat(decision.backing()).contains("c");
     assertThat(decision.handingOverSince()).isEqualTo(NOW);
@@ -342,10 +517,14 @@ class ElectionTest {
   void aDrainCancelledHalfWayKeepsTheVipUntilTheQuorumBacksItAgain() {
     // a resumed: qualified again, abstaining before it may back itself; still handing over.
     N resumed = node("a").priority(200).holds();
-    Decision waiting = Election.decide(view(THREE, NOW - 100 * MS, NOW - 100 * MS, resumed, node("b"), node("c")));
+    Decision waiting =
+        Election.decide(view(THREE, NOW - 100 * MS, NOW - 100 * MS, resumed, node("b"), node("c")));
     assertThat(waiting.hold()).as("no gap while nobody else took it").isTrue();
     N backedAgain = node("a").priority(200).holds().backs("a");
-    Decision done = Election.decide(view(THREE, NEVER, NOW - 600 * MS, backedAgain, node("b").backsA(), node("c").backsA()));
+    Decision done =
+        Election.decide(
+            view(
+                THREE, NEVER, NOW - 600 * MS, backedAgain, node("b").backsA(), node("c").backsA()));
     assertThat(done.hold()).isTrue();
     assertThat(done.handingOverSince()).isEqualTo(NEVER);
     assertThat(done.backedHolder()).isTrue();
@@ -356,17 +535,34 @@ class ElectionTest {
     Rules two = new Rules(1, false, 30_000 * MS, 3_000 * MS, 500 * MS);
     Decision alone = Election.decide(view(two, node("a").backs("a"), node("b").dead()));
     assertThat(alone.transition()).contains(Reason.ELECTED);
-    Decision met = Election.decide(view(two, node("a").holds().backs("a"), node("b").holds().backs("b")));
-    assertThat(met.transition()).as("a is lower than b (same priority, lower id)").contains(Reason.YIELDED);
+    Decision met =
+        Election.decide(view(two, node("a").holds().backs("a"), node("b").holds().backs("b")));
+    assertThat(met.transition())
+        .as("a is lower than b (same priority, lower id)")
+        .contains(Reason.YIELDED);
   }
 
   @Test
   void evenSizedClustersNeedAStrictMajority() {
     Rules four = new Rules(3, false, 30_000 * MS, 3_000 * MS, 500 * MS);
-    Decision half = Election.decide(view(four, node("a").priority(200).backs("a"), node("b").backsA(), node("c").dead(), node("d").dead()));
+    Decision half =
+        Election.decide(
+            view(
+                four,
+                node("a").priority(200).backs("a"),
+                node("b").backsA(),
+                node("c").dead(),
+                node("d").dead()));
     assertThat(half.hold()).as("two of four").isFalse();
     assertThat(half.seesQuorum()).isFalse();
-    Decision majority = Election.decide(view(four, node("a").priority(200).backs("a"), node("b").backsA(), node("c").backsA(), node("d").dead()));
+    Decision majority =
+        Election.decide(
+            view(
+                four,
+                node("a").priority(200).backs("a"),
+                node("b").backsA(),
+                node("c").backsA(),
+                node("d").dead()));
     assertThat(majority.hold()).as("three of four").isTrue();
   }
 }

@@ -25,8 +25,10 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 class HeartbeatCodecTest {
 
-  static final byte[] KEY = "0123456789abcdef0123456789abcdef-current".getBytes(StandardCharsets.US_ASCII);
-  static final byte[] OLD_KEY = "0123456789abcdef0123456789abcdef-previous".getBytes(StandardCharsets.US_ASCII);
+  static final byte[] KEY =
+      "0123456789abcdef0123456789abcdef-current".getBytes(StandardCharsets.US_ASCII);
+  static final byte[] OLD_KEY =
+      "0123456789abcdef0123456789abcdef-previous".getBytes(StandardCharsets.US_ASCII);
   static final Set<String> NODES = Set.of("node1", "node2", "node3");
   static final long WALL = 1_700_000_000_000L;
 
@@ -39,12 +41,27 @@ class HeartbeatCodecTest {
     return new HeartbeatCodec("prod", id, NODES, key, Optional.empty());
   }
 
-  /** Entries about the first two other nodes: the first one heard and backed, the second never heard. */
+  /**
+   * Entries about the first two other nodes: the first one heard and backed, the second never
+   * heard.
+   */
   static Heartbeat heartbeat(String sender, long incarnation, long sequence, long wall) {
-    List<String> others = Stream.of("node1", "node2", "node3").filter(id -> !id.equals(sender)).toList();
+    List<String> others =
+        Stream.of("node1", "node2", "node3").filter(id -> !id.equals(sender)).toList();
     return new Heartbeat(
-        "prod", sender, incarnation, sequence, wall, 150, true, false, true, false,
-        List.of(new PeerEntry(others.get(0), 7, 41, true, true), new PeerEntry(others.get(1), 0, 0, false, false)));
+        "prod",
+        sender,
+        incarnation,
+        sequence,
+        wall,
+        150,
+        true,
+        false,
+        true,
+        false,
+        List.of(
+            new PeerEntry(others.get(0), 7, 41, true, true),
+            new PeerEntry(others.get(1), 0, 0, false, false)));
   }
 
   static Heartbeat heartbeat() {
@@ -60,7 +77,8 @@ class HeartbeatCodecTest {
     assertThat(((Accepted) decoded).heartbeat().backing()).contains("node1");
 
     Heartbeat candidate =
-        new Heartbeat("prod", "node3", 1, Long.MAX_VALUE, -5, 1, false, true, false, true, List.of());
+        new Heartbeat(
+            "prod", "node3", 1, Long.MAX_VALUE, -5, 1, false, true, false, true, List.of());
     byte[] datagram = sender("node3", KEY).encode(candidate);
     assertThat(receiver().decode(datagram, datagram.length)).isEqualTo(new Accepted(candidate));
     assertThat(candidate.backing()).contains("node3");
@@ -72,7 +90,8 @@ class HeartbeatCodecTest {
         new Heartbeat("prod", "node3", 1, 7, -5, 100, true, false, false, false, List.of(), true);
     byte[] datagram = sender("node3", KEY).encode(releasing);
     assertThat(receiver().decode(datagram, datagram.length)).isEqualTo(new Accepted(releasing));
-    Heartbeat both = new Heartbeat("prod", "node3", 1, 8, -5, 100, true, false, true, false, List.of(), true);
+    Heartbeat both =
+        new Heartbeat("prod", "node3", 1, 8, -5, 100, true, false, true, false, List.of(), true);
     byte[] contradictory = sender("node3", KEY).encode(both);
     assertThat(receiver().decode(contradictory, contradictory.length)).isInstanceOf(Dropped.class);
   }
@@ -84,15 +103,18 @@ class HeartbeatCodecTest {
     for (int i = 1; i < 7; i++) {
       peers.add(new PeerEntry(longest + i, Long.MAX_VALUE, Long.MAX_VALUE, true, false));
     }
-    Heartbeat sent = new Heartbeat("c".repeat(32), longest + 0, 1, 1, 1, 255, true, true, true, true, peers);
-    byte[] datagram = new HeartbeatCodec("c".repeat(32), "x", Set.of(), KEY, Optional.empty()).encode(sent);
+    Heartbeat sent =
+        new Heartbeat("c".repeat(32), longest + 0, 1, 1, 1, 255, true, true, true, true, peers);
+    byte[] datagram =
+        new HeartbeatCodec("c".repeat(32), "x", Set.of(), KEY, Optional.empty()).encode(sent);
     assertThat(datagram.length).isLessThan(600);
   }
 
   @Test
   void acceptsThePreviousKeyButSignsWithTheCurrentOne() {
     byte[] oldSigned = sender("node2", OLD_KEY).encode(heartbeat());
-    assertThat(receiver().decode(oldSigned, oldSigned.length)).isEqualTo(new Dropped(DropReason.BAD_MAC));
+    assertThat(receiver().decode(oldSigned, oldSigned.length))
+        .isEqualTo(new Dropped(DropReason.BAD_MAC));
     HeartbeatCodec rolling = new HeartbeatCodec("prod", "node1", NODES, KEY, Optional.of(OLD_KEY));
     assertThat(rolling.decode(oldSigned, oldSigned.length)).isInstanceOf(Accepted.class);
     byte[] newSigned = rolling.encode(heartbeat("node1", 1, 1, WALL));
@@ -103,9 +125,12 @@ class HeartbeatCodecTest {
   @Test
   void refusesToEncodeWhatItWouldNotDecode() {
     HeartbeatCodec codec = sender("node2", KEY);
-    assertThatThrownBy(() -> codec.encode(heartbeat("bad id", 1, 1, WALL))).isInstanceOf(IllegalArgumentException.class);
-    Heartbeat zeroPriority = new Heartbeat("prod", "node2", 1, 1, WALL, 0, true, false, false, false, List.of());
-    assertThatThrownBy(() -> codec.encode(zeroPriority)).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> codec.encode(heartbeat("bad id", 1, 1, WALL)))
+        .isInstanceOf(IllegalArgumentException.class);
+    Heartbeat zeroPriority =
+        new Heartbeat("prod", "node2", 1, 1, WALL, 0, true, false, false, false, List.of());
+    assertThatThrownBy(() -> codec.encode(zeroPriority))
+        .isInstanceOf(IllegalArgumentException.class);
   }
 
   /** Signs {@code body} (everything before the MAC) the way a sender holding the key would. */
@@ -122,14 +147,20 @@ class HeartbeatCodecTest {
     }
   }
 
-  /** A valid datagram's body changed by {@code edit}, then signed again: well signed, badly formed. */
+  /**
+   * A valid datagram's body changed by {@code edit}, then signed again: well signed, badly formed.
+   */
   static byte[] resigned(UnaryOperator<byte[]> edit) {
     byte[] valid = sender("node2", KEY).encode(heartbeat());
     return signed(edit.apply(Arrays.copyOf(valid, valid.length - HeartbeatCodec.MAC_BYTES)));
   }
 
-  /** In heartbeat(): magic, version, flags, priority, "prod" and "node2" with lengths, three numbers. */
+  /**
+   * In heartbeat(): magic, version, flags, priority, "prod" and "node2" with lengths, three
+   * numbers.
+   */
   static final int PEER_COUNT = 4 + 1 + 1 + 1 + 1 + 4 + 1 + 5 + 24;
+
   /** The first entry ("node1") follows: length, id, incarnation, sequence, then its flags. */
   static final int FIRST_ENTRY_FLAGS = PEER_COUNT + 1 + 1 + 5 + 16;
 
@@ -143,27 +174,68 @@ class HeartbeatCodecTest {
     return Stream.of(
         Arguments.of("oversized", new byte[HeartbeatCodec.MAX_DATAGRAM + 1], DropReason.OVERSIZED),
         Arguments.of("empty", new byte[0], DropReason.TRUNCATED),
-        Arguments.of("truncated", Arrays.copyOf(valid, HeartbeatCodec.MIN_DATAGRAM - 1), DropReason.TRUNCATED),
-        Arguments.of("not apivip", "GET / HTTP/1.1\r\nHost: x\r\n\r\n".repeat(4).getBytes(StandardCharsets.US_ASCII), DropReason.BAD_MAGIC),
+        Arguments.of(
+            "truncated",
+            Arrays.copyOf(valid, HeartbeatCodec.MIN_DATAGRAM - 1),
+            DropReason.TRUNCATED),
+        Arguments.of(
+            "not apivip",
+            "GET / HTTP/1.1\r\nHost: x\r\n\r\n".repeat(4).getBytes(StandardCharsets.US_ASCII),
+            DropReason.BAD_MAGIC),
         Arguments.of("version 2", resigned(body -> set(body, 4, 2)), DropReason.WRONG_VERSION),
         Arguments.of("wrong key", sender("node2", OLD_KEY).encode(heartbeat()), DropReason.BAD_MAC),
         Arguments.of("one bit flipped", flip(valid, 40), DropReason.BAD_MAC),
         Arguments.of("MAC cut short", Arrays.copyOf(valid, valid.length - 1), DropReason.BAD_MAC),
         Arguments.of("a byte appended", Arrays.copyOf(valid, valid.length + 1), DropReason.BAD_MAC),
-        Arguments.of("unknown header flag", resigned(body -> set(body, 5, body[5] | 0x80)), DropReason.MALFORMED),
+        Arguments.of(
+            "unknown header flag",
+            resigned(body -> set(body, 5, body[5] | 0x80)),
+            DropReason.MALFORMED),
         Arguments.of("priority 0", resigned(body -> set(body, 6, 0)), DropReason.MALFORMED),
         Arguments.of("empty cluster id", resigned(body -> set(body, 7, 0)), DropReason.MALFORMED),
-        Arguments.of("id longer than the datagram", resigned(body -> set(body, 7, 200)), DropReason.MALFORMED),
+        Arguments.of(
+            "id longer than the datagram",
+            resigned(body -> set(body, 7, 200)),
+            DropReason.MALFORMED),
         Arguments.of("id with a space", resigned(body -> set(body, 8, ' ')), DropReason.MALFORMED),
-        Arguments.of("unknown entry flag", resigned(body -> set(body, FIRST_ENTRY_FLAGS, 0x04)), DropReason.MALFORMED),
-        Arguments.of("backs two nodes", resigned(body -> set(body, body.length - 1, 0x03)), DropReason.MALFORMED),
-        Arguments.of("backs itself and a peer", resigned(body -> set(body, 5, body[5] | 0x08)), DropReason.MALFORMED),
-        Arguments.of("trailing byte", resigned(body -> Arrays.copyOf(body, body.length + 1)), DropReason.MALFORMED),
-        Arguments.of("entry cut short", resigned(body -> Arrays.copyOf(body, body.length - 1)), DropReason.MALFORMED),
-        Arguments.of("more peers than listed", resigned(body -> set(body, PEER_COUNT, 3)), DropReason.MALFORMED),
-        Arguments.of("another cluster", encode(new HeartbeatCodec("test", "node2", NODES, KEY, Optional.empty()), withCluster("test")), DropReason.WRONG_CLUSTER),
-        Arguments.of("unknown sender", sender("node9", KEY).encode(heartbeat("node9", 1, 1, WALL)), DropReason.UNKNOWN_SENDER),
-        Arguments.of("from itself", sender("node1", KEY).encode(heartbeat("node1", 1, 1, WALL)), DropReason.FROM_SELF));
+        Arguments.of(
+            "unknown entry flag",
+            resigned(body -> set(body, FIRST_ENTRY_FLAGS, 0x04)),
+            DropReason.MALFORMED),
+        Arguments.of(
+            "backs two nodes",
+            resigned(body -> set(body, body.length - 1, 0x03)),
+            DropReason.MALFORMED),
+        Arguments.of(
+            "backs itself and a peer",
+            resigned(body -> set(body, 5, body[5] | 0x08)),
+            DropReason.MALFORMED),
+        Arguments.of(
+            "trailing byte",
+            resigned(body -> Arrays.copyOf(body, body.length + 1)),
+            DropReason.MALFORMED),
+        Arguments.of(
+            "entry cut short",
+            resigned(body -> Arrays.copyOf(body, body.length - 1)),
+            DropReason.MALFORMED),
+        Arguments.of(
+            "more peers than listed",
+            resigned(body -> set(body, PEER_COUNT, 3)),
+            DropReason.MALFORMED),
+        Arguments.of(
+            "another cluster",
+            encode(
+                new HeartbeatCodec("test", "node2", NODES, KEY, Optional.empty()),
+                withCluster("test")),
+            DropReason.WRONG_CLUSTER),
+        Arguments.of(
+            "unknown sender",
+            sender("node9", KEY).encode(heartbeat("node9", 1, 1, WALL)),
+            DropReason.UNKNOWN_SENDER),
+        Arguments.of(
+            "from itself",
+            sender("node1", KEY).encode(heartbeat("node1", 1, 1, WALL)),
+            DropReason.FROM_SELF));
   }
 
   static byte[] flip(byte[] datagram, int offset) {
@@ -174,8 +246,18 @@ class HeartbeatCodecTest {
 
   static Heartbeat withCluster(String cluster) {
     Heartbeat h = heartbeat();
-    return new Heartbeat(cluster, h.senderId(), h.incarnation(), h.sequence(), h.wallClockMillis(), h.priority(),
-        h.eligible(), h.maintenance(), h.holdsVip(), h.candidate(), h.peers());
+    return new Heartbeat(
+        cluster,
+        h.senderId(),
+        h.incarnation(),
+        h.sequence(),
+        h.wallClockMillis(),
+        h.priority(),
+        h.eligible(),
+        h.maintenance(),
+        h.holdsVip(),
+        h.candidate(),
+        h.peers());
   }
 
   static byte[] encode(HeartbeatCodec codec, Heartbeat heartbeat) {
@@ -191,9 +273,12 @@ class HeartbeatCodecTest {
   @Test
   void theReplayWindowBoundsTheSendersClockBothWays() {
     ReplayGuard guard = new ReplayGuard(Duration.ofSeconds(10));
-    assertThat(guard.admit(heartbeat("node2", 1, 1, WALL + 10_001), 0, WALL)).contains(DropReason.OUTSIDE_WINDOW);
-    assertThat(guard.admit(heartbeat("node2", 1, 1, WALL - 10_001), 0, WALL)).contains(DropReason.OUTSIDE_WINDOW);
-    assertThat(guard.admit(heartbeat("node2", 1, 1, Long.MIN_VALUE), 0, WALL)).contains(DropReason.OUTSIDE_WINDOW);
+    assertThat(guard.admit(heartbeat("node2", 1, 1, WALL + 10_001), 0, WALL))
+        .contains(DropReason.OUTSIDE_WINDOW);
+    assertThat(guard.admit(heartbeat("node2", 1, 1, WALL - 10_001), 0, WALL))
+        .contains(DropReason.OUTSIDE_WINDOW);
+    assertThat(guard.admit(heartbeat("node2", 1, 1, Long.MIN_VALUE), 0, WALL))
+        .contains(DropReason.OUTSIDE_WINDOW);
     assertThat(guard.admit(heartbeat("node2", 1, 1, WALL + 10_000), 0, WALL)).isEmpty();
     assertThat(guard.admit(heartbeat("node3", 1, 1, WALL - 10_000), 0, WALL)).isEmpty();
   }
@@ -202,10 +287,18 @@ class HeartbeatCodecTest {
   void onlyNewerHeartbeatsOfASenderAreAdmitted() {
     ReplayGuard guard = new ReplayGuard(Duration.ofSeconds(10));
     assertThat(guard.admit(heartbeat("node2", 5, 10, WALL), 0, WALL)).isEmpty();
-    assertThat(guard.admit(heartbeat("node2", 5, 10, WALL), 1, WALL)).as("the same again").contains(DropReason.REPLAYED);
-    assertThat(guard.admit(heartbeat("node2", 5, 9, WALL), 1, WALL)).as("an older one").contains(DropReason.REPLAYED);
-    assertThat(guard.admit(heartbeat("node2", 4, 99, WALL), 1, WALL)).as("a previous life").contains(DropReason.REPLAYED);
-    assertThat(guard.admit(heartbeat("node3", 5, 10, WALL), 1, WALL)).as("other senders are separate").isEmpty();
+    assertThat(guard.admit(heartbeat("node2", 5, 10, WALL), 1, WALL))
+        .as("the same again")
+        .contains(DropReason.REPLAYED);
+    assertThat(guard.admit(heartbeat("node2", 5, 9, WALL), 1, WALL))
+        .as("an older one")
+        .contains(DropReason.REPLAYED);
+    assertThat(guard.admit(heartbeat("node2", 4, 99, WALL), 1, WALL))
+        .as("a previous life")
+        .contains(DropReason.REPLAYED);
+    assertThat(guard.admit(heartbeat("node3", 5, 10, WALL), 1, WALL))
+        .as("other senders are separate")
+        .isEmpty();
     assertThat(guard.admit(heartbeat("node2", 5, 11, WALL), 2, WALL)).isEmpty();
     assertThat(guard.admit(heartbeat("node2", 6, 1, WALL), 3, WALL)).as("a restart").isEmpty();
   }
@@ -215,7 +308,8 @@ class HeartbeatCodecTest {
     ReplayGuard guard = new ReplayGuard(Duration.ofSeconds(10));
     long second = 1_000_000_000L;
     assertThat(guard.admit(heartbeat("node2", 5_000, 10, WALL), 0, WALL)).isEmpty();
-    assertThat(guard.admit(heartbeat("node2", 4_000, 1, WALL), 19 * second, WALL)).contains(DropReason.REPLAYED);
+    assertThat(guard.admit(heartbeat("node2", 4_000, 1, WALL), 19 * second, WALL))
+        .contains(DropReason.REPLAYED);
     assertThat(guard.admit(heartbeat("node2", 4_000, 2, WALL), 20 * second, WALL)).isEmpty();
   }
 }

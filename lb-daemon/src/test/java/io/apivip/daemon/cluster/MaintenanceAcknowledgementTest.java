@@ -8,7 +8,9 @@ import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-/** A draining node learns from its peers' heartbeats which of them have heard of its maintenance. */
+/**
+ * A draining node learns from its peers' heartbeats which of them have heard of its maintenance.
+ */
 @ExtendWith(QuietClusterLogs.class)
 class MaintenanceAcknowledgementTest {
 
@@ -29,7 +31,8 @@ class MaintenanceAcknowledgementTest {
 
     draining.setMaintenance(true);
     sim.runUntil(sim.now + MS);
-    assertThat(draining.cluster.status().maintenanceUnheard()).containsExactlyInAnyOrder("n2", "n3");
+    assertThat(draining.cluster.status().maintenanceUnheard())
+        .containsExactlyInAnyOrder("n2", "n3");
     sim.runUntil(sim.now + 250 * MS);
     assertThat(draining.cluster.status().maintenanceUnheard()).isEmpty();
   }

@@ -28,7 +28,8 @@ class MoveMetricsTest {
     for (Simulation.Node node : sim.nodes) {
       SimpleMeterRegistry registry = new SimpleMeterRegistry();
       registries.add(registry);
-      List<String> peers = Arrays.stream(sim.nodes).map(n -> n.id).filter(id -> !id.equals(node.id)).toList();
+      List<String> peers =
+          Arrays.stream(sim.nodes).map(n -> n.id).filter(id -> !id.equals(node.id)).toList();
       node.metrics = ClusterMetrics.micrometer(registry, peers, () -> node.cluster.status());
       node.start();
     }
@@ -36,7 +37,10 @@ class MoveMetricsTest {
   }
 
   private Simulation.Node holder() {
-    return Arrays.stream(sim.nodes).filter(node -> node.cluster.holding()).findFirst().orElseThrow();
+    return Arrays.stream(sim.nodes)
+        .filter(node -> node.cluster.holding())
+        .findFirst()
+        .orElseThrow();
   }
 
   private SimpleMeterRegistry registry(Simulation.Node node) {
@@ -47,11 +51,14 @@ class MoveMetricsTest {
   void theFirstHolderRecordsOneElectedTakeover() {
     startAndSettle();
     Simulation.Node holder = holder();
-    var takeover = registry(holder).get("apivip.vip.takeover.duration").tag("reason", "elected").timer();
+    var takeover =
+        registry(holder).get("apivip.vip.takeover.duration").tag("reason", "elected").timer();
     assertThat(takeover.count()).isEqualTo(1);
-    // At start a node abstains for a failure timeout, then a quorum backs it within a heartbeat or two.
+    // At start a node abstains for a failure timeout, then a quorum backs it within a heartbeat or
+    // two.
     assertThat(takeover.totalTime(TimeUnit.MILLISECONDS)).isBetween(1.0, 3000.0);
-    assertThat(registry(holder).get("apivip.cluster.maintenance.start.timestamp").gauge().value()).isNaN();
+    assertThat(registry(holder).get("apivip.cluster.maintenance.start.timestamp").gauge().value())
+        .isNaN();
   }
 
   @Test
@@ -65,16 +72,24 @@ class MoveMetricsTest {
     Simulation.Node successor = holder();
     assertThat(successor).isNotSameAs(holder);
 
-    var handoff = registry(holder).get("apivip.vip.handoff.duration").tag("reason", "handed_over").timer();
+    var handoff =
+        registry(holder).get("apivip.vip.handoff.duration").tag("reason", "handed_over").timer();
     assertThat(handoff.count()).isEqualTo(1);
-    assertThat(handoff.totalTime(TimeUnit.NANOSECONDS)).as("within the 2 s that ran").isBetween(1.0, (double) (sim.now - drainedAt));
-    var takeover = registry(successor).get("apivip.vip.takeover.duration").tag("reason", "took_over").timer();
+    assertThat(handoff.totalTime(TimeUnit.NANOSECONDS))
+        .as("within the 2 s that ran")
+        .isBetween(1.0, (double) (sim.now - drainedAt));
+    var takeover =
+        registry(successor).get("apivip.vip.takeover.duration").tag("reason", "took_over").timer();
     assertThat(takeover.count()).isEqualTo(1);
-    assertThat(takeover.totalTime(TimeUnit.NANOSECONDS)).as("the takeover is part of the handoff").isBetween(1.0, handoff.totalTime(TimeUnit.NANOSECONDS));
-    assertThat(registry(holder).get("apivip.cluster.maintenance.start.timestamp").gauge().value()).isEqualTo(wallAtDrain / 1e3);
+    assertThat(takeover.totalTime(TimeUnit.NANOSECONDS))
+        .as("the takeover is part of the handoff")
+        .isBetween(1.0, handoff.totalTime(TimeUnit.NANOSECONDS));
+    assertThat(registry(holder).get("apivip.cluster.maintenance.start.timestamp").gauge().value())
+        .isEqualTo(wallAtDrain / 1e3);
 
     holder.setMaintenance(false);
     sim.runUntil(sim.now + 100 * MS);
-    assertThat(registry(holder).get("apivip.cluster.maintenance.start.timestamp").gauge().value()).isNaN();
+    assertThat(registry(holder).get("apivip.cluster.maintenance.start.timestamp").gauge().value())
+        .isNaN();
   }
 }

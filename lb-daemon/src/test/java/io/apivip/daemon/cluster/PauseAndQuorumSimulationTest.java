@@ -13,14 +13,15 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * Focused simulations: a paused node (GC, CPU starvation) must not move the VIP on its own, and
- * the quorum edge cases (two nodes with quorum 1, even-sized clusters) behave as documented.
- * Default settings: interval 100 ms, failure-timeout 500 ms, on a LAN with 0.1 to 2 ms delay.
+ * Focused simulations: a paused node (GC, CPU starvation) must not move the VIP on its own, and the
+ * quorum edge cases (two nodes with quorum 1, even-sized clusters) behave as documented. Default
+ * settings: interval 100 ms, failure-timeout 500 ms, on a LAN with 0.1 to 2 ms delay.
  */
 @ExtendWith(QuietClusterLogs.class)
 class PauseAndQuorumSimulationTest {
 
   private static final long SETTLE = 2 * SECOND;
+
   private static Simulation settled(long seed, int size, int quorum) {
     Simulation sim = new Simulation(seed, size, quorum, Duration.ofSeconds(3), false);
     for (Node node : sim.nodes) {
@@ -30,13 +31,17 @@ class PauseAndQuorumSimulationTest {
     return sim;
   }
 
-  /** Runs in which a pause of {@code pause} caused any VIP decision, pausing the holder or another node. */
+  /**
+   * Runs in which a pause of {@code pause} caused any VIP decision, pausing the holder or another
+   * node.
+   */
   private static int flaps(long pause, boolean pauseHolder, int runs) {
     int flapped = 0;
     for (int run = 0; run < runs; run++) {
       int size = new int[] {3, 5, 7}[run % 3];
       Simulation sim = settled(run, size, size / 2 + 1);
-      Node holder = sim.soleAddressHolder().orElseThrow(() -> new AssertionError("no holder after settling"));
+      Node holder =
+          sim.soleAddressHolder().orElseThrow(() -> new AssertionError("no holder after settling"));
       AtomicInteger decisions = new AtomicInteger();
       for (Node node : sim.nodes) {
         node.decisions = decision -> decisions.incrementAndGet();
@@ -61,8 +66,8 @@ class PauseAndQuorumSimulationTest {
     int holder400 = flaps(400 * MS, true, runs);
     int other400 = flaps(400 * MS, false, runs);
     System.out.printf(
-        "pauses, runs with any VIP transition out of %d: 200 ms holder %d, other %d; 300 ms holder %d, other %d;"
-            + " 400 ms holder %d, other %d%n",
+        "pauses, runs with any VIP transition out of %d: 200 ms holder %d, other %d; 300 ms holder"
+            + " %d, other %d; 400 ms holder %d, other %d%n",
         runs, holder200, other200, holder300, other300, holder400, other400);
     assertThat(holder200 + other200 + holder300 + other300).isZero();
     assertThat(other400).as("a paused non-holder never moves the VIP").isZero();
@@ -92,12 +97,19 @@ class PauseAndQuorumSimulationTest {
       long resume = sim.now + pause;
       holder.pause(pause);
       sim.runUntil(resume - MS);
-      assertThat(Arrays.stream(sim.nodes).filter(node -> node != holder && node.addressPresent).count())
+      assertThat(
+              Arrays.stream(sim.nodes)
+                  .filter(node -> node != holder && node.addressPresent)
+                  .count())
           .as("seed %d: another node holds while %s is paused %d ms", seed, holder.id, pause / MS)
           .isEqualTo(1);
       sim.runUntil(resume + 2 * SECOND);
-      assertThat(released[0]).as("seed %d: released at the instant of resume", seed).isEqualTo(resume);
-      assertThat(sim.announced).as("seed %d: the stale holder announced nothing", seed).isNotSameAs(holder);
+      assertThat(released[0])
+          .as("seed %d: released at the instant of resume", seed)
+          .isEqualTo(resume);
+      assertThat(sim.announced)
+          .as("seed %d: the stale holder announced nothing", seed)
+          .isNotSameAs(holder);
       runs++;
     }
     assertThat(runs).isEqualTo(60);
@@ -133,7 +145,9 @@ class PauseAndQuorumSimulationTest {
     assertThat(sim.soleAddressHolder()).isPresent();
     split(sim, 0, 0, 1, 1);
     sim.runUntil(sim.now + SETTLE);
-    assertThat(Arrays.stream(sim.nodes).noneMatch(node -> node.addressPresent)).as("2 | 2: no side has 3").isTrue();
+    assertThat(Arrays.stream(sim.nodes).noneMatch(node -> node.addressPresent))
+        .as("2 | 2: no side has 3")
+        .isTrue();
     split(sim, 0, 0, 0, 1);
     sim.runUntil(sim.now + SETTLE);
     Optional<Node> holder = sim.soleAddressHolder();

@@ -7,7 +7,10 @@ import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.slf4j.LoggerFactory;
 
-/** Simulations run thousands of nodes, which would log millions of lines: errors only, for the class. */
+/**
+ * Simulations run thousands of nodes, which would log millions of lines: errors only, for the
+ * class.
+ */
 final class QuietClusterLogs implements BeforeAllCallback, AfterAllCallback {
 
   private static final Logger LOGGER = (Logger) LoggerFactory.getLogger("io.apivip.daemon.cluster");

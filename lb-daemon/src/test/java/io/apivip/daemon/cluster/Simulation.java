@@ -18,8 +18,8 @@ import java.util.function.Consumer;
  * A deterministic cluster: real {@link ClusterNode}s over a fake network (drop, delay, reorder,
  * duplicate, partition, one-way loss) and one fake clock, with nodes that pause, die, restart, and
  * flip eligibility and maintenance. Everything random comes from one seed, so a seed replays a run
- * exactly. {@link #check} runs after every event and throws {@link InvariantViolation} with the seed
- * and the last events.
+ * exactly. {@link #check} runs after every event and throws {@link InvariantViolation} with the
+ * seed and the last events.
  */
 final class Simulation {
 
@@ -43,24 +43,33 @@ final class Simulation {
   final Node[] nodes;
   final Network network = new Network();
   private final PriorityQueue<Event> queue =
-      new PriorityQueue<>((a, b) -> a.time != b.time ? Long.compare(a.time, b.time) : Long.compare(a.order, b.order));
+      new PriorityQueue<>(
+          (a, b) ->
+              a.time != b.time ? Long.compare(a.time, b.time) : Long.compare(a.order, b.order));
   private final Deque<String> trace = new ArrayDeque<>();
   private long order;
   long now;
 
   /** Which invariants apply right now; the scenario sets them. */
   boolean expectOneHolder;
+
   /** A planned handoff is under way: some node must have the address at every instant. */
   boolean expectNoGap;
+
   /**
    * Which node a client on the LAN sends the VIP's traffic to: the one whose announcement it heard
    * last (its neighbour entry); null before any. A dead node's entry stays until someone announces.
    */
   Node announced;
-  /** Another node carried the address while a released one still waited for the kernel to remove it. */
+
+  /**
+   * Another node carried the address while a released one still waited for the kernel to remove it.
+   */
   boolean overlapWhileRemoving;
+
   /** Address removal is slow (up to a second) or fails and is retried, as `ip addr del` can. */
   boolean slowRemoval;
+
   /** When positive, every removal takes exactly this long (a focused test's slow kernel). */
   long fixedRemovalNanos;
 
@@ -84,8 +93,18 @@ final class Simulation {
     for (int i = 0; i < size; i++) {
       configs[i] =
           new ClusterConfig(
-              "sim", "n" + (i + 1), members, quorum, preempt, Duration.ofSeconds(1), handoffTimeout,
-              Duration.ofMillis(100), Duration.ofMillis(500), Duration.ofSeconds(10), key, Optional.empty());
+              "sim",
+              "n" + (i + 1),
+              members,
+              quorum,
+              preempt,
+              Duration.ofSeconds(1),
+              handoffTimeout,
+              Duration.ofMillis(100),
+              Duration.ofMillis(500),
+              Duration.ofSeconds(10),
+              key,
+              Optional.empty());
       nodes[i] = new Node(i);
     }
   }
@@ -138,8 +157,17 @@ final class Simulation {
 
   void fail(String what) {
     StringBuilder message = new StringBuilder();
-    message.append(what).append("\n  seed ").append(seed).append(", ").append(size).append(" nodes, at ")
-        .append(now / 1e6).append(" ms; reproduce with -Dapivip.sim.seed=").append(seed).append("\n  state:");
+    message
+        .append(what)
+        .append("\n  seed ")
+        .append(seed)
+        .append(", ")
+        .append(size)
+        .append(" nodes, at ")
+        .append(now / 1e6)
+        .append(" ms; reproduce with -Dapivip.sim.seed=")
+        .append(seed)
+        .append("\n  state:");
     for (Node node : nodes) {
       message.append("\n    ").append(node.describe());
     }
@@ -184,7 +212,9 @@ final class Simulation {
         fail(node.id + " has been handing over for longer than handoff-timeout");
       }
     }
-    if (quorum() > size / 2 && quorate.size() > 1 && quorate.stream().filter(i -> !i.handingOver()).count() > 1) {
+    if (quorum() > size / 2
+        && quorate.size() > 1
+        && quorate.stream().filter(i -> !i.handingOver()).count() > 1) {
       fail("two holders see a quorum and neither is handing over: " + quorate);
     }
     // 1b. On the interfaces, not in a recomputed decision: two nodes carry the address at once only
@@ -201,11 +231,17 @@ final class Simulation {
           removing++;
           continue;
         }
-        if (node.paused() || node.readingAfterPause() || (node.cluster.holding() && node.cluster.inspect().handingOver())) {
+        if (node.paused()
+            || node.readingAfterPause()
+            || (node.cluster.holding() && node.cluster.inspect().handingOver())) {
           continue;
         }
         if (active != null) {
-          fail("two nodes carry the address and neither is handing over, paused or releasing: " + active.id + ", " + node.id);
+          fail(
+              "two nodes carry the address and neither is handing over, paused or releasing: "
+                  + active.id
+                  + ", "
+                  + node.id);
         }
         active = node;
       }
@@ -221,7 +257,11 @@ final class Simulation {
         // A node that decided to release and waits for the kernel is counted by check 1b.
         if (node.up && node.addressPresent && !node.removalPending) {
           if (holder != null) {
-            fail("two nodes have the VIP after the cluster had time to settle: " + holder.id + ", " + node.id);
+            fail(
+                "two nodes have the VIP after the cluster had time to settle: "
+                    + holder.id
+                    + ", "
+                    + node.id);
           }
           holder = node;
         }
@@ -233,7 +273,11 @@ final class Simulation {
         fail("the VIP is on " + holder.id + ", which does not qualify");
       }
       if (announced != holder) {
-        fail("clients send the VIP's traffic to " + (announced == null ? "nobody" : announced.id) + ", not to its holder " + holder.id);
+        fail(
+            "clients send the VIP's traffic to "
+                + (announced == null ? "nobody" : announced.id)
+                + ", not to its holder "
+                + holder.id);
       }
     }
     // 3. A planned handoff leaves no instant without a holder.
@@ -252,17 +296,23 @@ final class Simulation {
   }
 
   Optional<Node> soleAddressHolder() {
-    List<Node> holders = Arrays.stream(nodes).filter(node -> node.up && node.addressPresent).toList();
+    List<Node> holders =
+        Arrays.stream(nodes).filter(node -> node.up && node.addressPresent).toList();
     return holders.size() == 1 ? Optional.of(holders.get(0)) : Optional.empty();
   }
 
-  /** The fake network: per directed link a block flag; loss, duplication and delay for all links. */
+  /**
+   * The fake network: per directed link a block flag; loss, duplication and delay for all links.
+   */
   final class Network {
     final boolean[][] blocked = new boolean[64][64];
+
     /** Links cut for the rest of the run, calm phases included (a firewall rule left in place). */
     final boolean[][] cut = new boolean[64][64];
+
     /** Loss of the datagrams sent to a node, on top of {@code loss}: a one-way lossy link. */
     final double[] inboundLoss = new double[64];
+
     double loss;
     double duplicate;
     double reorder;
@@ -287,7 +337,10 @@ final class Simulation {
     }
 
     void send(int from, int to, byte[] datagram) {
-      if (blocked[from][to] || cut[from][to] || random.nextDouble() < loss || random.nextDouble() < inboundLoss[to]) {
+      if (blocked[from][to]
+          || cut[from][to]
+          || random.nextDouble() < loss
+          || random.nextDouble() < inboundLoss[to]) {
         return;
       }
       int copies = random.nextDouble() < duplicate ? 2 : 1;
@@ -306,7 +359,8 @@ final class Simulation {
   /** One simulated host: its apivip process (a ClusterNode), its clock and its VIP address. */
   private static boolean anotherQualifiesInViewOf(Node node) {
     return node.cluster.status().members().stream()
-        .anyMatch(m -> m.liveness() == ClusterStatus.Liveness.ALIVE && m.eligible() && !m.maintenance());
+        .anyMatch(
+            m -> m.liveness() == ClusterStatus.Liveness.ALIVE && m.eligible() && !m.maintenance());
   }
 
   final class Node implements Clock, Transport, ClusterListener {
@@ -315,14 +369,18 @@ final class Simulation {
     final long monotonicOffset;
     final long wallOffsetMillis;
     ClusterNode cluster;
+
     /** The node's meters from its next start on; none by default (thousands of nodes run). */
     ClusterMetrics metrics = ClusterMetrics.NONE;
+
     boolean up;
     long pausedUntil = Long.MIN_VALUE;
     final List<Runnable> backlog = new ArrayList<>();
     boolean addressPresent;
+
     /** The node decided to release; the kernel has not removed the address yet. */
     boolean removalPending;
+
     long removedAt = Long.MIN_VALUE;
     long lastAnnouncedAt = Long.MIN_VALUE;
     long holdGeneration;
@@ -331,8 +389,10 @@ final class Simulation {
     long wakeAt = Long.MAX_VALUE;
     long wakeToken;
     final Deque<byte[]> captured = new ArrayDeque<>();
+
     /** What {@code captured} held when the node died, for replays into its next life. */
     final List<byte[]> capturedBeforeDeath = new ArrayList<>();
+
     Consumer<VipDecision> decisions = decision -> {};
 
     Node(int index) {
@@ -360,9 +420,13 @@ final class Simulation {
       return pausedUntil > now;
     }
 
-    /** Just resumed: for a fifth of an interval the node reads its backlog before it decides (see ClusterNode#stepped). */
+    /**
+     * Just resumed: for a fifth of an interval the node reads its backlog before it decides (see
+     * ClusterNode#stepped).
+     */
     boolean readingAfterPause() {
-      return pausedUntil != Long.MIN_VALUE && now <= pausedUntil + config().interval().toNanos() / 5;
+      return pausedUntil != Long.MIN_VALUE
+          && now <= pausedUntil + config().interval().toNanos() / 5;
     }
 
     boolean qualified() {
@@ -466,12 +530,14 @@ final class Simulation {
       }
       wakeAt = next;
       long token = ++wakeToken;
-      at(next, () -> {
-        if (token == wakeToken) {
-          wakeAt = Long.MAX_VALUE;
-          run(cluster::tick);
-        }
-      });
+      at(
+          next,
+          () -> {
+            if (token == wakeToken) {
+              wakeAt = Long.MAX_VALUE;
+              run(cluster::tick);
+            }
+          });
     }
 
     @Override
@@ -500,43 +566,58 @@ final class Simulation {
       removalPending = false;
       // The VIP part adds and announces the address (unless a release overtook the hold), and the
       // cluster hears of it a little later: a release may come in between.
-      at(now + random.nextInt(20 * (int) MS), () -> run(() -> {
-        if (generation != holdGeneration) {
-          return;
-        }
-        addressPresent = true;
-        announce("takes");
-        at(now + random.nextInt(3 * (int) MS), () -> run(() -> {
-          if (generation == holdGeneration && cluster.holding()) {
-            cluster.addressUp(decision.id());
-          }
-        }));
-      }));
+      at(
+          now + random.nextInt(20 * (int) MS),
+          () ->
+              run(
+                  () -> {
+                    if (generation != holdGeneration) {
+                      return;
+                    }
+                    addressPresent = true;
+                    announce("takes");
+                    at(
+                        now + random.nextInt(3 * (int) MS),
+                        () ->
+                            run(
+                                () -> {
+                                  if (generation == holdGeneration && cluster.holding()) {
+                                    cluster.addressUp(decision.id());
+                                  }
+                                }));
+                  }));
     }
 
-    /** The kernel removes the address: mostly at once, sometimes slowly, sometimes failing and retried. */
+    /**
+     * The kernel removes the address: mostly at once, sometimes slowly, sometimes failing and
+     * retried.
+     */
     private void remove(long generation, int attempt, long decisionId) {
       int kind = fixedRemovalNanos > 0 ? 0 : random.nextInt(10);
       long delay =
           fixedRemovalNanos > 0
               ? fixedRemovalNanos
-              : kind < 7 ? random.nextInt(5 * (int) MS) : kind < 9 ? (100 + random.nextInt(900)) * MS : 200 * MS;
+              : kind < 7
+                  ? random.nextInt(5 * (int) MS)
+                  : kind < 9 ? (100 + random.nextInt(900)) * MS : 200 * MS;
       boolean fails = kind == 9 && attempt < 3;
-      at(now + delay, () -> {
-        if (!up || generation != holdGeneration) {
-          return;
-        }
-        if (fails) {
-          note(id + ": removing the address failed (attempt " + (attempt + 1) + "), retrying");
-          remove(generation, attempt + 1, decisionId);
-          return;
-        }
-        addressPresent = false;
-        removalPending = false;
-        removedAt = now;
-        note(id + ": the address is removed");
-        confirmRemoval(decisionId);
-      });
+      at(
+          now + delay,
+          () -> {
+            if (!up || generation != holdGeneration) {
+              return;
+            }
+            if (fails) {
+              note(id + ": removing the address failed (attempt " + (attempt + 1) + "), retrying");
+              remove(generation, attempt + 1, decisionId);
+              return;
+            }
+            addressPresent = false;
+            removalPending = false;
+            removedAt = now;
+            note(id + ": the address is removed");
+            confirmRemoval(decisionId);
+          });
     }
 
     /** The VIP part tells the cluster the address is off, a moment later, on the node's thread. */
@@ -564,9 +645,17 @@ final class Simulation {
       ClusterNode.Inspection inspection = cluster.inspect();
       return String.format(
           "%s: %s%s%s holding=%s address=%s%s quorum=%s backed=%s handingOver=%s backing=%s",
-          id, paused() ? "paused " : "", eligible ? "eligible" : "ineligible", maintenance ? " maintenance" : "",
-          inspection.holding(), addressPresent, removalPending ? " (removing)" : "", inspection.seesQuorum(), inspection.backedHolder(),
-          inspection.handingOver(), inspection.backing().orElse("-"));
+          id,
+          paused() ? "paused " : "",
+          eligible ? "eligible" : "ineligible",
+          maintenance ? " maintenance" : "",
+          inspection.holding(),
+          addressPresent,
+          removalPending ? " (removing)" : "",
+          inspection.seesQuorum(),
+          inspection.backedHolder(),
+          inspection.handingOver(),
+          inspection.backing().orElse("-"));
     }
   }
 }

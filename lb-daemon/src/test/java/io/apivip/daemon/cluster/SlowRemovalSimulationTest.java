@@ -33,7 +33,11 @@ class SlowRemovalSimulationTest {
       Node old = sim.soleAddressHolder().orElseThrow();
       old.setMaintenance(true);
       sim.runUntil(sim.now + sim.fixedRemovalNanos + SECOND);
-      Node holder = Arrays.stream(sim.nodes).filter(node -> node != old && node.addressPresent).findFirst().orElseThrow();
+      Node holder =
+          Arrays.stream(sim.nodes)
+              .filter(node -> node != old && node.addressPresent)
+              .findFirst()
+              .orElseThrow();
       assertThat(old.addressPresent).as("seed %d: removed in the end", seed).isFalse();
       assertThat(holder.lastAnnouncedAt)
           .as("seed %d: %s announced again after %s's address was removed", seed, holder.id, old.id)

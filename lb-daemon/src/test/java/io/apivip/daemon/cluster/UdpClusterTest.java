@@ -25,7 +25,8 @@ import org.junit.jupiter.api.Test;
 class UdpClusterTest {
 
   private static final Duration FLOOD_FAILURE_TIMEOUT = Duration.ofSeconds(2);
-  private static final byte[] KEY = "a-test-key-of-at-least-32-bytes-for-the-loopback-cluster".getBytes();
+  private static final byte[] KEY =
+      "a-test-key-of-at-least-32-bytes-for-the-loopback-cluster".getBytes();
 
   private EventLoopGroup group;
   private final List<ClusterService> services = new ArrayList<>();
@@ -72,15 +73,27 @@ class UdpClusterTest {
     return config(self, addresses, key, Duration.ofMillis(500));
   }
 
-  private ClusterConfig config(String self, Map<String, InetSocketAddress> addresses, byte[] key, Duration failureTimeout) {
+  private ClusterConfig config(
+      String self, Map<String, InetSocketAddress> addresses, byte[] key, Duration failureTimeout) {
     List<Settings.Node> nodes = new ArrayList<>();
     addresses.forEach((id, address) -> nodes.add(new Settings.Node(id, address.getAddress(), 100)));
     return new ClusterConfig(
-        "loopback", self, nodes, nodes.size() / 2 + 1, false, Duration.ofSeconds(30), Duration.ofSeconds(3),
-        Duration.ofMillis(100), failureTimeout, Duration.ofSeconds(10), key, Optional.empty());
+        "loopback",
+        self,
+        nodes,
+        nodes.size() / 2 + 1,
+        false,
+        Duration.ofSeconds(30),
+        Duration.ofSeconds(3),
+        Duration.ofMillis(100),
+        failureTimeout,
+        Duration.ofSeconds(10),
+        key,
+        Optional.empty());
   }
 
-  private FakeVip start(String id, Map<String, InetSocketAddress> addresses, byte[] key, SimpleMeterRegistry registry)
+  private FakeVip start(
+      String id, Map<String, InetSocketAddress> addresses, byte[] key, SimpleMeterRegistry registry)
       throws InterruptedException {
     return start(id, addresses, key, registry, Duration.ofMillis(500));
   }
@@ -91,12 +104,23 @@ class UdpClusterTest {
    * by more than 500 ms there, which says nothing of the daemon (bench/hostile/run.sh floods the
    * daemon itself with the default timeout).
    */
-  private FakeVip start(String id, Map<String, InetSocketAddress> addresses, byte[] key, SimpleMeterRegistry registry, Duration failureTimeout)
+  private FakeVip start(
+      String id,
+      Map<String, InetSocketAddress> addresses,
+      byte[] key,
+      SimpleMeterRegistry registry,
+      Duration failureTimeout)
       throws InterruptedException {
     FakeVip vip = new FakeVip();
     vip.service =
         ClusterService.start(
-            config(id, addresses, key, failureTimeout), addresses, Transports.best().datagramChannel(), group, registry, vip, Clock.system());
+            config(id, addresses, key, failureTimeout),
+            addresses,
+            Transports.best().datagramChannel(),
+            group,
+            registry,
+            vip,
+            Clock.system());
     services.add(vip.service);
     vip.service.setEligible(true);
     return vip;
@@ -127,30 +151,52 @@ class UdpClusterTest {
     assertThat(vips.stream().filter(vip -> vip.up).count()).as("still one holder").isEqualTo(1);
     int holder = vips.indexOf(vips.stream().filter(vip -> vip.up).findFirst().orElseThrow());
     String holderId = "node" + (holder + 1);
-    await("every node sees the holder", () -> vips.stream().allMatch(vip -> vip.service.status().holder().equals(Optional.of(holderId))));
+    await(
+        "every node sees the holder",
+        () ->
+            vips.stream()
+                .allMatch(vip -> vip.service.status().holder().equals(Optional.of(holderId))));
     ClusterStatus status = vips.get(holder).service.status();
     assertThat(status.quorumPresent()).isTrue();
     assertThat(status.peersAlive()).isEqualTo(2);
-    assertThat(status.members()).allSatisfy(member -> assertThat(member.badMacDatagrams()).isZero());
-    assertThat(registries.get(holder).get("apivip.cluster.quorum.present").gauge().value()).isEqualTo(1.0);
-    assertThat(registries.get(holder).find("apivip.vip.transitions").counters().stream().mapToDouble(c -> c.count()).sum()).isPositive();
-    assertThat(registries.get(holder).get("apivip.cluster.datagrams.received").counter().count()).isPositive();
+    assertThat(status.members())
+        .allSatisfy(member -> assertThat(member.badMacDatagrams()).isZero());
+    assertThat(registries.get(holder).get("apivip.cluster.quorum.present").gauge().value())
+        .isEqualTo(1.0);
+    assertThat(
+            registries.get(holder).find("apivip.vip.transitions").counters().stream()
+                .mapToDouble(c -> c.count())
+                .sum())
+        .isPositive();
+    assertThat(registries.get(holder).get("apivip.cluster.datagrams.received").counter().count())
+        .isPositive();
     String peer = holder == 0 ? "node2" : "node1";
-    assertThat(registries.get(holder).get("apivip.cluster.peer.last.heard.age").tag("peer", peer).gauge().value())
+    assertThat(
+            registries
+                .get(holder)
+                .get("apivip.cluster.peer.last.heard.age")
+                .tag("peer", peer)
+                .gauge()
+                .value())
         .isLessThan(0.5);
 
     vips.get(holder).service.close();
     services.remove(vips.get(holder).service);
     long closed = System.nanoTime();
-    await("another node takes the VIP", () -> vips.stream().filter(vip -> vip != vips.get(holder) && vip.up).count() == 1);
+    await(
+        "another node takes the VIP",
+        () -> vips.stream().filter(vip -> vip != vips.get(holder) && vip.up).count() == 1);
     long failoverMillis = (System.nanoTime() - closed) / 1_000_000;
-    System.out.println("loopback UDP failover after closing the holder's transport: " + failoverMillis + " ms");
-    FakeVip successor = vips.stream().filter(vip -> vip != vips.get(holder) && vip.up).findFirst().orElseThrow();
+    System.out.println(
+        "loopback UDP failover after closing the holder's transport: " + failoverMillis + " ms");
+    FakeVip successor =
+        vips.stream().filter(vip -> vip != vips.get(holder) && vip.up).findFirst().orElseThrow();
     assertThat(successor.last.reason()).isEqualTo(Election.Reason.ELECTED);
     assertThat(successor.service.status().members())
         .filteredOn(member -> member.id().equals(holderId))
         .singleElement()
-        .satisfies(member -> assertThat(member.liveness()).isEqualTo(ClusterStatus.Liveness.SUSPECTED));
+        .satisfies(
+            member -> assertThat(member.liveness()).isEqualTo(ClusterStatus.Liveness.SUSPECTED));
   }
 
   @Test
@@ -158,19 +204,24 @@ class UdpClusterTest {
     Map<String, InetSocketAddress> addresses = loopbackAddresses(3);
     FakeVip one = start("node1", addresses, KEY, new SimpleMeterRegistry());
     start("node2", addresses, KEY, new SimpleMeterRegistry());
-    start("node3", addresses, "another-key-of-at-least-32-bytes-for-the-loopback-cluster".getBytes(), new SimpleMeterRegistry());
+    start(
+        "node3",
+        addresses,
+        "another-key-of-at-least-32-bytes-for-the-loopback-cluster".getBytes(),
+        new SimpleMeterRegistry());
     await("node1 counts node3's datagrams as bad MACs", () -> badMacs(one, "node3") >= 3);
     assertThat(badMacs(one, "node2")).isZero();
     assertThat(one.service.status().members())
         .filteredOn(member -> member.id().equals("node3"))
         .singleElement()
-        .satisfies(member -> assertThat(member.liveness()).isEqualTo(ClusterStatus.Liveness.NEVER_HEARD));
+        .satisfies(
+            member -> assertThat(member.liveness()).isEqualTo(ClusterStatus.Liveness.NEVER_HEARD));
   }
 
   /**
    * A flood at the holder's heartbeat port from an address that is no member's: every datagram is
-   * dropped on arrival (counted as not_member, never authenticated), no peer is suspected and the VIP
-   * stays where it is.
+   * dropped on arrival (counted as not_member, never authenticated), no peer is suspected and the
+   * VIP stays where it is.
    */
   @Test
   void aFloodFromANonMemberIsDroppedUnreadAndChangesNothing() throws Exception {
@@ -190,16 +241,24 @@ class UdpClusterTest {
 
     await("the flood counted as not_member", () -> dropped(registry, "not_member") >= sent / 2);
     assertThat(dropped(registry, "bad_mac")).as("never authenticated").isZero();
-    assertThat(vips.get(holder).up).as("the holder keeps the VIP: " + vips.get(holder).last + " " + vips.get(holder).service.status()).isTrue();
+    assertThat(vips.get(holder).up)
+        .as(
+            "the holder keeps the VIP: "
+                + vips.get(holder).last
+                + " "
+                + vips.get(holder).service.status())
+        .isTrue();
     assertThat(vips.stream().filter(vip -> vip.up).count()).isEqualTo(1);
     assertThat(vips.get(holder).service.status().members())
         .filteredOn(member -> member.liveness() != ClusterStatus.Liveness.SELF)
-        .allSatisfy(member -> assertThat(member.liveness()).isEqualTo(ClusterStatus.Liveness.ALIVE));
+        .allSatisfy(
+            member -> assertThat(member.liveness()).isEqualTo(ClusterStatus.Liveness.ALIVE));
   }
 
   /**
    * A flood of forgeries that claim a member's address: each costs an HMAC and is counted against
-   * that member, but the member's own heartbeats keep it alive, nobody is suspected and the VIP stays.
+   * that member, but the member's own heartbeats keep it alive, nobody is suspected and the VIP
+   * stays.
    */
   @Test
   void forgedDatagramsFromAMembersAddressCauseNoSuspicion() throws Exception {
@@ -215,9 +274,12 @@ class UdpClusterTest {
     int spoofed = (holder + 1) % 3;
     String spoofedId = "node" + (spoofed + 1);
 
-    int sent = flood(addresses.get(spoofedId).getAddress(), addresses.get("node" + (holder + 1)), 10_000);
+    int sent =
+        flood(addresses.get(spoofedId).getAddress(), addresses.get("node" + (holder + 1)), 10_000);
 
-    await("the forgeries counted against " + spoofedId, () -> badMacs(vips.get(holder), spoofedId) >= sent / 2);
+    await(
+        "the forgeries counted against " + spoofedId,
+        () -> badMacs(vips.get(holder), spoofedId) >= sent / 2);
     Thread.sleep(300);
     assertThat(vips.get(holder).up).as("the holder keeps the VIP").isTrue();
     assertThat(vips.stream().filter(vip -> vip.up).count()).isEqualTo(1);
@@ -227,23 +289,36 @@ class UdpClusterTest {
         .satisfies(member -> assertThat(member.liveness()).isEqualTo(ClusterStatus.Liveness.ALIVE));
   }
 
-  /** The holder once every node sees it and every peer is alive everywhere: the start-up is over. */
+  /**
+   * The holder once every node sees it and every peer is alive everywhere: the start-up is over.
+   */
   private static int settledHolder(List<FakeVip> vips) throws InterruptedException {
     await("exactly one node holds the VIP", () -> vips.stream().filter(vip -> vip.up).count() == 1);
     int holder = vips.indexOf(vips.stream().filter(vip -> vip.up).findFirst().orElseThrow());
-    await("every node sees the holder and every peer", () -> vips.stream().allMatch(vip ->
-        vip.service.status().holder().equals(Optional.of("node" + (holder + 1))) && vip.service.status().peersAlive() == vips.size() - 1));
+    await(
+        "every node sees the holder and every peer",
+        () ->
+            vips.stream()
+                .allMatch(
+                    vip ->
+                        vip.service.status().holder().equals(Optional.of("node" + (holder + 1)))
+                            && vip.service.status().peersAlive() == vips.size() - 1));
     Thread.sleep(300);
     return holder;
   }
 
-  /** Sends {@code count} datagrams that start like heartbeats but are signed with nothing, from {@code source}; answers the count. */
-  private static int flood(InetAddress source, InetSocketAddress target, int count) throws Exception {
+  /**
+   * Sends {@code count} datagrams that start like heartbeats but are signed with nothing, from
+   * {@code source}; answers the count.
+   */
+  private static int flood(InetAddress source, InetSocketAddress target, int count)
+      throws Exception {
     byte[] datagram = new byte[HeartbeatCodec.MIN_DATAGRAM + 40];
     System.arraycopy("AVIP".getBytes(), 0, datagram, 0, 4);
     datagram[4] = HeartbeatCodec.VERSION;
     try (DatagramSocket socket = new DatagramSocket(new InetSocketAddress(source, 0))) {
-      java.net.DatagramPacket packet = new java.net.DatagramPacket(datagram, datagram.length, target);
+      java.net.DatagramPacket packet =
+          new java.net.DatagramPacket(datagram, datagram.length, target);
       for (int i = 0; i < count; i++) {
         datagram[10] = (byte) i;
         socket.send(packet);

@@ -15,7 +15,8 @@ import org.junit.jupiter.api.io.TempDir;
 class CapabilityCheckTest {
 
   /** /proc/PID/status of a process with exactly the unit's three capabilities (bits 10, 12, 13). */
-  static final String DAEMON_STATUS = """
+  static final String DAEMON_STATUS =
+      """
       Name:	java
       Umask:	0077
       State:	S (sleeping)
@@ -28,7 +29,8 @@ class CapabilityCheckTest {
       NoNewPrivs:	1
       """;
 
-  static final String UNIT = """
+  static final String UNIT =
+      """
       [Unit]
       Description=apivip
       [Service]
@@ -41,10 +43,19 @@ class CapabilityCheckTest {
 
   @Test
   void readsTheEffectiveSetFromProcStatus() {
-    assertThat(CapabilityCheck.missing(CapabilityCheck.effective(DAEMON_STATUS).orElseThrow())).isEmpty();
-    assertThat(CapabilityCheck.missing(CapabilityCheck.effective(DAEMON_STATUS.replace("CapEff:\t0000000000003400", "CapEff:\t0000000000001000"))
-        .orElseThrow())).containsExactly(Capability.CAP_NET_RAW, Capability.CAP_NET_BIND_SERVICE);
-    assertThat(CapabilityCheck.missing(CapabilityCheck.effective("CapEff:\t000001ffffffffff\n").orElseThrow())).isEmpty();
+    assertThat(CapabilityCheck.missing(CapabilityCheck.effective(DAEMON_STATUS).orElseThrow()))
+        .isEmpty();
+    assertThat(
+            CapabilityCheck.missing(
+                CapabilityCheck.effective(
+                        DAEMON_STATUS.replace(
+                            "CapEff:\t0000000000003400", "CapEff:\t0000000000001000"))
+                    .orElseThrow()))
+        .containsExactly(Capability.CAP_NET_RAW, Capability.CAP_NET_BIND_SERVICE);
+    assertThat(
+            CapabilityCheck.missing(
+                CapabilityCheck.effective("CapEff:\t000001ffffffffff\n").orElseThrow()))
+        .isEmpty();
     assertThat(CapabilityCheck.effective("Name:\tjava\n")).isEmpty();
   }
 
@@ -52,15 +63,28 @@ class CapabilityCheckTest {
   void readsWhatAUnitAndItsDropInsGrant() {
     EnumSet<Capability> all = EnumSet.allOf(Capability.class);
     assertThat(CapabilityCheck.granted(List.of(UNIT))).contains(all);
-    assertThat(CapabilityCheck.granted(List.of(UNIT, "[Service]\nAmbientCapabilities=\nAmbientCapabilities=CAP_NET_ADMIN\n")))
+    assertThat(
+            CapabilityCheck.granted(
+                List.of(
+                    UNIT, "[Service]\nAmbientCapabilities=\nAmbientCapabilities=CAP_NET_ADMIN\n")))
         .contains(EnumSet.of(Capability.CAP_NET_ADMIN));
-    assertThat(CapabilityCheck.granted(List.of(UNIT, "[Service]\nCapabilityBoundingSet=\nCapabilityBoundingSet=CAP_NET_RAW\n")))
+    assertThat(
+            CapabilityCheck.granted(
+                List.of(
+                    UNIT,
+                    "[Service]\nCapabilityBoundingSet=\nCapabilityBoundingSet=CAP_NET_RAW\n")))
         .contains(EnumSet.of(Capability.CAP_NET_RAW));
-    assertThat(CapabilityCheck.granted(List.of("[Service]\nExecStart=/usr/bin/apivip run\n"))).contains(all);
-    assertThat(CapabilityCheck.granted(List.of(UNIT, "[Service]\nAmbientCapabilities=~CAP_SYS_ADMIN\n"))).isEmpty();
+    assertThat(CapabilityCheck.granted(List.of("[Service]\nExecStart=/usr/bin/apivip run\n")))
+        .contains(all);
+    assertThat(
+            CapabilityCheck.granted(
+                List.of(UNIT, "[Service]\nAmbientCapabilities=~CAP_SYS_ADMIN\n")))
+        .isEmpty();
   }
 
-  Sources sources(Optional<String> pid, String procStatus, Optional<String> unit, Optional<String> dropIn) throws Exception {
+  Sources sources(
+      Optional<String> pid, String procStatus, Optional<String> unit, Optional<String> dropIn)
+      throws Exception {
     Path procs = dir.resolve("cgroup.procs");
     pid.ifPresent(p -> write(procs, p + "\n"));
     Path proc = dir.resolve("proc");
@@ -69,7 +93,12 @@ class CapabilityCheckTest {
     unit.ifPresent(text -> write(unitFile, text));
     Path dropIns = dir.resolve("etc/apivip.service.d");
     dropIn.ifPresent(text -> write(dropIns.resolve("override.conf"), text));
-    return new Sources(Optional::empty, List.of(dir.resolve("absent/cgroup.procs"), procs), proc, List.of(dir.resolve("etc/apivip.service"), unitFile), List.of(dropIns));
+    return new Sources(
+        Optional::empty,
+        List.of(dir.resolve("absent/cgroup.procs"), procs),
+        proc,
+        List.of(dir.resolve("etc/apivip.service"), unitFile),
+        List.of(dropIns));
   }
 
   static void write(Path file, String text) {
@@ -84,48 +113,96 @@ class CapabilityCheckTest {
   @Test
   void theRunningDaemonWithoutCapNetRawFails() throws Exception {
     String status = DAEMON_STATUS.replace("CapEff:\t0000000000003400", "CapEff:\t0000000000001400");
-    assertThat(CapabilityCheck.check(sources(Optional.of("4242"), status, Optional.of(UNIT), Optional.empty())))
-        .containsExactly(Finding.fail("capabilities", "the running daemon (pid 4242) lacks CAP_NET_RAW (needed to announce the VIP):"
-            + " check AmbientCapabilities= in systemctl cat apivip (a drop-in may override the packaged unit), then run sudo"
-            + " systemctl restart apivip"));
+    assertThat(
+            CapabilityCheck.check(
+                sources(Optional.of("4242"), status, Optional.of(UNIT), Optional.empty())))
+        .containsExactly(
+            Finding.fail(
+                "capabilities",
+                "the running daemon (pid 4242) lacks CAP_NET_RAW (needed to announce the VIP):"
+                    + " check AmbientCapabilities= in systemctl cat apivip (a drop-in may override"
+                    + " the packaged unit), then run sudo systemctl restart apivip"));
   }
 
   @Test
   void theRunningDaemonWithItsCapabilitiesPasses() throws Exception {
-    assertThat(CapabilityCheck.check(sources(Optional.of("4242"), DAEMON_STATUS, Optional.empty(), Optional.empty())))
-        .containsExactly(Finding.ok("capabilities", "the running daemon (pid 4242) has CAP_NET_ADMIN, CAP_NET_RAW, CAP_NET_BIND_SERVICE"));
+    assertThat(
+            CapabilityCheck.check(
+                sources(Optional.of("4242"), DAEMON_STATUS, Optional.empty(), Optional.empty())))
+        .containsExactly(
+            Finding.ok(
+                "capabilities",
+                "the running daemon (pid 4242) has CAP_NET_ADMIN, CAP_NET_RAW,"
+                    + " CAP_NET_BIND_SERVICE"));
   }
 
   @Test
   void systemdsMainPidFindsTheDaemonWhereNoCgroupFileListsIt() throws Exception {
-    Sources cgroupSays = sources(Optional.of("4242"), DAEMON_STATUS, Optional.of(UNIT), Optional.empty());
+    Sources cgroupSays =
+        sources(Optional.of("4242"), DAEMON_STATUS, Optional.of(UNIT), Optional.empty());
     // As in a systemd-nspawn container on a hybrid host: the cgroup files are there, but empty.
     write(dir.resolve("cgroup.procs"), "");
-    Sources systemdSays = new Sources(() -> Optional.of("4242"), cgroupSays.serviceProcesses(), cgroupSays.proc(), cgroupSays.units(), cgroupSays.dropIns());
+    Sources systemdSays =
+        new Sources(
+            () -> Optional.of("4242"),
+            cgroupSays.serviceProcesses(),
+            cgroupSays.proc(),
+            cgroupSays.units(),
+            cgroupSays.dropIns());
 
     assertThat(CapabilityCheck.check(systemdSays))
-        .containsExactly(Finding.ok("capabilities", "the running daemon (pid 4242) has CAP_NET_ADMIN, CAP_NET_RAW, CAP_NET_BIND_SERVICE"));
+        .containsExactly(
+            Finding.ok(
+                "capabilities",
+                "the running daemon (pid 4242) has CAP_NET_ADMIN, CAP_NET_RAW,"
+                    + " CAP_NET_BIND_SERVICE"));
   }
 
   @Test
   void whenNotRunningADropInThatDropsACapabilityFails() throws Exception {
-    List<Finding> findings = CapabilityCheck.check(
-        sources(Optional.empty(), DAEMON_STATUS, Optional.of(UNIT), Optional.of("[Service]\nAmbientCapabilities=\n")));
-    assertThat(findings).singleElement().satisfies(f -> {
-      assertThat(f.severity()).isEqualTo(Severity.FAIL);
-      assertThat(f.message()).startsWith("apivip.service (not running; from " + dir.resolve("lib/apivip.service") + " and its drop-ins)"
-          + " lacks CAP_NET_ADMIN, CAP_NET_RAW, CAP_NET_BIND_SERVICE").contains("restore AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW");
-    });
+    List<Finding> findings =
+        CapabilityCheck.check(
+            sources(
+                Optional.empty(),
+                DAEMON_STATUS,
+                Optional.of(UNIT),
+                Optional.of("[Service]\nAmbientCapabilities=\n")));
+    assertThat(findings)
+        .singleElement()
+        .satisfies(
+            f -> {
+              assertThat(f.severity()).isEqualTo(Severity.FAIL);
+              assertThat(f.message())
+                  .startsWith(
+                      "apivip.service (not running; from "
+                          + dir.resolve("lib/apivip.service")
+                          + " and its drop-ins)"
+                          + " lacks CAP_NET_ADMIN, CAP_NET_RAW, CAP_NET_BIND_SERVICE")
+                  .contains("restore AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW");
+            });
   }
 
   @Test
   void withoutServiceOrUnitThisProcessIsJudgedAsAHint() throws Exception {
-    List<Finding> findings = CapabilityCheck.check(sources(Optional.empty(), "CapEff:\t0000000000000000\n", Optional.empty(), Optional.empty()));
-    assertThat(findings).singleElement().satisfies(f -> {
-      assertThat(f.severity()).isEqualTo(Severity.WARN);
-      assertThat(f.message()).startsWith("apivip.service is not installed; this process (user ")
-          .endsWith("lacks CAP_NET_ADMIN, CAP_NET_RAW, CAP_NET_BIND_SERVICE (needed to add and remove the VIP, announce the VIP,"
-              + " listen on a port below 1024): run the daemon as root, or with those capabilities as the packaged unit does");
-    });
+    List<Finding> findings =
+        CapabilityCheck.check(
+            sources(
+                Optional.empty(),
+                "CapEff:\t0000000000000000\n",
+                Optional.empty(),
+                Optional.empty()));
+    assertThat(findings)
+        .singleElement()
+        .satisfies(
+            f -> {
+              assertThat(f.severity()).isEqualTo(Severity.WARN);
+              assertThat(f.message())
+                  .startsWith("apivip.service is not installed; this process (user ")
+                  .endsWith(
+                      "lacks CAP_NET_ADMIN, CAP_NET_RAW, CAP_NET_BIND_SERVICE (needed to add and"
+                          + " remove the VIP, announce the VIP, listen on a port below 1024): run"
+                          + " the daemon as root, or with those capabilities as the packaged unit"
+                          + " does");
+            });
   }
 }

@@ -25,22 +25,33 @@ class DaemonUserCheckTest {
     pki.writeCa(ca);
     pki.issueClient("apivip-health").write(cert, clientKey);
     Path config = dir.resolve("apivip.conf");
-    Files.writeString(config, """
+    Files.writeString(
+        config,
+        """
         node-id = "n1"
         cluster.nodes = [{ id = "n1", address = "192.0.2.11" }]
         cluster.key-file = "%s"
         vip { address = "192.0.2.100/24", interface = "eth0" }
         health { ca-file = "%s", client-cert-file = "%s", client-key-file = "%s" }
-        """.formatted(key, ca, cert, clientKey));
+        """
+            .formatted(key, ca, cert, clientKey));
     return SettingsLoader.loadWithoutKeyFiles(config).settings();
   }
 
   @Test
   void namesEachFileTheUserCannotRead() throws Exception {
-    Settings settings = settings(dir.resolve("cluster.key"), dir.resolve("ca.crt"), dir.resolve("health.crt"), dir.resolve("health.key"));
+    Settings settings =
+        settings(
+            dir.resolve("cluster.key"),
+            dir.resolve("ca.crt"),
+            dir.resolve("health.crt"),
+            dir.resolve("health.key"));
     Set<Path> unreadable = Set.of(dir.resolve("ca.crt"), dir.resolve("health.key"));
 
-    Finding finding = DaemonUserCheck.check(settings, "apivip", (user, file) -> Optional.of(!unreadable.contains(file))).get(0);
+    Finding finding =
+        DaemonUserCheck.check(
+                settings, "apivip", (user, file) -> Optional.of(!unreadable.contains(file)))
+            .get(0);
 
     assertThat(finding.severity()).isEqualTo(Severity.FAIL);
     assertThat(finding.message())
@@ -51,14 +62,29 @@ class DaemonUserCheckTest {
 
   @Test
   void allReadableIsFineAndNotKnowingIsSaid() throws Exception {
-    Settings settings = settings(dir.resolve("cluster.key"), dir.resolve("ca.crt"), dir.resolve("health.crt"), dir.resolve("health.key"));
-    assertThat(DaemonUserCheck.check(settings, "apivip", (user, file) -> Optional.of(true)).get(0).severity()).isEqualTo(Severity.OK);
-    assertThat(DaemonUserCheck.check(settings, "apivip", (user, file) -> Optional.empty()).get(0).severity()).isEqualTo(Severity.WARN);
+    Settings settings =
+        settings(
+            dir.resolve("cluster.key"),
+            dir.resolve("ca.crt"),
+            dir.resolve("health.crt"),
+            dir.resolve("health.key"));
+    assertThat(
+            DaemonUserCheck.check(settings, "apivip", (user, file) -> Optional.of(true))
+                .get(0)
+                .severity())
+        .isEqualTo(Severity.OK);
+    assertThat(
+            DaemonUserCheck.check(settings, "apivip", (user, file) -> Optional.empty())
+                .get(0)
+                .severity())
+        .isEqualTo(Severity.WARN);
   }
 
   @Test
   void asRootTheKernelIsAskedAsTheUser() throws IOException {
-    assumeTrue("root".equals(System.getProperty("user.name")), "asks the kernel as another user, which only root may");
+    assumeTrue(
+        "root".equals(System.getProperty("user.name")),
+        "asks the kernel as another user, which only root may");
     Path open = Files.writeString(dir.resolve("open"), "x");
     Path closed = Files.writeString(dir.resolve("closed"), "x");
     Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));

@@ -24,19 +24,31 @@ public final class DoctorLab {
 
   private DoctorLab() {}
 
-  /** Writes a key and a configuration into {@code dir}; {@code apiservers} are node1, node2, node3's. */
-  public static Path config(Path dir, List<InetSocketAddress> apiservers, String extra) throws IOException {
+  /**
+   * Writes a key and a configuration into {@code dir}; {@code apiservers} are node1, node2,
+   * node3's.
+   */
+  public static Path config(Path dir, List<InetSocketAddress> apiservers, String extra)
+      throws IOException {
     Path key = dir.resolve("cluster.key");
     if (!Files.exists(key)) {
       GenKeyCommand.writeNewKey(key);
     }
     List<String> servers = new ArrayList<>();
     for (int i = 0; i < apiservers.size(); i++) {
-      servers.add("{ node = \"node" + (i + 1) + "\", address = \"" + apiservers.get(i).getAddress().getHostAddress()
-          + "\", port = " + apiservers.get(i).getPort() + " }");
+      servers.add(
+          "{ node = \"node"
+              + (i + 1)
+              + "\", address = \""
+              + apiservers.get(i).getAddress().getHostAddress()
+              + "\", port = "
+              + apiservers.get(i).getPort()
+              + " }");
     }
     Path config = dir.resolve("apivip.conf");
-    Files.writeString(config, """
+    Files.writeString(
+        config,
+        """
         node-id = "node1"
         cluster.nodes = [
           { id = "node1", address = "192.0.2.11" }
@@ -49,7 +61,8 @@ public final class DoctorLab {
         backends.servers = [ %s ]
         health.kind = tcp
         %s
-        """.formatted(key, VIP, servers.stream().collect(Collectors.joining(", ")), extra));
+        """
+            .formatted(key, VIP, servers.stream().collect(Collectors.joining(", ")), extra));
     return config;
   }
 
@@ -57,8 +70,19 @@ public final class DoctorLab {
     return SettingsLoader.loadWithoutKeyFiles(config).settings();
   }
 
-  public static Member peer(String id, String state, Double lastHeard, Double clockOffset, long rejected) {
-    return new Member(id, "192.0.2.1" + id.charAt(id.length() - 1), 100, state, true, false, false, lastHeard, clockOffset, rejected);
+  public static Member peer(
+      String id, String state, Double lastHeard, Double clockOffset, long rejected) {
+    return new Member(
+        id,
+        "192.0.2.1" + id.charAt(id.length() - 1),
+        100,
+        state,
+        true,
+        false,
+        false,
+        lastHeard,
+        clockOffset,
+        rejected);
   }
 
   public static Member alive(String id) {
@@ -72,7 +96,11 @@ public final class DoctorLab {
     members.addAll(List.of(peers));
     int seen = 1 + (int) List.of(peers).stream().filter(p -> p.state().equals("alive")).count();
     return new StatusReport(
-        "node1", "apivip", "test", "epoll", false,
+        "node1",
+        "apivip",
+        "test",
+        "epoll",
+        false,
         new StatusReport.Vip(VIP, "lo", "node1", true, true),
         new StatusReport.Quorum(2, seen, seen >= 2),
         members,

@@ -14,7 +14,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Optional;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -25,7 +24,10 @@ class DoctorTest {
 
   /** Nothing listens on port 1 of loopback: every apiserver refuses. */
   static final List<InetSocketAddress> NO_APISERVERS =
-      List.of(new InetSocketAddress("127.0.0.1", 1), new InetSocketAddress("127.0.0.1", 2), new InetSocketAddress("127.0.0.1", 3));
+      List.of(
+          new InetSocketAddress("127.0.0.1", 1),
+          new InetSocketAddress("127.0.0.1", 2),
+          new InetSocketAddress("127.0.0.1", 3));
 
   @TempDir Path dir;
 
@@ -33,12 +35,21 @@ class DoctorTest {
     Path proc = Files.createDirectories(dir.resolve("proc/self"));
     Files.writeString(proc.resolve("status"), "CapEff:\t0000000000003400\n");
     // Every interface name is known and holds the VIP's subnet: the host's own are not this test's.
-    List<InterfaceCheck.Subnet> subnets = List.of(new InterfaceCheck.Subnet(InetAddress.getByName("192.0.2.11"), 24));
+    List<InterfaceCheck.Subnet> subnets =
+        List.of(new InterfaceCheck.Subnet(InetAddress.getByName("192.0.2.11"), 24));
     return new Doctor.Inputs(
-        config, daemon, Duration.ofMillis(10), Duration.ofSeconds(1),
+        config,
+        daemon,
+        Duration.ofMillis(10),
+        Duration.ofSeconds(1),
         List.of(new KubeconfigCheck.Location(dir.resolve("kubeconfigs"), false)),
         host -> List.of(),
-        new CapabilityCheck.Sources(Optional::empty, List.of(dir.resolve("none")), dir.resolve("proc"), List.of(), List.of()),
+        new CapabilityCheck.Sources(
+            Optional::empty,
+            List.of(dir.resolve("none")),
+            dir.resolve("proc"),
+            List.of(),
+            List.of()),
         name -> Optional.of(subnets),
         dir.resolve("no-microk8s"),
         (user, file) -> Optional.of(true));
@@ -46,27 +57,40 @@ class DoctorTest {
 
   static Doctor.StatusSource down() {
     return () -> {
-      throw new IOException("cannot reach the apivip daemon at http://127.0.0.1:6490 (connection refused): is it running?");
+      throw new IOException(
+          "cannot reach the apivip daemon at http://127.0.0.1:6490 (connection refused): is it"
+              + " running?");
     };
   }
 
   @Test
   void anInvalidConfigurationFailsNamesEachProblemAndSaysWhatWasSkipped() throws Exception {
-    Path config = DoctorLab.config(dir, NO_APISERVERS, "heartbeat.intervall = 200ms\nvip.address = \"not-an-ip\"");
+    Path config =
+        DoctorLab.config(
+            dir, NO_APISERVERS, "heartbeat.intervall = 200ms\nvip.address = \"not-an-ip\"");
     Diagnosis diagnosis = Doctor.examine(inputs(config, down()));
-    assertThat(lines(diagnosis, "config", Severity.FAIL)).containsExactly(
-        config + ": heartbeat.intervall = 200ms: unknown key; did you mean heartbeat.interval?",
-        config + ": vip.address = not-an-ip: must be an IPv4 or IPv6 address with an optional prefix, e.g. 192.0.2.100/24");
-    assertThat(lines(diagnosis, "config", Severity.WARN)).containsExactly(
-        "skipped without a valid configuration: the key, the VIP's interface, apiserver certificates, kubeconfigs and peers");
+    assertThat(lines(diagnosis, "config", Severity.FAIL))
+        .containsExactly(
+            config + ": heartbeat.intervall = 200ms: unknown key; did you mean heartbeat.interval?",
+            config
+                + ": vip.address = not-an-ip: must be an IPv4 or IPv6 address with an optional"
+                + " prefix, e.g. 192.0.2.100/24");
+    assertThat(lines(diagnosis, "config", Severity.WARN))
+        .containsExactly(
+            "skipped without a valid configuration: the key, the VIP's interface, apiserver"
+                + " certificates, kubeconfigs and peers");
     assertThat(diagnosis.exitCode()).isEqualTo(1);
   }
 
   @Test
   void aMissingConfigurationPointsAtTheExample() throws Exception {
     Diagnosis diagnosis = Doctor.examine(inputs(dir.resolve("absent.conf"), down()));
-    assertThat(lines(diagnosis, "config", Severity.FAIL)).containsExactly("--config = " + dir.resolve("absent.conf")
-        + ": no such file; name the configuration with --config (an example: /usr/share/doc/apivip/examples/apivip.conf)");
+    assertThat(lines(diagnosis, "config", Severity.FAIL))
+        .containsExactly(
+            "--config = "
+                + dir.resolve("absent.conf")
+                + ": no such file; name the configuration with --config (an example:"
+                + " /usr/share/doc/apivip/examples/apivip.conf)");
   }
 
   @Test
@@ -74,19 +98,28 @@ class DoctorTest {
     Path config = DoctorLab.config(dir, NO_APISERVERS, "");
     Files.delete(dir.resolve("cluster.key"));
     Diagnosis diagnosis = Doctor.examine(inputs(config, down()));
-    assertThat(lines(diagnosis, "key", Severity.FAIL)).singleElement().asString().contains("no such file; create it with: apivip gen-key");
-    assertThat(lines(diagnosis, "config", Severity.OK)).singleElement().asString().endsWith(
-        "is valid: node node1 of 3 in cluster apivip, VIP 192.0.2.100 on lo");
+    assertThat(lines(diagnosis, "key", Severity.FAIL))
+        .singleElement()
+        .asString()
+        .contains("no such file; create it with: apivip gen-key");
+    assertThat(lines(diagnosis, "config", Severity.OK))
+        .singleElement()
+        .asString()
+        .endsWith("is valid: node node1 of 3 in cluster apivip, VIP 192.0.2.100 on lo");
     assertThat(lines(diagnosis, "certificate", Severity.WARN)).hasSize(3);
   }
 
   @Test
   void withoutTheDaemonItSaysWhatItSkippedAndTriesPeersByTcp() throws Exception {
     Diagnosis diagnosis = Doctor.examine(inputs(DoctorLab.config(dir, NO_APISERVERS, ""), down()));
-    assertThat(lines(diagnosis, "daemon", Severity.WARN)).containsExactly(
-        "cannot reach the apivip daemon at http://127.0.0.1:6490 (connection refused): is it running?; skipped what only the"
-            + " daemon knows: key agreement between the nodes, peers' heartbeats and clock skew (peers checked by TCP instead)");
-    assertThat(lines(diagnosis, "peers", Severity.WARN)).hasSize(2).allSatisfy(line -> assertThat(line).contains("refuses TCP"));
+    assertThat(lines(diagnosis, "daemon", Severity.WARN))
+        .containsExactly(
+            "cannot reach the apivip daemon at http://127.0.0.1:6490 (connection refused): is it"
+                + " running?; skipped what only the daemon knows: key agreement between the nodes,"
+                + " peers' heartbeats and clock skew (peers checked by TCP instead)");
+    assertThat(lines(diagnosis, "peers", Severity.WARN))
+        .hasSize(2)
+        .allSatisfy(line -> assertThat(line).contains("refuses TCP"));
     assertThat(diagnosis.findings()).extracting(Finding::check).doesNotContain("clock");
     assertThat(diagnosis.exitCode()).isZero();
   }
@@ -94,12 +127,19 @@ class DoctorTest {
   @Test
   void aGrowingCountOfRejectedHeartbeatsIsSampledTwice() throws Exception {
     AtomicInteger calls = new AtomicInteger();
-    Doctor.StatusSource daemon = () -> status(
-        DoctorLab.peer("node2", "suspected", 2.0, null, 10L * calls.incrementAndGet()), alive("node3"));
+    Doctor.StatusSource daemon =
+        () ->
+            status(
+                DoctorLab.peer("node2", "suspected", 2.0, null, 10L * calls.incrementAndGet()),
+                alive("node3"));
     Diagnosis diagnosis = Doctor.examine(inputs(DoctorLab.config(dir, NO_APISERVERS, ""), daemon));
     assertThat(calls).hasValue(2);
-    assertThat(lines(diagnosis, "key", Severity.FAIL)).singleElement().asString()
-        .startsWith("node2's heartbeats fail authentication: its key differs from this node's (fingerprint ");
+    assertThat(lines(diagnosis, "key", Severity.FAIL))
+        .singleElement()
+        .asString()
+        .startsWith(
+            "node2's heartbeats fail authentication: its key differs from this node's"
+                + " (fingerprint ");
     // The key line explains node2's silence; the peers check does not add a firewall hint for it.
     assertThat(lines(diagnosis, "peers", Severity.FAIL)).isEmpty();
     assertThat(diagnosis.exitCode()).isEqualTo(1);
@@ -108,35 +148,58 @@ class DoctorTest {
   @Test
   void aDaemonOfAnotherNodeIsNamed() throws Exception {
     StatusReport other = status(alive("node2"), alive("node3"));
-    StatusReport renamed = new StatusReport("node2", other.cluster(), other.version(), other.transport(), false, other.vip(), other.quorum(),
-        other.members(), other.backends(), other.drain());
-    Diagnosis diagnosis = Doctor.examine(inputs(DoctorLab.config(dir, NO_APISERVERS, ""), () -> renamed));
-    assertThat(lines(diagnosis, "daemon", Severity.WARN)).singleElement().asString()
-        .startsWith("the daemon answering is node node2 but ").endsWith(" says node node1: pass --admin or --config for the same node");
+    StatusReport renamed =
+        new StatusReport(
+            "node2",
+            other.cluster(),
+            other.version(),
+            other.transport(),
+            false,
+            other.vip(),
+            other.quorum(),
+            other.members(),
+            other.backends(),
+            other.drain());
+    Diagnosis diagnosis =
+        Doctor.examine(inputs(DoctorLab.config(dir, NO_APISERVERS, ""), () -> renamed));
+    assertThat(lines(diagnosis, "daemon", Severity.WARN))
+        .singleElement()
+        .asString()
+        .startsWith("the daemon answering is node node2 but ")
+        .endsWith(" says node node1: pass --admin or --config for the same node");
   }
 
   @Test
   void rendersOneLinePerFindingAndASummary() {
-    Diagnosis diagnosis = new Diagnosis(List.of(
-        Finding.ok("config", "fine"), Finding.warn("kubeconfig", "hmm"), Finding.fail("certificate", "broken: fix it")));
-    assertThat(diagnosis.render()).isEqualTo("""
-        ok    config        fine
-        warn  kubeconfig    hmm
-        FAIL  certificate   broken: fix it
+    Diagnosis diagnosis =
+        new Diagnosis(
+            List.of(
+                Finding.ok("config", "fine"),
+                Finding.warn("kubeconfig", "hmm"),
+                Finding.fail("certificate", "broken: fix it")));
+    assertThat(diagnosis.render())
+        .isEqualTo(
+            """
+            ok    config        fine
+            warn  kubeconfig    hmm
+            FAIL  certificate   broken: fix it
 
-        1 FAIL, 1 warn, 1 ok: fix the FAIL lines above, then run apivip doctor again
-        """);
+            1 FAIL, 1 warn, 1 ok: fix the FAIL lines above, then run apivip doctor again
+            """);
     assertThat(new Diagnosis(List.of(Finding.warn("x", "y"))).exitCode()).isZero();
   }
 
   @Test
   void rendersJsonForScripts() throws Exception {
-    Diagnosis diagnosis = new Diagnosis(List.of(Finding.ok("config", "fine"), Finding.fail("clock", "skewed")));
+    Diagnosis diagnosis =
+        new Diagnosis(List.of(Finding.ok("config", "fine"), Finding.fail("clock", "skewed")));
     @SuppressWarnings("unchecked")
     Map<String, Object> json = Json.read(Json.write(diagnosis), Map.class);
     assertThat(json).containsEntry("healthy", false);
-    assertThat(json.get("findings")).asList().containsExactly(
-        Map.of("check", "config", "severity", "ok", "message", "fine"),
-        Map.of("check", "clock", "severity", "FAIL", "message", "skewed"));
+    assertThat(json.get("findings"))
+        .asList()
+        .containsExactly(
+            Map.of("check", "config", "severity", "ok", "message", "fine"),
+            Map.of("check", "clock", "severity", "FAIL", "message", "skewed"));
   }
 }

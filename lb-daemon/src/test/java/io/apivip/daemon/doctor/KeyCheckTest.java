@@ -28,47 +28,77 @@ class KeyCheckTest {
   void aPeerWhoseRejectedHeartbeatsGrowHasAnotherKey() {
     StatusReport first = status(peer("node2", "suspected", 4.0, null, 30), alive("node3"));
     StatusReport second = status(peer("node2", "suspected", 5.0, null, 40), alive("node3"));
-    List<Finding> findings = KeyCheck.peers(first, second, GAP, KEY, Optional.of("0123456789abcdef"));
-    assertThat(findings).contains(Finding.fail("key",
-        "node2's heartbeats fail authentication: its key differs from this node's (fingerprint 0123456789abcdef); copy"
-            + " /etc/apivip/cluster.key from a good node to node2 and restart apivip there (10 rejected in 1.0s)"));
-    assertThat(findings).contains(Finding.ok("key", "heartbeats of node3 authenticate: same key as this node's (fingerprint 0123456789abcdef)"));
+    List<Finding> findings =
+        KeyCheck.peers(first, second, GAP, KEY, Optional.of("0123456789abcdef"));
+    assertThat(findings)
+        .contains(
+            Finding.fail(
+                "key",
+                "node2's heartbeats fail authentication: its key differs from this node's"
+                    + " (fingerprint 0123456789abcdef); copy /etc/apivip/cluster.key from a good"
+                    + " node to node2 and restart apivip there (10 rejected in 1.0s)"));
+    assertThat(findings)
+        .contains(
+            Finding.ok(
+                "key",
+                "heartbeats of node3 authenticate: same key as this node's (fingerprint"
+                    + " 0123456789abcdef)"));
     assertThat(KeyCheck.mismatched(first, second)).containsExactly("node2");
   }
 
   @Test
   void whenEveryPeerIsRejectedThisNodeHoldsTheOddKey() {
-    StatusReport first = status(peer("node2", "suspected", 4.0, null, 1), peer("node3", "suspected", 4.0, null, 1));
-    StatusReport second = status(peer("node2", "suspected", 5.0, null, 9), peer("node3", "suspected", 5.0, null, 9));
-    assertThat(KeyCheck.peers(first, second, GAP, KEY, Optional.of("0123456789abcdef"))).containsExactly(Finding.fail("key",
-        "the heartbeats of every peer (node2, node3) fail authentication: this node's key (fingerprint 0123456789abcdef)"
-            + " differs from theirs; copy /etc/apivip/cluster.key from a good node to this one and restart apivip here"
-            + " (docs/microk8s.md section 3)"));
+    StatusReport first =
+        status(peer("node2", "suspected", 4.0, null, 1), peer("node3", "suspected", 4.0, null, 1));
+    StatusReport second =
+        status(peer("node2", "suspected", 5.0, null, 9), peer("node3", "suspected", 5.0, null, 9));
+    assertThat(KeyCheck.peers(first, second, GAP, KEY, Optional.of("0123456789abcdef")))
+        .containsExactly(
+            Finding.fail(
+                "key",
+                "the heartbeats of every peer (node2, node3) fail authentication: this node's key"
+                    + " (fingerprint 0123456789abcdef) differs from theirs; copy"
+                    + " /etc/apivip/cluster.key from a good node to this one and restart apivip"
+                    + " here (docs/microk8s.md section 3)"));
   }
 
-  /** Bad datagrams from the address of a peer whose own heartbeats authenticate: spoofed, its key is fine. */
+  /**
+   * Bad datagrams from the address of a peer whose own heartbeats authenticate: spoofed, its key is
+   * fine.
+   */
   @Test
   void rejectedDatagramsFromAnAlivePeersAddressArePossiblyForgedAndBlameNoKey() {
     StatusReport first = status(peer("node2", "alive", 0.05, 0.0, 100), alive("node3"));
     StatusReport second = status(peer("node2", "alive", 0.05, 0.0, 50_100), alive("node3"));
-    List<Finding> findings = KeyCheck.peers(first, second, GAP, KEY, Optional.of("0123456789abcdef"));
+    List<Finding> findings =
+        KeyCheck.peers(first, second, GAP, KEY, Optional.of("0123456789abcdef"));
     assertThat(findings).noneMatch(finding -> finding.severity() == Severity.FAIL);
-    assertThat(findings).anySatisfy(finding -> {
-      assertThat(finding.severity()).isEqualTo(Severity.WARN);
-      assertThat(finding.message()).startsWith("50000 datagrams from node2's address failed authentication in 1.0s while its own"
-          + " heartbeats authenticate: possibly forged");
-    });
+    assertThat(findings)
+        .anySatisfy(
+            finding -> {
+              assertThat(finding.severity()).isEqualTo(Severity.WARN);
+              assertThat(finding.message())
+                  .startsWith(
+                      "50000 datagrams from node2's address failed authentication in 1.0s while its"
+                          + " own heartbeats authenticate: possibly forged");
+            });
     assertThat(KeyCheck.mismatched(first, second)).isEmpty();
   }
 
   @Test
   void anOldCountThatNoLongerGrowsIsOnlyAWarning() {
     StatusReport report = status(peer("node2", "alive", 0.05, 0.0, 12));
-    assertThat(KeyCheck.peers(report, report, GAP, KEY, Optional.empty())).singleElement().satisfies(f -> {
-      assertThat(f.severity()).isEqualTo(Severity.WARN);
-      assertThat(f.message()).isEqualTo("node2 sent 12 heartbeats that failed authentication, but none in the last 1.0s: a key"
-          + " mismatch was fixed, or someone sent forged heartbeats; nothing to do if the count stays put");
-    });
+    assertThat(KeyCheck.peers(report, report, GAP, KEY, Optional.empty()))
+        .singleElement()
+        .satisfies(
+            f -> {
+              assertThat(f.severity()).isEqualTo(Severity.WARN);
+              assertThat(f.message())
+                  .isEqualTo(
+                      "node2 sent 12 heartbeats that failed authentication, but none in the last"
+                          + " 1.0s: a key mismatch was fixed, or someone sent forged heartbeats;"
+                          + " nothing to do if the count stays put");
+            });
   }
 
   @Test
@@ -76,11 +106,20 @@ class KeyCheckTest {
     Path missing = dir.resolve("cluster.key");
     KeyCheck.Local local = KeyCheck.local("cluster.key-file", missing, "apivip");
     assertThat(local.fingerprint()).isEmpty();
-    assertThat(local.findings()).singleElement().satisfies(f -> {
-      assertThat(f.severity()).isEqualTo(Severity.FAIL);
-      assertThat(f.message()).isEqualTo("cluster.key-file " + missing + ": no such file; create it with: apivip gen-key --out "
-          + missing + " (once, on one node; copy it to the others: docs/microk8s.md section 3)");
-    });
+    assertThat(local.findings())
+        .singleElement()
+        .satisfies(
+            f -> {
+              assertThat(f.severity()).isEqualTo(Severity.FAIL);
+              assertThat(f.message())
+                  .isEqualTo(
+                      "cluster.key-file "
+                          + missing
+                          + ": no such file; create it with: apivip gen-key --out "
+                          + missing
+                          + " (once, on one node; copy it to the others: docs/microk8s.md section"
+                          + " 3)");
+            });
   }
 
   @Test
@@ -88,8 +127,13 @@ class KeyCheckTest {
     Path key = dir.resolve("cluster.key");
     GenKeyCommand.writeNewKey(key);
     Files.setPosixFilePermissions(key, PosixFilePermissions.fromString("rw-r--r--"));
-    assertThat(KeyCheck.local("cluster.key-file", key, "apivip").findings()).singleElement()
-        .satisfies(f -> assertThat(f.message()).endsWith("is readable by group or others (mode rw-r--r--); run: chmod 600 " + key));
+    assertThat(KeyCheck.local("cluster.key-file", key, "apivip").findings())
+        .singleElement()
+        .satisfies(
+            f ->
+                assertThat(f.message())
+                    .endsWith(
+                        "is readable by group or others (mode rw-r--r--); run: chmod 600 " + key));
   }
 
   @Test
@@ -98,11 +142,21 @@ class KeyCheckTest {
     GenKeyCommand.writeNewKey(key);
     String owner = Files.getOwner(key).getName();
     // "nobody" exists on every Linux system and owns no test file.
-    assertThat(KeyCheck.local("cluster.key-file", key, "nobody").findings()).singleElement().satisfies(f -> {
-      assertThat(f.severity()).isEqualTo(Severity.FAIL);
-      assertThat(f.message()).isEqualTo("cluster.key-file " + key + " is owned by " + owner
-          + ", but the daemon runs as nobody and cannot read it: run: sudo chown nobody:nobody " + key);
-    });
+    assertThat(KeyCheck.local("cluster.key-file", key, "nobody").findings())
+        .singleElement()
+        .satisfies(
+            f -> {
+              assertThat(f.severity()).isEqualTo(Severity.FAIL);
+              assertThat(f.message())
+                  .isEqualTo(
+                      "cluster.key-file "
+                          + key
+                          + " is owned by "
+                          + owner
+                          + ", but the daemon runs as nobody and cannot read it: run: sudo chown"
+                          + " nobody:nobody "
+                          + key);
+            });
   }
 
   @Test
@@ -113,9 +167,16 @@ class KeyCheckTest {
     // Without a user named like the service user, ownership cannot be judged and is not.
     KeyCheck.Local local = KeyCheck.local("cluster.key-file", key, "no-such-user-apivip-test");
     assertThat(local.fingerprint()).contains(fingerprint);
-    assertThat(local.findings()).singleElement().satisfies(f -> {
-      assertThat(f.severity()).isEqualTo(Severity.OK);
-      assertThat(f.message()).contains("mode rw-------", "fingerprint " + fingerprint, "apivip doctor on every node must show the same");
-    });
+    assertThat(local.findings())
+        .singleElement()
+        .satisfies(
+            f -> {
+              assertThat(f.severity()).isEqualTo(Severity.OK);
+              assertThat(f.message())
+                  .contains(
+                      "mode rw-------",
+                      "fingerprint " + fingerprint,
+                      "apivip doctor on every node must show the same");
+            });
   }
 }

@@ -11,17 +11,21 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The no-cert-reissue hazard and the VIP in csr.conf.template, on a stand-in snap data directory. */
+/**
+ * The no-cert-reissue hazard and the VIP in csr.conf.template, on a stand-in snap data directory.
+ */
 class MicroK8sCheckTest {
 
-  static final String TEMPLATE = """
+  static final String TEMPLATE =
+      """
       [ alt_names ]
       DNS.1 = kubernetes
       IP.1 = 127.0.0.1
       IP.2 = 10.152.183.1
       #MOREIPS
       """;
-  static final String DEFAULT_ARGS = "--cert-dir=${SNAP_DATA}/certs\n--secure-port=16443\n--authorization-mode=AlwaysAllow\n";
+  static final String DEFAULT_ARGS =
+      "--cert-dir=${SNAP_DATA}/certs\n--secure-port=16443\n--authorization-mode=AlwaysAllow\n";
 
   @TempDir Path dir;
   Path data;
@@ -34,7 +38,9 @@ class MicroK8sCheckTest {
     Files.createDirectories(data.resolve("certs"));
     Files.createDirectories(data.resolve("args"));
     Files.writeString(data.resolve("args/kube-apiserver"), DEFAULT_ARGS);
-    Files.writeString(data.resolve("certs/csr.conf.template"), TEMPLATE.replace("#MOREIPS", "IP.99 = 192.0.2.100\n#MOREIPS"));
+    Files.writeString(
+        data.resolve("certs/csr.conf.template"),
+        TEMPLATE.replace("#MOREIPS", "IP.99 = 192.0.2.100\n#MOREIPS"));
     Files.createFile(data.resolve("var/lock/no-cert-reissue"));
     vip = InetAddress.getByName("192.0.2.100");
   }
@@ -49,7 +55,8 @@ class MicroK8sCheckTest {
   }
 
   @Test
-  void withoutTheLockEveryVipMoveWouldRestartKubeliteAndTheDoctorSaysHowToFixIt() throws IOException {
+  void withoutTheLockEveryVipMoveWouldRestartKubeliteAndTheDoctorSaysHowToFixIt()
+      throws IOException {
     Files.delete(data.resolve("var/lock/no-cert-reissue"));
 
     List<Finding> findings = MicroK8sCheck.check(data, vip);
@@ -71,7 +78,9 @@ class MicroK8sCheckTest {
 
   @Test
   void aTemplateWithoutTheVipFailsNamingTheLineToAdd() throws IOException {
-    Files.writeString(data.resolve("certs/csr.conf.template"), TEMPLATE.replace("#MOREIPS", "IP.99 = 192.0.2.101\n#MOREIPS"));
+    Files.writeString(
+        data.resolve("certs/csr.conf.template"),
+        TEMPLATE.replace("#MOREIPS", "IP.99 = 192.0.2.101\n#MOREIPS"));
 
     Finding template = MicroK8sCheck.check(data, vip).get(1);
 
@@ -81,7 +90,8 @@ class MicroK8sCheckTest {
 
   @Test
   void aMachineWithoutMicroK8sHasNothingToCheck() {
-    assertThat(MicroK8sCheck.check(dir.resolve("elsewhere"), vip)).singleElement()
+    assertThat(MicroK8sCheck.check(dir.resolve("elsewhere"), vip))
+        .singleElement()
         .satisfies(finding -> assertThat(finding.severity()).isEqualTo(Severity.OK));
   }
 }

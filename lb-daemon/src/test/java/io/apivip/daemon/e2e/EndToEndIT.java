@@ -14,9 +14,9 @@ import io.apivip.lab.netns.NetnsSupport;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.security.SecureRandom;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -35,8 +35,8 @@ import org.junit.jupiter.api.extension.TestWatcher;
 
 /**
  * apivip end to end: three real apivip processes (the built jar) with stand-in apiservers in
- * network namespaces, and a client in its own namespace that opens a new TLS connection to
- * VIP:6443 every 20 ms. Each test builds a fresh lab and prints the figures it measured.
+ * network namespaces, and a client in its own namespace that opens a new TLS connection to VIP:6443
+ * every 20 ms. Each test builds a fresh lab and prints the figures it measured.
  */
 @Tag("netns")
 class EndToEndIT {
@@ -44,30 +44,33 @@ class EndToEndIT {
   static final Path JAR = Path.of("target/apivip.jar");
   static final Duration SETTLE = Duration.ofSeconds(45);
   static final long PROBE_INTERVAL_MILLIS = 20;
+
   /**
    * The one setting the lab changes: it runs eight JVMs on what may be two cores, where a TLS
    * handshake can take longer than the default 1 s health-check timeout while they warm up.
    * Heartbeats and everything else keep their defaults.
    */
   static final String LAB_HEALTH = "health.timeout = 3s";
+
   /**
-   * During a planned handoff new connections wait while requests in flight finish: the kernel
-   * sends their SYN again after 1 s and 3 s. Such a connection is slow, not failed (client-go
-   * waits 30 s), so planned scenarios give the client 5 s to connect.
+   * During a planned handoff new connections wait while requests in flight finish: the kernel sends
+   * their SYN again after 1 s and 3 s. Such a connection is slow, not failed (client-go waits 30
+   * s), so planned scenarios give the client 5 s to connect.
    */
   static final Duration PLANNED_CONNECT_TIMEOUT = Duration.ofSeconds(5);
 
   ClusterLab lab;
 
   @RegisterExtension
-  final TestWatcher logsOnFailure = new TestWatcher() {
-    @Override
-    public void testFailed(ExtensionContext context, Throwable cause) {
-      if (lab != null) {
-        printLogs(lab);
-      }
-    }
-  };
+  final TestWatcher logsOnFailure =
+      new TestWatcher() {
+        @Override
+        public void testFailed(ExtensionContext context, Throwable cause) {
+          if (lab != null) {
+            printLogs(lab);
+          }
+        }
+      };
 
   /** The last lines of every node's apivip log, for a failed test's report. */
   static void printLogs(ClusterLab lab) {
@@ -83,16 +86,18 @@ class EndToEndIT {
   }
 
   LabNode startLab(TestInfo info, String... extraConfig) throws Exception {
-    Path work = Path.of("target", "e2e", info.getTestMethod().orElseThrow().getName()).toAbsolutePath();
+    Path work =
+        Path.of("target", "e2e", info.getTestMethod().orElseThrow().getName()).toAbsolutePath();
     deleteRecursively(work);
     List<String> config = new ArrayList<>(List.of(LAB_HEALTH));
     config.addAll(List.of(extraConfig));
     // n1 runs the io_uring transport and the others epoll (the default): every scenario also shows
     // that transport end to end, and that a cluster mixing them (a rolling change) works.
-    lab = ClusterLab.start(
-        ClusterLab.Options.defaults(JAR.toAbsolutePath(), work)
-            .withExtraConfig(config.toArray(String[]::new))
-            .withNodeConfig("n1", "transport = io_uring"));
+    lab =
+        ClusterLab.start(
+            ClusterLab.Options.defaults(JAR.toAbsolutePath(), work)
+                .withExtraConfig(config.toArray(String[]::new))
+                .withNodeConfig("n1", "transport = io_uring"));
     return awaitOneHolder(lab.nodes());
   }
 
@@ -110,10 +115,16 @@ class EndToEndIT {
     LabNode holder = startLab(info);
     for (LabNode node : lab.nodes()) {
       StatusReport status = status(node);
-      assertThat(status.vip().holder()).as(node.id() + "'s view of the holder").isEqualTo(holder.id());
+      assertThat(status.vip().holder())
+          .as(node.id() + "'s view of the holder")
+          .isEqualTo(holder.id());
       assertThat(status.quorum().present()).isTrue();
-      assertThat(status.members()).hasSize(3).allSatisfy(m -> assertThat(m.state()).isIn("self", "alive"));
-      assertThat(status.backends()).hasSize(3).allSatisfy(b -> assertThat(b.health()).isEqualTo("up"));
+      assertThat(status.members())
+          .hasSize(3)
+          .allSatisfy(m -> assertThat(m.state()).isIn("self", "alive"));
+      assertThat(status.backends())
+          .hasSize(3)
+          .allSatisfy(b -> assertThat(b.health()).isEqualTo("up"));
     }
     assertThat(lab.nodesWithVip()).containsExactly(holder);
     assertThat(holder.metrics().orElseThrow()).containsPattern("apivip_vip_held\\{[^}]*\\} 1\\.0");
@@ -126,7 +137,8 @@ class EndToEndIT {
       awaitSteadyTraffic(probe);
       long start = System.currentTimeMillis();
       Thread.sleep(3000);
-      LabProbe.Summary summary = settledSummary(probe, start, System.currentTimeMillis(), Duration.ofSeconds(1));
+      LabProbe.Summary summary =
+          settledSummary(probe, start, System.currentTimeMillis(), Duration.ofSeconds(1));
       System.out.printf("scenario 1: %s; holder %s%n", summary, holder.id());
       carriers.assertAtMostOne("scenario 1");
       assertThat(summary.attempts()).as("connections through the VIP").isGreaterThanOrEqualTo(10);
@@ -151,11 +163,16 @@ class EndToEndIT {
       holder.kill();
       LabNode successor = awaitOneHolder(survivors);
       Thread.sleep(2000);
-      LabProbe.Summary summary = settledSummary(probe, killedAt - 1000, System.currentTimeMillis(), Duration.ofSeconds(1));
+      LabProbe.Summary summary =
+          settledSummary(probe, killedAt - 1000, System.currentTimeMillis(), Duration.ofSeconds(1));
       carriers.assertAtMostOne("scenario 2");
-      System.out.printf("scenario 2: holder %s killed; %s took over; %s%n", holder.id(), successor.id(), summary);
-      assertThat(summary.longestFailureWindowMillis()).as("longest failure window").isLessThan(1000);
-      assertThat(survivors.stream().filter(node -> node.hasVip(lab.vip()))).containsExactly(successor);
+      System.out.printf(
+          "scenario 2: holder %s killed; %s took over; %s%n", holder.id(), successor.id(), summary);
+      assertThat(summary.longestFailureWindowMillis())
+          .as("longest failure window")
+          .isLessThan(1000);
+      assertThat(survivors.stream().filter(node -> node.hasVip(lab.vip())))
+          .containsExactly(successor);
     }
   }
 
@@ -176,15 +193,30 @@ class EndToEndIT {
       assertThat(holder.stop(Duration.ofSeconds(40))).as("exit status after SIGTERM").contains(0);
       long stopped = System.currentTimeMillis();
       holder.startApivip();
-      assertThat(ClusterLab.awaitStatus(holder, SETTLE, json -> {
-        StatusReport status = parse(json);
-        return !status.maintenance() && status.quorum().seen() == 3 && status.vip().holder() != null;
-      })).as("the restarted node rejoins").isPresent();
+      assertThat(
+              ClusterLab.awaitStatus(
+                  holder,
+                  SETTLE,
+                  json -> {
+                    StatusReport status = parse(json);
+                    return !status.maintenance()
+                        && status.quorum().seen() == 3
+                        && status.vip().holder() != null;
+                  }))
+          .as("the restarted node rejoins")
+          .isPresent();
       Thread.sleep(2000);
-      LabProbe.Summary summary = settledSummary(probe, start, System.currentTimeMillis(), PLANNED_CONNECT_TIMEOUT);
-      long slowest = probe.attempts().stream().filter(a -> a.startMillis() >= start).mapToLong(LabProbe.Attempt::millis).max().orElse(0);
+      LabProbe.Summary summary =
+          settledSummary(probe, start, System.currentTimeMillis(), PLANNED_CONNECT_TIMEOUT);
+      long slowest =
+          probe.attempts().stream()
+              .filter(a -> a.startMillis() >= start)
+              .mapToLong(LabProbe.Attempt::millis)
+              .max()
+              .orElse(0);
       carriers.assertOverlapAtMost("scenario 3", 500);
-      System.out.printf("scenario 3: drain --wait took %d ms, SIGTERM stop %d ms; %s; slowest connection %d ms%n",
+      System.out.printf(
+          "scenario 3: drain --wait took %d ms, SIGTERM stop %d ms; %s; slowest connection %d ms%n",
           drained - start, stopped - drained, summary, slowest);
       assertThat(summary.failures()).as(summary.failed().toString()).isZero();
     }
@@ -201,19 +233,34 @@ class EndToEndIT {
       LabNode holder = awaitOneHolder(lab.nodes());
       long start = System.currentTimeMillis();
       holder.apiserver("fail-readyz");
-      assertThat(ClusterLab.awaitStatus(holder, Duration.ofSeconds(15), json -> backendHealth(parse(json), holder.id()).equals("down")))
-          .as("health marks the failing apiserver down").isPresent();
+      assertThat(
+              ClusterLab.awaitStatus(
+                  holder,
+                  Duration.ofSeconds(15),
+                  json -> backendHealth(parse(json), holder.id()).equals("down")))
+          .as("health marks the failing apiserver down")
+          .isPresent();
       Thread.sleep(2000);
       holder.apiserver("refuse");
       Thread.sleep(4000);
       holder.apiserver("healthy");
-      assertThat(ClusterLab.awaitStatus(holder, Duration.ofSeconds(15), json -> backendHealth(parse(json), holder.id()).equals("up")))
-          .as("the apiserver comes back").isPresent();
-      LabProbe.Summary summary = settledSummary(probe, start, System.currentTimeMillis(), Duration.ofSeconds(1));
+      assertThat(
+              ClusterLab.awaitStatus(
+                  holder,
+                  Duration.ofSeconds(15),
+                  json -> backendHealth(parse(json), holder.id()).equals("up")))
+          .as("the apiserver comes back")
+          .isPresent();
+      LabProbe.Summary summary =
+          settledSummary(probe, start, System.currentTimeMillis(), Duration.ofSeconds(1));
       carriers.assertAtMostOne("scenario 4");
-      System.out.printf("scenario 4: holder %s's apiserver failed (500 on /readyz, then refused); %s%n", holder.id(), summary);
+      System.out.printf(
+          "scenario 4: holder %s's apiserver failed (500 on /readyz, then refused); %s%n",
+          holder.id(), summary);
       assertThat(summary.failures()).as(summary.failed().toString()).isZero();
-      assertThat(status(holder).vip().holder()).as("the VIP stays: the node can still serve").isEqualTo(holder.id());
+      assertThat(status(holder).vip().holder())
+          .as("the VIP stays: the node can still serve")
+          .isEqualTo(holder.id());
     }
   }
 
@@ -240,11 +287,16 @@ class EndToEndIT {
     lab.heal(holder);
     LabNode afterHeal = awaitOneHolder(lab.nodes());
     assertThat(lab.nodesWithVip()).containsExactly(afterHeal);
-    System.out.printf("scenario 5: %s cut off, its address gone after %d ms; %s elected; after healing %s holds%n",
+    System.out.printf(
+        "scenario 5: %s cut off, its address gone after %d ms; %s elected; after healing %s"
+            + " holds%n",
         holder.id(), releasedAfter, elected.id(), afterHeal.id());
     carriers.assertAtMostOne("scenario 5");
-    // It loses its leases a failure timeout (500 ms) after the cut at the latest, then removes the address.
-    assertThat(releasedAfter).as("ms from the cut until the cut-off holder's address is gone").isBetween(0L, 2000L);
+    // It loses its leases a failure timeout (500 ms) after the cut at the latest, then removes the
+    // address.
+    assertThat(releasedAfter)
+        .as("ms from the cut until the cut-off holder's address is gone")
+        .isBetween(0L, 2000L);
   }
 
   // ---- 6 ---------------------------------------------------------------------------------------
@@ -272,42 +324,70 @@ class EndToEndIT {
       Thread.sleep(2000);
 
       Map<String, Double> after = droppedByReason();
-      LabProbe.Summary summary = settledSummary(probe, start, System.currentTimeMillis(), Duration.ofSeconds(1));
+      LabProbe.Summary summary =
+          settledSummary(probe, start, System.currentTimeMillis(), Duration.ofSeconds(1));
       carriers.assertAtMostOne("scenario 6");
-      System.out.printf("scenario 6: injected %d replayed, 20 forged, 20 random, 20 truncated datagrams as %s; dropped before %s, after %s; %s%n",
+      System.out.printf(
+          "scenario 6: injected %d replayed, 20 forged, 20 random, 20 truncated datagrams as %s;"
+              + " dropped before %s, after %s; %s%n",
           captured.size() * 3, other.id(), before, after, summary);
       assertThat(awaitOneHolder(lab.nodes())).as("the holder stays").isEqualTo(holder);
       for (LabNode node : lab.nodes()) {
         StatusReport status = status(node);
-        assertThat(status.members()).allSatisfy(m -> {
-          assertThat(m.state()).isIn("self", "alive");
-          assertThat(m.maintenance()).isFalse();
-          assertThat(m.priority()).isEqualTo(100);
-        });
+        assertThat(status.members())
+            .allSatisfy(
+                m -> {
+                  assertThat(m.state()).isIn("self", "alive");
+                  assertThat(m.maintenance()).isFalse();
+                  assertThat(m.priority()).isEqualTo(100);
+                });
       }
       double droppedNow = after.values().stream().mapToDouble(Double::doubleValue).sum();
       double droppedThen = before.values().stream().mapToDouble(Double::doubleValue).sum();
-      assertThat(droppedNow - droppedThen).as("datagrams dropped and counted").isGreaterThanOrEqualTo(captured.size() * 3 + 60);
+      assertThat(droppedNow - droppedThen)
+          .as("datagrams dropped and counted")
+          .isGreaterThanOrEqualTo(captured.size() * 3 + 60);
       assertThat(summary.failures()).as(summary.failed().toString()).isZero();
     }
   }
 
-  /** What an attacker without the key sends: a heartbeat "from" {@code as} claiming top priority and the VIP. */
+  /**
+   * What an attacker without the key sends: a heartbeat "from" {@code as} claiming top priority and
+   * the VIP.
+   */
   static byte[] forgedHeartbeat(LabNode as) {
     byte[] wrongKey = new byte[32];
     new SecureRandom().nextBytes(wrongKey);
     Set<String> ids = Set.of("n1", "n2", "n3");
     HeartbeatCodec forger = new HeartbeatCodec("apivip", as.id(), ids, wrongKey, Optional.empty());
-    List<Heartbeat.PeerEntry> view = ids.stream().filter(id -> !id.equals(as.id()))
-        .map(id -> new Heartbeat.PeerEntry(id, 1, Long.MAX_VALUE / 2, true, false)).toList();
-    return forger.encode(new Heartbeat("apivip", as.id(), System.currentTimeMillis(), Long.MAX_VALUE / 2,
-        System.currentTimeMillis(), 255, true, false, true, true, view));
+    List<Heartbeat.PeerEntry> view =
+        ids.stream()
+            .filter(id -> !id.equals(as.id()))
+            .map(id -> new Heartbeat.PeerEntry(id, 1, Long.MAX_VALUE / 2, true, false))
+            .toList();
+    return forger.encode(
+        new Heartbeat(
+            "apivip",
+            as.id(),
+            System.currentTimeMillis(),
+            Long.MAX_VALUE / 2,
+            System.currentTimeMillis(),
+            255,
+            true,
+            false,
+            true,
+            true,
+            view));
   }
 
   /** Heartbeat datagrams dropped, summed over the nodes, by reason (from /metrics). */
   Map<String, Double> droppedByReason() {
     Map<String, Double> dropped = new java.util.TreeMap<>();
-    Pattern line = Pattern.compile("^apivip_cluster_datagrams_dropped_total\\{[^}]*reason=\"([^\"]+)\"[^}]*\\} ([0-9.eE+-]+)$", Pattern.MULTILINE);
+    Pattern line =
+        Pattern.compile(
+            "^apivip_cluster_datagrams_dropped_total\\{[^}]*reason=\"([^\"]+)\"[^}]*\\}"
+                + " ([0-9.eE+-]+)$",
+            Pattern.MULTILINE);
     for (LabNode node : lab.nodes()) {
       Matcher matcher = line.matcher(node.metrics().orElse(""));
       while (matcher.find()) {
@@ -326,31 +406,46 @@ class EndToEndIT {
     try (LabProbe probe = lab.startProbe(PROBE_INTERVAL_MILLIS, 200, PLANNED_CONNECT_TIMEOUT);
         CarrierWatch carriers = new CarrierWatch()) {
       assertThat(ClusterLab.await(Duration.ofSeconds(60), () -> watchers(probe, "open") == 200))
-          .as(() -> "200 watches open: " + report(probe)).isTrue();
+          .as(() -> "200 watches open: " + report(probe))
+          .isTrue();
       awaitSteadyTraffic(probe);
       LabNode holder = awaitOneHolder(lab.nodes());
       // Measure from a calm start: all 200 open and none closed or reopened for a second.
-      assertThat(ClusterLab.await(Duration.ofSeconds(60), () -> calm(probe))).as(() -> "calm watches: " + report(probe)).isTrue();
+      assertThat(ClusterLab.await(Duration.ofSeconds(60), () -> calm(probe)))
+          .as(() -> "calm watches: " + report(probe))
+          .isTrue();
       String before = probe.watchReport();
       long start = System.currentTimeMillis();
       Exec.Result drain = holder.apivipCommand(Duration.ofSeconds(90), "drain", "--wait");
       assertThat(drain.exitCode()).as(drain.stdout() + drain.stderr()).isZero();
       assertThat(holder.stop(Duration.ofSeconds(40))).contains(0);
       holder.startApivip();
-      assertThat(ClusterLab.awaitStatus(holder, SETTLE, json -> parse(json).quorum().seen() == 3)).isPresent();
+      assertThat(ClusterLab.awaitStatus(holder, SETTLE, json -> parse(json).quorum().seen() == 3))
+          .isPresent();
       assertThat(ClusterLab.await(Duration.ofSeconds(30), () -> watchers(probe, "open") == 200))
-          .as(() -> "every watch open again: " + report(probe)).isTrue();
+          .as(() -> "every watch open again: " + report(probe))
+          .isTrue();
       long eventsAfterHandoff = watchers(probe, "events");
       Thread.sleep(1000);
       String after = probe.watchReport();
-      LabProbe.Summary summary = settledSummary(probe, start, System.currentTimeMillis(), PLANNED_CONNECT_TIMEOUT);
+      LabProbe.Summary summary =
+          settledSummary(probe, start, System.currentTimeMillis(), PLANNED_CONNECT_TIMEOUT);
       carriers.assertOverlapAtMost("scenario 7", 500);
-      System.out.printf("scenario 7: before the handoff %s; after %s; new connections: %s%n", before, after, summary);
-      assertThat(field(after, "resets") - field(before, "resets")).as("watches broken by the handoff").isZero();
-      assertThat(field(after, "connect-failures") - field(before, "connect-failures")).as("failed reconnects").isZero();
+      System.out.printf(
+          "scenario 7: before the handoff %s; after %s; new connections: %s%n",
+          before, after, summary);
+      assertThat(field(after, "resets") - field(before, "resets"))
+          .as("watches broken by the handoff")
+          .isZero();
+      assertThat(field(after, "connect-failures") - field(before, "connect-failures"))
+          .as("failed reconnects")
+          .isZero();
       assertThat(field(after, "clean-closes") - field(before, "clean-closes"))
-          .as("watches closed cleanly by the handoff").isEqualTo(field(after, "reconnects") - field(before, "reconnects"));
-      assertThat(field(after, "events")).as("watches deliver events after the handoff").isGreaterThan(eventsAfterHandoff);
+          .as("watches closed cleanly by the handoff")
+          .isEqualTo(field(after, "reconnects") - field(before, "reconnects"));
+      assertThat(field(after, "events"))
+          .as("watches deliver events after the handoff")
+          .isGreaterThan(eventsAfterHandoff);
       assertThat(summary.failures()).as(summary.failed().toString()).isZero();
     }
   }
@@ -359,9 +454,10 @@ class EndToEndIT {
 
   /**
    * Every node checks every apiserver, each at its own moments, so when all fail at once one node
-   * sees it first. If that is the holder, it keeps the VIP for a settle time (NodeController) instead of
-   * handing it to a node that sees the same a second later: moving would gain nothing and reset
-   * every connection. (Without the settle time this fails only when the holder sees it first.)
+   * sees it first. If that is the holder, it keeps the VIP for a settle time (NodeController)
+   * instead of handing it to a node that sees the same a second later: moving would gain nothing
+   * and reset every connection. (Without the settle time this fails only when the holder sees it
+   * first.)
    */
   @Test
   void everyApiserverFailingAtOnceLeavesTheVipWhereItIs(TestInfo info) throws Exception {
@@ -373,7 +469,8 @@ class EndToEndIT {
     long allDownAt = 0;
     long deadline = System.nanoTime() + Duration.ofSeconds(40).toNanos();
     // Until every node has seen every apiserver down, and 6 s more (the lab's settle time is 4 s).
-    while (System.nanoTime() < deadline && (allDownAt == 0 || System.nanoTime() < allDownAt + Duration.ofSeconds(6).toNanos())) {
+    while (System.nanoTime() < deadline
+        && (allDownAt == 0 || System.nanoTime() < allDownAt + Duration.ofSeconds(6).toNanos())) {
       lab.nodesWithVip().forEach(node -> carriers.add(node.id()));
       if (allDownAt == 0 && lab.nodes().stream().allMatch(node -> everyBackend(node, "down"))) {
         allDownAt = System.nanoTime();
@@ -384,10 +481,17 @@ class EndToEndIT {
     for (LabNode node : lab.nodes()) {
       node.apiserver("healthy");
     }
-    assertThat(ClusterLab.await(Duration.ofSeconds(20), () -> lab.nodes().stream().allMatch(node -> everyBackend(node, "up"))))
-        .as("the apiservers come back").isTrue();
+    assertThat(
+            ClusterLab.await(
+                Duration.ofSeconds(20),
+                () -> lab.nodes().stream().allMatch(node -> everyBackend(node, "up"))))
+        .as("the apiservers come back")
+        .isTrue();
     lab.nodesWithVip().forEach(node -> carriers.add(node.id()));
-    System.out.printf("scenario 8: every apiserver failed /readyz, then healed; nodes that carried the VIP: %s (holder %s)%n", carriers, holder.id());
+    System.out.printf(
+        "scenario 8: every apiserver failed /readyz, then healed; nodes that carried the VIP: %s"
+            + " (holder %s)%n",
+        carriers, holder.id());
     assertThat(carriers).as("nodes that carried the VIP").containsExactly(holder.id());
     assertThat(status(holder).vip().holder()).isEqualTo(holder.id());
   }
@@ -395,9 +499,10 @@ class EndToEndIT {
   // ---- helpers ---------------------------------------------------------------------------------
 
   /**
-   * Samples, every 50 ms plus the time to look (in the lab, about 400 ms in all), on a thread of its own, which of the nodes it is given carry the VIP on
-   * their interface: the "at most one holder" that every scenario asserts (issue 23), measured on
-   * the interfaces rather than on what the daemons say.
+   * Samples, every 50 ms plus the time to look (in the lab, about 400 ms in all), on a thread of
+   * its own, which of the nodes it is given carry the VIP on their interface: the "at most one
+   * holder" that every scenario asserts (issue 23), measured on the interfaces rather than on what
+   * the daemons say.
    */
   final class CarrierWatch implements AutoCloseable {
     private final Set<LabNode> excluded = java.util.concurrent.ConcurrentHashMap.newKeySet();
@@ -424,7 +529,11 @@ class EndToEndIT {
         long now = System.currentTimeMillis();
         int carriers;
         try {
-          carriers = (int) lab.nodes().stream().filter(node -> !excluded.contains(node) && node.hasVip(lab.vip())).count();
+          carriers =
+              (int)
+                  lab.nodes().stream()
+                      .filter(node -> !excluded.contains(node) && node.hasVip(lab.vip()))
+                      .count();
         } catch (RuntimeException labClosed) {
           return;
         }
@@ -449,7 +558,9 @@ class EndToEndIT {
       close();
       // Each sample looks at three namespaces (an exec each): a few per second on a busy host.
       assertThat(samples).as(scenario + ": carrier samples").isGreaterThanOrEqualTo(3);
-      assertThat(most).as(scenario + ": most nodes carrying the VIP at one sample").isLessThanOrEqualTo(1);
+      assertThat(most)
+          .as(scenario + ": most nodes carrying the VIP at one sample")
+          .isLessThanOrEqualTo(1);
     }
 
     /** A planned handoff overlaps by design (make before break), for a moment only. */
@@ -457,8 +568,12 @@ class EndToEndIT {
       close();
       // Each sample looks at three namespaces (an exec each): a few per second on a busy host.
       assertThat(samples).as(scenario + ": carrier samples").isGreaterThanOrEqualTo(3);
-      assertThat(most).as(scenario + ": most nodes carrying the VIP at one sample").isLessThanOrEqualTo(2);
-      assertThat(longestOverlapMillis).as(scenario + ": longest planned overlap (ms)").isLessThanOrEqualTo(millis);
+      assertThat(most)
+          .as(scenario + ": most nodes carrying the VIP at one sample")
+          .isLessThanOrEqualTo(2);
+      assertThat(longestOverlapMillis)
+          .as(scenario + ": longest planned overlap (ms)")
+          .isLessThanOrEqualTo(millis);
     }
 
     @Override
@@ -477,14 +592,17 @@ class EndToEndIT {
    * an attempt still waiting for its connect timeout is not in the summary yet, so a window that
    * closes too early would miss the slow failures it is meant to count.
    */
-  static LabProbe.Summary settledSummary(LabProbe probe, long from, long until, Duration connectTimeout) throws InterruptedException {
+  static LabProbe.Summary settledSummary(
+      LabProbe probe, long from, long until, Duration connectTimeout) throws InterruptedException {
     long settled = until + connectTimeout.toMillis() + 1000;
     long wait = settled - System.currentTimeMillis();
     if (wait > 0) {
       Thread.sleep(wait);
     }
     LabProbe.Summary summary = probe.summary(from, until);
-    assertThat(summary.attempts()).as("probe attempts in the window: the check must not pass on no traffic").isGreaterThanOrEqualTo(10);
+    assertThat(summary.attempts())
+        .as("probe attempts in the window: the check must not pass on no traffic")
+        .isGreaterThanOrEqualTo(10);
     return summary;
   }
 
@@ -501,16 +619,24 @@ class EndToEndIT {
   }
 
   static StatusReport status(LabNode node) {
-    return parse(node.statusJson().orElseThrow(() -> new AssertionError(node.id() + " does not answer /status")));
+    return parse(
+        node.statusJson()
+            .orElseThrow(() -> new AssertionError(node.id() + " does not answer /status")));
   }
 
   /** Whether the node answers /status and reports every apiserver in the given health state. */
   static boolean everyBackend(LabNode node, String health) {
-    return node.statusJson().map(json -> parse(json).backends().stream().allMatch(b -> b.health().equals(health))).orElse(false);
+    return node.statusJson()
+        .map(json -> parse(json).backends().stream().allMatch(b -> b.health().equals(health)))
+        .orElse(false);
   }
 
   static String backendHealth(StatusReport status, String nodeId) {
-    return status.backends().stream().filter(b -> b.node().equals(nodeId)).findFirst().orElseThrow().health();
+    return status.backends().stream()
+        .filter(b -> b.node().equals(nodeId))
+        .findFirst()
+        .orElseThrow()
+        .health();
   }
 
   /**
@@ -521,13 +647,17 @@ class EndToEndIT {
     return awaitOneHolder(nodes, nodes);
   }
 
-  /** As above, where only {@code carriers} are checked for the address (a killed node keeps it on its dead interface). */
+  /**
+   * As above, where only {@code carriers} are checked for the address (a killed node keeps it on
+   * its dead interface).
+   */
   LabNode awaitOneHolder(List<LabNode> nodes, List<LabNode> carriers) throws InterruptedException {
     return awaitOneHolder(lab, nodes, carriers);
   }
 
   /** The same for any lab (MonitoringIT's too). */
-  static LabNode awaitOneHolder(ClusterLab lab, List<LabNode> nodes, List<LabNode> carriers) throws InterruptedException {
+  static LabNode awaitOneHolder(ClusterLab lab, List<LabNode> nodes, List<LabNode> carriers)
+      throws InterruptedException {
     long deadline = System.nanoTime() + SETTLE.toNanos();
     String last = "";
     while (System.nanoTime() < deadline) {
@@ -540,10 +670,14 @@ class EndToEndIT {
           break;
         }
         StatusReport status = parse(json.get());
-        holders.add(status.quorum().present() ? String.valueOf(status.vip().holder()) : "no-quorum");
+        holders.add(
+            status.quorum().present() ? String.valueOf(status.vip().holder()) : "no-quorum");
       }
       last = holders.toString();
-      if (allAnswer && holders.stream().distinct().count() == 1 && !holders.get(0).equals("null") && !holders.get(0).equals("no-quorum")) {
+      if (allAnswer
+          && holders.stream().distinct().count() == 1
+          && !holders.get(0).equals("null")
+          && !holders.get(0).equals("no-quorum")) {
         LabNode holder = lab.node(holders.get(0));
         List<LabNode> withVip = carriers.stream().filter(node -> node.hasVip(lab.vip())).toList();
         if (withVip.equals(List.of(holder))) {
@@ -553,7 +687,13 @@ class EndToEndIT {
       }
       Thread.sleep(100);
     }
-    throw new AssertionError("no single agreed holder among " + nodes + " within " + SETTLE.toSeconds() + " s; last seen " + last);
+    throw new AssertionError(
+        "no single agreed holder among "
+            + nodes
+            + " within "
+            + SETTLE.toSeconds()
+            + " s; last seen "
+            + last);
   }
 
   static void awaitSteadyTraffic(LabProbe probe) throws InterruptedException {
@@ -562,22 +702,28 @@ class EndToEndIT {
 
   /**
    * Waits until the client connects steadily, every connection of the last second answered within
-   * {@code maxMillis}: a failure window is measured from the start of the first failed
-   * connection, so a client still warming up (requests of a second or more in flight when the
-   * holder dies) would charge its own slowness to the failover.
+   * {@code maxMillis}: a failure window is measured from the start of the first failed connection,
+   * so a client still warming up (requests of a second or more in flight when the holder dies)
+   * would charge its own slowness to the failover.
    */
   static void awaitSteadyTraffic(LabProbe probe, long maxMillis) throws InterruptedException {
-    boolean steady = ClusterLab.await(Duration.ofSeconds(60), () -> {
-      long now = System.currentTimeMillis();
-      LabProbe.Summary recent = probe.summary(now - 2000, now - 1000);
-      boolean fast = probe.attempts().stream()
-          .filter(a -> a.startMillis() >= now - 2000 && a.startMillis() <= now - 1000)
-          .allMatch(a -> a.millis() <= maxMillis);
-      return recent.attempts() > 10 && recent.failures() == 0 && fast;
-    });
+    boolean steady =
+        ClusterLab.await(
+            Duration.ofSeconds(60),
+            () -> {
+              long now = System.currentTimeMillis();
+              LabProbe.Summary recent = probe.summary(now - 2000, now - 1000);
+              boolean fast =
+                  probe.attempts().stream()
+                      .filter(a -> a.startMillis() >= now - 2000 && a.startMillis() <= now - 1000)
+                      .allMatch(a -> a.millis() <= maxMillis);
+              return recent.attempts() > 10 && recent.failures() == 0 && fast;
+            });
     long now = System.currentTimeMillis();
     LabProbe.Summary recent = probe.summary(now - 2000, now - 1000);
-    assertThat(steady).as("the client connects steadily before the test: " + recent + " " + recent.failed()).isTrue();
+    assertThat(steady)
+        .as("the client connects steadily before the test: " + recent + " " + recent.failed())
+        .isTrue();
   }
 
   static final Pattern WATCH_FIELD = Pattern.compile("(\\S+)=(\\d+)");

@@ -14,7 +14,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -31,17 +30,21 @@ import org.junit.jupiter.api.TestInfo;
 /**
  * apivip under attack, in the namespace lab: three real nodes, a client connecting through the VIP
  * every 50 ms, and the attacks of issue 20 one after the other on one lab: an unprivileged drain,
- * many idle connections from one host, slow readers of a large response, and a datagram flood at the
- * holder's heartbeat port, from a non-member and spoofed from a member. Each prints a "hostile:"
- * line of figures. CI runs the short forms; {@code -Dapivip.hostile.long=true} (bench/hostile/run.sh)
- * runs the issue's sizes.
+ * many idle connections from one host, slow readers of a large response, and a datagram flood at
+ * the holder's heartbeat port, from a non-member and spoofed from a member. Each prints a
+ * "hostile:" line of figures. CI runs the short forms; {@code -Dapivip.hostile.long=true}
+ * (bench/hostile/run.sh) runs the issue's sizes.
  */
 @Tag("netns")
 class HostileIT {
 
   static final boolean LONG = Boolean.getBoolean("apivip.hostile.long");
   static final long PROBE_INTERVAL_MILLIS = 50;
-  /** A second address of the client namespace, the attacking host, so that the probe is another client. */
+
+  /**
+   * A second address of the client namespace, the attacking host, so that the probe is another
+   * client.
+   */
   static final String ATTACKER = "192.0.2.201";
 
   ClusterLab lab;
@@ -63,36 +66,97 @@ class HostileIT {
   void attacksOnTheHolderChangeNothingForOtherClients(TestInfo info) throws Exception {
     Path work = Path.of("target", "e2e", "hostile").toAbsolutePath();
     EndToEndIT.deleteRecursively(work);
-    lab = ClusterLab.start(ClusterLab.Options.defaults(EndToEndIT.JAR.toAbsolutePath(), work).withExtraConfig(EndToEndIT.LAB_HEALTH));
+    lab =
+        ClusterLab.start(
+            ClusterLab.Options.defaults(EndToEndIT.JAR.toAbsolutePath(), work)
+                .withExtraConfig(EndToEndIT.LAB_HEALTH));
     helpers.lab = lab;
     LabNode holder = helpers.awaitOneHolder(lab.nodes());
     Host client = lab.network().client();
-    lab.network().exec(client, "ip", "addr", "add", ATTACKER + "/24", "dev", client.interfaceName()).orThrow();
+    lab.network()
+        .exec(client, "ip", "addr", "add", ATTACKER + "/24", "dev", client.interfaceName())
+        .orThrow();
     List<String> figures = new ArrayList<>();
     try (LabProbe probe = lab.startProbe(PROBE_INTERVAL_MILLIS, 0, Duration.ofSeconds(2))) {
       EndToEndIT.awaitSteadyTraffic(probe);
 
       figures.add(unprivilegedDrain(holder));
-      figures.add(underAttack(probe, holder, "idle connections", () -> hostile(Duration.ofMinutes(2),
-          "idle", "--from", ATTACKER, "--to", lab.vip().getHostAddress() + ":" + ClusterLab.PROXY_PORT,
-          "--count", LONG ? "10000" : "1500", "--seconds", LONG ? "20" : "13"),
-          List.of("outcome=\"source-limit\"", "outcome=\"first-byte-timeout\"")));
-      figures.add(underAttack(probe, holder, "slow readers", () -> hostile(Duration.ofMinutes(3),
-          "slow", "--to", lab.vip().getHostAddress() + ":" + ClusterLab.PROXY_PORT, "--ca", lab.caFile().toString(),
-          "--count", LONG ? "300" : "40", "--seconds", LONG ? "10" : "5"),
-          List.of()));
+      figures.add(
+          underAttack(
+              probe,
+              holder,
+              "idle connections",
+              () ->
+                  hostile(
+                      Duration.ofMinutes(2),
+                      "idle",
+                      "--from",
+                      ATTACKER,
+                      "--to",
+                      lab.vip().getHostAddress() + ":" + ClusterLab.PROXY_PORT,
+                      "--count",
+                      LONG ? "10000" : "1500",
+                      "--seconds",
+                      LONG ? "20" : "13"),
+              List.of("outcome=\"source-limit\"", "outcome=\"first-byte-timeout\"")));
+      figures.add(
+          underAttack(
+              probe,
+              holder,
+              "slow readers",
+              () ->
+                  hostile(
+                      Duration.ofMinutes(3),
+                      "slow",
+                      "--to",
+                      lab.vip().getHostAddress() + ":" + ClusterLab.PROXY_PORT,
+                      "--ca",
+                      lab.caFile().toString(),
+                      "--count",
+                      LONG ? "300" : "40",
+                      "--seconds",
+                      LONG ? "10" : "5"),
+              List.of()));
       String flood = LONG ? "100000" : "20000";
       String floodSeconds = LONG ? "10" : "3";
-      String heartbeatPort = holder.host().ipv4().getHostAddress() + ":" + ClusterLab.HEARTBEAT_PORT;
-      figures.add(underAttack(probe, holder, "datagram flood from a non-member", () -> hostile(Duration.ofMinutes(1),
-          "flood", "--to", heartbeatPort, "--rate", flood, "--seconds", floodSeconds),
-          List.of("reason=\"not_member\"")));
-      LabNode spoofed = lab.nodes().stream().filter(node -> node != holder).findFirst().orElseThrow();
+      String heartbeatPort =
+          holder.host().ipv4().getHostAddress() + ":" + ClusterLab.HEARTBEAT_PORT;
+      figures.add(
+          underAttack(
+              probe,
+              holder,
+              "datagram flood from a non-member",
+              () ->
+                  hostile(
+                      Duration.ofMinutes(1),
+                      "flood",
+                      "--to",
+                      heartbeatPort,
+                      "--rate",
+                      flood,
+                      "--seconds",
+                      floodSeconds),
+              List.of("reason=\"not_member\"")));
+      LabNode spoofed =
+          lab.nodes().stream().filter(node -> node != holder).findFirst().orElseThrow();
       spoofFrom(client, spoofed);
       try {
-        figures.add(underAttack(probe, holder, "datagram flood spoofed from " + spoofed.id(), () -> hostile(Duration.ofMinutes(1),
-            "flood", "--to", heartbeatPort, "--rate", flood, "--seconds", floodSeconds),
-            List.of("reason=\"bad_mac\"")));
+        figures.add(
+            underAttack(
+                probe,
+                holder,
+                "datagram flood spoofed from " + spoofed.id(),
+                () ->
+                    hostile(
+                        Duration.ofMinutes(1),
+                        "flood",
+                        "--to",
+                        heartbeatPort,
+                        "--rate",
+                        flood,
+                        "--seconds",
+                        floodSeconds),
+                List.of("reason=\"bad_mac\"")));
       } finally {
         lab.network().exec(client, "nft", "delete", "table", "ip", "hostile_nat");
       }
@@ -101,15 +165,52 @@ class HostileIT {
     }
   }
 
-  /** As nobody on the holder: POST /drain over TCP and over the admin socket; both refused, nothing changes. */
+  /**
+   * As nobody on the holder: POST /drain over TCP and over the admin socket; both refused, nothing
+   * changes.
+   */
   String unprivilegedDrain(LabNode holder) throws Exception {
     Path socket = holder.config().resolveSibling("admin.sock");
-    Exec.Result tcp = lab.network().exec(holder.host(), "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-        "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5", "-X", "POST",
-        "http://127.0.0.1:" + ClusterLab.ADMIN_PORT + "/drain");
-    Exec.Result unix = lab.network().exec(holder.host(), "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-        "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5", "-X", "POST", "--unix-socket", socket.toString(),
-        "http://localhost/drain");
+    Exec.Result tcp =
+        lab.network()
+            .exec(
+                holder.host(),
+                "setpriv",
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                "curl",
+                "-s",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "--max-time",
+                "5",
+                "-X",
+                "POST",
+                "http://127.0.0.1:" + ClusterLab.ADMIN_PORT + "/drain");
+    Exec.Result unix =
+        lab.network()
+            .exec(
+                holder.host(),
+                "setpriv",
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                "curl",
+                "-s",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "--max-time",
+                "5",
+                "-X",
+                "POST",
+                "--unix-socket",
+                socket.toString(),
+                "http://localhost/drain");
     Thread.sleep(500);
     StatusReport status = EndToEndIT.status(holder);
     assertThat(tcp.stdout()).as("TCP /drain as nobody").isEqualTo("403");
@@ -117,9 +218,17 @@ class HostileIT {
     assertThat(status.maintenance()).isFalse();
     assertThat(helpers.awaitOneHolder(lab.nodes())).isEqualTo(holder);
     assertThat(Files.readString(holder.log())).contains("drain refused: asked over TCP");
-    return "unprivileged drain on the holder " + holder.id() + ": TCP answered " + tcp.stdout() + ", the admin socket "
-        + (unix.exitCode() == 0 ? "answered " + unix.stdout() : "refused the connection (curl exit " + unix.exitCode() + ")")
-        + "; maintenance off, " + holder.id() + " kept the VIP";
+    return "unprivileged drain on the holder "
+        + holder.id()
+        + ": TCP answered "
+        + tcp.stdout()
+        + ", the admin socket "
+        + (unix.exitCode() == 0
+            ? "answered " + unix.stdout()
+            : "refused the connection (curl exit " + unix.exitCode() + ")")
+        + "; maintenance off, "
+        + holder.id()
+        + " kept the VIP";
   }
 
   interface Attack {
@@ -127,34 +236,53 @@ class HostileIT {
   }
 
   /**
-   * Runs an attack while watching every node's status (every 250 ms: any member not alive, any other
-   * holder) and the holder's relay memory; then checks the client's connections through the VIP in
-   * that time all succeeded, the holder kept the VIP and the counters named grew.
+   * Runs an attack while watching every node's status (every 250 ms: any member not alive, any
+   * other holder) and the holder's relay memory; then checks the client's connections through the
+   * VIP in that time all succeeded, the holder kept the VIP and the counters named grew.
    */
-  String underAttack(LabProbe probe, LabNode holder, String name, Attack attack, List<String> counters) throws Exception {
+  String underAttack(
+      LabProbe probe, LabNode holder, String name, Attack attack, List<String> counters)
+      throws Exception {
     List<String> suspicions = new CopyOnWriteArrayList<>();
     AtomicLong relayHeld = new AtomicLong();
     AtomicBoolean watching = new AtomicBoolean(true);
     String before = holder.metrics().orElse("");
-    Thread watcher = new Thread(() -> {
-      while (watching.get()) {
-        for (LabNode node : lab.nodes()) {
-          node.statusJson().map(EndToEndIT::parse).ifPresent(status -> {
-            status.members().stream().filter(m -> !m.state().equals("self") && !m.state().equals("alive"))
-                .forEach(m -> suspicions.add(node.id() + " saw " + m.id() + " " + m.state()));
-            if (!holder.id().equals(status.vip().holder())) {
-              suspicions.add(node.id() + " saw holder " + status.vip().holder());
-            }
-          });
-        }
-        holder.metrics().ifPresent(metrics -> relayHeld.accumulateAndGet((long) metric(metrics, "apivip_proxy_relay_held_bytes", ""), Math::max));
-        try {
-          Thread.sleep(250);
-        } catch (InterruptedException e) {
-          return;
-        }
-      }
-    }, "hostile-watcher");
+    Thread watcher =
+        new Thread(
+            () -> {
+              while (watching.get()) {
+                for (LabNode node : lab.nodes()) {
+                  node.statusJson()
+                      .map(EndToEndIT::parse)
+                      .ifPresent(
+                          status -> {
+                            status.members().stream()
+                                .filter(
+                                    m -> !m.state().equals("self") && !m.state().equals("alive"))
+                                .forEach(
+                                    m ->
+                                        suspicions.add(
+                                            node.id() + " saw " + m.id() + " " + m.state()));
+                            if (!holder.id().equals(status.vip().holder())) {
+                              suspicions.add(node.id() + " saw holder " + status.vip().holder());
+                            }
+                          });
+                }
+                holder
+                    .metrics()
+                    .ifPresent(
+                        metrics ->
+                            relayHeld.accumulateAndGet(
+                                (long) metric(metrics, "apivip_proxy_relay_held_bytes", ""),
+                                Math::max));
+                try {
+                  Thread.sleep(250);
+                } catch (InterruptedException e) {
+                  return;
+                }
+              }
+            },
+            "hostile-watcher");
     watcher.start();
     long start = System.currentTimeMillis();
     Exec.Result result;
@@ -174,9 +302,24 @@ class HostileIT {
       grew.append(", ").append(counter).append(" +").append((long) delta);
       assertThat(delta).as(counter + " grew").isPositive();
     }
-    String line = name + ": " + result.stdout().strip() + "; client through the VIP every " + PROBE_INTERVAL_MILLIS + " ms: " + summary
-        + "; relay held at most " + (relayHeld.get() >> 10) + " KiB" + grew + "; " + (suspicions.isEmpty() ? "no suspicion, no VIP move"
-        : suspicions.size() + " suspicions: " + suspicions.stream().distinct().limit(5).toList());
+    String line =
+        name
+            + ": "
+            + result.stdout().strip()
+            + "; client through the VIP every "
+            + PROBE_INTERVAL_MILLIS
+            + " ms: "
+            + summary
+            + "; relay held at most "
+            + (relayHeld.get() >> 10)
+            + " KiB"
+            + grew
+            + "; "
+            + (suspicions.isEmpty()
+                ? "no suspicion, no VIP move"
+                : suspicions.size()
+                    + " suspicions: "
+                    + suspicions.stream().distinct().limit(5).toList());
     System.out.println("hostile: " + line);
     assertThat(result.exitCode()).as(result.stderr()).isZero();
     assertThat(summary.attempts()).isPositive();
@@ -188,27 +331,41 @@ class HostileIT {
 
   /** Runs {@link Hostile} in the client namespace. */
   Exec.Result hostile(Duration timeout, String... arguments) {
-    List<String> command = new ArrayList<>(List.of(
-        Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m", "-cp", System.getProperty("java.class.path"),
-        Hostile.class.getName()));
+    List<String> command =
+        new ArrayList<>(
+            List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx256m",
+                "-cp",
+                System.getProperty("java.class.path"),
+                Hostile.class.getName()));
     command.addAll(List.of(arguments));
     return lab.network().exec(lab.network().client(), timeout, command);
   }
 
-  /** Datagrams to the heartbeat port leave the client with the address of {@code node}, as a spoofer on the LAN sends them. */
+  /**
+   * Datagrams to the heartbeat port leave the client with the address of {@code node}, as a spoofer
+   * on the LAN sends them.
+   */
   void spoofFrom(Host client, LabNode node) throws Exception {
     Path rules = Files.createTempFile(lab.workDirectory(), "spoof", ".nft");
-    Files.writeString(rules, """
+    Files.writeString(
+        rules,
+        """
         table ip hostile_nat {
           chain postrouting { type nat hook postrouting priority 100; policy accept; udp dport %d snat to %s; }
         }
-        """.formatted(ClusterLab.HEARTBEAT_PORT, node.host().ipv4().getHostAddress()));
+        """
+            .formatted(ClusterLab.HEARTBEAT_PORT, node.host().ipv4().getHostAddress()));
     lab.network().exec(client, "nft", "-f", rules.toString()).orThrow();
   }
 
-  /** The sum of the samples of {@code name} (any, when empty) whose labels contain {@code label}. */
+  /**
+   * The sum of the samples of {@code name} (any, when empty) whose labels contain {@code label}.
+   */
   static double metric(String metrics, String name, String label) {
-    Pattern line = Pattern.compile("^(apivip_[a-z_]+)(\\{[^}]*\\})? ([0-9.eE+-]+)$", Pattern.MULTILINE);
+    Pattern line =
+        Pattern.compile("^(apivip_[a-z_]+)(\\{[^}]*\\})? ([0-9.eE+-]+)$", Pattern.MULTILINE);
     Matcher matcher = line.matcher(metrics);
     double sum = 0;
     while (matcher.find()) {

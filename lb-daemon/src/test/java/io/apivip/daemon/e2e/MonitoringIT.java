@@ -42,8 +42,8 @@ import org.junit.jupiter.api.extension.TestWatcher;
 /**
  * The shipped alert rules in a real Prometheus (Debian's prometheus binary, in the lab's client
  * namespace) scraping the three nodes of a lab every second: each scenario an operator fears makes
- * the right alerts fire, and they resolve when it is over, as read from Prometheus's HTTP API.
- * It also runs {@code promtool check metrics} on every node's live /metrics and checks that every
+ * the right alerts fire, and they resolve when it is over, as read from Prometheus's HTTP API. It
+ * also runs {@code promtool check metrics} on every node's live /metrics and checks that every
  * query of the shipped dashboard names metrics those nodes export, and prints what each returns.
  *
  * <p>The rules are the shipped file with its durations shortened ({@link #LAB_DURATIONS}): every
@@ -59,8 +59,12 @@ class MonitoringIT {
   static final Duration FIRE = Duration.ofSeconds(40);
   static final Duration RESOLVE = Duration.ofSeconds(60);
   static final String PROMETHEUS_ADDRESS = "127.0.0.1:9090";
-  /** The lab copy of the rules: each literal must occur in the shipped file (else the test fails). */
+
+  /**
+   * The lab copy of the rules: each literal must occur in the shipped file (else the test fails).
+   */
   static final Map<String, String> LAB_DURATIONS = labDurations();
+
   static final ObjectMapper MAPPER = new ObjectMapper();
 
   ClusterLab lab;
@@ -71,19 +75,20 @@ class MonitoringIT {
   long endedAt;
 
   @RegisterExtension
-  final TestWatcher logsOnFailure = new TestWatcher() {
-    @Override
-    public void testFailed(ExtensionContext context, Throwable cause) {
-      if (lab != null) {
-        EndToEndIT.printLogs(lab);
-        System.out.println("---- last lines of prometheus.log ----");
-        System.out.println(EndToEndIT.tail(work.resolve("prometheus.log"), 30));
-        System.out.println("---- alerts now ----");
-        System.out.println(alertsSafely());
-      }
-      timeline.forEach(System.out::println);
-    }
-  };
+  final TestWatcher logsOnFailure =
+      new TestWatcher() {
+        @Override
+        public void testFailed(ExtensionContext context, Throwable cause) {
+          if (lab != null) {
+            EndToEndIT.printLogs(lab);
+            System.out.println("---- last lines of prometheus.log ----");
+            System.out.println(EndToEndIT.tail(work.resolve("prometheus.log"), 30));
+            System.out.println("---- alerts now ----");
+            System.out.println(alertsSafely());
+          }
+          timeline.forEach(System.out::println);
+        }
+      };
 
   static Map<String, String> labDurations() {
     Map<String, String> substitutions = new LinkedHashMap<>();
@@ -113,40 +118,58 @@ class MonitoringIT {
   void theShippedAlertsFireAndResolveInARealPrometheus(TestInfo info) throws Exception {
     work = Path.of("target", "e2e", info.getTestMethod().orElseThrow().getName()).toAbsolutePath();
     EndToEndIT.deleteRecursively(work);
-    lab = ClusterLab.start(
-        ClusterLab.Options.defaults(JAR.toAbsolutePath(), work)
-            .withExtraConfig(EndToEndIT.LAB_HEALTH, "admin.metrics-listen = \"0.0.0.0:" + METRICS_PORT + "\"", "proxy.max-connections = 2"));
+    lab =
+        ClusterLab.start(
+            ClusterLab.Options.defaults(JAR.toAbsolutePath(), work)
+                .withExtraConfig(
+                    EndToEndIT.LAB_HEALTH,
+                    "admin.metrics-listen = \"0.0.0.0:" + METRICS_PORT + "\"",
+                    "proxy.max-connections = 2"));
     LabNode holder = awaitOneHolder(lab.nodes());
     startPrometheus();
     startedAt = System.nanoTime();
-    cause("Prometheus started, scraping n1, n2, n3 every second; " + holder.id() + " holds the VIP");
+    cause(
+        "Prometheus started, scraping n1, n2, n3 every second; " + holder.id() + " holds the VIP");
 
-    // ---- a quiet cluster: only the (lab-threshold) certificate alert, and the live metrics pass promtool
+    // ---- a quiet cluster: only the (lab-threshold) certificate alert, and the live metrics pass
+    // promtool
     awaitTargetsUp(3);
     Thread.sleep(5000);
     for (LabNode node : lab.nodes()) {
       awaitFiring("ApivipApiserverCertificateExpiring", Map.of("name", node.id()));
     }
     assertThat(alertNames(a -> !a.name().equals("ApivipApiserverCertificateExpiring")))
-        .as("alerts of a quiet cluster besides the lab's certificate one").isEmpty();
+        .as("alerts of a quiet cluster besides the lab's certificate one")
+        .isEmpty();
     for (LabNode node : lab.nodes()) {
       X509Certificate certificate = certificate(work.resolve(node.id()).resolve("apiserver.crt"));
-      for (double seen : values("apivip_health_certificate_expiry_timestamp_seconds{name=\"" + node.id() + "\"}").values()) {
-        assertThat(seen).as(node.id() + "'s certificate expiry as the health checks see it").isEqualTo(certificate.getNotAfter().getTime() / 1000.0);
+      for (double seen :
+          values("apivip_health_certificate_expiry_timestamp_seconds{name=\"" + node.id() + "\"}")
+              .values()) {
+        assertThat(seen)
+            .as(node.id() + "'s certificate expiry as the health checks see it")
+            .isEqualTo(certificate.getNotAfter().getTime() / 1000.0);
       }
     }
     Set<String> exported = new TreeSet<>();
     for (LabNode node : lab.nodes()) {
       String text = node.metrics().orElseThrow();
       Promtool.Result check = Promtool.run(work, text, "check", "metrics");
-      assertThat(check.exitCode()).as(node.id() + ": promtool check metrics\n" + check.output()).isZero();
+      assertThat(check.exitCode())
+          .as(node.id() + ": promtool check metrics\n" + check.output())
+          .isZero();
       assertThat(check.output()).as(node.id() + ": promtool check metrics").isEmpty();
       exported.addAll(Dashboard.exported(text));
     }
-    note("promtool check metrics passed on the /metrics of n1, n2 and n3 (" + exported.size() + " metric names)");
+    note(
+        "promtool check metrics passed on the /metrics of n1, n2 and n3 ("
+            + exported.size()
+            + " metric names)");
     for (Dashboard.Query query : Dashboard.queries(Promtool.DASHBOARD)) {
       for (String name : Dashboard.metricNames(query.expr())) {
-        assertThat(name.equals("up") || exported.contains(name)).as(query.panel() + ": " + name + " is exported by a live node").isTrue();
+        assertThat(name.equals("up") || exported.contains(name))
+            .as(query.panel() + ": " + name + " is exported by a live node")
+            .isTrue();
       }
     }
 
@@ -158,7 +181,9 @@ class MonitoringIT {
     awaitFiring("ApivipHeartbeatsDropped", Map.of("reason", "bad_mac"));
     awaitFiring("ApivipHeartbeatsDropped", Map.of("reason", "bad_magic"));
     awaitResolved("ApivipHeartbeatsDropped", Map.of());
-    assertThat(awaitOneHolder(lab.nodes())).as("the holder after forged heartbeats").isEqualTo(holder);
+    assertThat(awaitOneHolder(lab.nodes()))
+        .as("the holder after forged heartbeats")
+        .isEqualTo(holder);
 
     // ---- one apiserver stops, then every apiserver
     LabNode victim = others(holder).get(1);
@@ -168,7 +193,8 @@ class MonitoringIT {
     victim.apiserver("healthy");
     ended(victim.id() + "'s apiserver is healthy again");
     awaitResolved("ApivipApiserverDown", Map.of());
-    // The holder keeps the VIP when no node can route anywhere (see Eligibility); the others cannot hold it.
+    // The holder keeps the VIP when no node can route anywhere (see Eligibility); the others cannot
+    // hold it.
     cause("every apiserver refuses connections");
     lab.nodes().forEach(node -> node.apiserver("refuse"));
     awaitFiring("ApivipApiserverDown", Map.of("name", holder.id()));
@@ -181,10 +207,25 @@ class MonitoringIT {
     awaitResolved("ApivipApiserverDown", Map.of());
 
     // ---- more clients than proxy.max-connections (2) on the VIP
-    assertThat(awaitOneHolder(lab.nodes())).as("the holder after every apiserver failed and came back").isEqualTo(holder);
-    cause("5 clients connect to the VIP and hold their connections for 3 s (proxy.max-connections = 2)");
-    Exec.Result clients = lab.network().exec(lab.network().client(), Duration.ofSeconds(20), List.of("bash", "-c",
-        "for i in 1 2 3 4 5; do exec {fd}<>/dev/tcp/" + lab.vip().getHostAddress() + "/" + ClusterLab.PROXY_PORT + "; done; sleep 3"));
+    assertThat(awaitOneHolder(lab.nodes()))
+        .as("the holder after every apiserver failed and came back")
+        .isEqualTo(holder);
+    cause(
+        "5 clients connect to the VIP and hold their connections for 3 s (proxy.max-connections ="
+            + " 2)");
+    Exec.Result clients =
+        lab.network()
+            .exec(
+                lab.network().client(),
+                Duration.ofSeconds(20),
+                List.of(
+                    "bash",
+                    "-c",
+                    "for i in 1 2 3 4 5; do exec {fd}<>/dev/tcp/"
+                        + lab.vip().getHostAddress()
+                        + "/"
+                        + ClusterLab.PROXY_PORT
+                        + "; done; sleep 3"));
     assertThat(clients.ok()).as("clients held connections: " + clients.stderr()).isTrue();
     ended("the clients closed their connections");
     awaitFiring("ApivipProxyLimitReached", Map.of("instance", instance(holder)));
@@ -218,21 +259,50 @@ class MonitoringIT {
     // complete (no node may take the VIP): it keeps the VIP, in maintenance
     LabNode first = awaitOneHolder(lab.nodes());
     cause("apivip drain --wait on the holder " + first.id() + ", then on the others");
-    Exec.Result drained = first.apivipCommand(Duration.ofSeconds(40), "drain", "--wait", "--timeout", "30");
-    assertThat(drained.exitCode()).as("drain of the holder " + first.id() + ": " + drained.stdout() + drained.stderr()).isZero();
+    Exec.Result drained =
+        first.apivipCommand(Duration.ofSeconds(40), "drain", "--wait", "--timeout", "30");
+    assertThat(drained.exitCode())
+        .as("drain of the holder " + first.id() + ": " + drained.stdout() + drained.stderr())
+        .isZero();
     LabNode second = awaitOneHolder(lab.nodes());
-    LabNode third = lab.nodes().stream().filter(node -> node != second && node != first).findFirst().orElseThrow();
-    drained = third.apivipCommand(Duration.ofSeconds(40), "drain", "--force", "--wait", "--timeout", "30");
-    assertThat(drained.exitCode()).as("drain of " + third.id() + ": " + drained.stdout() + drained.stderr()).isZero();
-    drained = second.apivipCommand(Duration.ofSeconds(20), "drain", "--force", "--wait", "--timeout", "8");
-    assertThat(drained.exitCode()).as("drain of the last holder " + second.id() + " must fail: " + drained.stdout()).isEqualTo(1);
-    note("drained " + first.id() + " (handed over to " + second.id() + ") and " + third.id() + "; " + second.id()
-        + "'s drain failed as it should: " + drained.stderr().strip());
+    LabNode third =
+        lab.nodes().stream()
+            .filter(node -> node != second && node != first)
+            .findFirst()
+            .orElseThrow();
+    drained =
+        third.apivipCommand(
+            Duration.ofSeconds(40), "drain", "--force", "--wait", "--timeout", "30");
+    assertThat(drained.exitCode())
+        .as("drain of " + third.id() + ": " + drained.stdout() + drained.stderr())
+        .isZero();
+    drained =
+        second.apivipCommand(
+            Duration.ofSeconds(20), "drain", "--force", "--wait", "--timeout", "8");
+    assertThat(drained.exitCode())
+        .as("drain of the last holder " + second.id() + " must fail: " + drained.stdout())
+        .isEqualTo(1);
+    note(
+        "drained "
+            + first.id()
+            + " (handed over to "
+            + second.id()
+            + ") and "
+            + third.id()
+            + "; "
+            + second.id()
+            + "'s drain failed as it should: "
+            + drained.stderr().strip());
     for (LabNode node : lab.nodes()) {
       awaitFiring("ApivipMaintenanceTooLong", Map.of("instance", instance(node)));
     }
-    assertThat(alertNames(a -> a.name().equals("ApivipNoHolder") || a.name().equals("ApivipNodeNotEligible")))
-        .as("the last holder keeps the VIP in maintenance, and drained nodes are not reported as not eligible").isEmpty();
+    assertThat(
+            alertNames(
+                a -> a.name().equals("ApivipNoHolder") || a.name().equals("ApivipNodeNotEligible")))
+        .as(
+            "the last holder keeps the VIP in maintenance, and drained nodes are not reported as"
+                + " not eligible")
+        .isEmpty();
     for (LabNode node : lab.nodes()) {
       Exec.Result resumed = node.apivipCommand(Duration.ofSeconds(20), "resume");
       assertThat(resumed.exitCode()).as("resume " + node.id() + ": " + resumed.stderr()).isZero();
@@ -240,26 +310,35 @@ class MonitoringIT {
     ended("apivip resume on every node");
     awaitResolved("ApivipMaintenanceTooLong", Map.of());
 
-    // ---- the dashboard's queries against this Prometheus, after some client traffic through the VIP
+    // ---- the dashboard's queries against this Prometheus, after some client traffic through the
+    // VIP
     try (LabProbe probe = lab.startProbe(100, 0, Duration.ofSeconds(1))) {
       long start = System.currentTimeMillis();
       Thread.sleep(6000);
-      note("a client connected through the VIP for 6 s (max-connections = 2 refuses some: outcome=limit): "
-          + probe.summary(start, System.currentTimeMillis()));
+      note(
+          "a client connected through the VIP for 6 s (max-connections = 2 refuses some:"
+              + " outcome=limit): "
+              + probe.summary(start, System.currentTimeMillis()));
     }
     Thread.sleep(2000);
     List<String> empty = new ArrayList<>();
     for (Dashboard.Query query : Dashboard.queries(Promtool.DASHBOARD)) {
       Map<String, Double> result = values(query.runnable("1m"));
-      System.out.printf("dashboard | %s | %s | %s%n", query.panel(), query.expr(), result.isEmpty() ? "(no data)" : render(result));
+      System.out.printf(
+          "dashboard | %s | %s | %s%n",
+          query.panel(), query.expr(), result.isEmpty() ? "(no data)" : render(result));
       if (result.isEmpty()) {
         empty.add(query.panel() + ": " + query.expr());
       }
     }
-    assertThat(values("sum(apivip_vip_handoff_duration_seconds_count{reason=\"handed_over\"})").values())
-        .as("the handoff was measured").containsExactly(1.0);
+    assertThat(
+            values("sum(apivip_vip_handoff_duration_seconds_count{reason=\"handed_over\"})")
+                .values())
+        .as("the handoff was measured")
+        .containsExactly(1.0);
     assertThat(values("sum(apivip_vip_takeover_duration_seconds_count)").values().iterator().next())
-        .as("takeovers were measured").isGreaterThanOrEqualTo(3.0);
+        .as("takeovers were measured")
+        .isGreaterThanOrEqualTo(3.0);
     System.out.println("dashboard queries that returned no data: " + empty);
     timeline.forEach(System.out::println);
   }
@@ -269,13 +348,20 @@ class MonitoringIT {
   void startPrometheus() throws IOException, InterruptedException {
     String rules = Files.readString(Promtool.RULES);
     for (Map.Entry<String, String> change : LAB_DURATIONS.entrySet()) {
-      assertThat(rules).as("the shipped rules contain " + change.getKey()).contains(change.getKey());
+      assertThat(rules)
+          .as("the shipped rules contain " + change.getKey())
+          .contains(change.getKey());
       rules = rules.replace(change.getKey(), change.getValue());
     }
     rules = rules.replaceAll("(?m)^(\\s+)for: \\S+$", "$1for: 2s");
     Files.writeString(work.resolve("lab-alerts.yaml"), rules);
-    String targets = lab.nodes().stream().map(node -> "\"" + instance(node) + "\"").collect(Collectors.joining(", "));
-    Files.writeString(work.resolve("prometheus.yml"), """
+    String targets =
+        lab.nodes().stream()
+            .map(node -> "\"" + instance(node) + "\"")
+            .collect(Collectors.joining(", "));
+    Files.writeString(
+        work.resolve("prometheus.yml"),
+        """
         global:
           scrape_interval: 1s
           scrape_timeout: 900ms
@@ -285,20 +371,28 @@ class MonitoringIT {
           - job_name: apivip
             static_configs:
               - targets: [%s]
-        """.formatted(targets));
+        """
+            .formatted(targets));
     Promtool.Result check = Promtool.run(work, null, "check", "config", "prometheus.yml");
     assertThat(check.exitCode()).as(check.output()).isZero();
     Host client = lab.network().client();
     lab.network().exec(client, "ip", "link", "set", "lo", "up");
-    ProcessBuilder prometheus = new ProcessBuilder(
-            "prometheus", "--config.file=" + work.resolve("prometheus.yml"), "--storage.tsdb.path=" + work.resolve("prometheus-data"),
-            "--web.listen-address=" + PROMETHEUS_ADDRESS, "--log.level=warn")
-        .directory(work.toFile())
-        .redirectErrorStream(true)
-        .redirectOutput(ProcessBuilder.Redirect.appendTo(work.resolve("prometheus.log").toFile()));
+    ProcessBuilder prometheus =
+        new ProcessBuilder(
+                "prometheus",
+                "--config.file=" + work.resolve("prometheus.yml"),
+                "--storage.tsdb.path=" + work.resolve("prometheus-data"),
+                "--web.listen-address=" + PROMETHEUS_ADDRESS,
+                "--log.level=warn")
+            .directory(work.toFile())
+            .redirectErrorStream(true)
+            .redirectOutput(
+                ProcessBuilder.Redirect.appendTo(work.resolve("prometheus.log").toFile()));
     lab.network().start(client, prometheus);
     boolean ready = ClusterLab.await(Duration.ofSeconds(30), () -> api("/-/ready").isPresent());
-    assertThat(ready).as("Prometheus answers on " + PROMETHEUS_ADDRESS + " in the client namespace").isTrue();
+    assertThat(ready)
+        .as("Prometheus answers on " + PROMETHEUS_ADDRESS + " in the client namespace")
+        .isTrue();
   }
 
   /** GET on the Prometheus in the client namespace; empty when it does not answer 2xx. */
@@ -308,13 +402,16 @@ class MonitoringIT {
       command.addAll(List.of("--data-urlencode", parameter));
     }
     command.add("http://" + PROMETHEUS_ADDRESS + path);
-    Exec.Result result = lab.network().exec(lab.network().client(), Duration.ofSeconds(10), command);
+    Exec.Result result =
+        lab.network().exec(lab.network().client(), Duration.ofSeconds(10), command);
     return result.ok() ? Optional.of(result.stdout()) : Optional.empty();
   }
 
   /** An instant query's result: each series's labels rendered, and its value. */
   Map<String, Double> values(String promql) throws IOException {
-    String body = api("/api/v1/query", "query=" + promql).orElseThrow(() -> new AssertionError("query failed: " + promql));
+    String body =
+        api("/api/v1/query", "query=" + promql)
+            .orElseThrow(() -> new AssertionError("query failed: " + promql));
     JsonNode json = MAPPER.readTree(body);
     assertThat(json.path("status").asText()).as(promql).isEqualTo("success");
     Map<String, Double> values = new TreeMap<>();
@@ -324,26 +421,32 @@ class MonitoringIT {
       return values;
     }
     for (JsonNode series : result) {
-      values.put(series.path("metric").toString(), Double.parseDouble(series.path("value").get(1).asText()));
+      values.put(
+          series.path("metric").toString(),
+          Double.parseDouble(series.path("value").get(1).asText()));
     }
     return values;
   }
 
   void awaitTargetsUp(int count) throws InterruptedException {
-    boolean up = ClusterLab.await(EndToEndIT.SETTLE, () -> {
-      try {
-        return values("up{job=\"apivip\"} == 1").size() == count;
-      } catch (IOException | AssertionError e) {
-        return false;
-      }
-    });
+    boolean up =
+        ClusterLab.await(
+            EndToEndIT.SETTLE,
+            () -> {
+              try {
+                return values("up{job=\"apivip\"} == 1").size() == count;
+              } catch (IOException | AssertionError e) {
+                return false;
+              }
+            });
     assertThat(up).as("Prometheus scrapes " + count + " nodes").isTrue();
   }
 
   /** One alert as /api/v1/alerts lists it. */
   record Alert(String name, Map<String, String> labels, String state, String value) {
     boolean matches(String alertName, Map<String, String> wanted) {
-      return name.equals(alertName) && wanted.entrySet().stream().allMatch(e -> e.getValue().equals(labels.get(e.getKey())));
+      return name.equals(alertName)
+          && wanted.entrySet().stream().allMatch(e -> e.getValue().equals(labels.get(e.getKey())));
     }
 
     @Override
@@ -353,12 +456,22 @@ class MonitoringIT {
   }
 
   List<Alert> alerts() throws IOException {
-    String body = api("/api/v1/alerts").orElseThrow(() -> new AssertionError("Prometheus does not answer /api/v1/alerts"));
+    String body =
+        api("/api/v1/alerts")
+            .orElseThrow(() -> new AssertionError("Prometheus does not answer /api/v1/alerts"));
     List<Alert> alerts = new ArrayList<>();
     for (JsonNode alert : MAPPER.readTree(body).path("data").path("alerts")) {
       Map<String, String> labels = new TreeMap<>();
-      alert.path("labels").fields().forEachRemaining(e -> labels.put(e.getKey(), e.getValue().asText()));
-      alerts.add(new Alert(labels.remove("alertname"), labels, alert.path("state").asText(), alert.path("value").asText()));
+      alert
+          .path("labels")
+          .fields()
+          .forEachRemaining(e -> labels.put(e.getKey(), e.getValue().asText()));
+      alerts.add(
+          new Alert(
+              labels.remove("alertname"),
+              labels,
+              alert.path("state").asText(),
+              alert.path("value").asText()));
     }
     return alerts;
   }
@@ -372,7 +485,10 @@ class MonitoringIT {
   }
 
   Set<String> alertNames(Predicate<Alert> filter) throws IOException {
-    return alerts().stream().filter(filter).map(Alert::toString).collect(Collectors.toCollection(TreeSet::new));
+    return alerts().stream()
+        .filter(filter)
+        .map(Alert::toString)
+        .collect(Collectors.toCollection(TreeSet::new));
   }
 
   /** Waits until {@code name} with {@code labels} fires; notes how long it took. */
@@ -380,32 +496,51 @@ class MonitoringIT {
     long from = causeAt;
     long deadline = System.nanoTime() + FIRE.toNanos();
     while (System.nanoTime() < deadline) {
-      Optional<Alert> firing = alerts().stream().filter(a -> a.matches(name, labels) && a.state().equals("firing")).findFirst();
+      Optional<Alert> firing =
+          alerts().stream()
+              .filter(a -> a.matches(name, labels) && a.state().equals("firing"))
+              .findFirst();
       if (firing.isPresent()) {
         note("fired    " + firing.get() + ", " + (now() - from) + " ms after the cause");
         return;
       }
       Thread.sleep(250);
     }
-    throw new AssertionError(name + labels + " did not fire within " + FIRE.toSeconds() + " s; alerts: " + alerts());
+    throw new AssertionError(
+        name + labels + " did not fire within " + FIRE.toSeconds() + " s; alerts: " + alerts());
   }
 
   void awaitResolved(String name, Map<String, String> labels) throws Exception {
     awaitResolved(name, labels, RESOLVE);
   }
 
-  /** Waits until no alert {@code name} with {@code labels} is pending or firing; notes the time since {@code sinceMillis}. */
+  /**
+   * Waits until no alert {@code name} with {@code labels} is pending or firing; notes the time
+   * since {@code sinceMillis}.
+   */
   void awaitResolved(String name, Map<String, String> labels, Duration timeout) throws Exception {
     long sinceMillis = endedAt;
     long deadline = System.nanoTime() + timeout.toNanos();
     while (System.nanoTime() < deadline) {
       if (alerts().stream().noneMatch(a -> a.matches(name, labels))) {
-        note("resolved " + name + labels + " " + (now() - sinceMillis) + " ms after the cause ended");
+        note(
+            "resolved "
+                + name
+                + labels
+                + " "
+                + (now() - sinceMillis)
+                + " ms after the cause ended");
         return;
       }
       Thread.sleep(250);
     }
-    throw new AssertionError(name + labels + " did not resolve within " + timeout.toSeconds() + " s; alerts: " + alerts());
+    throw new AssertionError(
+        name
+            + labels
+            + " did not resolve within "
+            + timeout.toSeconds()
+            + " s; alerts: "
+            + alerts());
   }
 
   /** Notes what the test does to the lab; the alerts' times count from here. */
@@ -421,7 +556,8 @@ class MonitoringIT {
   }
 
   void note(String line) {
-    String stamped = String.format("monitoring +%6.1f s | %s", (System.nanoTime() - startedAt) / 1e9, line);
+    String stamped =
+        String.format("monitoring +%6.1f s | %s", (System.nanoTime() - startedAt) / 1e9, line);
     timeline.add(stamped);
     System.out.println(stamped);
   }
@@ -466,7 +602,11 @@ class MonitoringIT {
 
   static String render(Map<String, Double> result) {
     return result.entrySet().stream()
-        .map(e -> e.getKey().replaceAll("\"(__name__|job)\":\"[^\"]*\",?", "") + "=" + String.format("%.4g", e.getValue()))
+        .map(
+            e ->
+                e.getKey().replaceAll("\"(__name__|job)\":\"[^\"]*\",?", "")
+                    + "="
+                    + String.format("%.4g", e.getValue()))
         .collect(Collectors.joining(" "));
   }
 }

@@ -17,19 +17,37 @@ public final class Dashboard {
   /** One query: the panel's title and its expression as Grafana sends it, variables unexpanded. */
   public record Query(String panel, String expr) {
 
-    /** The expression as Prometheus can run it: $job is "apivip", Grafana's rate interval {@code rateInterval}. */
+    /**
+     * The expression as Prometheus can run it: $job is "apivip", Grafana's rate interval {@code
+     * rateInterval}.
+     */
     public String runnable(String rateInterval) {
       return expr.replace("$__rate_interval", rateInterval).replace("$job", "apivip");
     }
   }
 
   private static final Set<String> KEYWORDS =
-      Set.of("by", "without", "on", "ignoring", "group_left", "group_right", "bool", "and", "or", "unless", "offset", "inf", "nan");
+      Set.of(
+          "by",
+          "without",
+          "on",
+          "ignoring",
+          "group_left",
+          "group_right",
+          "bool",
+          "and",
+          "or",
+          "unless",
+          "offset",
+          "inf",
+          "nan");
   private static final Pattern STRINGS = Pattern.compile("\"(?:[^\"\\\\]|\\\\.)*\"");
   private static final Pattern MATCHERS = Pattern.compile("\\{[^}]*\\}");
   private static final Pattern RANGES = Pattern.compile("\\[[^]]*\\]");
-  private static final Pattern GROUPING = Pattern.compile("\\b(by|without|on|ignoring|group_left|group_right)\\s*\\([^)]*\\)");
-  private static final Pattern IDENTIFIER = Pattern.compile("(?<![\\w$.])([a-zA-Z_:][a-zA-Z0-9_:]*)\\b(\\s*\\()?");
+  private static final Pattern GROUPING =
+      Pattern.compile("\\b(by|without|on|ignoring|group_left|group_right)\\s*\\([^)]*\\)");
+  private static final Pattern IDENTIFIER =
+      Pattern.compile("(?<![\\w$.])([a-zA-Z_:][a-zA-Z0-9_:]*)\\b(\\s*\\()?");
 
   private Dashboard() {}
 
@@ -44,7 +62,10 @@ public final class Dashboard {
     }
     for (JsonNode annotation : dashboard.path("annotations").path("list")) {
       if (annotation.has("expr")) {
-        queries.add(new Query("annotation: " + annotation.path("name").asText(), annotation.path("expr").asText()));
+        queries.add(
+            new Query(
+                "annotation: " + annotation.path("name").asText(),
+                annotation.path("expr").asText()));
       }
     }
     return queries;

@@ -19,8 +19,13 @@ import org.junit.jupiter.api.Assumptions;
 public final class Promtool {
 
   public static final String REQUIRED_PROPERTY = "apivip.netns.required";
-  /** The repository's monitoring directory, seen from a module's directory (Maven's working directory). */
+
+  /**
+   * The repository's monitoring directory, seen from a module's directory (Maven's working
+   * directory).
+   */
   public static final Path MONITORING = Path.of("..", "monitoring").toAbsolutePath().normalize();
+
   public static final Path RULES = MONITORING.resolve("apivip-alerts.yaml");
   public static final Path RULE_TESTS = MONITORING.resolve("apivip-alerts.test.yaml");
   public static final Path DASHBOARD = MONITORING.resolve("apivip-dashboard.json");
@@ -32,9 +37,11 @@ public final class Promtool {
     if (onPath(command)) {
       return;
     }
-    String message = command + " is not installed (Debian package prometheus; ./dev test installs it)";
+    String message =
+        command + " is not installed (Debian package prometheus; ./dev test installs it)";
     if (Boolean.getBoolean(REQUIRED_PROPERTY)) {
-      Assertions.fail(message + " (" + REQUIRED_PROPERTY + "=true, so this is a failure, not a skip)");
+      Assertions.fail(
+          message + " (" + REQUIRED_PROPERTY + "=true, so this is a failure, not a skip)");
     }
     Assumptions.abort(message + "; skipped");
   }
@@ -52,12 +59,19 @@ public final class Promtool {
   /** What a run printed (stdout and stderr together) and its exit status. */
   public record Result(int exitCode, String output) {}
 
-  /** Runs {@code promtool arguments...} in {@code directory} with {@code stdin} as its input (may be null). */
+  /**
+   * Runs {@code promtool arguments...} in {@code directory} with {@code stdin} as its input (may be
+   * null).
+   */
   public static Result run(Path directory, String stdin, String... arguments) {
     List<String> command = new ArrayList<>(List.of("promtool"));
     command.addAll(List.of(arguments));
     try {
-      Process process = new ProcessBuilder(command).directory(directory.toFile()).redirectErrorStream(true).start();
+      Process process =
+          new ProcessBuilder(command)
+              .directory(directory.toFile())
+              .redirectErrorStream(true)
+              .start();
       try (var in = process.getOutputStream()) {
         if (stdin != null) {
           in.write(stdin.getBytes(StandardCharsets.UTF_8));
@@ -66,7 +80,8 @@ public final class Promtool {
       byte[] output = process.getInputStream().readAllBytes();
       if (!process.waitFor(60, TimeUnit.SECONDS)) {
         process.destroyForcibly();
-        throw new IllegalStateException("promtool " + String.join(" ", arguments) + " did not end within 60 s");
+        throw new IllegalStateException(
+            "promtool " + String.join(" ", arguments) + " did not end within 60 s");
       }
       return new Result(process.exitValue(), new String(output, StandardCharsets.UTF_8));
     } catch (IOException e) {

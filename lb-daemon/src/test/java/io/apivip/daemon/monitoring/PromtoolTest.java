@@ -19,9 +19,10 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The shipped alert rules and apivip's metrics pass Prometheus's own checks: {@code promtool check
- * rules}, {@code promtool test rules} (a unit test of every rule, monitoring/apivip-alerts.test.yaml)
- * and {@code promtool check metrics} on the meters the daemon registers. MonitoringIT checks the
- * whole /metrics of live nodes and the rules in a running Prometheus.
+ * rules}, {@code promtool test rules} (a unit test of every rule,
+ * monitoring/apivip-alerts.test.yaml) and {@code promtool check metrics} on the meters the daemon
+ * registers. MonitoringIT checks the whole /metrics of live nodes and the rules in a running
+ * Prometheus.
  */
 class PromtoolTest {
 
@@ -32,14 +33,22 @@ class PromtoolTest {
 
   @Test
   void theAlertRulesAreValid() {
-    Promtool.Result result = Promtool.run(Promtool.MONITORING, null, "check", "rules", Promtool.RULES.getFileName().toString());
+    Promtool.Result result =
+        Promtool.run(
+            Promtool.MONITORING, null, "check", "rules", Promtool.RULES.getFileName().toString());
     assertThat(result.exitCode()).as(result.output()).isZero();
     assertThat(result.output()).contains("SUCCESS: 11 rules found");
   }
 
   @Test
   void everyAlertRulePassesItsUnitTests() {
-    Promtool.Result result = Promtool.run(Promtool.MONITORING, null, "test", "rules", Promtool.RULE_TESTS.getFileName().toString());
+    Promtool.Result result =
+        Promtool.run(
+            Promtool.MONITORING,
+            null,
+            "test",
+            "rules",
+            Promtool.RULE_TESTS.getFileName().toString());
     assertThat(result.exitCode()).as(result.output()).isZero();
     assertThat(result.output()).contains("SUCCESS");
   }
@@ -48,32 +57,50 @@ class PromtoolTest {
   void everyAlertRuleHasATestThatShowsItFiring() throws Exception {
     String rules = java.nio.file.Files.readString(Promtool.RULES);
     String tests = java.nio.file.Files.readString(Promtool.RULE_TESTS);
-    var alerts = java.util.regex.Pattern.compile("- alert: (\\w+)").matcher(rules).results().map(m -> m.group(1)).toList();
+    var alerts =
+        java.util.regex.Pattern.compile("- alert: (\\w+)")
+            .matcher(rules)
+            .results()
+            .map(m -> m.group(1))
+            .toList();
     assertThat(alerts).hasSize(11);
     for (String alert : alerts) {
-      assertThat(tests).as("a test that expects " + alert + " to fire").containsPattern("alertname: " + alert + "\\n\\s+exp_alerts:\\n\\s+- exp_labels");
-      assertThat(rules).as(alert + " says what to run").containsPattern("(?s)- alert: " + alert + "\\b.*?apivip status.*?apivip doctor");
+      assertThat(tests)
+          .as("a test that expects " + alert + " to fire")
+          .containsPattern("alertname: " + alert + "\\n\\s+exp_alerts:\\n\\s+- exp_labels");
+      assertThat(rules)
+          .as(alert + " says what to run")
+          .containsPattern("(?s)- alert: " + alert + "\\b.*?apivip status.*?apivip doctor");
     }
   }
 
   @Test
   void theDaemonsMetricsPassPromtoolCheckMetrics() {
     try (Metrics metrics = new Metrics("n1")) {
-      ClusterMetrics cluster = ClusterMetrics.micrometer(metrics.registry(), List.of("n2", "n3"), () -> null);
+      ClusterMetrics cluster =
+          ClusterMetrics.micrometer(metrics.registry(), List.of("n2", "n3"), () -> null);
       cluster.tookOver(Election.Reason.ELECTED, 250_000_000);
       cluster.handedOver(Election.Reason.HANDED_OVER, 1_500_000_000);
       cluster.maintenance(true, System.currentTimeMillis());
       Backend backend = new Backend("n1", new InetSocketAddress("192.0.2.11", 16443));
-      HealthMonitor health = new HealthMonitor(
-          List.of(backend),
-          b -> CompletableFuture.completedFuture(new CheckResult(CheckResult.Outcome.HEALTHY, "ok", Duration.ofMillis(3))),
-          new Schedule(Duration.ofSeconds(1), 1, 1),
-          metrics.registry());
+      HealthMonitor health =
+          new HealthMonitor(
+              List.of(backend),
+              b ->
+                  CompletableFuture.completedFuture(
+                      new CheckResult(CheckResult.Outcome.HEALTHY, "ok", Duration.ofMillis(3))),
+              new Schedule(Duration.ofSeconds(1), 1, 1),
+              metrics.registry());
       health.close();
       String text = metrics.registry().scrape();
-      assertThat(text).contains("apivip_vip_takeover_duration_seconds_bucket", "apivip_health_check_duration_seconds_bucket",
-          "apivip_health_certificate_expiry_timestamp_seconds", "apivip_cluster_maintenance_start_timestamp_seconds",
-          "process_cpu_seconds_total", "system_cpu_processors");
+      assertThat(text)
+          .contains(
+              "apivip_vip_takeover_duration_seconds_bucket",
+              "apivip_health_check_duration_seconds_bucket",
+              "apivip_health_certificate_expiry_timestamp_seconds",
+              "apivip_cluster_maintenance_start_timestamp_seconds",
+              "process_cpu_seconds_total",
+              "system_cpu_processors");
       Promtool.Result result = Promtool.run(Promtool.MONITORING, text, "check", "metrics");
       assertThat(result.exitCode()).as(result.output()).isZero();
       assertThat(result.output()).isEmpty();
@@ -86,9 +113,15 @@ class PromtoolTest {
     assertThat(queries).hasSizeGreaterThan(20);
     for (Dashboard.Query query : queries) {
       Set<String> names = Dashboard.metricNames(query.expr());
-      assertThat(names).as(query.toString()).isNotEmpty().allSatisfy(name -> assertThat(name).matches("apivip_\\w+|process_\\w+|jvm_\\w+|up"));
+      assertThat(names)
+          .as(query.toString())
+          .isNotEmpty()
+          .allSatisfy(name -> assertThat(name).matches("apivip_\\w+|process_\\w+|jvm_\\w+|up"));
     }
-    assertThat(Dashboard.metricNames("histogram_quantile(0.99, sum by (le, name) (rate(a_bucket{job=\"x\", le=~\"1|b\"}[5m]))) / on (name) group_left b_total * 1e9"))
+    assertThat(
+            Dashboard.metricNames(
+                "histogram_quantile(0.99, sum by (le, name) (rate(a_bucket{job=\"x\","
+                    + " le=~\"1|b\"}[5m]))) / on (name) group_left b_total * 1e9"))
         .containsExactly("a_bucket", "b_total");
   }
 }

@@ -29,7 +29,8 @@ final class FakeLoop implements Loop {
   }
 
   private final PriorityQueue<Task> tasks =
-      new PriorityQueue<>((a, b) -> a.due != b.due ? Long.compare(a.due, b.due) : Long.compare(a.order, b.order));
+      new PriorityQueue<>(
+          (a, b) -> a.due != b.due ? Long.compare(a.due, b.due) : Long.compare(a.order, b.order));
   private long now = 1_000_000_000L;
   private long nextOrder;
   private boolean running;

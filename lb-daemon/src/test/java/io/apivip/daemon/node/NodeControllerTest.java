@@ -27,49 +27,70 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * The node controller on a fake loop: each test posts events in the order a race would deliver
- * them and reads the commands the parts received, in order.
+ * The node controller on a fake loop: each test posts events in the order a race would deliver them
+ * and reads the commands the parts received, in order.
  */
 class NodeControllerTest {
 
   private static final Duration SETTLE = Duration.ofSeconds(2);
-  private static final VipManager.Status VIP_IDLE = new VipManager.Status(false, false, true, "", 0);
+  private static final VipManager.Status VIP_IDLE =
+      new VipManager.Status(false, false, true, "", 0);
 
   private final FakeLoop loop = new FakeLoop();
   private final Set<String> apiserversDown = ConcurrentHashMap.newKeySet();
-  private final Routing routing = new Routing(new BackendHealth() {
-    @Override
-    public boolean isUp(Settings.Backend backend) {
-      return !apiserversDown.contains(backend.nodeId());
-    }
+  private final Routing routing =
+      new Routing(
+          new BackendHealth() {
+            @Override
+            public boolean isUp(Settings.Backend backend) {
+              return !apiserversDown.contains(backend.nodeId());
+            }
 
-    @Override
-    public void connectFailed(Settings.Backend backend, Throwable cause) {}
-  });
+            @Override
+            public void connectFailed(Settings.Backend backend, Throwable cause) {}
+          });
   private final FakeParts parts = new FakeParts();
   private final NodeController controller =
-      new NodeController(loop, new Parts(parts, parts, parts), routing, List.of(backend("n1"), backend("n2"), backend("n3")), SETTLE);
+      new NodeController(
+          loop,
+          new Parts(parts, parts, parts),
+          routing,
+          List.of(backend("n1"), backend("n2"), backend("n3")),
+          SETTLE);
 
   /** The parts as the controller sees them: every command, in order, as a line. */
   static final class FakeParts implements Parts.Cluster, Parts.Vip, Parts.Gate {
     final List<String> journal = new ArrayList<>();
     final List<CompletableFuture<Void>> quiesces = new ArrayList<>();
+
     /** Whether n2 is alive, eligible and out of maintenance, as heartbeats say. */
     boolean anotherQualifies;
+
     ClusterStatus.Liveness n3 = ClusterStatus.Liveness.SUSPECTED;
 
     @Override
     public ClusterStatus status() {
-      List<ClusterStatus.Member> members = List.of(
-          member("n1", ClusterStatus.Liveness.SELF, true),
-          member("n2", ClusterStatus.Liveness.ALIVE, anotherQualifies),
-          member("n3", n3, true));
+      List<ClusterStatus.Member> members =
+          List.of(
+              member("n1", ClusterStatus.Liveness.SELF, true),
+              member("n2", ClusterStatus.Liveness.ALIVE, anotherQualifies),
+              member("n3", n3, true));
       return new ClusterStatus("n1", 2, true, false, Optional.empty(), members, Set.of());
     }
 
-    private static ClusterStatus.Member member(String id, ClusterStatus.Liveness liveness, boolean eligible) {
+    private static ClusterStatus.Member member(
+        String id, ClusterStatus.Liveness liveness, boolean eligible) {
       return new ClusterStatus.Member(
-          id, InetAddress.getLoopbackAddress(), 100, liveness, eligible, false, false, Optional.empty(), Optional.empty(), 0);
+          id,
+          InetAddress.getLoopbackAddress(),
+          100,
+          liveness,
+          eligible,
+          false,
+          false,
+          Optional.empty(),
+          Optional.empty(),
+          0);
     }
 
     @Override
@@ -127,7 +148,8 @@ class NodeControllerTest {
   }
 
   private static Settings.Backend backend(String nodeId) {
-    return new Settings.Backend(nodeId, new InetSocketAddress(InetAddress.getLoopbackAddress(), 16443));
+    return new Settings.Backend(
+        nodeId, new InetSocketAddress(InetAddress.getLoopbackAddress(), 16443));
   }
 
   private static VipManager.Status vipHolding(long decision) {
@@ -173,22 +195,32 @@ class NodeControllerTest {
     assertThat(commands()).containsExactly("reopen", "hold " + id, "address up " + id);
   }
 
-  // ---- eligibility -------------------------------------------------------------------------------
+  // ---- eligibility
+  // -------------------------------------------------------------------------------
 
-  @ParameterizedTest(name = "routable={0} vipWorks={1} holding={2} anotherQualifies={3}: eligible={4}, judged again={5}")
+  @ParameterizedTest(
+      name =
+          "routable={0} vipWorks={1} holding={2} anotherQualifies={3}: eligible={4}, judged"
+              + " again={5}")
   @CsvSource({
-      "true,  true,  false, false, true,  false",
-      "true,  true,  true,  true,  true,  false",
-      "true,  false, false, false, false, false",
-      "true,  false, true,  false, false, false",
-      "false, true,  false, false, false, false",
-      "false, true,  false, true,  false, false",
-      "false, false, true,  false, false, false",
-      // The holder that can route nowhere keeps the VIP and looks again: see the class comment.
-      "false, true,  true,  false, true,  true",
-      "false, true,  true,  true,  true,  true",
+    "true,  true,  false, false, true,  false",
+    "true,  true,  true,  true,  true,  false",
+    "true,  false, false, false, false, false",
+    "true,  false, true,  false, false, false",
+    "false, true,  false, false, false, false",
+    "false, true,  false, true,  false, false",
+    "false, false, true,  false, false, false",
+    // The holder that can route nowhere keeps the VIP and looks again: see the class comment.
+    "false, true,  true,  false, true,  true",
+    "false, true,  true,  true,  true,  true",
   })
-  void theFirstVerdict(boolean routable, boolean vipWorks, boolean holding, boolean anotherQualifies, boolean eligible, boolean judgedAgain) {
+  void theFirstVerdict(
+      boolean routable,
+      boolean vipWorks,
+      boolean holding,
+      boolean anotherQualifies,
+      boolean eligible,
+      boolean judgedAgain) {
     if (holding) {
       holdingAfter(1);
     }
@@ -196,7 +228,11 @@ class NodeControllerTest {
     if (!routable) {
       apiserversDown.addAll(Set.of("n1", "n2", "n3"));
     }
-    send(c -> c.vipChanged(new VipManager.Status(holding, holding, vipWorks, vipWorks ? "" : "no carrier", 1)));
+    send(
+        c ->
+            c.vipChanged(
+                new VipManager.Status(
+                    holding, holding, vipWorks, vipWorks ? "" : "no carrier", 1)));
 
     assertThat(controller.state().eligible()).isEqualTo(eligible);
     assertThat(loop.pendingTimers()).as("a recheck is scheduled").isEqualTo(judgedAgain ? 1 : 0);
@@ -224,7 +260,8 @@ class NodeControllerTest {
     loop.advance(Duration.ofSeconds(30));
     assertThat(commands()).as("no other node could serve better").isEmpty();
 
-    // Another node qualifies; the controller learns it only by looking again (heartbeats post no event).
+    // Another node qualifies; the controller learns it only by looking again (heartbeats post no
+    // event).
     parts.anotherQualifies = true;
     loop.advance(SETTLE.minus(NodeController.POLL.multipliedBy(2)));
     assertThat(commands()).as("within the settle time").isEmpty();
@@ -256,7 +293,10 @@ class NodeControllerTest {
     holdingAfter(1);
     apiserversDown.addAll(Set.of("n1", "n2", "n3"));
     send(c -> c.healthChanged());
-    send(c -> c.vipChanged(new VipManager.Status(true, true, false, "interface eth0 has no carrier", 1)));
+    send(
+        c ->
+            c.vipChanged(
+                new VipManager.Status(true, true, false, "interface eth0 has no carrier", 1)));
     assertThat(commands()).containsExactly("eligible false");
   }
 
@@ -324,12 +364,14 @@ class NodeControllerTest {
   @Test
   void aConfirmationOfAnOlderHoldThatArrivesAfterANewerReleaseAndHoldIsNotPassedOn() {
     send(c -> c.vipDecision(hold(1)));
-    // The VIP part added the address for hold 1; its status is queued behind the cluster's next two decisions.
+    // The VIP part added the address for hold 1; its status is queued behind the cluster's next two
+    // decisions.
     post(c -> c.vipDecision(release(2)));
     post(c -> c.vipDecision(hold(3)));
     post(c -> c.vipChanged(vipHolding(1)));
     loop.runDue();
-    assertThat(commands()).containsExactly("reopen", "hold 1", "release", "vip lost", "reopen", "hold 3");
+    assertThat(commands())
+        .containsExactly("reopen", "hold 1", "release", "vip lost", "reopen", "hold 3");
 
     send(c -> c.vipChanged(new VipManager.Status(false, false, true, "", 1)));
     send(c -> c.vipChanged(vipHolding(3)));
@@ -353,7 +395,8 @@ class NodeControllerTest {
     assertThat(commands()).containsExactly("eligible false", "eligible true");
   }
 
-  // ---- maintenance -------------------------------------------------------------------------------
+  // ---- maintenance
+  // -------------------------------------------------------------------------------
 
   @Test
   void aNodeThatDoesNotHoldTheVipTellsTheClusterAtOnce() {
@@ -403,7 +446,9 @@ class NodeControllerTest {
 
     parts.quiesces.get(0).complete(null);
     loop.runDue();
-    assertThat(commands()).as("the first quiesce is over, but requests of the second may be in flight").isEmpty();
+    assertThat(commands())
+        .as("the first quiesce is over, but requests of the second may be in flight")
+        .isEmpty();
 
     parts.quiesces.get(1).complete(null);
     loop.runDue();
@@ -426,7 +471,9 @@ class NodeControllerTest {
     send(NodeController::enterMaintenance);
     parts.quiesces.get(0).complete(null);
     loop.runDue();
-    assertThat(commands()).as("no other node qualifies: the VIP stays here, and serves").containsExactly("quiesce", "maintenance on", "reopen");
+    assertThat(commands())
+        .as("no other node qualifies: the VIP stays here, and serves")
+        .containsExactly("quiesce", "maintenance on", "reopen");
     loop.advance(Duration.ofSeconds(1));
     assertThat(commands()).as("once").isEmpty();
   }
@@ -450,7 +497,9 @@ class NodeControllerTest {
     AtomicReference<List<String>> answer = new AtomicReference<>();
     send(c -> answer.set(c.drain(false)));
     assertThat(answer.get())
-        .containsExactly("no other node could hold the VIP: this node is the last one that can", "node n3 is down (suspected)");
+        .containsExactly(
+            "no other node could hold the VIP: this node is the last one that can",
+            "node n3 is down (suspected)");
     parts.n3 = ClusterStatus.Liveness.ALIVE;
     parts.anotherQualifies = true;
     apiserversDown.add("n2");
@@ -482,7 +531,9 @@ class NodeControllerTest {
     parts.quiesces.get(0).complete(null);
     loop.runDue();
     send(NodeController::leaveMaintenance);
-    assertThat(commands()).as("the handoff goes on, and nothing reopens").containsExactly("maintenance on");
+    assertThat(commands())
+        .as("the handoff goes on, and nothing reopens")
+        .containsExactly("maintenance on");
     assertThat(controller.state().maintenance()).isTrue();
   }
 
@@ -504,7 +555,8 @@ class NodeControllerTest {
     parts.quiesces.get(0).complete(null);
     loop.runDue();
     send(c -> c.vipDecision(new VipDecision(false, Election.Reason.HANDED_OVER, 2)));
-    // vipLost reaches the proxy, which leaves connections be while its gate is closed (TcpProxy#vipLost).
+    // vipLost reaches the proxy, which leaves connections be while its gate is closed
+    // (TcpProxy#vipLost).
     assertThat(commands()).containsExactly("quiesce", "maintenance on", "release", "vip lost");
   }
 
@@ -517,21 +569,23 @@ class NodeControllerTest {
     assertThat(commands()).containsExactly("announce again");
   }
 
-  // ---- one thread ----------------------------------------------------------------------------------
+  // ---- one thread
+  // ----------------------------------------------------------------------------------
 
   @Test
   void everyEventMustRunOnTheLoop() {
-    List<Consumer<NodeController>> events = List.of(
-        NodeController::healthChanged,
-        c -> c.vipChanged(VIP_IDLE),
-        c -> c.vipDecision(hold(1)),
-        c -> c.announceAgain("test"),
-        c -> c.maintenanceChanged(Set.of()),
-        NodeController::enterMaintenance,
-        NodeController::leaveMaintenance,
-        NodeController::stop,
-        c -> c.quiesced(1),
-        c -> c.start(VIP_IDLE));
+    List<Consumer<NodeController>> events =
+        List.of(
+            NodeController::healthChanged,
+            c -> c.vipChanged(VIP_IDLE),
+            c -> c.vipDecision(hold(1)),
+            c -> c.announceAgain("test"),
+            c -> c.maintenanceChanged(Set.of()),
+            NodeController::enterMaintenance,
+            NodeController::leaveMaintenance,
+            NodeController::stop,
+            c -> c.quiesced(1),
+            c -> c.start(VIP_IDLE));
     for (Consumer<NodeController> event : events) {
       assertThatThrownBy(() -> event.accept(controller))
           .isInstanceOf(IllegalStateException.class)

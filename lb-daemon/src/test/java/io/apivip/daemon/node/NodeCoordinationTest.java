@@ -2,7 +2,6 @@ package io.apivip.daemon.node;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.apivip.daemon.transport.Transports;
 import io.apivip.daemon.cluster.Clock;
 import io.apivip.daemon.cluster.ClusterConfig;
 import io.apivip.daemon.cluster.ClusterListener;
@@ -13,6 +12,7 @@ import io.apivip.daemon.cluster.VipDecision;
 import io.apivip.daemon.config.Settings;
 import io.apivip.daemon.proxy.BackendHealth;
 import io.apivip.daemon.proxy.Routing;
+import io.apivip.daemon.transport.Transports;
 import io.apivip.daemon.vip.VipManager;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.channel.EventLoopGroup;
@@ -46,12 +46,15 @@ import org.junit.jupiter.api.Test;
  */
 class NodeCoordinationTest {
 
-  private static final byte[] KEY = "a-test-key-of-at-least-32-bytes-for-the-coordination".getBytes();
+  private static final byte[] KEY =
+      "a-test-key-of-at-least-32-bytes-for-the-coordination".getBytes();
   private static final Duration SETTLE = Duration.ofSeconds(2);
 
   private final List<Node> nodes = new ArrayList<>();
+
   /** "n2 adds", "n1 removes": what the VIP stand-ins did, in order. */
   private final List<String> addresses = new CopyOnWriteArrayList<>();
+
   private EventLoopGroup udp;
 
   /** A loop that records the thread of every check the controller makes. */
@@ -104,45 +107,62 @@ class NodeCoordinationTest {
       this.id = id;
       this.group = Transports.best().newGroup(1, "node-" + id);
       this.loop = new RecordingLoop(Loop.on(group.next()));
-      this.vipThread = Executors.newSingleThreadScheduledExecutor(runnable -> new Thread(runnable, "vip-" + id));
-      this.routing = new Routing(new BackendHealth() {
-        @Override
-        public boolean isUp(Settings.Backend backend) {
-          return !apiserversDown.contains(backend.nodeId());
-        }
+      this.vipThread =
+          Executors.newSingleThreadScheduledExecutor(runnable -> new Thread(runnable, "vip-" + id));
+      this.routing =
+          new Routing(
+              new BackendHealth() {
+                @Override
+                public boolean isUp(Settings.Backend backend) {
+                  return !apiserversDown.contains(backend.nodeId());
+                }
 
-        @Override
-        public void connectFailed(Settings.Backend backend, Throwable cause) {}
-      });
+                @Override
+                public void connectFailed(Settings.Backend backend, Throwable cause) {}
+              });
       this.backends = backends;
       this.service = new NodeService(loop);
     }
 
-    /** Starts the cluster (its listener posting to the service, as in the daemon), then the controller. */
-    void start(ClusterConfig config, Map<String, InetSocketAddress> endpoints, EventLoopGroup udp) throws Exception {
-      ClusterListener recording = new ClusterListener() {
-        final ClusterListener posting = service.clusterListener();
+    /**
+     * Starts the cluster (its listener posting to the service, as in the daemon), then the
+     * controller.
+     */
+    void start(ClusterConfig config, Map<String, InetSocketAddress> endpoints, EventLoopGroup udp)
+        throws Exception {
+      ClusterListener recording =
+          new ClusterListener() {
+            final ClusterListener posting = service.clusterListener();
 
-        @Override
-        public void vipDecision(VipDecision decision) {
-          decisions.add(decision);
-          posting.vipDecision(decision);
-        }
+            @Override
+            public void vipDecision(VipDecision decision) {
+              decisions.add(decision);
+              posting.vipDecision(decision);
+            }
 
-        @Override
-        public void announceAgain(String reason) {
-          posting.announceAgain(reason);
-        }
+            @Override
+            public void announceAgain(String reason) {
+              posting.announceAgain(reason);
+            }
 
-        @Override
-        public void maintenanceChanged(Set<String> nodes) {
-          posting.maintenanceChanged(nodes);
-        }
-      };
-      cluster = ClusterService.start(
-          config, endpoints, Transports.best().datagramChannel(), udp, new SimpleMeterRegistry(), recording, Clock.system());
+            @Override
+            public void maintenanceChanged(Set<String> nodes) {
+              posting.maintenanceChanged(nodes);
+            }
+          };
+      cluster =
+          ClusterService.start(
+              config,
+              endpoints,
+              Transports.best().datagramChannel(),
+              udp,
+              new SimpleMeterRegistry(),
+              recording,
+              Clock.system());
       Parts parts = new Parts(Parts.Cluster.of(cluster), this, this);
-      service.start(new NodeController(service.loop(), parts, routing, backends, SETTLE), () -> new VipManager.Status(false, false, true, "", 0));
+      service.start(
+          new NodeController(service.loop(), parts, routing, backends, SETTLE),
+          () -> new VipManager.Status(false, false, true, "", 0));
     }
 
     /** Waits until the controller has run every event posted so far. */
@@ -163,22 +183,26 @@ class NodeCoordinationTest {
     /** Adds the address a few milliseconds later on the VIP thread, which then posts its status. */
     @Override
     public void hold(String reason, long decision) {
-      vipThread.schedule(() -> {
-        present = true;
-        addresses.add(id + " adds");
-        VipManager.Status status = new VipManager.Status(true, true, true, "", decision);
-        service.vipChanged(status);
-      }, 5, TimeUnit.MILLISECONDS);
+      vipThread.schedule(
+          () -> {
+            present = true;
+            addresses.add(id + " adds");
+            VipManager.Status status = new VipManager.Status(true, true, true, "", decision);
+            service.vipChanged(status);
+          },
+          5,
+          TimeUnit.MILLISECONDS);
     }
 
     @Override
     public void release(String reason) {
-      vipThread.execute(() -> {
-        present = false;
-        addresses.add(id + " removes");
-        VipManager.Status status = new VipManager.Status(false, false, true, "", 0);
-        service.vipChanged(status);
-      });
+      vipThread.execute(
+          () -> {
+            present = false;
+            addresses.add(id + " removes");
+            VipManager.Status status = new VipManager.Status(false, false, true, "", 0);
+            service.vipChanged(status);
+          });
     }
 
     @Override
@@ -233,9 +257,20 @@ class NodeCoordinationTest {
     for (Settings.Node member : members) {
       Node node = new Node(member.id(), backends);
       nodes.add(node);
-      ClusterConfig config = new ClusterConfig(
-          "coordination", member.id(), members, 2, false, Duration.ofSeconds(30), Duration.ofSeconds(3),
-          Duration.ofMillis(100), Duration.ofMillis(500), Duration.ofSeconds(10), KEY, Optional.empty());
+      ClusterConfig config =
+          new ClusterConfig(
+              "coordination",
+              member.id(),
+              members,
+              2,
+              false,
+              Duration.ofSeconds(30),
+              Duration.ofSeconds(3),
+              Duration.ofMillis(100),
+              Duration.ofMillis(500),
+              Duration.ofSeconds(10),
+              KEY,
+              Optional.empty());
       node.start(config, endpoints, udp);
     }
   }
@@ -255,28 +290,34 @@ class NodeCoordinationTest {
   }
 
   @Test
-  void eventsFromManyThreadsAreDecidedOnOneAndAPlannedHandoffMakesBeforeItBreaks() throws Exception {
+  void eventsFromManyThreadsAreDecidedOnOneAndAPlannedHandoffMakesBeforeItBreaks()
+      throws Exception {
     startCluster();
-    await("one node claims the VIP with its address confirmed", () -> nodes.stream().filter(Node::claimsTheVip).count() == 1);
+    await(
+        "one node claims the VIP with its address confirmed",
+        () -> nodes.stream().filter(Node::claimsTheVip).count() == 1);
     Node old = holder();
 
     // Health flaps on every node from four threads at once, then every apiserver is up again.
     CountDownLatch storm = new CountDownLatch(4);
     for (int t = 0; t < 4; t++) {
-      new Thread(() -> {
-        ThreadLocalRandom random = ThreadLocalRandom.current();
-        for (int i = 0; i < 200; i++) {
-          Node node = nodes.get(random.nextInt(nodes.size()));
-          String apiserver = "n" + (1 + random.nextInt(3));
-          if (random.nextBoolean()) {
-            node.apiserversDown.add(apiserver);
-          } else {
-            node.apiserversDown.remove(apiserver);
-          }
-          node.service.healthChanged();
-        }
-        storm.countDown();
-      }, "health-" + t).start();
+      new Thread(
+              () -> {
+                ThreadLocalRandom random = ThreadLocalRandom.current();
+                for (int i = 0; i < 200; i++) {
+                  Node node = nodes.get(random.nextInt(nodes.size()));
+                  String apiserver = "n" + (1 + random.nextInt(3));
+                  if (random.nextBoolean()) {
+                    node.apiserversDown.add(apiserver);
+                  } else {
+                    node.apiserversDown.remove(apiserver);
+                  }
+                  node.service.healthChanged();
+                }
+                storm.countDown();
+              },
+              "health-" + t)
+          .start();
     }
     assertThat(storm.await(10, TimeUnit.SECONDS)).isTrue();
     for (Node node : nodes) {
@@ -284,20 +325,27 @@ class NodeCoordinationTest {
       node.service.healthChanged();
       node.settled();
     }
-    await("every node is eligible again, as the cluster sees it", () -> nodes.stream().allMatch(node -> node.self().eligible()));
+    await(
+        "every node is eligible again, as the cluster sees it",
+        () -> nodes.stream().allMatch(node -> node.self().eligible()));
     assertThat(nodes).allSatisfy(node -> assertThat(node.service.state().eligible()).isTrue());
     assertThat(holder()).as("a flap shorter than the settle time moves nothing").isSameAs(old);
 
     // A planned handoff: the holder quiesces, then the cluster moves the VIP make before break.
     addresses.clear();
     old.service.enterMaintenance();
-    await("another node claims the VIP", () -> nodes.stream().anyMatch(node -> node != old && node.claimsTheVip()));
+    await(
+        "another node claims the VIP",
+        () -> nodes.stream().anyMatch(node -> node != old && node.claimsTheVip()));
     await("the old holder released it", () -> !old.present);
     Node successor = holder();
     assertThat(old.gateClosed).as("the old holder's VIP gate stays closed").isTrue();
-    assertThat(old.decisions.get(old.decisions.size() - 1).reason()).isEqualTo(Election.Reason.HANDED_OVER);
+    assertThat(old.decisions.get(old.decisions.size() - 1).reason())
+        .isEqualTo(Election.Reason.HANDED_OVER);
     assertThat(addresses).containsExactly(successor.id + " adds", old.id + " removes");
-    await("every peer routes around the old holder", () -> nodes.stream().allMatch(node -> node.routing.maintenance().equals(Set.of(old.id))));
+    await(
+        "every peer routes around the old holder",
+        () -> nodes.stream().allMatch(node -> node.routing.maintenance().equals(Set.of(old.id))));
 
     // Resume: the node serves again, and its gate is open.
     old.service.leaveMaintenance();
@@ -314,8 +362,10 @@ class NodeCoordinationTest {
 
     for (Node node : nodes) {
       node.settled();
-      assertThat(node.loop.threads).as("the threads that ran " + node.id + "'s controller")
-          .singleElement().satisfies(thread -> assertThat(thread).startsWith("node-" + node.id + "-"));
+      assertThat(node.loop.threads)
+          .as("the threads that ran " + node.id + "'s controller")
+          .singleElement()
+          .satisfies(thread -> assertThat(thread).startsWith("node-" + node.id + "-"));
     }
   }
 }

@@ -40,30 +40,97 @@ class BackendChooserTest {
   static Stream<Arguments> cases() {
     return Stream.of(
         // policy, ticket, attempts, pool, expected order
-        Arguments.of(Policy.ROUND_ROBIN, 0, 3, List.of(up(N1, 0), up(N2, 0), up(N3, 0)), List.of(N1, N2, N3)),
-        Arguments.of(Policy.ROUND_ROBIN, 1, 3, List.of(up(N1, 0), up(N2, 0), up(N3, 0)), List.of(N2, N3, N1)),
-        Arguments.of(Policy.ROUND_ROBIN, 5, 3, List.of(up(N1, 0), up(N2, 0), up(N3, 0)), List.of(N3, N1, N2)),
-        Arguments.of(Policy.ROUND_ROBIN, 0, 3, List.of(up(N1, 9), up(N2, 0), up(N3, 0)), List.of(N1, N2, N3)),
-        Arguments.of(Policy.ROUND_ROBIN, 1, 3, List.of(up(N1, 0), down(N2, 0), up(N3, 0)), List.of(N3, N1)),
-        Arguments.of(Policy.ROUND_ROBIN, 0, 1, List.of(up(N1, 0), up(N2, 0), up(N3, 0)), List.of(N1)),
-        Arguments.of(Policy.LEAST_CONNECTIONS, 0, 3, List.of(up(N1, 5), up(N2, 1), up(N3, 3)), List.of(N2, N3, N1)),
-        Arguments.of(Policy.LEAST_CONNECTIONS, 7, 3, List.of(up(N1, 5), up(N2, 1), up(N3, 3)), List.of(N2, N3, N1)),
-        Arguments.of(Policy.LEAST_CONNECTIONS, 0, 3, List.of(up(N1, 2), up(N2, 2), up(N3, 2)), List.of(N1, N2, N3)),
-        Arguments.of(Policy.LEAST_CONNECTIONS, 1, 3, List.of(up(N1, 2), up(N2, 2), up(N3, 2)), List.of(N2, N3, N1)),
-        Arguments.of(Policy.LEAST_CONNECTIONS, 2, 3, List.of(up(N1, 2), up(N2, 2), up(N3, 9)), List.of(N1, N2, N3)),
-        Arguments.of(Policy.LEAST_CONNECTIONS, 0, 2, List.of(down(N1, 0), up(N2, 4), up(N3, 3)), List.of(N3, N2)),
-        Arguments.of(Policy.LEAST_CONNECTIONS, 0, 1, List.of(up(N1, 5), up(N2, 1), up(N3, 3)), List.of(N2)),
-        // local-first: n1 is this node's; it leads while routable, however loaded, the rest by least connections
-        Arguments.of(Policy.LOCAL_FIRST, 0, 3, List.of(up(N1, 50), up(N2, 1), up(N3, 0)), List.of(N1, N3, N2)),
-        Arguments.of(Policy.LOCAL_FIRST, 1, 3, List.of(up(N2, 1), up(N3, 0), up(N1, 50)), List.of(N1, N3, N2)),
-        Arguments.of(Policy.LOCAL_FIRST, 0, 3, List.of(down(N1, 0), up(N2, 1), up(N3, 0)), List.of(N3, N2)),
-        Arguments.of(Policy.LOCAL_FIRST, 0, 1, List.of(down(N1, 0), up(N2, 1), up(N3, 0)), List.of(N3)),
+        Arguments.of(
+            Policy.ROUND_ROBIN,
+            0,
+            3,
+            List.of(up(N1, 0), up(N2, 0), up(N3, 0)),
+            List.of(N1, N2, N3)),
+        Arguments.of(
+            Policy.ROUND_ROBIN,
+            1,
+            3,
+            List.of(up(N1, 0), up(N2, 0), up(N3, 0)),
+            List.of(N2, N3, N1)),
+        Arguments.of(
+            Policy.ROUND_ROBIN,
+            5,
+            3,
+            List.of(up(N1, 0), up(N2, 0), up(N3, 0)),
+            List.of(N3, N1, N2)),
+        Arguments.of(
+            Policy.ROUND_ROBIN,
+            0,
+            3,
+            List.of(up(N1, 9), up(N2, 0), up(N3, 0)),
+            List.of(N1, N2, N3)),
+        Arguments.of(
+            Policy.ROUND_ROBIN, 1, 3, List.of(up(N1, 0), down(N2, 0), up(N3, 0)), List.of(N3, N1)),
+        Arguments.of(
+            Policy.ROUND_ROBIN, 0, 1, List.of(up(N1, 0), up(N2, 0), up(N3, 0)), List.of(N1)),
+        Arguments.of(
+            Policy.LEAST_CONNECTIONS,
+            0,
+            3,
+            List.of(up(N1, 5), up(N2, 1), up(N3, 3)),
+            List.of(N2, N3, N1)),
+        Arguments.of(
+            Policy.LEAST_CONNECTIONS,
+            7,
+            3,
+            List.of(up(N1, 5), up(N2, 1), up(N3, 3)),
+            List.of(N2, N3, N1)),
+        Arguments.of(
+            Policy.LEAST_CONNECTIONS,
+            0,
+            3,
+            List.of(up(N1, 2), up(N2, 2), up(N3, 2)),
+            List.of(N1, N2, N3)),
+        Arguments.of(
+            Policy.LEAST_CONNECTIONS,
+            1,
+            3,
+            List.of(up(N1, 2), up(N2, 2), up(N3, 2)),
+            List.of(N2, N3, N1)),
+        Arguments.of(
+            Policy.LEAST_CONNECTIONS,
+            2,
+            3,
+            List.of(up(N1, 2), up(N2, 2), up(N3, 9)),
+            List.of(N1, N2, N3)),
+        Arguments.of(
+            Policy.LEAST_CONNECTIONS,
+            0,
+            2,
+            List.of(down(N1, 0), up(N2, 4), up(N3, 3)),
+            List.of(N3, N2)),
+        Arguments.of(
+            Policy.LEAST_CONNECTIONS, 0, 1, List.of(up(N1, 5), up(N2, 1), up(N3, 3)), List.of(N2)),
+        // local-first: n1 is this node's; it leads while routable, however loaded, the rest by
+        // least connections
+        Arguments.of(
+            Policy.LOCAL_FIRST,
+            0,
+            3,
+            List.of(up(N1, 50), up(N2, 1), up(N3, 0)),
+            List.of(N1, N3, N2)),
+        Arguments.of(
+            Policy.LOCAL_FIRST,
+            1,
+            3,
+            List.of(up(N2, 1), up(N3, 0), up(N1, 50)),
+            List.of(N1, N3, N2)),
+        Arguments.of(
+            Policy.LOCAL_FIRST, 0, 3, List.of(down(N1, 0), up(N2, 1), up(N3, 0)), List.of(N3, N2)),
+        Arguments.of(
+            Policy.LOCAL_FIRST, 0, 1, List.of(down(N1, 0), up(N2, 1), up(N3, 0)), List.of(N3)),
         Arguments.of(Policy.LOCAL_FIRST, 0, 1, List.of(up(N1, 9), up(N2, 0)), List.of(N1)));
   }
 
   @ParameterizedTest(name = "{0} ticket {1} attempts {2}: {3} -> {4}")
   @MethodSource("cases")
-  void ordersTheRoutableBackends(Policy policy, long ticket, int attempts, List<Candidate> pool, List<Backend> expected) {
+  void ordersTheRoutableBackends(
+      Policy policy, long ticket, int attempts, List<Candidate> pool, List<Backend> expected) {
     assertThat(BackendChooser.order(policy, pool, "n1", ticket, attempts)).isEqualTo(expected);
   }
 
@@ -94,7 +161,8 @@ class BackendChooserTest {
   void anApiserverOnNoNodeIsNeverLocal() {
     Backend external = new Backend("", new InetSocketAddress("192.0.2.50", 16443));
     List<Candidate> pool = List.of(up(N2, 0), up(external, 5));
-    assertThat(BackendChooser.order(Policy.LOCAL_FIRST, pool, "", 0, 3)).containsExactly(N2, external);
+    assertThat(BackendChooser.order(Policy.LOCAL_FIRST, pool, "", 0, 3))
+        .containsExactly(N2, external);
   }
 
   @Test

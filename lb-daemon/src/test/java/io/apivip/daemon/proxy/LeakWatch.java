@@ -10,13 +10,14 @@ import java.util.List;
 import org.slf4j.LoggerFactory;
 
 /**
- * Records the leak reports of Netty's leak detector (PARANOID in tests), which it only logs. A report
- * appears once a leaked buffer has been garbage collected and a later buffer is allocated, so
- * {@link #reports} collects garbage and allocates before it reads them.
+ * Records the leak reports of Netty's leak detector (PARANOID in tests), which it only logs. A
+ * report appears once a leaked buffer has been garbage collected and a later buffer is allocated,
+ * so {@link #reports} collects garbage and allocates before it reads them.
  */
 final class LeakWatch implements AutoCloseable {
 
-  private final Logger detectorLogger = (Logger) LoggerFactory.getLogger(ResourceLeakDetector.class);
+  private final Logger detectorLogger =
+      (Logger) LoggerFactory.getLogger(ResourceLeakDetector.class);
   private final ListAppender<ILoggingEvent> appender = new ListAppender<>();
 
   LeakWatch() {
@@ -24,7 +25,9 @@ final class LeakWatch implements AutoCloseable {
     detectorLogger.addAppender(appender);
   }
 
-  /** The leak reports logged so far, after giving the detector a few chances to find leaked buffers. */
+  /**
+   * The leak reports logged so far, after giving the detector a few chances to find leaked buffers.
+   */
   List<String> reports() throws InterruptedException {
     for (int round = 0; round < 5; round++) {
       System.gc();
@@ -37,7 +40,10 @@ final class LeakWatch implements AutoCloseable {
       }
     }
     synchronized (appender) {
-      return appender.list.stream().map(ILoggingEvent::getFormattedMessage).filter(message -> message.contains("LEAK")).toList();
+      return appender.list.stream()
+          .map(ILoggingEvent::getFormattedMessage)
+          .filter(message -> message.contains("LEAK"))
+          .toList();
     }
   }
 

@@ -22,17 +22,37 @@ import org.junit.jupiter.api.Test;
  */
 class ListenersAdmissionTest extends ProxyFixture {
 
-  static Settings.Limits limits(int perSource, int reserve, Duration firstByte, Duration halfClose) {
-    return new Settings.Limits(perSource, reserve, firstByte, halfClose, Duration.ofSeconds(5), Duration.ofSeconds(2), 3, 1 << 20, 1L << 30);
+  static Settings.Limits limits(
+      int perSource, int reserve, Duration firstByte, Duration halfClose) {
+    return new Settings.Limits(
+        perSource,
+        reserve,
+        firstByte,
+        halfClose,
+        Duration.ofSeconds(5),
+        Duration.ofSeconds(2),
+        3,
+        1 << 20,
+        1L << 30);
   }
 
   static Settings.Proxy settings(int maxConnections, Settings.Limits limits) {
-    return new Settings.Proxy(List.of(vipListener(), listener(Policy.LOCAL_FIRST)), Duration.ofSeconds(1), 3, maxConnections,
-        Duration.ZERO, Duration.ZERO, limits);
+    return new Settings.Proxy(
+        List.of(vipListener(), listener(Policy.LOCAL_FIRST)),
+        Duration.ofSeconds(1),
+        3,
+        maxConnections,
+        Duration.ZERO,
+        Duration.ZERO,
+        limits);
   }
 
   double outcome(String outcome) {
-    return registry.get(ProxyMetrics.CONNECTIONS).tags("backend", ProxyMetrics.NO_BACKEND_TAG, "outcome", outcome).counter().count();
+    return registry
+        .get(ProxyMetrics.CONNECTIONS)
+        .tags("backend", ProxyMetrics.NO_BACKEND_TAG, "outcome", outcome)
+        .counter()
+        .count();
   }
 
   List<Socket> open(int listener, int count) throws IOException {
@@ -62,7 +82,9 @@ class ListenersAdmissionTest extends ProxyFixture {
     assertEcho(three.get(0), "the first three still work");
 
     three.get(2).close();
-    awaitTrue(() -> registry.get(ProxyMetrics.SOURCES_LIMITED).gauge().value() == 0, "the source below its limit again");
+    awaitTrue(
+        () -> registry.get(ProxyMetrics.SOURCES_LIMITED).gauge().value() == 0,
+        "the source below its limit again");
     open(0, 1);
     assertThat(health.connectFailures).as("a full proxy blames no apiserver").isEmpty();
   }
@@ -87,11 +109,16 @@ class ListenersAdmissionTest extends ProxyFixture {
   }
 
   @Test
-  void aClientThatSendsNothingIsClosedAfterTheFirstByteTimeoutAndOneThatSendsIsNot() throws Exception {
+  void aClientThatSendsNothingIsClosedAfterTheFirstByteTimeoutAndOneThatSendsIsNot()
+      throws Exception {
     TestBackend apiserver = backend("n1", TestBackend.ECHO);
-    start(settings(100, limits(0, 0, Duration.ofMillis(300), Duration.ZERO)), "n1", apiserver.backend());
+    start(
+        settings(100, limits(0, 0, Duration.ofMillis(300), Duration.ZERO)),
+        "n1",
+        apiserver.backend());
 
-    try (Socket silent = connect(0); Socket talking = connect(0)) {
+    try (Socket silent = connect(0);
+        Socket talking = connect(0)) {
       assertEcho(talking, "ClientHello");
       long start = System.nanoTime();
       assertThat(silent.getInputStream().read()).isEqualTo(-1);
@@ -102,39 +129,48 @@ class ListenersAdmissionTest extends ProxyFixture {
     assertThat(outcome(ProxyMetrics.OUTCOME_FIRST_BYTE_TIMEOUT)).isEqualTo(1);
   }
 
-  /** An apiserver that reads the request to its end and then keeps its side open, sending nothing. */
-  static final TestBackend.Session NEVER_ENDS = socket -> {
-    InputStream in = socket.getInputStream();
-    OutputStream out = socket.getOutputStream();
-    byte[] buffer = new byte[4096];
-    for (int n; (n = in.read(buffer)) >= 0; ) {
-      out.write(buffer, 0, n);
-    }
-    try {
-      Thread.sleep(20_000);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-  };
+  /**
+   * An apiserver that reads the request to its end and then keeps its side open, sending nothing.
+   */
+  static final TestBackend.Session NEVER_ENDS =
+      socket -> {
+        InputStream in = socket.getInputStream();
+        OutputStream out = socket.getOutputStream();
+        byte[] buffer = new byte[4096];
+        for (int n; (n = in.read(buffer)) >= 0; ) {
+          out.write(buffer, 0, n);
+        }
+        try {
+          Thread.sleep(20_000);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      };
 
   @Test
   void aConnectionHalfClosedForTheTimeoutIsClosed() throws Exception {
     TestBackend apiserver = backend("n1", NEVER_ENDS);
-    start(settings(100, limits(0, 0, Duration.ZERO, Duration.ofMillis(500))), "n1", apiserver.backend());
+    start(
+        settings(100, limits(0, 0, Duration.ZERO, Duration.ofMillis(500))),
+        "n1",
+        apiserver.backend());
 
     try (Socket client = connect(0)) {
       assertEcho(client, "request");
       client.shutdownOutput();
       long start = System.nanoTime();
       assertThat(client.getInputStream().read()).isEqualTo(-1);
-      assertThat(Duration.ofNanos(System.nanoTime() - start)).isBetween(Duration.ofMillis(300), Duration.ofSeconds(4));
+      assertThat(Duration.ofNanos(System.nanoTime() - start))
+          .isBetween(Duration.ofMillis(300), Duration.ofSeconds(4));
     }
-    awaitTrue(() -> registry.get(ProxyMetrics.HALF_CLOSE_TIMEOUTS).counter().count() == 1, "the timeout counted");
+    awaitTrue(
+        () -> registry.get(ProxyMetrics.HALF_CLOSE_TIMEOUTS).counter().count() == 1,
+        "the timeout counted");
   }
 
   /**
-   * Keepalive on both sides with the configured timing (5 s here) instead of the kernel's two hours:
-   * the kernel's TCP table shows the keepalive timer due within seconds.
+   * Keepalive on both sides with the configured timing (5 s here) instead of the kernel's two
+   * hours: the kernel's TCP table shows the keepalive timer due within seconds.
    */
   @Test
   void bothSidesKeepAliveWithTheConfiguredTiming() throws Exception {
@@ -145,20 +181,35 @@ class ListenersAdmissionTest extends ProxyFixture {
       assertEcho(client, "watch");
       int listenerPort = proxy.boundAddresses().get(0).getPort();
       int apiserverPort = apiserver.backend().address().getPort();
-      awaitTrue(() -> keepAliveDueInSeconds(listenerPort, client.getLocalPort()).filter(due -> due <= 5).isPresent(), "client side due in 5 s");
-      awaitTrue(() -> keepAliveDueInSeconds(0, apiserverPort).filter(due -> due <= 5).isPresent(), "apiserver side due in 5 s");
+      awaitTrue(
+          () ->
+              keepAliveDueInSeconds(listenerPort, client.getLocalPort())
+                  .filter(due -> due <= 5)
+                  .isPresent(),
+          "client side due in 5 s");
+      awaitTrue(
+          () -> keepAliveDueInSeconds(0, apiserverPort).filter(due -> due <= 5).isPresent(),
+          "apiserver side due in 5 s");
     }
   }
 
-  /** When the keepalive timer of the established socket from localPort (any: 0) to remotePort fires, in seconds (USER_HZ 100). */
+  /**
+   * When the keepalive timer of the established socket from localPort (any: 0) to remotePort fires,
+   * in seconds (USER_HZ 100).
+   */
   static java.util.Optional<Double> keepAliveDueInSeconds(int localPort, int remotePort) {
     try {
-      for (String line : Files.readAllLines(Path.of("/proc/net/tcp")).subList(1, Files.readAllLines(Path.of("/proc/net/tcp")).size())) {
+      for (String line :
+          Files.readAllLines(Path.of("/proc/net/tcp"))
+              .subList(1, Files.readAllLines(Path.of("/proc/net/tcp")).size())) {
         String[] fields = line.trim().split("\\s+");
         int local = Integer.parseInt(fields[1].substring(fields[1].indexOf(':') + 1), 16);
         int remote = Integer.parseInt(fields[2].substring(fields[2].indexOf(':') + 1), 16);
         String[] timer = fields[5].split(":");
-        if (fields[3].equals("01") && remote == remotePort && (localPort == 0 || local == localPort) && Integer.parseInt(timer[0], 16) == 2) {
+        if (fields[3].equals("01")
+            && remote == remotePort
+            && (localPort == 0 || local == localPort)
+            && Integer.parseInt(timer[0], 16) == 2) {
           return java.util.Optional.of(Long.parseLong(timer[1], 16) / 100.0);
         }
       }

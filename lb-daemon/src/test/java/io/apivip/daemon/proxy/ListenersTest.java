@@ -3,11 +3,11 @@ package io.apivip.daemon.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.apivip.daemon.transport.Transports;
 import io.apivip.daemon.config.Settings;
 import io.apivip.daemon.config.Settings.Backend;
 import io.apivip.daemon.config.Settings.Listener;
 import io.apivip.daemon.config.Settings.Policy;
+import io.apivip.daemon.transport.Transports;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -38,12 +38,15 @@ class ListenersTest extends ProxyFixture {
   void bothDefaultListenersRelayAndTheNodeLocalOnePrefersTheLocalApiserver() throws Exception {
     TestBackend local = backend("n1", TestBackend.ECHO);
     TestBackend remote = backend("n2", TestBackend.ECHO);
-    // The defaults: the VIP (least connections) and 127.0.0.1 (local first); 127.0.0.2 stands in for the VIP.
+    // The defaults: the VIP (least connections) and 127.0.0.1 (local first); 127.0.0.2 stands in
+    // for the VIP.
     Listener vip = vipListener();
-    Listener nodeLocal = new Listener(new InetSocketAddress("127.0.0.1", 0), false, Policy.LOCAL_FIRST);
+    Listener nodeLocal =
+        new Listener(new InetSocketAddress("127.0.0.1", 0), false, Policy.LOCAL_FIRST);
     start(settings(List.of(vip, nodeLocal)), "n1", local.backend(), remote.backend());
 
-    assertThat(proxy.boundAddresses()).extracting(address -> address.getAddress().getHostAddress())
+    assertThat(proxy.boundAddresses())
+        .extracting(address -> address.getAddress().getHostAddress())
         .containsExactly("127.0.0.2", "127.0.0.1");
     try (Socket viaLocal = connect(1)) {
       assertEcho(viaLocal, "kubelet");
@@ -56,8 +59,11 @@ class ListenersTest extends ProxyFixture {
 
       ProxyStatus status = proxy.status();
       assertThat(status.clients()).isEqualTo(2);
-      assertThat(status.listeners()).extracting(ProxyStatus.ListenerStatus::onVip).containsExactly(true, false);
-      assertThat(status.listeners()).extracting(ProxyStatus.ListenerStatus::policy)
+      assertThat(status.listeners())
+          .extracting(ProxyStatus.ListenerStatus::onVip)
+          .containsExactly(true, false);
+      assertThat(status.listeners())
+          .extracting(ProxyStatus.ListenerStatus::policy)
           .containsExactly("least-connections", "local-first");
       assertThat(status.listeners().get(0).boundTo()).startsWith("127.0.0.2:");
       assertThat(activeByNode(status.listeners().get(0))).containsExactly(0, 1);
@@ -66,7 +72,8 @@ class ListenersTest extends ProxyFixture {
   }
 
   @Test
-  void nodeLocalListenerFallsBackWhenTheLocalApiserverIsDownAndReturnsWhenItIsUp() throws Exception {
+  void nodeLocalListenerFallsBackWhenTheLocalApiserverIsDownAndReturnsWhenItIsUp()
+      throws Exception {
     TestBackend local = backend("n1", TestBackend.ECHO);
     TestBackend remote = backend("n2", TestBackend.ECHO);
     start(settings(List.of(listener(Policy.LOCAL_FIRST))), "n1", remote.backend(), local.backend());
@@ -85,7 +92,8 @@ class ListenersTest extends ProxyFixture {
   }
 
   @Test
-  void nodeLocalListenerFallsBackWhenTheLocalApiserverRefusesBeforeHealthNoticed() throws Exception {
+  void nodeLocalListenerFallsBackWhenTheLocalApiserverRefusesBeforeHealthNoticed()
+      throws Exception {
     Backend deadLocal = TestBackend.refusing("n1");
     TestBackend remote = backend("n2", TestBackend.ECHO);
     start(settings(List.of(listener(Policy.LOCAL_FIRST))), "n1", deadLocal, remote.backend());
@@ -96,38 +104,66 @@ class ListenersTest extends ProxyFixture {
   }
 
   @ParameterizedTest
-  @EnumSource(value = Transports.Kind.class, names = {"EPOLL", "IO_URING"})
+  @EnumSource(
+      value = Transports.Kind.class,
+      names = {"EPOLL", "IO_URING"})
   void vipListenerBindsAnAddressNotYetOnAnyInterface(Transports.Kind kind) throws Exception {
     Transports transports = Transports.of(kind);
     InetAddress notLocal = addressOnNoInterface();
     TestBackend apiserver = backend("n1", TestBackend.ECHO);
-    Listener plain = new Listener(new InetSocketAddress(notLocal, 0), false, Policy.LEAST_CONNECTIONS);
-    TcpProxy withoutFreeBind = new TcpProxy(
-        settings(List.of(plain)), List.of(apiserver.backend()), "n1", routing, transports, LOOPS.get(kind), new SimpleMeterRegistry());
-    assertThatThrownBy(withoutFreeBind::start).isInstanceOf(IOException.class).hasMessageContaining(notLocal.getHostAddress());
+    Listener plain =
+        new Listener(new InetSocketAddress(notLocal, 0), false, Policy.LEAST_CONNECTIONS);
+    TcpProxy withoutFreeBind =
+        new TcpProxy(
+            settings(List.of(plain)),
+            List.of(apiserver.backend()),
+            "n1",
+            routing,
+            transports,
+            LOOPS.get(kind),
+            new SimpleMeterRegistry());
+    assertThatThrownBy(withoutFreeBind::start)
+        .isInstanceOf(IOException.class)
+        .hasMessageContaining(notLocal.getHostAddress());
     withoutFreeBind.closeGracefully().get(SOON.toSeconds(), TimeUnit.SECONDS);
 
     // Only bound, never sent to: no traffic leaves loopback.
     Listener vip = new Listener(new InetSocketAddress(notLocal, 0), true, Policy.LEAST_CONNECTIONS);
-    proxy = newProxy(settings(List.of(vip)), "n1", transports, LOOPS.get(kind), apiserver.backend());
+    proxy =
+        newProxy(settings(List.of(vip)), "n1", transports, LOOPS.get(kind), apiserver.backend());
     proxy.start();
     assertThat(proxy.boundAddresses().get(0).getAddress()).isEqualTo(notLocal);
-    assertThat(proxy.status().listeners().get(0).boundTo()).startsWith(notLocal.getHostAddress() + ":");
+    assertThat(proxy.status().listeners().get(0).boundTo())
+        .startsWith(notLocal.getHostAddress() + ":");
   }
 
-  /** One socket per event loop shares the port (SO_REUSEPORT), yet a second proxy must not join them. */
+  /**
+   * One socket per event loop shares the port (SO_REUSEPORT), yet a second proxy must not join
+   * them.
+   */
   @ParameterizedTest
-  @EnumSource(value = Transports.Kind.class, names = {"EPOLL", "IO_URING", "NIO"})
+  @EnumSource(
+      value = Transports.Kind.class,
+      names = {"EPOLL", "IO_URING", "NIO"})
   void aSecondProxyCannotListenWhereTheFirstDoes(Transports.Kind kind) throws Exception {
     TestBackend apiserver = backend("n1", TestBackend.ECHO);
     Transports transports = Transports.of(kind);
-    proxy = newProxy(settings(List.of(listener(Policy.LEAST_CONNECTIONS))), "n1", transports, LOOPS.get(kind), apiserver.backend());
+    proxy =
+        newProxy(
+            settings(List.of(listener(Policy.LEAST_CONNECTIONS))),
+            "n1",
+            transports,
+            LOOPS.get(kind),
+            apiserver.backend());
     proxy.start();
     InetSocketAddress taken = proxy.boundAddresses().get(0);
 
     Listener same = new Listener(taken, false, Policy.LEAST_CONNECTIONS);
-    TcpProxy second = newProxy(settings(List.of(same)), "n1", transports, LOOPS.get(kind), apiserver.backend());
-    assertThatThrownBy(second::start).isInstanceOf(IOException.class).hasMessageContaining("cannot listen on 127.0.0.1:" + taken.getPort());
+    TcpProxy second =
+        newProxy(settings(List.of(same)), "n1", transports, LOOPS.get(kind), apiserver.backend());
+    assertThatThrownBy(second::start)
+        .isInstanceOf(IOException.class)
+        .hasMessageContaining("cannot listen on 127.0.0.1:" + taken.getPort());
     second.closeGracefully().get(SOON.toSeconds(), TimeUnit.SECONDS);
 
     exchangeOnce(4);
@@ -136,21 +172,29 @@ class ListenersTest extends ProxyFixture {
 
   @Test
   void vipListenerFallsBackToTheWildcardWithoutFreeBind() {
-    Listener vip4 = new Listener(new InetSocketAddress("192.0.2.100", 6443), true, Policy.LEAST_CONNECTIONS);
-    Listener vip6 = new Listener(new InetSocketAddress("2001:db8::100", 6443), true, Policy.LEAST_CONNECTIONS);
-    Listener plain = new Listener(new InetSocketAddress("127.0.0.1", 6443), false, Policy.LOCAL_FIRST);
+    Listener vip4 =
+        new Listener(new InetSocketAddress("192.0.2.100", 6443), true, Policy.LEAST_CONNECTIONS);
+    Listener vip6 =
+        new Listener(new InetSocketAddress("2001:db8::100", 6443), true, Policy.LEAST_CONNECTIONS);
+    Listener plain =
+        new Listener(new InetSocketAddress("127.0.0.1", 6443), false, Policy.LOCAL_FIRST);
 
-    assertThat(Listeners.bindPlan(vip4, true)).isEqualTo(new Listeners.BindPlan(vip4.address(), true));
-    assertThat(Listeners.bindPlan(vip4, false)).isEqualTo(new Listeners.BindPlan(new InetSocketAddress("0.0.0.0", 6443), false));
-    assertThat(Listeners.bindPlan(vip6, false)).isEqualTo(new Listeners.BindPlan(new InetSocketAddress("::", 6443), false));
-    assertThat(Listeners.bindPlan(plain, true)).isEqualTo(new Listeners.BindPlan(plain.address(), false));
-    assertThat(Listeners.bindPlan(plain, false)).isEqualTo(new Listeners.BindPlan(plain.address(), false));
+    assertThat(Listeners.bindPlan(vip4, true))
+        .isEqualTo(new Listeners.BindPlan(vip4.address(), true));
+    assertThat(Listeners.bindPlan(vip4, false))
+        .isEqualTo(new Listeners.BindPlan(new InetSocketAddress("0.0.0.0", 6443), false));
+    assertThat(Listeners.bindPlan(vip6, false))
+        .isEqualTo(new Listeners.BindPlan(new InetSocketAddress("::", 6443), false));
+    assertThat(Listeners.bindPlan(plain, true))
+        .isEqualTo(new Listeners.BindPlan(plain.address(), false));
+    assertThat(Listeners.bindPlan(plain, false))
+        .isEqualTo(new Listeners.BindPlan(plain.address(), false));
   }
 
   /**
-   * TCP keepalive on the proxy's sockets to client and apiserver, so that a peer gone without a word
-   * (power loss, a dropped route) does not hold a watch open forever. The client's side inherits it
-   * from the listening socket on the native transports; the kernel's TCP table tells.
+   * TCP keepalive on the proxy's sockets to client and apiserver, so that a peer gone without a
+   * word (power loss, a dropped route) does not hold a watch open forever. The client's side
+   * inherits it from the listening socket on the native transports; the kernel's TCP table tells.
    */
   @ParameterizedTest
   @EnumSource(Relaying.class)
@@ -162,8 +206,12 @@ class ListenersTest extends ProxyFixture {
       assertEcho(client, "watch");
       int listenerPort = proxy.boundAddresses().get(0).getPort();
       int apiserverPort = apiserver.backend().address().getPort();
-      awaitTrue(() -> tcpTimers(listenerPort, client.getLocalPort()).equals(List.of(KEEPALIVE_TIMER)), "keepalive towards the client");
-      awaitTrue(() -> tcpTimers(0, apiserverPort).equals(List.of(KEEPALIVE_TIMER)), "keepalive towards the apiserver");
+      awaitTrue(
+          () -> tcpTimers(listenerPort, client.getLocalPort()).equals(List.of(KEEPALIVE_TIMER)),
+          "keepalive towards the client");
+      awaitTrue(
+          () -> tcpTimers(0, apiserverPort).equals(List.of(KEEPALIVE_TIMER)),
+          "keepalive towards the apiserver");
     }
   }
 
@@ -171,14 +219,16 @@ class ListenersTest extends ProxyFixture {
   static final int KEEPALIVE_TIMER = 2;
 
   /**
-   * The timer column of every established TCP socket of this network namespace from {@code localPort}
-   * (any when 0) to {@code remotePort}, IPv4 and IPv6.
+   * The timer column of every established TCP socket of this network namespace from {@code
+   * localPort} (any when 0) to {@code remotePort}, IPv4 and IPv6.
    */
   static List<Integer> tcpTimers(int localPort, int remotePort) {
     List<Integer> timers = new ArrayList<>();
     for (String table : List.of("/proc/net/tcp", "/proc/net/tcp6")) {
       for (TcpRow row : tcpTable(table)) {
-        if (row.state().equals(TcpRow.ESTABLISHED) && row.remotePort() == remotePort && (localPort == 0 || row.localPort() == localPort)) {
+        if (row.state().equals(TcpRow.ESTABLISHED)
+            && row.remotePort() == remotePort
+            && (localPort == 0 || row.localPort() == localPort)) {
           timers.add(row.timer());
         }
       }
@@ -204,11 +254,12 @@ class ListenersTest extends ProxyFixture {
     for (String line : lines.subList(1, lines.size())) {
       // sl local_address rem_address st tx_queue:rx_queue tr:tm->when ...
       String[] fields = line.trim().split("\\s+");
-      rows.add(new TcpRow(
-          Integer.parseInt(fields[1].substring(fields[1].indexOf(':') + 1), 16),
-          Integer.parseInt(fields[2].substring(fields[2].indexOf(':') + 1), 16),
-          fields[3],
-          Integer.parseInt(fields[5].substring(0, fields[5].indexOf(':')), 16)));
+      rows.add(
+          new TcpRow(
+              Integer.parseInt(fields[1].substring(fields[1].indexOf(':') + 1), 16),
+              Integer.parseInt(fields[2].substring(fields[2].indexOf(':') + 1), 16),
+              fields[3],
+              Integer.parseInt(fields[5].substring(0, fields[5].indexOf(':')), 16)));
     }
     return rows;
   }
@@ -219,12 +270,15 @@ class ListenersTest extends ProxyFixture {
    * connection). io_uring's channel offers no choice of family.
    */
   @ParameterizedTest
-  @EnumSource(value = Relaying.class, names = {"COPY", "NIO"})
+  @EnumSource(
+      value = Relaying.class,
+      names = {"COPY", "NIO"})
   void anIpv4ListenerListensOnIpv4Sockets(Relaying relaying) throws Exception {
     startRelaying(relaying, backend("n1", TestBackend.ECHO));
 
     int port = proxy.boundAddresses().get(0).getPort();
-    Predicate<TcpRow> listening = row -> row.state().equals(TcpRow.LISTEN) && row.localPort() == port;
+    Predicate<TcpRow> listening =
+        row -> row.state().equals(TcpRow.LISTEN) && row.localPort() == port;
     assertThat(tcpTable("/proc/net/tcp").stream().filter(listening)).isNotEmpty();
     assertThat(tcpTable("/proc/net/tcp6").stream().filter(listening)).isEmpty();
   }
@@ -232,15 +286,24 @@ class ListenersTest extends ProxyFixture {
   @Test
   void closesConnectionsBeyondTheLimitAtOnceAndAcceptsAgainBelowIt() throws Exception {
     TestBackend apiserver = backend("n1", TestBackend.ECHO);
-    start(settings(List.of(listener(Policy.LEAST_CONNECTIONS)), 2, Duration.ZERO), "n1", apiserver.backend());
+    start(
+        settings(List.of(listener(Policy.LEAST_CONNECTIONS)), 2, Duration.ZERO),
+        "n1",
+        apiserver.backend());
 
-    try (Socket first = connect(0); Socket second = connect(0)) {
+    try (Socket first = connect(0);
+        Socket second = connect(0)) {
       assertEcho(first, "one");
       assertEcho(second, "two");
       try (Socket third = connect(0)) {
         assertClosedAtOnce(third);
       }
-      assertThat(registry.get(ProxyMetrics.CONNECTIONS).tags("backend", "none", "outcome", "limit").counter().count())
+      assertThat(
+              registry
+                  .get(ProxyMetrics.CONNECTIONS)
+                  .tags("backend", "none", "outcome", "limit")
+                  .counter()
+                  .count())
           .isEqualTo(1);
       assertEcho(first, "one still works");
     }
@@ -270,7 +333,8 @@ class ListenersTest extends ProxyFixture {
       assertThat(n2.accepted()).isEqualTo(3);
       assertEcho(open, "watch still streams");
       assertThat(proxy.status().listeners().get(0).backends())
-          .extracting(ProxyStatus.BackendStatus::maintenance).containsExactly(true, false);
+          .extracting(ProxyStatus.BackendStatus::maintenance)
+          .containsExactly(true, false);
       assertThat(activeByNode(proxy.status().listeners().get(0))).containsExactly(1, 3);
 
       routing.setMaintenance(Set.of());
@@ -284,8 +348,15 @@ class ListenersTest extends ProxyFixture {
   @Test
   void closesAConnectionIdleForTheConfiguredTimeoutButNotABusyOne() throws Exception {
     TestBackend apiserver = backend("n1", TestBackend.ECHO);
-    Settings.Proxy settings = new Settings.Proxy(
-        List.of(listener(Policy.LEAST_CONNECTIONS)), Duration.ofSeconds(1), 3, 100, Duration.ofSeconds(1), Duration.ZERO, Settings.Limits.none());
+    Settings.Proxy settings =
+        new Settings.Proxy(
+            List.of(listener(Policy.LEAST_CONNECTIONS)),
+            Duration.ofSeconds(1),
+            3,
+            100,
+            Duration.ofSeconds(1),
+            Duration.ZERO,
+            Settings.Limits.none());
     start(settings, "n1", apiserver.backend());
 
     try (Socket client = connect(0)) {

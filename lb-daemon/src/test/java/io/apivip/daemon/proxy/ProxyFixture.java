@@ -3,11 +3,11 @@ package io.apivip.daemon.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
-import io.apivip.daemon.transport.Transports;
 import io.apivip.daemon.config.Settings;
 import io.apivip.daemon.config.Settings.Backend;
 import io.apivip.daemon.config.Settings.Listener;
 import io.apivip.daemon.config.Settings.Policy;
+import io.apivip.daemon.transport.Transports;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.channel.EventLoopGroup;
 import java.io.IOException;
@@ -21,9 +21,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
+import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
-import java.util.EnumMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
@@ -57,6 +57,7 @@ abstract class ProxyFixture {
 
   /** One event loop group per transport, for each test class. */
   static final Map<Transports.Kind, EventLoopGroup> LOOPS = new EnumMap<>(Transports.Kind.class);
+
   static EventLoopGroup bestLoops;
 
   final FakeHealth health = new FakeHealth();
@@ -70,7 +71,9 @@ abstract class ProxyFixture {
   @BeforeAll
   static void eventLoops() {
     for (Transports.Kind kind : Transports.Kind.values()) {
-      assertThat(kind.available()).as(kind.configName() + " transport available on this Linux machine").isTrue();
+      assertThat(kind.available())
+          .as(kind.configName() + " transport available on this Linux machine")
+          .isTrue();
       LOOPS.put(kind, Transports.of(kind).newGroup(2, "proxy-test-" + kind.configName()));
     }
     bestLoops = LOOPS.get(Transports.best().kind());
@@ -78,7 +81,9 @@ abstract class ProxyFixture {
 
   @AfterAll
   static void stopEventLoops() {
-    LOOPS.values().forEach(loops -> loops.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly());
+    LOOPS
+        .values()
+        .forEach(loops -> loops.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly());
   }
 
   @BeforeEach
@@ -97,7 +102,9 @@ abstract class ProxyFixture {
         resources.pop().close();
       }
       assertThat(leaks.reports()).as("Netty leak reports").isEmpty();
-      awaitTrue(() -> openDescriptors() <= descriptorsBefore, "file descriptors back to " + descriptorsBefore);
+      awaitTrue(
+          () -> openDescriptors() <= descriptorsBefore,
+          "file descriptors back to " + descriptorsBefore);
     } finally {
       leaks.close();
     }
@@ -107,7 +114,10 @@ abstract class ProxyFixture {
     return new Listener(new InetSocketAddress("127.0.0.1", 0), false, policy);
   }
 
-  /** The VIP listener as configured by default (least connections), with 127.0.0.2 standing in for the VIP. */
+  /**
+   * The VIP listener as configured by default (least connections), with 127.0.0.2 standing in for
+   * the VIP.
+   */
   static Listener vipListener() {
     return new Listener(new InetSocketAddress("127.0.0.2", 0), true, Policy.LEAST_CONNECTIONS);
   }
@@ -116,11 +126,24 @@ abstract class ProxyFixture {
     return settings(listeners, 100, Duration.ZERO);
   }
 
-  static Settings.Proxy settings(List<Listener> listeners, int maxConnections, Duration drainGrace) {
-    return new Settings.Proxy(listeners, Duration.ofSeconds(1), 3, maxConnections, Duration.ZERO, drainGrace, Settings.Limits.none());
+  static Settings.Proxy settings(
+      List<Listener> listeners, int maxConnections, Duration drainGrace) {
+    return new Settings.Proxy(
+        listeners,
+        Duration.ofSeconds(1),
+        3,
+        maxConnections,
+        Duration.ZERO,
+        drainGrace,
+        Settings.Limits.none());
   }
 
-  TcpProxy newProxy(Settings.Proxy settings, String nodeId, Transports transports, EventLoopGroup loops, Backend... backends) {
+  TcpProxy newProxy(
+      Settings.Proxy settings,
+      String nodeId,
+      Transports transports,
+      EventLoopGroup loops,
+      Backend... backends) {
     return new TcpProxy(settings, List.of(backends), nodeId, routing, transports, loops, registry);
   }
 
@@ -130,8 +153,15 @@ abstract class ProxyFixture {
   }
 
   void startRelaying(Relaying relaying, TestBackend apiserver) throws IOException {
-    Settings.Proxy settings = settings(List.of(listener(Policy.LEAST_CONNECTIONS)), 100, Duration.ZERO);
-    proxy = newProxy(settings, "n1", Transports.of(relaying.transport), LOOPS.get(relaying.transport), apiserver.backend());
+    Settings.Proxy settings =
+        settings(List.of(listener(Policy.LEAST_CONNECTIONS)), 100, Duration.ZERO);
+    proxy =
+        newProxy(
+            settings,
+            "n1",
+            Transports.of(relaying.transport),
+            LOOPS.get(relaying.transport),
+            apiserver.backend());
     proxy.start();
   }
 
@@ -157,7 +187,11 @@ abstract class ProxyFixture {
   }
 
   double connections(Backend backend, String outcome) {
-    return registry.get(ProxyMetrics.CONNECTIONS).tags("backend", ProxyMetrics.tag(backend), "outcome", outcome).counter().count();
+    return registry
+        .get(ProxyMetrics.CONNECTIONS)
+        .tags("backend", ProxyMetrics.tag(backend), "outcome", outcome)
+        .counter()
+        .count();
   }
 
   static List<Integer> activeByNode(ProxyStatus.ListenerStatus listener) {

@@ -15,7 +15,10 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
-/** The relay's memory stays bounded when clients stop reading large responses, with backpressure, not errors. */
+/**
+ * The relay's memory stays bounded when clients stop reading large responses, with backpressure,
+ * not errors.
+ */
 class RelayMemoryTest extends ProxyFixture {
 
   static final int RESPONSE = 8 << 20;
@@ -26,7 +29,9 @@ class RelayMemoryTest extends ProxyFixture {
     RecvByteBufAllocator.Handle reads = memory.reads().newHandle();
     assertThat(reads.guess()).isLessThanOrEqualTo(2048);
     for (int i = 0; i < 20; i++) {
-      reads.reset(new io.netty.channel.DefaultChannelConfig(new io.netty.channel.embedded.EmbeddedChannel()));
+      reads.reset(
+          new io.netty.channel.DefaultChannelConfig(
+              new io.netty.channel.embedded.EmbeddedChannel()));
       reads.attemptedBytesRead(reads.guess());
       reads.lastBytesRead(reads.guess());
       reads.incMessagesRead(1);
@@ -48,24 +53,43 @@ class RelayMemoryTest extends ProxyFixture {
   }
 
   /** Answers a request (any bytes) with {@link #RESPONSE} bytes, then ends its side. */
-  static final TestBackend.Session LARGE_RESPONSE = socket -> {
-    socket.getInputStream().read(new byte[64]);
-    byte[] chunk = new byte[64 << 10];
-    for (int sent = 0; sent < RESPONSE; sent += chunk.length) {
-      socket.getOutputStream().write(chunk);
-    }
-    socket.shutdownOutput();
-    socket.getInputStream().read(new byte[64]);
-  };
+  static final TestBackend.Session LARGE_RESPONSE =
+      socket -> {
+        socket.getInputStream().read(new byte[64]);
+        byte[] chunk = new byte[64 << 10];
+        for (int sent = 0; sent < RESPONSE; sent += chunk.length) {
+          socket.getOutputStream().write(chunk);
+        }
+        socket.shutdownOutput();
+        socket.getInputStream().read(new byte[64]);
+      };
 
   @Test
   void clientsThatStopReadingALargeResponseHoldLittleAndGetAllOfItWhenTheyRead() throws Exception {
     TestBackend apiserver = backend("n1", LARGE_RESPONSE);
     int budget = 1 << 20;
-    Settings.Limits limits = new Settings.Limits(0, 0, Duration.ZERO, Duration.ZERO, Duration.ofSeconds(60), Duration.ofSeconds(15), 4,
-        256 << 10, budget);
-    start(new Settings.Proxy(List.of(listener(Policy.LEAST_CONNECTIONS)), Duration.ofSeconds(1), 3, 100, Duration.ZERO, Duration.ZERO,
-        limits), "n1", apiserver.backend());
+    Settings.Limits limits =
+        new Settings.Limits(
+            0,
+            0,
+            Duration.ZERO,
+            Duration.ZERO,
+            Duration.ofSeconds(60),
+            Duration.ofSeconds(15),
+            4,
+            256 << 10,
+            budget);
+    start(
+        new Settings.Proxy(
+            List.of(listener(Policy.LEAST_CONNECTIONS)),
+            Duration.ofSeconds(1),
+            3,
+            100,
+            Duration.ZERO,
+            Duration.ZERO,
+            limits),
+        "n1",
+        apiserver.backend());
 
     int clients = 16;
     List<Socket> slow = new ArrayList<>();
@@ -79,13 +103,16 @@ class RelayMemoryTest extends ProxyFixture {
     AtomicLong most = new AtomicLong();
     long until = System.nanoTime() + Duration.ofSeconds(2).toNanos();
     while (System.nanoTime() < until) {
-      most.accumulateAndGet((long) registry.get(ProxyMetrics.RELAY_HELD).gauge().value(), Math::max);
+      most.accumulateAndGet(
+          (long) registry.get(ProxyMetrics.RELAY_HELD).gauge().value(), Math::max);
       Thread.sleep(10);
     }
-    System.out.printf("%d clients not reading an 8 MiB response: the relay held at most %d KiB (budget %d KiB)%n",
+    System.out.printf(
+        "%d clients not reading an 8 MiB response: the relay held at most %d KiB (budget %d KiB)%n",
         clients, most.get() >> 10, budget >> 10);
     // Twice the budget, plus one cut read per connection and the reads already under way.
-    assertThat(most.get()).isLessThanOrEqualTo(2L * budget + clients * RelayMemory.SQUEEZED_READ + 2 * (256 << 10));
+    assertThat(most.get())
+        .isLessThanOrEqualTo(2L * budget + clients * RelayMemory.SQUEEZED_READ + 2 * (256 << 10));
     assertThat(most.get()).as("the clients did fill the budget").isGreaterThan(budget);
 
     for (Socket socket : slow) {

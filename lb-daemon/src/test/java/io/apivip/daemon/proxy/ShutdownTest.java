@@ -19,7 +19,10 @@ class ShutdownTest extends ProxyFixture {
   @Test
   void closingGracefullyStopsAcceptingAndWaitsForOpenConnections() throws Exception {
     TestBackend apiserver = backend("n1", TestBackend.ECHO);
-    start(settings(List.of(listener(Policy.LEAST_CONNECTIONS)), 100, Duration.ofSeconds(30)), "n1", apiserver.backend());
+    start(
+        settings(List.of(listener(Policy.LEAST_CONNECTIONS)), 100, Duration.ofSeconds(30)),
+        "n1",
+        apiserver.backend());
     InetSocketAddress address = proxy.boundAddresses().get(0);
 
     try (Socket open = connect(0)) {
@@ -36,7 +39,10 @@ class ShutdownTest extends ProxyFixture {
   @Test
   void closingGracefullyClosesWhatIsStillOpenAfterTheGrace() throws Exception {
     TestBackend apiserver = backend("n1", TestBackend.ECHO);
-    start(settings(List.of(listener(Policy.LEAST_CONNECTIONS)), 100, Duration.ofMillis(200)), "n1", apiserver.backend());
+    start(
+        settings(List.of(listener(Policy.LEAST_CONNECTIONS)), 100, Duration.ofMillis(200)),
+        "n1",
+        apiserver.backend());
 
     try (Socket open = connect(0)) {
       assertEcho(open, "long watch");

@@ -26,15 +26,16 @@ final class TestBackend implements AutoCloseable {
   }
 
   /** Echoes every byte; at the client's end of stream it ends its own side too. */
-  static final Session ECHO = socket -> {
-    InputStream in = socket.getInputStream();
-    OutputStream out = socket.getOutputStream();
-    byte[] buffer = new byte[64 * 1024];
-    for (int n; (n = in.read(buffer)) >= 0; ) {
-      out.write(buffer, 0, n);
-    }
-    socket.shutdownOutput();
-  };
+  static final Session ECHO =
+      socket -> {
+        InputStream in = socket.getInputStream();
+        OutputStream out = socket.getOutputStream();
+        byte[] buffer = new byte[64 * 1024];
+        for (int n; (n = in.read(buffer)) >= 0; ) {
+          out.write(buffer, 0, n);
+        }
+        socket.shutdownOutput();
+      };
 
   private final String nodeId;
   private final ServerSocket server;
@@ -57,12 +58,14 @@ final class TestBackend implements AutoCloseable {
   /** An apiserver on 127.0.0.1 that refuses every connection: a port that was free a moment ago. */
   static Backend refusing(String nodeId) throws IOException {
     try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return new Backend(nodeId, new InetSocketAddress(InetAddress.getLoopbackAddress(), probe.getLocalPort()));
+      return new Backend(
+          nodeId, new InetSocketAddress(InetAddress.getLoopbackAddress(), probe.getLocalPort()));
     }
   }
 
   Backend backend() {
-    return new Backend(nodeId, new InetSocketAddress(InetAddress.getLoopbackAddress(), server.getLocalPort()));
+    return new Backend(
+        nodeId, new InetSocketAddress(InetAddress.getLoopbackAddress(), server.getLocalPort()));
   }
 
   /** Connections accepted so far. */
@@ -80,13 +83,14 @@ final class TestBackend implements AutoCloseable {
       }
       accepted.incrementAndGet();
       sockets.add(socket);
-      threads.execute(() -> {
-        try (socket) {
-          session.run(socket);
-        } catch (IOException ended) {
-          // the proxy reset or closed the connection: the session is over
-        }
-      });
+      threads.execute(
+          () -> {
+            try (socket) {
+              session.run(socket);
+            } catch (IOException ended) {
+              // the proxy reset or closed the connection: the session is over
+            }
+          });
     }
   }
 

@@ -20,13 +20,17 @@ class VipGateTest extends ProxyFixture {
   @Test
   void losingTheVipResetsItsConnectionsButNotTheNodeLocalOnes() throws Exception {
     TestBackend apiserver = backend("n1", TestBackend.ECHO);
-    start(settings(List.of(vipListener(), listener(Policy.LOCAL_FIRST))), "n1", apiserver.backend());
+    start(
+        settings(List.of(vipListener(), listener(Policy.LOCAL_FIRST))), "n1", apiserver.backend());
 
-    try (Socket viaVip = connect(0); Socket viaLocal = connect(1)) {
+    try (Socket viaVip = connect(0);
+        Socket viaLocal = connect(1)) {
       assertEcho(viaVip, "watch");
       assertEcho(viaLocal, "kubelet");
       proxy.vipLost();
-      assertThatThrownBy(() -> viaVip.getInputStream().read()).as("the VIP client is reset").isInstanceOf(SocketException.class);
+      assertThatThrownBy(() -> viaVip.getInputStream().read())
+          .as("the VIP client is reset")
+          .isInstanceOf(SocketException.class);
       assertEcho(viaLocal, "still served");
     }
   }

@@ -49,7 +49,8 @@ class SystemdNotifierTest {
     if (abstractName) {
       address.put(2, (byte) 0);
     }
-    assertThat(LIBC.bind(fd, address.array(), abstractName ? 2 + name.length : 3 + name.length)).isZero();
+    assertThat(LIBC.bind(fd, address.array(), abstractName ? 2 + name.length : 3 + name.length))
+        .isZero();
   }
 
   String received() {

@@ -53,15 +53,19 @@ class WatchdogTest {
     watchdog.round();
     assertThat(socket.received()).isEqualTo("WATCHDOG=1");
 
-    loops.get(1).execute(() -> {
-      try {
-        release.await(10, TimeUnit.SECONDS);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    });
+    loops
+        .get(1)
+        .execute(
+            () -> {
+              try {
+                release.await(10, TimeUnit.SECONDS);
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+            });
     Thread.sleep(100);
-    watchdog.round(); // the probe of the round before ran: a ping, and a probe stuck behind the hang
+    watchdog
+        .round(); // the probe of the round before ran: a ping, and a probe stuck behind the hang
     assertThat(socket.received()).isEqualTo("WATCHDOG=1");
     Thread.sleep(100);
     watchdog.round();

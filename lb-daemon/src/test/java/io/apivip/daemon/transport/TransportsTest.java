@@ -15,7 +15,8 @@ class TransportsTest {
   @Test
   void autoIsEpollWhereItIsAvailableAndNioElsewhere() {
     assertThat(Transports.configured(Optional.empty(), kind -> true).kind()).isEqualTo(Kind.EPOLL);
-    assertThat(Transports.configured(Optional.empty(), kind -> kind == Kind.NIO).kind()).isEqualTo(Kind.NIO);
+    assertThat(Transports.configured(Optional.empty(), kind -> kind == Kind.NIO).kind())
+        .isEqualTo(Kind.NIO);
   }
 
   @Test
@@ -32,9 +33,12 @@ class TransportsTest {
     logs.start();
     logger.addAppender(logs);
     try {
-      Transports chosen = Transports.configured(Optional.of(Kind.IO_URING), kind -> kind != Kind.IO_URING);
+      Transports chosen =
+          Transports.configured(Optional.of(Kind.IO_URING), kind -> kind != Kind.IO_URING);
       assertThat(chosen.kind()).isEqualTo(Kind.EPOLL);
-      assertThat(logs.list).extracting(ILoggingEvent::getFormattedMessage).anyMatch(line -> line.startsWith("transport io_uring is not available here"));
+      assertThat(logs.list)
+          .extracting(ILoggingEvent::getFormattedMessage)
+          .anyMatch(line -> line.startsWith("transport io_uring is not available here"));
     } finally {
       logger.detachAppender(logs);
     }

@@ -53,7 +53,8 @@ final class AgentProcess implements AutoCloseable {
    * Starts an agent managing {@code vip} on the host's eth0 (check interval 100 ms, 3 announcements
    * 300 ms apart), optionally under a wrapper such as setpriv; returns once it is ready.
    */
-  static AgentProcess start(NetnsLab lab, Host host, InetAddress vip, List<String> wrapper) throws IOException {
+  static AgentProcess start(NetnsLab lab, Host host, InetAddress vip, List<String> wrapper)
+      throws IOException {
     List<String> command = new ArrayList<>(wrapper);
     command.addAll(
         List.of(
@@ -69,7 +70,9 @@ final class AgentProcess implements AutoCloseable {
             "3",
             "300",
             "100"));
-    AgentProcess agent = new AgentProcess(host, lab.start(host, new ProcessBuilder(command).redirectErrorStream(true)));
+    AgentProcess agent =
+        new AgentProcess(
+            host, lab.start(host, new ProcessBuilder(command).redirectErrorStream(true)));
     agent.await(line -> line.equals(VipAgent.PREFIX + "ready"), Duration.ofSeconds(30));
     return agent;
   }
@@ -79,14 +82,23 @@ final class AgentProcess implements AutoCloseable {
     commands.flush();
   }
 
-  /** Consumes output up to and including the first line that matches, and returns it; fails after {@code timeout}. */
+  /**
+   * Consumes output up to and including the first line that matches, and returns it; fails after
+   * {@code timeout}.
+   */
   String await(Predicate<String> matching, Duration timeout) {
     long deadline = System.nanoTime() + timeout.toNanos();
     try {
       while (true) {
         String line = unread.poll(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
         if (line == null) {
-          throw new AssertionError("agent in " + host.name() + " printed no matching line within " + timeout.toMillis() + " ms; its output:\n" + output());
+          throw new AssertionError(
+              "agent in "
+                  + host.name()
+                  + " printed no matching line within "
+                  + timeout.toMillis()
+                  + " ms; its output:\n"
+                  + output());
         }
         if (matching.test(line)) {
           return line;
@@ -105,12 +117,15 @@ final class AgentProcess implements AutoCloseable {
 
   /** Waits for a status line containing {@code text}, e.g. "machineryWorks=false". */
   String awaitStatus(String text) {
-    return await(line -> line.startsWith(VipAgent.PREFIX + "status ") && line.contains(text), Duration.ofSeconds(10));
+    return await(
+        line -> line.startsWith(VipAgent.PREFIX + "status ") && line.contains(text),
+        Duration.ofSeconds(10));
   }
 
   double metric(String name, String... tags) throws IOException {
     send("metric " + name + " " + String.join(" ", tags));
-    String answer = await(line -> line.startsWith(VipAgent.PREFIX + "metric "), Duration.ofSeconds(10));
+    String answer =
+        await(line -> line.startsWith(VipAgent.PREFIX + "metric "), Duration.ofSeconds(10));
     return Double.parseDouble(answer.substring((VipAgent.PREFIX + "metric ").length()));
   }
 
@@ -121,7 +136,10 @@ final class AgentProcess implements AutoCloseable {
     }
   }
 
-  /** Asks the agent to quit, which removes the VIP if it holds it, and waits for it; kills it if it hangs. */
+  /**
+   * Asks the agent to quit, which removes the VIP if it holds it, and waits for it; kills it if it
+   * hangs.
+   */
   @Override
   public void close() throws InterruptedException {
     try {
@@ -133,11 +151,16 @@ final class AgentProcess implements AutoCloseable {
       process.destroyForcibly().waitFor(QUIT_WAIT.toMillis(), TimeUnit.MILLISECONDS);
     }
     // The manager's one-line events carry the timings from decision to address and announcement.
-    output().lines().filter(line -> line.contains(" VIP ")).forEach(line -> System.out.println(host.name() + ": " + line));
+    output()
+        .lines()
+        .filter(line -> line.contains(" VIP "))
+        .forEach(line -> System.out.println(host.name() + ": " + line));
   }
 
   private void read() {
-    try (BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+    try (BufferedReader in =
+        new BufferedReader(
+            new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
       for (String line = in.readLine(); line != null; line = in.readLine()) {
         synchronized (output) {
           output.add(line);

@@ -5,7 +5,10 @@ import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 
-/** An interface in memory: the address, the link state, failures to inject, and a journal of calls with their virtual times. */
+/**
+ * An interface in memory: the address, the link state, failures to inject, and a journal of calls
+ * with their virtual times.
+ */
 final class FakeKernel implements AddressControl, Announcer {
 
   private final FakeScheduler clock;
@@ -13,14 +16,19 @@ final class FakeKernel implements AddressControl, Announcer {
   boolean exists = true;
   boolean up = true;
   boolean carrier = true;
+
   /** Failures the next operations of each kind throw, in order. */
   final Deque<KernelException> addFailures = new ArrayDeque<>();
+
   final Deque<KernelException> removeFailures = new ArrayDeque<>();
   final Deque<KernelException> announceFailures = new ArrayDeque<>();
+
   /** When set, every announcement and probe fails with it. */
   KernelException announcerBroken;
+
   /** Runs inside the next add, as a caller thread would while the VIP thread is in the kernel. */
   Runnable duringNextAdd;
+
   /** "add@0", "announce@300", ...: what was done and when, in virtual milliseconds. */
   final List<String> journal = new ArrayList<>();
 
@@ -67,7 +75,8 @@ final class FakeKernel implements AddressControl, Announcer {
       throw announcerBroken;
     }
     throwNext(announceFailures);
-    return new Announcement("02:00:00:00:00:0b", List.of(Frames.Kind.GARP_REQUEST, Frames.Kind.GARP_REPLY));
+    return new Announcement(
+        "02:00:00:00:00:0b", List.of(Frames.Kind.GARP_REQUEST, Frames.Kind.GARP_REPLY));
   }
 
   @Override

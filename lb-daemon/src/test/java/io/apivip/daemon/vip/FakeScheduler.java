@@ -3,7 +3,10 @@ package io.apivip.daemon.vip;
 import java.time.Duration;
 import java.util.PriorityQueue;
 
-/** A {@link Scheduler} on virtual time: nothing runs until the test calls {@link #runDue()} or {@link #advance}. */
+/**
+ * A {@link Scheduler} on virtual time: nothing runs until the test calls {@link #runDue()} or
+ * {@link #advance}.
+ */
 final class FakeScheduler implements Scheduler {
 
   private final class Task implements Cancellable {
@@ -25,7 +28,8 @@ final class FakeScheduler implements Scheduler {
   }
 
   private final PriorityQueue<Task> tasks =
-      new PriorityQueue<>((a, b) -> a.due != b.due ? Long.compare(a.due, b.due) : Long.compare(a.order, b.order));
+      new PriorityQueue<>(
+          (a, b) -> a.due != b.due ? Long.compare(a.due, b.due) : Long.compare(a.order, b.order));
   private long now = 1_000_000_000L;
   private long nextOrder;
   private boolean shutDown;
@@ -61,7 +65,10 @@ final class FakeScheduler implements Scheduler {
     tasks.clear();
   }
 
-  /** The process stalls: time moves on and nothing runs; tasks due meanwhile run late, at the next {@link #runDue}. */
+  /**
+   * The process stalls: time moves on and nothing runs; tasks due meanwhile run late, at the next
+   * {@link #runDue}.
+   */
   void stall(Duration duration) {
     now += duration.toNanos();
   }

@@ -25,10 +25,15 @@ class FramesTest {
                 "ffffffffffff" // destination: broadcast
                     + "02000000000b" // source: our MAC
                     + "0806" // ARP
-                    + "0001" + "0800" + "06" + "04" // Ethernet, IPv4, address lengths
+                    + "0001"
+                    + "0800"
+                    + "06"
+                    + "04" // Ethernet, IPv4, address lengths
                     + "0001" // request
-                    + "02000000000b" + "c0000264" // sender: our MAC, the VIP
-                    + "000000000000" + "c0000264" // target: unknown MAC, the VIP
+                    + "02000000000b"
+                    + "c0000264" // sender: our MAC, the VIP
+                    + "000000000000"
+                    + "c0000264" // target: unknown MAC, the VIP
                     + "000000000000000000000000000000000000")); // padding to 60 bytes
     assertThat(frame.destinationMac()).isEqualTo(hex("ffffffffffff"));
     assertThat(frame.etherType()).isEqualTo(Frames.ETHERTYPE_ARP);
@@ -42,11 +47,18 @@ class FramesTest {
     assertThat(frame.bytes())
         .isEqualTo(
             hex(
-                "ffffffffffff" + "02000000000b" + "0806"
-                    + "0001" + "0800" + "06" + "04"
+                "ffffffffffff"
+                    + "02000000000b"
+                    + "0806"
+                    + "0001"
+                    + "0800"
+                    + "06"
+                    + "04"
                     + "0002" // reply
-                    + "02000000000b" + "c0000264"
-                    + "02000000000b" + "c0000264"
+                    + "02000000000b"
+                    + "c0000264"
+                    + "02000000000b"
+                    + "c0000264"
                     + "000000000000000000000000000000000000"));
   }
 
@@ -59,15 +71,22 @@ class FramesTest {
         .isEqualTo(
             hex(
                 "333300000001" // destination: all-nodes multicast MAC
-                    + "02000000000b" + "86dd" // source, IPv6
+                    + "02000000000b"
+                    + "86dd" // source, IPv6
                     + "60000000" // version 6, no traffic class or flow label
-                    + "0020" + "3a" + "ff" // 32 bytes of ICMPv6, hop limit 255
+                    + "0020"
+                    + "3a"
+                    + "ff" // 32 bytes of ICMPv6, hop limit 255
                     + "20010db8000000000000000000000100" // source: the VIP
                     + "ff020000000000000000000000000001" // destination: all nodes
-                    + "88" + "00" + "f722" // neighbour advertisement, code 0, checksum
+                    + "88"
+                    + "00"
+                    + "f722" // neighbour advertisement, code 0, checksum
                     + "20000000" // override; not router, not solicited
                     + "20010db8000000000000000000000100" // target: the VIP
-                    + "02" + "01" + "02000000000b")); // target link-layer address option
+                    + "02"
+                    + "01"
+                    + "02000000000b")); // target link-layer address option
     assertThat(frame.bytes()).hasSize(86);
     assertThat(frame.destinationMac()).isEqualTo(hex("333300000001"));
     assertThat(frame.etherType()).isEqualTo(Frames.ETHERTYPE_IPV6);
@@ -77,7 +96,8 @@ class FramesTest {
   void theChecksumOfAMessageWithItsChecksumInPlaceIsZero() throws Exception {
     byte[] source = ipv6("2001:db8::7").getAddress();
     byte[] destination = ipv6("ff02::1").getAddress();
-    byte[] frame = Frames.unsolicitedNeighbourAdvertisement(hex("0a1b2c3d4e5f"), ipv6("2001:db8::7")).bytes();
+    byte[] frame =
+        Frames.unsolicitedNeighbourAdvertisement(hex("0a1b2c3d4e5f"), ipv6("2001:db8::7")).bytes();
     byte[] message = java.util.Arrays.copyOfRange(frame, 54, frame.length);
 
     assertThat(Frames.icmpv6Checksum(source, destination, message)).isZero();
@@ -88,15 +108,18 @@ class FramesTest {
   @Test
   void theChecksumPadsAnOddLengthWithAZeroByte() {
     byte[] none = new byte[16];
-    // Pseudo-header: length 3 + next header 58; message 0x0102 + 0x0300; sum 0x043f, complement 0xfbc0.
+    // Pseudo-header: length 3 + next header 58; message 0x0102 + 0x0300; sum 0x043f, complement
+    // 0xfbc0.
     assertThat(Frames.icmpv6Checksum(none, none, new byte[] {1, 2, 3})).isEqualTo(0xfbc0);
   }
 
   @Test
   void oneAnnouncementIsBothArpFormsForIpv4AndOneAdvertisementForIpv6() throws Exception {
-    assertThat(Frames.announcement(MAC, ipv4("192.0.2.100"))).extracting(Frames.Frame::kind)
+    assertThat(Frames.announcement(MAC, ipv4("192.0.2.100")))
+        .extracting(Frames.Frame::kind)
         .containsExactly(Frames.Kind.GARP_REQUEST, Frames.Kind.GARP_REPLY);
-    assertThat(Frames.announcement(MAC, ipv6("2001:db8::100"))).extracting(Frames.Frame::kind)
+    assertThat(Frames.announcement(MAC, ipv6("2001:db8::100")))
+        .extracting(Frames.Frame::kind)
         .containsExactly(Frames.Kind.UNSOLICITED_NA);
   }
 

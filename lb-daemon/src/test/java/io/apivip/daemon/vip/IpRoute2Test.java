@@ -30,7 +30,8 @@ class IpRoute2Test {
     "2001:db8::100, 64,  false",
     "192.0.2.11,    24,  true",
   })
-  void findsTheVipOnlyWithItsPrefixLength(String address, int prefixLength, boolean present) throws Exception {
+  void findsTheVipOnlyWithItsPrefixLength(String address, int prefixLength, boolean present)
+      throws Exception {
     LinkState state = IpRoute2.parseAddrShow(LINK.formatted(UP), vip(address, prefixLength));
 
     assertThat(state).isEqualTo(new LinkState(true, true, true, present));
@@ -44,7 +45,8 @@ class IpRoute2Test {
         "\"NO-CARRIER\",\"BROADCAST\",\"MULTICAST\",\"UP\" | true | false | false",
         "\"BROADCAST\",\"MULTICAST\"                     | false | false | false",
       })
-  void readsWhetherTheLinkIsUpAndHasCarrier(String flags, boolean up, boolean carrier, boolean usable) throws Exception {
+  void readsWhetherTheLinkIsUpAndHasCarrier(
+      String flags, boolean up, boolean carrier, boolean usable) throws Exception {
     LinkState state = IpRoute2.parseAddrShow(LINK.formatted(flags), vip("192.0.2.100", 32));
 
     assertThat(state.up()).isEqualTo(up);
@@ -53,7 +55,9 @@ class IpRoute2Test {
   }
 
   @ParameterizedTest
-  @CsvSource(delimiter = '|', value = {"[]", "[{\"ifname\":\"eth0\",\"flags\":[\"UP\",\"LOWER_UP\"]}] "})
+  @CsvSource(
+      delimiter = '|',
+      value = {"[]", "[{\"ifname\":\"eth0\",\"flags\":[\"UP\",\"LOWER_UP\"]}] "})
   void anEmptyAnswerOrALinkWithoutAddressesHasNoVip(String json) throws Exception {
     LinkState state = IpRoute2.parseAddrShow(json, vip("192.0.2.100", 32));
 
@@ -61,9 +65,12 @@ class IpRoute2Test {
   }
 
   @ParameterizedTest
-  @CsvSource(delimiter = '|', value = {"Device \"eth9\" does not exist.", "[{\"ifname\":"})
+  @CsvSource(
+      delimiter = '|',
+      value = {"Device \"eth9\" does not exist.", "[{\"ifname\":"})
   void refusesWhatIsNotItsJson(String output) {
-    assertThatThrownBy(() -> IpRoute2.parseAddrShow(output, vip("192.0.2.100", 32))).isInstanceOf(JsonProcessingException.class);
+    assertThatThrownBy(() -> IpRoute2.parseAddrShow(output, vip("192.0.2.100", 32)))
+        .isInstanceOf(JsonProcessingException.class);
   }
 
   private static VipAddress vip(String address, int prefixLength) throws Exception {

@@ -12,12 +12,13 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 
 /**
- * A {@link VipManager} in a JVM of its own, driven over stdin and stdout, so a test can run it inside
- * a node's network namespace with {@code ip netns exec}: see {@link AgentProcess} for why.
+ * A {@link VipManager} in a JVM of its own, driven over stdin and stdout, so a test can run it
+ * inside a node's network namespace with {@code ip netns exec}: see {@link AgentProcess} for why.
  *
- * <p>Arguments: address prefix-length interface announce-count announce-interval-ms check-interval-ms.
- * Commands, one a line: hold, release, metric NAME [TAG VALUE]..., quit. Answers and status changes
- * are lines starting with "@@ "; everything else on the output is the manager's log.
+ * <p>Arguments: address prefix-length interface announce-count announce-interval-ms
+ * check-interval-ms. Commands, one a line: hold, release, metric NAME [TAG VALUE]..., quit. Answers
+ * and status changes are lines starting with "@@ "; everything else on the output is the manager's
+ * log.
  */
 public final class VipAgent {
 
@@ -40,7 +41,8 @@ public final class VipAgent {
     manager.addListener(status -> say(describe(status)));
     manager.start();
     say("ready");
-    BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+    BufferedReader in =
+        new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
     for (String line = in.readLine(); line != null && !line.equals("quit"); line = in.readLine()) {
       String[] words = line.strip().split("\\s+");
       switch (words[0]) {
@@ -55,7 +57,14 @@ public final class VipAgent {
   }
 
   static String describe(VipManager.Status status) {
-    return "status wanted=" + status.wanted() + " present=" + status.present() + " machineryWorks=" + status.machineryWorks() + " problem=" + status.problem();
+    return "status wanted="
+        + status.wanted()
+        + " present="
+        + status.present()
+        + " machineryWorks="
+        + status.machineryWorks()
+        + " problem="
+        + status.problem();
   }
 
   /** The sum of the counters named words[1] with the tags that follow as pairs. */

@@ -54,15 +54,23 @@ class VipManagerTest {
     assertThat(kernel.present).isTrue();
     assertThat(manager.status()).isEqualTo(new VipManager.Status(true, true, true, "", 1));
     scheduler.advance(Duration.ofSeconds(5));
-    assertThat(kernel.journal).containsExactly("add@0", "announce@0", "announce@300", "announce@600");
+    assertThat(kernel.journal)
+        .containsExactly("add@0", "announce@0", "announce@300", "announce@600");
     assertThat(counter(VipMetrics.ANNOUNCEMENTS_SENT, "kind", "garp-request")).isEqualTo(3);
     assertThat(counter(VipMetrics.ANNOUNCEMENTS_SENT, "kind", "garp-reply")).isEqualTo(3);
-    assertThat(counter(VipMetrics.ADDRESS_OPERATIONS, "operation", "add", "outcome", "changed")).isEqualTo(1);
+    assertThat(counter(VipMetrics.ADDRESS_OPERATIONS, "operation", "add", "outcome", "changed"))
+        .isEqualTo(1);
     assertThat(registry.get(VipMetrics.DECISION_TO_PRESENT).timer().count()).isEqualTo(1);
     assertThat(registry.get(VipMetrics.DECISION_TO_ANNOUNCED).timer().count()).isEqualTo(1);
     assertThat(registry.get(VipMetrics.HELD).gauge().value()).isEqualTo(1);
-    assertThat(messages()).anyMatch(line -> line.startsWith("VIP 192.0.2.100/32 added on eth0 in "));
-    assertThat(messages()).anyMatch(line -> line.startsWith("VIP 192.0.2.100 announced on eth0 as at 02:00:00:00:00:0b (garp-request + garp-reply)"));
+    assertThat(messages())
+        .anyMatch(line -> line.startsWith("VIP 192.0.2.100/32 added on eth0 in "));
+    assertThat(messages())
+        .anyMatch(
+            line ->
+                line.startsWith(
+                    "VIP 192.0.2.100 announced on eth0 as at 02:00:00:00:00:0b (garp-request +"
+                        + " garp-reply)"));
   }
 
   @Test
@@ -88,7 +96,10 @@ class VipManagerTest {
     scheduler.advance(Duration.ofMillis(100));
 
     assertThat(seen.get(0)).isEqualTo(new VipManager.Status(true, true, true, "", 1));
-    assertThat(seen).filteredOn(VipManager.Status::holding).extracting(VipManager.Status::decision).containsExactly(1L, 3L);
+    assertThat(seen)
+        .filteredOn(VipManager.Status::holding)
+        .extracting(VipManager.Status::decision)
+        .containsExactly(1L, 3L);
     assertThat(manager.status()).isEqualTo(new VipManager.Status(true, true, true, "", 3));
 
     manager.hold("still elected", 4);
@@ -102,7 +113,9 @@ class VipManagerTest {
     start();
     manager.hold("elected", 1);
     scheduler.advance(Duration.ofSeconds(130));
-    assertThat(kernel.calls("announce")).containsExactly("announce@0", "announce@300", "announce@600", "announce@60000", "announce@120000");
+    assertThat(kernel.calls("announce"))
+        .containsExactly(
+            "announce@0", "announce@300", "announce@600", "announce@60000", "announce@120000");
 
     manager.release("lost quorum");
     scheduler.advance(Duration.ofSeconds(300));
@@ -110,7 +123,9 @@ class VipManagerTest {
     assertThat(kernel.present).isFalse();
   }
 
-  /** Issue 23: after a stall of the process its hold may be stale; a late timer announces nothing. */
+  /**
+   * Issue 23: after a stall of the process its hold may be stale; a late timer announces nothing.
+   */
   @Test
   void aTimerThatFiresAfterAStallAnnouncesNothing() {
     start();
@@ -118,15 +133,25 @@ class VipManagerTest {
     scheduler.advance(Duration.ofMillis(100));
     scheduler.stall(Duration.ofSeconds(2));
     scheduler.runDue();
-    assertThat(kernel.calls("announce")).as("the rest of the burst is skipped").containsExactly("announce@0");
+    assertThat(kernel.calls("announce"))
+        .as("the rest of the burst is skipped")
+        .containsExactly("announce@0");
 
     scheduler.advance(Duration.ofSeconds(57));
     scheduler.stall(Duration.ofSeconds(5));
     scheduler.runDue();
-    assertThat(kernel.calls("announce")).as("the overdue refresh is skipped").containsExactly("announce@0");
+    assertThat(kernel.calls("announce"))
+        .as("the overdue refresh is skipped")
+        .containsExactly("announce@0");
     scheduler.advance(Duration.ofSeconds(61));
     assertThat(kernel.calls("announce")).as("the next refresh, on time, announces").hasSize(2);
-    assertThat(registry.get(VipMetrics.DISRUPTIONS).tag("cause", VipMetrics.STALE_ANNOUNCEMENT).counter().count()).isEqualTo(2);
+    assertThat(
+            registry
+                .get(VipMetrics.DISRUPTIONS)
+                .tag("cause", VipMetrics.STALE_ANNOUNCEMENT)
+                .counter()
+                .count())
+        .isEqualTo(2);
   }
 
   @Test
@@ -161,7 +186,11 @@ class VipManagerTest {
     assertThat(kernel.journal).containsExactly("add@0", "announce@0", "remove@100");
     assertThat(manager.status()).isEqualTo(new VipManager.Status(false, false, true, "", 1));
     assertThat(registry.get(VipMetrics.HELD).gauge().value()).isZero();
-    assertThat(messages()).anyMatch(line -> line.startsWith("VIP 192.0.2.100/32 removed from eth0 in ") && line.endsWith("(drain)"));
+    assertThat(messages())
+        .anyMatch(
+            line ->
+                line.startsWith("VIP 192.0.2.100/32 removed from eth0 in ")
+                    && line.endsWith("(drain)"));
   }
 
   @Test
@@ -193,8 +222,19 @@ class VipManagerTest {
     manager.announceAgain("peer n2 stopped claiming the VIP");
     scheduler.advance(Duration.ofMillis(1000));
 
-    assertThat(kernel.calls("announce")).containsExactly("announce@0", "announce@300", "announce@600", "announce@2000", "announce@2300", "announce@2600");
-    assertThat(messages()).anyMatch(line -> line.startsWith("VIP 192.0.2.100 announced on eth0") && line.contains("(peer n2 stopped claiming the VIP)"));
+    assertThat(kernel.calls("announce"))
+        .containsExactly(
+            "announce@0",
+            "announce@300",
+            "announce@600",
+            "announce@2000",
+            "announce@2300",
+            "announce@2600");
+    assertThat(messages())
+        .anyMatch(
+            line ->
+                line.startsWith("VIP 192.0.2.100 announced on eth0")
+                    && line.contains("(peer n2 stopped claiming the VIP)"));
   }
 
   @Test
@@ -238,14 +278,18 @@ class VipManagerTest {
 
     assertThat(kernel.calls("remove")).isEmpty();
     assertThat(kernel.calls("announce")).hasSize(3);
-    assertThat(counter(VipMetrics.ADDRESS_OPERATIONS, "operation", "add", "outcome", "unchanged")).isEqualTo(1);
+    assertThat(counter(VipMetrics.ADDRESS_OPERATIONS, "operation", "add", "outcome", "unchanged"))
+        .isEqualTo(1);
   }
 
   @Test
   void aFailedAddMakesTheNodeIneligibleAndIsRetriedWithBackoffUntilItWorks() {
     start();
     for (int i = 0; i < 3; i++) {
-      kernel.addFailures.add(FakeKernel.failure(KernelException.Kind.FAILED, "ip -4 addr add: RTNETLINK answers: No buffer space available"));
+      kernel.addFailures.add(
+          FakeKernel.failure(
+              KernelException.Kind.FAILED,
+              "ip -4 addr add: RTNETLINK answers: No buffer space available"));
     }
     manager.hold("elected", 1);
     scheduler.runDue();
@@ -256,13 +300,22 @@ class VipManagerTest {
     // Retries after 100, 200 and 400 ms; the fourth attempt works.
     assertThat(kernel.calls("add")).containsExactly("add@0", "add@100", "add@300", "add@700");
     assertThat(manager.status()).isEqualTo(new VipManager.Status(true, true, true, "", 1));
-    assertThat(published).extracting(VipManager.Status::machineryWorks).containsSubsequence(false, true);
-    assertThat(counter(VipMetrics.ADDRESS_OPERATIONS, "operation", "add", "outcome", "failed")).isEqualTo(3);
-    assertThat(logs.list.stream().filter(event -> event.getLevel().toString().equals("WARN")).map(ILoggingEvent::getFormattedMessage))
+    assertThat(published)
+        .extracting(VipManager.Status::machineryWorks)
+        .containsSubsequence(false, true);
+    assertThat(counter(VipMetrics.ADDRESS_OPERATIONS, "operation", "add", "outcome", "failed"))
+        .isEqualTo(3);
+    assertThat(
+            logs.list.stream()
+                .filter(event -> event.getLevel().toString().equals("WARN"))
+                .map(ILoggingEvent::getFormattedMessage))
         .singleElement()
         .asString()
         .contains("No buffer space available");
-    assertThat(messages()).contains("works again: add VIP 192.0.2.100/32 on eth0: ip -4 addr add: RTNETLINK answers: No buffer space available");
+    assertThat(messages())
+        .contains(
+            "works again: add VIP 192.0.2.100/32 on eth0: ip -4 addr add: RTNETLINK answers: No"
+                + " buffer space available");
     assertThat(kernel.calls("announce")).first().isEqualTo("announce@700");
   }
 
@@ -279,8 +332,17 @@ class VipManagerTest {
 
     assertThat(kernel.calls("remove"))
         .containsExactly(
-            "remove@0", "remove@100", "remove@300", "remove@700", "remove@1500", "remove@3100", "remove@5100", "remove@7100", "remove@9100",
-            "remove@11100", "remove@13100");
+            "remove@0",
+            "remove@100",
+            "remove@300",
+            "remove@700",
+            "remove@1500",
+            "remove@3100",
+            "remove@5100",
+            "remove@7100",
+            "remove@9100",
+            "remove@11100",
+            "remove@13100");
     assertThat(kernel.present).isFalse();
     assertThat(manager.status().machineryWorks()).isTrue();
   }
@@ -288,7 +350,10 @@ class VipManagerTest {
   @Test
   void withoutCapNetRawTheNodeIsIneligibleFromStartUpAndSaysSoOnce() {
     kernel.announcerBroken =
-        FakeKernel.failure(KernelException.Kind.NO_PERMISSION, "socket(AF_PACKET, SOCK_RAW): Operation not permitted (EPERM): apivip needs CAP_NET_RAW");
+        FakeKernel.failure(
+            KernelException.Kind.NO_PERMISSION,
+            "socket(AF_PACKET, SOCK_RAW): Operation not permitted (EPERM): apivip needs"
+                + " CAP_NET_RAW");
     start();
     assertThat(manager.status().machineryWorks()).isFalse();
     assertThat(manager.status().problem()).contains("CAP_NET_RAW");
@@ -298,8 +363,12 @@ class VipManagerTest {
     assertThat(kernel.present).isTrue();
     assertThat(manager.status().machineryWorks()).isFalse();
     assertThat(kernel.calls("announce")).hasSizeGreaterThan(3);
-    assertThat(counter(VipMetrics.ANNOUNCEMENT_FAILURES, "reason", "no-permission")).isEqualTo(1 + kernel.calls("announce").size());
-    assertThat(logs.list.stream().filter(event -> event.getLevel().toString().equals("ERROR")).map(ILoggingEvent::getFormattedMessage))
+    assertThat(counter(VipMetrics.ANNOUNCEMENT_FAILURES, "reason", "no-permission"))
+        .isEqualTo(1 + kernel.calls("announce").size());
+    assertThat(
+            logs.list.stream()
+                .filter(event -> event.getLevel().toString().equals("ERROR"))
+                .map(ILoggingEvent::getFormattedMessage))
         .singleElement()
         .asString()
         .contains("CAP_NET_RAW", "AmbientCapabilities");
@@ -311,7 +380,8 @@ class VipManagerTest {
 
   @Test
   void aNodeThatCouldNotAnnounceBecomesEligibleOnceItCouldWithoutSendingAnything() {
-    kernel.announcerBroken = FakeKernel.failure(KernelException.Kind.FAILED, "sendto: Network is down");
+    kernel.announcerBroken =
+        FakeKernel.failure(KernelException.Kind.FAILED, "sendto: Network is down");
     start();
     assertThat(manager.status().machineryWorks()).isFalse();
 
@@ -398,11 +468,20 @@ class VipManagerTest {
 
     assertThat(published)
         .containsExactly(
-            new VipManager.Status(true, true, true, "", 1), new VipManager.Status(false, false, true, "", 1));
+            new VipManager.Status(true, true, true, "", 1),
+            new VipManager.Status(false, false, true, "", 1));
   }
 
   private VipManager manager(int announceCount, Duration refresh) throws Exception {
-    Settings.Vip settings = new Settings.Vip(InetAddress.getByName("192.0.2.100"), 32, "eth0", announceCount, INTERVAL, refresh, CHECK);
+    Settings.Vip settings =
+        new Settings.Vip(
+            InetAddress.getByName("192.0.2.100"),
+            32,
+            "eth0",
+            announceCount,
+            INTERVAL,
+            refresh,
+            CHECK);
     VipManager made = new VipManager(settings, registry, kernel, kernel, scheduler, BACKOFF);
     made.addListener(published::add);
     return made;

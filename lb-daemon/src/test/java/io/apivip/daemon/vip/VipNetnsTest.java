@@ -27,7 +27,10 @@ import org.junit.jupiter.params.provider.ValueSource;
 class VipNetnsTest {
 
   private static final int PORT = 6443;
-  /** Less than the announce interval: the client must be repointed by the first announcement alone. */
+
+  /**
+   * Less than the announce interval: the client must be repointed by the first announcement alone.
+   */
   private static final long NEIGHBOUR_WAIT_MILLIS = 200;
 
   private static NetnsLab lab;
@@ -43,8 +46,15 @@ class VipNetnsTest {
     n2 = lab.node(2);
     client = lab.client();
     for (Host node : lab.nodes()) {
-      // The kernel's own announcements stay off (they are by default), so only ours can repoint the client.
-      lab.exec(node, "sh", "-c", "echo 0 > /proc/sys/net/ipv4/conf/all/arp_notify && echo 0 > /proc/sys/net/ipv6/conf/all/ndisc_notify").orThrow();
+      // The kernel's own announcements stay off (they are by default), so only ours can repoint the
+      // client.
+      lab.exec(
+              node,
+              "sh",
+              "-c",
+              "echo 0 > /proc/sys/net/ipv4/conf/all/arp_notify && echo 0 >"
+                  + " /proc/sys/net/ipv6/conf/all/ndisc_notify")
+          .orThrow();
       lab.startNameServer(node, PORT);
     }
   }
@@ -102,7 +112,8 @@ class VipNetnsTest {
       agent.awaitLog("disappeared from eth0 while held");
       agent.awaitLog("added on eth0");
       assertThat(lab.hasAddress(n1, vip)).isTrue();
-      assertThat(agent.metric(VipMetrics.DISRUPTIONS, "cause", VipMetrics.ADDRESS_REMOVED)).isEqualTo(1);
+      assertThat(agent.metric(VipMetrics.DISRUPTIONS, "cause", VipMetrics.ADDRESS_REMOVED))
+          .isEqualTo(1);
       assertThat(lab.connect(client, vip, PORT)).hasValue("n1");
     } finally {
       removeByHand(n1, vip);
@@ -133,24 +144,33 @@ class VipNetnsTest {
   @Test
   void withoutCapNetRawTheNodeSaysSoAndIsNotEligible() throws Exception {
     InetAddress vip = InetAddress.getByName(NetnsLab.VIP_IPV4);
-    List<String> withoutNetRaw = List.of("setpriv", "--inh-caps=-net_raw", "--bounding-set=-net_raw", "--");
+    List<String> withoutNetRaw =
+        List.of("setpriv", "--inh-caps=-net_raw", "--bounding-set=-net_raw", "--");
     try (AgentProcess agent = AgentProcess.start(lab, n1, vip, withoutNetRaw)) {
-      String complaint = agent.await(line -> line.contains("ERROR"), java.time.Duration.ofSeconds(10));
+      String complaint =
+          agent.await(line -> line.contains("ERROR"), java.time.Duration.ofSeconds(10));
       assertThat(complaint).contains("CAP_NET_RAW", "EPERM");
       agent.send("hold");
       agent.awaitLog("added on eth0");
-      assertThat(agent.metric(VipMetrics.ANNOUNCEMENT_FAILURES, "reason", VipMetrics.NO_PERMISSION)).isGreaterThanOrEqualTo(2);
+      assertThat(agent.metric(VipMetrics.ANNOUNCEMENT_FAILURES, "reason", VipMetrics.NO_PERMISSION))
+          .isGreaterThanOrEqualTo(2);
       agent.send("release");
       agent.awaitLog("removed from eth0");
-      assertThat(agent.output()).contains("machineryWorks=false").doesNotContain("machineryWorks=true");
+      assertThat(agent.output())
+          .contains("machineryWorks=false")
+          .doesNotContain("machineryWorks=true");
       assertThat(agent.output().lines().filter(line -> line.contains("ERROR"))).hasSize(1);
     } finally {
       removeByHand(n1, vip);
     }
   }
 
-  /** The client's MAC for the VIP, polled briefly (the frame crosses the bridge asynchronously) until it is {@code expected}. */
-  private static Optional<String> neighbourSoon(InetAddress vip, String expected) throws InterruptedException {
+  /**
+   * The client's MAC for the VIP, polled briefly (the frame crosses the bridge asynchronously)
+   * until it is {@code expected}.
+   */
+  private static Optional<String> neighbourSoon(InetAddress vip, String expected)
+      throws InterruptedException {
     long deadline = System.nanoTime() + NEIGHBOUR_WAIT_MILLIS * 1_000_000;
     Optional<String> mac = lab.neighbourMac(client, vip);
     while (!mac.equals(Optional.of(expected)) && System.nanoTime() < deadline) {
@@ -161,7 +181,8 @@ class VipNetnsTest {
   }
 
   private static void addByHand(Host host, InetAddress vip) {
-    List<String> command = new ArrayList<>(List.of("ip", "addr", "add", cidr(vip), "dev", host.interfaceName()));
+    List<String> command =
+        new ArrayList<>(List.of("ip", "addr", "add", cidr(vip), "dev", host.interfaceName()));
     if (vip instanceof Inet6Address) {
       command.add("nodad");
     }

@@ -14,12 +14,12 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
- * The .deb on three booted Debian 12 nodes under systemd, each a faithful MicroK8s node: the
- * guide (docs/microk8s.md) from {@code apt install} to a held VIP and a clean {@code apivip
- * doctor}, then the scenarios of lab/nodes/scenarios.sh (the service's user and capabilities,
- * {@code kill -9} of the daemon, stop/start/restart, a rolling OS patch with no failed kubectl
- * call). The lab is a script, {@code lab/nodes/cluster test}; this test runs it and fails with its
- * log. Needs root, systemd-nspawn and debootstrap; in CI a missing one fails.
+ * The .deb on three booted Debian 12 nodes under systemd, each a faithful MicroK8s node: the guide
+ * (docs/microk8s.md) from {@code apt install} to a held VIP and a clean {@code apivip doctor}, then
+ * the scenarios of lab/nodes/scenarios.sh (the service's user and capabilities, {@code kill -9} of
+ * the daemon, stop/start/restart, a rolling OS patch with no failed kubectl call). The lab is a
+ * script, {@code lab/nodes/cluster test}; this test runs it and fails with its log. Needs root,
+ * systemd-nspawn and debootstrap; in CI a missing one fails.
  */
 class BootedNodesTest {
 
@@ -33,7 +33,8 @@ class BootedNodesTest {
     Host.require("debootstrap", "debootstrap");
     Host.require("kubectl", "kubernetes-client");
     Path root = DebPackage.sourceRoot().toAbsolutePath().normalize();
-    Path standin = Path.of(System.getProperty("apivip.standin.dir", "target/standin")).toAbsolutePath();
+    Path standin =
+        Path.of(System.getProperty("apivip.standin.dir", "target/standin")).toAbsolutePath();
     assertThat(standin).as("the stand-in kube-apiserver's jars").isDirectory();
     Path log = Files.createTempFile("apivip-booted-nodes", ".log");
     Process lab =
@@ -65,11 +66,15 @@ class BootedNodesTest {
   }
 
   private static void requireRoot() throws IOException {
-    boolean root = "0".equals(Files.readString(Path.of("/proc/self/status")).lines()
-        .filter(line -> line.startsWith("Uid:"))
-        .map(line -> line.split("\\s+")[1])
-        .findFirst()
-        .orElse(""));
+    boolean root =
+        "0"
+            .equals(
+                Files.readString(Path.of("/proc/self/status"))
+                    .lines()
+                    .filter(line -> line.startsWith("Uid:"))
+                    .map(line -> line.split("\\s+")[1])
+                    .findFirst()
+                    .orElse(""));
     if (root) {
       return;
     }

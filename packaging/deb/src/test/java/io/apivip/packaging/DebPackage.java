@@ -12,7 +12,10 @@ import java.util.List;
 /** The .deb this module built, as dpkg-deb sees it: its listing, its fields, its unpacked files. */
 final class DebPackage {
 
-  /** One line of {@code dpkg-deb --contents}: "-rwxr-xr-x root/root 3311 2025-11-25 00:00 ./usr/bin/apivip". */
+  /**
+   * One line of {@code dpkg-deb --contents}: "-rwxr-xr-x root/root 3311 2025-11-25 00:00
+   * ./usr/bin/apivip".
+   */
   record Entry(String mode, String owner, String path) {
     static Entry parse(String line) {
       String[] fields = line.trim().split("\\s+", 6);
@@ -53,8 +56,8 @@ final class DebPackage {
   }
 
   /**
-   * Unpacks the package under {@code root} as dpkg would install it, without running its
-   * maintainer scripts, and its control files (maintainer scripts, conffiles) under root/DEBIAN.
+   * Unpacks the package under {@code root} as dpkg would install it, without running its maintainer
+   * scripts, and its control files (maintainer scripts, conffiles) under root/DEBIAN.
    */
   static Path unpack(Path root) {
     Host.require("dpkg-deb", "dpkg");

@@ -15,10 +15,15 @@ class LintianTest {
   void lintianReportsNoErrorAndNoWarning() {
     Host.require("lintian", "lintian");
 
-    Host.Result result = Host.run(List.of("lintian", "--fail-on", "error,warning", "--info", DebPackage.file().toString()));
+    Host.Result result =
+        Host.run(
+            List.of(
+                "lintian", "--fail-on", "error,warning", "--info", DebPackage.file().toString()));
 
     System.out.print(result.stdout());
     assertThat(result.exitCode()).as(result.describe()).isZero();
-    assertThat(result.stdout().lines()).as(result.describe()).noneMatch(line -> line.startsWith("E:") || line.startsWith("W:"));
+    assertThat(result.stdout().lines())
+        .as(result.describe())
+        .noneMatch(line -> line.startsWith("E:") || line.startsWith("W:"));
   }
 }

@@ -22,7 +22,10 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class MaintainerScriptsTest {
 
-  /** Stand-ins for the tools the scripts call: each records "name arguments" and answers per STUB_* variables. */
+  /**
+   * Stand-ins for the tools the scripts call: each records "name arguments" and answers per STUB_*
+   * variables.
+   */
   private static final String STUB =
       """
       #!/bin/sh
@@ -37,8 +40,16 @@ class MaintainerScriptsTest {
         *) exit 0 ;;
       esac
       """;
+
   private static final List<String> TOOLS =
-      List.of("adduser", "addgroup", "getent", "dpkg-statoverride", "deb-systemd-helper", "deb-systemd-invoke", "systemctl");
+      List.of(
+          "adduser",
+          "addgroup",
+          "getent",
+          "dpkg-statoverride",
+          "deb-systemd-helper",
+          "deb-systemd-invoke",
+          "systemctl");
 
   @TempDir static Path shared;
   static Path unpacked;
@@ -73,7 +84,8 @@ class MaintainerScriptsTest {
   }
 
   @Test
-  void aFirstInstallWithoutAKeyCreatesTheUserAndEnablesButDoesNotStartAndSaysWhatToDo() throws IOException {
+  void aFirstInstallWithoutAKeyCreatesTheUserAndEnablesButDoesNotStartAndSaysWhatToDo()
+      throws IOException {
     Host.Result result = script("postinst", "configure", "");
 
     assertThat(result.exitCode()).as(result.describe()).isZero();
@@ -86,12 +98,18 @@ class MaintainerScriptsTest {
             "deb-systemd-helper enable apivip.service")
         .noneMatch(call -> call.startsWith("deb-systemd-invoke"));
     assertThat(result.stdout())
-        .contains("installed and enabled, but not started: this node has no cluster key (" + root + "/etc/apivip/cluster.key)")
+        .contains(
+            "installed and enabled, but not started: this node has no cluster key ("
+                + root
+                + "/etc/apivip/cluster.key)")
         .contains("apivip gen-key --out /etc/apivip/cluster.key")
-        .contains("chown apivip:apivip /etc/apivip/cluster.key && chmod 600 /etc/apivip/cluster.key")
+        .contains(
+            "chown apivip:apivip /etc/apivip/cluster.key && chmod 600 /etc/apivip/cluster.key")
         .contains("apivip check-config")
         .contains("systemctl start apivip");
-    assertThat(root.resolve("etc/apivip/cluster.key")).as("the scripts never make a key").doesNotExist();
+    assertThat(root.resolve("etc/apivip/cluster.key"))
+        .as("the scripts never make a key")
+        .doesNotExist();
   }
 
   @Test
@@ -101,7 +119,8 @@ class MaintainerScriptsTest {
     Host.Result result = script("postinst", "configure", "");
 
     assertThat(result.exitCode()).as(result.describe()).isZero();
-    assertThat(result.stdout()).contains("not started: " + root + "/etc/apivip/apivip.conf is still the shipped example");
+    assertThat(result.stdout())
+        .contains("not started: " + root + "/etc/apivip/apivip.conf is still the shipped example");
     assertThat(calls()).noneMatch(call -> call.startsWith("deb-systemd-invoke"));
   }
 
@@ -129,7 +148,12 @@ class MaintainerScriptsTest {
     Files.writeString(
         root.resolve("etc/apivip/apivip.conf"),
         "include file(\"%s\")\ncluster.key-file = \"%s\"\nhealth.ca-file = \"%s\"\nhealth.client-cert-file = \"%s\"\nhealth.client-key-file = \"%s\"\n"
-            .formatted(unpacked.resolve("usr/share/doc/apivip/examples/apivip.conf"), key, ca, root.resolve("server.crt"), root.resolve("server.key")));
+            .formatted(
+                unpacked.resolve("usr/share/doc/apivip/examples/apivip.conf"),
+                key,
+                ca,
+                root.resolve("server.crt"),
+                root.resolve("server.key")));
     environment.put("STUB_USER_EXISTS", "yes");
     environment.put("STUB_GROUP_EXISTS", "yes");
     environment.put("STUB_OVERRIDE_EXISTS", "yes");
@@ -138,12 +162,17 @@ class MaintainerScriptsTest {
 
     assertThat(result.exitCode()).as(result.describe()).isZero();
     assertThat(calls())
-        .contains("deb-systemd-helper enable apivip.service", "deb-systemd-invoke start apivip.service")
-        .noneMatch(call -> call.startsWith("adduser") || call.startsWith("dpkg-statoverride --update"));
+        .contains(
+            "deb-systemd-helper enable apivip.service", "deb-systemd-invoke start apivip.service")
+        .noneMatch(
+            call -> call.startsWith("adduser") || call.startsWith("dpkg-statoverride --update"));
     assertThat(key).hasBinaryContent(keyBefore);
-    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(key))).isEqualTo("rw-------");
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(key)))
+        .isEqualTo("rw-------");
     if (!"apivip".equals(Files.getOwner(key).getName())) {
-      assertThat(result.stdout()).contains("the daemon needs owner apivip and mode 600:").contains("chown apivip:apivip " + key);
+      assertThat(result.stdout())
+          .contains("the daemon needs owner apivip and mode 600:")
+          .contains("chown apivip:apivip " + key);
     }
   }
 
@@ -173,7 +202,11 @@ class MaintainerScriptsTest {
     Host.Result result = script("prerm", "remove");
 
     assertThat(result.exitCode()).as(result.describe()).isZero();
-    assertThat(calls()).containsSubsequence("systemctl --quiet is-active apivip.service", "apivip drain --wait", "deb-systemd-invoke stop apivip.service");
+    assertThat(calls())
+        .containsSubsequence(
+            "systemctl --quiet is-active apivip.service",
+            "apivip drain --wait",
+            "deb-systemd-invoke stop apivip.service");
   }
 
   @Test
@@ -186,7 +219,8 @@ class MaintainerScriptsTest {
 
     assertThat(result.exitCode()).as(result.describe()).isZero();
     assertThat(result.stdout()).contains("the drain did not finish; stopping anyway");
-    assertThat(calls()).containsSubsequence("apivip drain --wait", "deb-systemd-invoke stop apivip.service");
+    assertThat(calls())
+        .containsSubsequence("apivip drain --wait", "deb-systemd-invoke stop apivip.service");
   }
 
   @Test
@@ -216,7 +250,9 @@ class MaintainerScriptsTest {
     assertThat(script("postrm", "purge").exitCode()).isZero();
     assertThat(root.resolve("etc/apivip")).doesNotExist();
     assertThat(root.resolve("var/cache/apivip")).doesNotExist();
-    assertThat(calls()).contains("dpkg-statoverride --remove /etc/apivip", "deb-systemd-helper purge apivip.service");
+    assertThat(calls())
+        .contains(
+            "dpkg-statoverride --remove /etc/apivip", "deb-systemd-helper purge apivip.service");
   }
 
   private Host.Result script(String name, String... arguments) {
@@ -232,12 +268,17 @@ class MaintainerScriptsTest {
   /** A key as `apivip gen-key` makes it, with the real launcher. */
   private Path writeKey() {
     Path key = root.resolve("etc/apivip/cluster.key");
-    Host.Result result = Host.run(List.of(root.resolve("usr/bin/apivip").toString(), "gen-key", "--out", key.toString()));
+    Host.Result result =
+        Host.run(
+            List.of(root.resolve("usr/bin/apivip").toString(), "gen-key", "--out", key.toString()));
     assertThat(result.exitCode()).as(result.describe()).isZero();
     return key;
   }
 
-  /** Replaces this node's launcher with the recording stand-in, to see what prerm asks of the daemon. */
+  /**
+   * Replaces this node's launcher with the recording stand-in, to see what prerm asks of the
+   * daemon.
+   */
   private void useStubLauncher() throws IOException {
     Files.delete(root.resolve("usr"));
     writeExecutable(Files.createDirectories(root.resolve("usr/bin")).resolve("apivip"), STUB);

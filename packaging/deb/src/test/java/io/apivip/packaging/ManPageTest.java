@@ -18,7 +18,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** man apivip documents every command and option that {@code apivip --help} offers, and no other command. */
+/**
+ * man apivip documents every command and option that {@code apivip --help} offers, and no other
+ * command.
+ */
 class ManPageTest {
 
   private static final Pattern COMMAND_LINE = Pattern.compile("^  ([a-z][a-z-]*)\\s{2,}.*");
@@ -27,6 +30,7 @@ class ManPageTest {
 
   @TempDir static Path dir;
   static Path launcher;
+
   /** The man page's source with roff escapes for "-" and fonts removed. */
   static String manPage;
 
@@ -34,8 +38,12 @@ class ManPageTest {
   static void unpack() throws IOException {
     Path root = DebPackage.unpack(dir);
     launcher = root.resolve("usr/bin/apivip");
-    try (InputStream in = new GZIPInputStream(Files.newInputStream(root.resolve("usr/share/man/man1/apivip.1.gz")))) {
-      manPage = new String(in.readAllBytes(), StandardCharsets.UTF_8).replace("\\-", "-").replaceAll("\\\\f[BIRP]", "");
+    try (InputStream in =
+        new GZIPInputStream(Files.newInputStream(root.resolve("usr/share/man/man1/apivip.1.gz")))) {
+      manPage =
+          new String(in.readAllBytes(), StandardCharsets.UTF_8)
+              .replace("\\-", "-")
+              .replaceAll("\\\\f[BIRP]", "");
     }
   }
 
@@ -53,7 +61,9 @@ class ManPageTest {
       while (options.find()) {
         // --help and --version work everywhere and are documented once, under OPTIONS.
         String where = GLOBAL_OPTIONS.contains(options.group()) ? manPage : entry;
-        assertThat(where).as(command + " " + options.group() + " in the man page").contains(options.group());
+        assertThat(where)
+            .as(command + " " + options.group() + " in the man page")
+            .contains(options.group());
       }
     }
     // And nothing else: a command that left the product (the demo went to demo/) leaves the manual.
@@ -104,7 +114,8 @@ class ManPageTest {
   private static String entryFor(String command) {
     List<String> lines = manPage.lines().toList();
     for (int i = 0; i + 1 < lines.size(); i++) {
-      if (lines.get(i).equals(".TP") && lines.get(i + 1).matches("\\.BR? " + Pattern.quote(command) + "( .*)?")) {
+      if (lines.get(i).equals(".TP")
+          && lines.get(i + 1).matches("\\.BR? " + Pattern.quote(command) + "( .*)?")) {
         StringBuilder entry = new StringBuilder();
         for (int j = i + 1; j < lines.size() && !lines.get(j).matches("\\.(TP|PP|SH)( .*)?"); j++) {
           entry.append(lines.get(j)).append('\n');

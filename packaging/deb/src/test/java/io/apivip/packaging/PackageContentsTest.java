@@ -13,7 +13,10 @@ import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** What {@code apt install ./apivip_*.deb} puts on a node: every path, its owner and mode, and the control data. */
+/**
+ * What {@code apt install ./apivip_*.deb} puts on a node: every path, its owner and mode, and the
+ * control data.
+ */
 class PackageContentsTest {
 
   /** Every path in the package and its mode; all belong to root/root. */
@@ -23,22 +26,43 @@ class PackageContentsTest {
     Map<String, String> paths = new LinkedHashMap<>();
     for (String dir :
         List.of(
-            "/etc/", "/etc/apivip/", "/lib/", "/lib/systemd/", "/lib/systemd/system/", "/usr/", "/usr/bin/",
-            "/usr/lib/", "/usr/lib/apivip/", "/usr/share/", "/usr/share/apivip/", "/usr/share/apivip/prometheus/",
-            "/usr/share/apivip/grafana/", "/usr/share/doc/", "/usr/share/doc/apivip/",
-            "/usr/share/doc/apivip/examples/", "/usr/share/lintian/", "/usr/share/lintian/overrides/",
-            "/usr/share/man/", "/usr/share/man/man1/")) {
+            "/etc/",
+            "/etc/apivip/",
+            "/lib/",
+            "/lib/systemd/",
+            "/lib/systemd/system/",
+            "/usr/",
+            "/usr/bin/",
+            "/usr/lib/",
+            "/usr/lib/apivip/",
+            "/usr/share/",
+            "/usr/share/apivip/",
+            "/usr/share/apivip/prometheus/",
+            "/usr/share/apivip/grafana/",
+            "/usr/share/doc/",
+            "/usr/share/doc/apivip/",
+            "/usr/share/doc/apivip/examples/",
+            "/usr/share/lintian/",
+            "/usr/share/lintian/overrides/",
+            "/usr/share/man/",
+            "/usr/share/man/man1/")) {
       paths.put(dir, "drwxr-xr-x");
     }
     paths.put("/usr/bin/apivip", "-rwxr-xr-x");
     paths.put("/usr/lib/apivip/release-vip", "-rwxr-xr-x");
     for (String file :
         List.of(
-            "/etc/apivip/apivip.conf", "/lib/systemd/system/apivip.service", "/usr/share/apivip/apivip.jar",
-            "/usr/share/apivip/prometheus/apivip-alerts.yaml", "/usr/share/apivip/grafana/apivip-dashboard.json",
-            "/usr/share/doc/apivip/changelog.gz", "/usr/share/doc/apivip/copyright",
-            "/usr/share/doc/apivip/microk8s.md", "/usr/share/doc/apivip/examples/apivip.conf",
-            "/usr/share/lintian/overrides/apivip", "/usr/share/man/man1/apivip.1.gz")) {
+            "/etc/apivip/apivip.conf",
+            "/lib/systemd/system/apivip.service",
+            "/usr/share/apivip/apivip.jar",
+            "/usr/share/apivip/prometheus/apivip-alerts.yaml",
+            "/usr/share/apivip/grafana/apivip-dashboard.json",
+            "/usr/share/doc/apivip/changelog.gz",
+            "/usr/share/doc/apivip/copyright",
+            "/usr/share/doc/apivip/microk8s.md",
+            "/usr/share/doc/apivip/examples/apivip.conf",
+            "/usr/share/lintian/overrides/apivip",
+            "/usr/share/man/man1/apivip.1.gz")) {
       paths.put(file, "-rw-r--r--");
     }
     return paths;
@@ -49,9 +73,18 @@ class PackageContentsTest {
     List<DebPackage.Entry> contents = DebPackage.contents();
 
     Map<String, String> modes =
-        contents.stream().collect(Collectors.toMap(DebPackage.Entry::path, DebPackage.Entry::mode, (a, b) -> a, LinkedHashMap::new));
-    assertThat(modes).as("paths and modes in the package").containsExactlyInAnyOrderEntriesOf(EXPECTED);
-    assertThat(contents).allSatisfy(entry -> assertThat(entry.owner()).as(entry.path()).isEqualTo("root/root"));
+        contents.stream()
+            .collect(
+                Collectors.toMap(
+                    DebPackage.Entry::path,
+                    DebPackage.Entry::mode,
+                    (a, b) -> a,
+                    LinkedHashMap::new));
+    assertThat(modes)
+        .as("paths and modes in the package")
+        .containsExactlyInAnyOrderEntriesOf(EXPECTED);
+    assertThat(contents)
+        .allSatisfy(entry -> assertThat(entry.owner()).as(entry.path()).isEqualTo("root/root"));
   }
 
   @Test
@@ -75,19 +108,24 @@ class PackageContentsTest {
     Host.Result compared = Host.run(List.of("dpkg", "--compare-versions", version, "le", release));
     assertThat(compared.exitCode()).as(version + " <= " + release).isZero();
     if (version.contains("~")) {
-      assertThat(Host.run(List.of("dpkg", "--compare-versions", version, "lt", release)).exitCode()).isZero();
+      assertThat(Host.run(List.of("dpkg", "--compare-versions", version, "lt", release)).exitCode())
+          .isZero();
     }
   }
 
   @Test
-  void theConfigurationIsAConffileAndTheMaintainerScriptsAreExecutable(@TempDir Path dir) throws IOException {
+  void theConfigurationIsAConffileAndTheMaintainerScriptsAreExecutable(@TempDir Path dir)
+      throws IOException {
     Path root = DebPackage.unpack(dir);
     Path control = root.resolve("DEBIAN");
 
-    assertThat(Files.readAllLines(control.resolve("conffiles"))).containsExactly("/etc/apivip/apivip.conf");
+    assertThat(Files.readAllLines(control.resolve("conffiles")))
+        .containsExactly("/etc/apivip/apivip.conf");
     for (String script : List.of("postinst", "prerm", "postrm")) {
       Path file = control.resolve(script);
-      assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(file))).as(script).isEqualTo("rwxr-xr-x");
+      assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(file)))
+          .as(script)
+          .isEqualTo("rwxr-xr-x");
       assertThat(Files.readAllLines(file).get(0)).as(script).isEqualTo("#!/bin/sh");
     }
     assertThat(control.resolve("md5sums")).isRegularFile();
@@ -98,13 +136,20 @@ class PackageContentsTest {
     Path root = DebPackage.unpack(dir);
     Path source = DebPackage.sourceRoot();
 
-    assertThat(root.resolve("etc/apivip/apivip.conf")).hasSameBinaryContentAs(source.resolve("config/apivip.conf"));
-    assertThat(root.resolve("usr/share/doc/apivip/examples/apivip.conf")).hasSameBinaryContentAs(source.resolve("config/apivip.conf"));
-    assertThat(root.resolve("lib/systemd/system/apivip.service")).hasSameBinaryContentAs(source.resolve("systemd/apivip.service"));
-    assertThat(root.resolve("usr/share/doc/apivip/microk8s.md")).hasSameBinaryContentAs(source.resolve("docs/microk8s.md"));
-    assertThat(root.resolve("usr/share/apivip/apivip.jar")).hasSameBinaryContentAs(source.resolve("lb-daemon/target/apivip.jar"));
-    assertThat(root.resolve("usr/share/apivip/prometheus/apivip-alerts.yaml")).hasSameBinaryContentAs(source.resolve("monitoring/apivip-alerts.yaml"));
-    assertThat(root.resolve("usr/share/apivip/grafana/apivip-dashboard.json")).hasSameBinaryContentAs(source.resolve("monitoring/apivip-dashboard.json"));
+    assertThat(root.resolve("etc/apivip/apivip.conf"))
+        .hasSameBinaryContentAs(source.resolve("config/apivip.conf"));
+    assertThat(root.resolve("usr/share/doc/apivip/examples/apivip.conf"))
+        .hasSameBinaryContentAs(source.resolve("config/apivip.conf"));
+    assertThat(root.resolve("lib/systemd/system/apivip.service"))
+        .hasSameBinaryContentAs(source.resolve("systemd/apivip.service"));
+    assertThat(root.resolve("usr/share/doc/apivip/microk8s.md"))
+        .hasSameBinaryContentAs(source.resolve("docs/microk8s.md"));
+    assertThat(root.resolve("usr/share/apivip/apivip.jar"))
+        .hasSameBinaryContentAs(source.resolve("lb-daemon/target/apivip.jar"));
+    assertThat(root.resolve("usr/share/apivip/prometheus/apivip-alerts.yaml"))
+        .hasSameBinaryContentAs(source.resolve("monitoring/apivip-alerts.yaml"));
+    assertThat(root.resolve("usr/share/apivip/grafana/apivip-dashboard.json"))
+        .hasSameBinaryContentAs(source.resolve("monitoring/apivip-dashboard.json"));
     assertThat(root.resolve("etc/apivip/cluster.key")).as("a key is never shipped").doesNotExist();
   }
 }

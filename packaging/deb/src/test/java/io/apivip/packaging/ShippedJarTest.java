@@ -25,8 +25,14 @@ class ShippedJarTest {
   /** Packages that belong beside the product, never in it. */
   private static final List<String> FORBIDDEN_PACKAGES =
       List.of(
-          "io/apivip/lab/", "io/apivip/demo/", "io/apivip/bench/", "org/junit/", "org/opentest4j/",
-          "org/apiguardian/", "org/assertj/", "com/tngtech/archunit/");
+          "io/apivip/lab/",
+          "io/apivip/demo/",
+          "io/apivip/bench/",
+          "org/junit/",
+          "org/opentest4j/",
+          "org/apiguardian/",
+          "org/assertj/",
+          "com/tngtech/archunit/");
 
   @TempDir static Path dir;
   static List<String> entries;
@@ -41,7 +47,8 @@ class ShippedJarTest {
 
   @Test
   void theJarHoldsTheDaemon() {
-    assertThat(entries).contains("io/apivip/daemon/Main.class", "io/apivip/health/HealthMonitor.class");
+    assertThat(entries)
+        .contains("io/apivip/daemon/Main.class", "io/apivip/health/HealthMonitor.class");
   }
 
   @Test
@@ -54,19 +61,31 @@ class ShippedJarTest {
   @Test
   void noTestClassOfAnyModuleIsInTheJar() throws IOException {
     List<String> testClasses = testClassPrefixes(DebPackage.sourceRoot());
-    assertThat(testClasses).as("test classes found in the source tree").contains("io/apivip/daemon/vip/FakeKernel");
+    assertThat(testClasses)
+        .as("test classes found in the source tree")
+        .contains("io/apivip/daemon/vip/FakeKernel");
     assertThat(entries)
         .as("entries of the shipped apivip.jar")
-        .noneMatch(entry -> testClasses.stream().anyMatch(test -> entry.equals(test + ".class") || entry.startsWith(test + "$")));
+        .noneMatch(
+            entry ->
+                testClasses.stream()
+                    .anyMatch(
+                        test -> entry.equals(test + ".class") || entry.startsWith(test + "$")));
   }
 
   /** "io/apivip/daemon/vip/FakeKernel" for every source file under some module's src/test/java. */
   private static List<String> testClassPrefixes(Path root) throws IOException {
     List<String> classes = new ArrayList<>();
-    try (Stream<Path> testRoots = Files.find(root, 5, (path, attributes) -> attributes.isDirectory() && path.endsWith("src/test/java"))) {
-      for (Path testRoot : testRoots.filter(path -> !path.toString().contains("/target/")).toList()) {
+    try (Stream<Path> testRoots =
+        Files.find(
+            root,
+            5,
+            (path, attributes) -> attributes.isDirectory() && path.endsWith("src/test/java"))) {
+      for (Path testRoot :
+          testRoots.filter(path -> !path.toString().contains("/target/")).toList()) {
         try (Stream<Path> sources = Files.walk(testRoot)) {
-          sources.filter(path -> path.toString().endsWith(".java"))
+          sources
+              .filter(path -> path.toString().endsWith(".java"))
               .map(path -> testRoot.relativize(path).toString().replaceFirst("\\.java$", ""))
               .forEach(classes::add);
         }

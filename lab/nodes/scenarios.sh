@@ -147,13 +147,28 @@ scenario_service() {
     # The daemon's own line (sd_notify STATUS=): its role, quorum and apiservers, as they change.
     [[ $show == *'Status: "holds the VIP'*'apiservers up 3 of 3"'* || $show == *'Status: "standby; '*'apiservers up 3 of 3"'* ]] ||
       die "$node: systemctl status apivip does not show the node's role: $show"
+    # The admin socket belongs to the operators' group, so its members can drain (the unit must let
+    # the daemon change a file's group).
+    [[ $(lab_exec "$node" stat -c %G /run/apivip/admin.sock) == apivip-admin ]] ||
+      die "$node: /run/apivip/admin.sock is not group apivip-admin: $(lab_exec "$node" ls -l /run/apivip/admin.sock)"
     # The journal carries the daemon's own lines, with their priority: started is info.
     lab_exec "$node" journalctl -u apivip -b --no-pager -p info -o cat | grep -q "node $node started" ||
       die "$node: the journal has no info line 'node $node started'"
   done
+  # Who may administer: a member of apivip-admin drains and resumes; another user is refused and
+  # changes nothing (docs/microk8s.md, "Who may administer apivip").
+  lab_sh node1 'id alice >/dev/null 2>&1 || useradd --create-home alice; usermod -aG apivip-admin alice
+    id mallory >/dev/null 2>&1 || useradd --create-home mallory'
+  local refused status=0
+  refused=$(lab_exec node1 runuser -u mallory -- apivip drain 2>&1) || status=$?
+  [[ $status != 0 && $refused == *"permission denied"* ]] || die "node1: user mallory could drain (exit $status): $refused"
+  lab_exec node1 apivip status --json | jq -e '.maintenance == false' >/dev/null || die "node1: a refused drain changed the node"
+  lab_exec node1 runuser -u alice -- apivip drain --wait >/dev/null || die "node1: user alice, in apivip-admin, could not drain"
+  lab_exec node1 runuser -u alice -- apivip resume >/dev/null || die "node1: user alice could not resume"
+  wait_whole 60
   local warning
   warning=$(lab_exec node1 journalctl -u apivip -b --no-pager -p warning -o cat | grep -v '^$' | head -3 || true)
-  record service "the daemon runs as apivip with CapEff=CapBnd=CapAmb=0x3400 on ${#LAB_NODES[@]} nodes; systemctl status shows it active; node1's warnings: ${warning:-none}"
+  record service "the daemon runs as apivip with CapEff=CapBnd=CapAmb=0x3400 on ${#LAB_NODES[@]} nodes; systemctl status shows its role; a member of apivip-admin drained and resumed node1, another user was refused; node1's warnings: ${warning:-none}"
 }
 
 # kill -9 of the holder's daemon: systemd restarts it; the VIP is on two nodes for at most the

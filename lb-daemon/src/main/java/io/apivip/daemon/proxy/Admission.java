@@ -78,7 +78,7 @@ final class Admission {
   }
 
   /** The first handler of every connection accepted on {@code listener}. */
-  ChannelInitializer<Channel> initializer(ProxyListener listener) {
+  ChannelInitializer<Channel> initializer(IndexedListener listener) {
     int connectTimeoutMillis =
         (int) Math.min(Integer.MAX_VALUE, settings.connectTimeout().toMillis());
     return new ChannelInitializer<>() {
@@ -89,7 +89,7 @@ final class Admission {
     };
   }
 
-  private void admit(ProxyListener listener, Channel client, int connectTimeoutMillis) {
+  private void admit(IndexedListener listener, Channel client, int connectTimeoutMillis) {
     int openNow = open.incrementAndGet();
     client.closeFuture().addListener(closed -> clientClosed());
     if (refusing) {

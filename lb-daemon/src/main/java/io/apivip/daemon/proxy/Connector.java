@@ -34,7 +34,7 @@ final class Connector extends ChannelInboundHandlerAdapter {
 
   private static final Logger log = LoggerFactory.getLogger(Connector.class);
 
-  private final ProxyListener listener;
+  private final IndexedListener listener;
   private final BackendPool pool;
   private final Function<InetAddress, SocketChannel> sockets;
   private final ProxyMetrics metrics;
@@ -50,7 +50,7 @@ final class Connector extends ChannelInboundHandlerAdapter {
    *     Transports#newSocketChannel})
    */
   Connector(
-      ProxyListener listener,
+      IndexedListener listener,
       BackendPool pool,
       Function<InetAddress, SocketChannel> sockets,
       ProxyMetrics metrics,

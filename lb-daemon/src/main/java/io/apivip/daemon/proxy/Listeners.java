@@ -33,7 +33,7 @@ final class Listeners {
 
   private final Transports transports;
   private final EventLoopGroup loops;
-  private final List<ProxyListener> configured;
+  private final List<IndexedListener> configured;
   private final RecvByteBufAllocator reads;
 
   /** Per listener, in configuration order, its listening sockets; empty before {@link #bind}. */
@@ -46,7 +46,7 @@ final class Listeners {
   Listeners(
       Transports transports,
       EventLoopGroup loops,
-      List<ProxyListener> configured,
+      List<IndexedListener> configured,
       RecvByteBufAllocator reads) {
     this.reads = reads;
     this.transports = transports;
@@ -54,7 +54,7 @@ final class Listeners {
     this.configured = List.copyOf(configured);
   }
 
-  List<ProxyListener> configured() {
+  List<IndexedListener> configured() {
     return configured;
   }
 
@@ -82,9 +82,9 @@ final class Listeners {
    * listener; blocks until done, so call it off the event loops, once. On failure nothing stays
    * bound and the exception names the listener.
    */
-  void bind(Function<ProxyListener, ChannelHandler> admission) throws IOException {
+  void bind(Function<IndexedListener, ChannelHandler> admission) throws IOException {
     List<List<Channel>> sockets = new ArrayList<>();
-    for (ProxyListener listener : configured) {
+    for (IndexedListener listener : configured) {
       try {
         sockets.add(bind(listener, admission.apply(listener)));
       } catch (IOException e) {
@@ -102,7 +102,8 @@ final class Listeners {
    * wake-up per connection). Before those, a socket without the option checks that nobody listens
    * there yet, which the option would otherwise let a second daemon do unnoticed.
    */
-  private List<Channel> bind(ProxyListener listener, ChannelHandler admission) throws IOException {
+  private List<Channel> bind(IndexedListener listener, ChannelHandler admission)
+      throws IOException {
     BindPlan plan = bindPlan(listener.settings(), transports.freeBind().isPresent());
     List<Channel> sockets = new ArrayList<>();
     try {
@@ -195,7 +196,7 @@ final class Listeners {
    * Where the listener listens, as {@link ProxyStatus#render}; empty before {@link #bind} and after
    * {@link #close}.
    */
-  String boundTo(ProxyListener listener) {
+  String boundTo(IndexedListener listener) {
     List<List<Channel>> sockets = bound;
     return listener.index() < sockets.size() && sockets.get(listener.index()).get(0).isOpen()
         ? ProxyStatus.render(

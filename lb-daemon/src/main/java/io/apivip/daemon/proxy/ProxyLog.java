@@ -26,7 +26,7 @@ final class ProxyLog {
       new java.util.concurrent.atomic.AtomicLong(System.nanoTime() - QUIET_NANOS);
   private final AtomicBoolean refusingForLimit = new AtomicBoolean();
 
-  void noBackend(ProxyListener listener, String reason) {
+  void noBackend(IndexedListener listener, String reason) {
     if (!refusingForNoBackend.get() && refusingForNoBackend.compareAndSet(false, true)) {
       log.warn(
           "closing new client connections on {}: {} (counted as outcome=no-backend)",

@@ -69,9 +69,9 @@ public final class TcpProxy {
       EventLoopGroup loops,
       MeterRegistry registry) {
     this.settings = settings;
-    List<ProxyListener> configured = new ArrayList<>();
+    List<IndexedListener> configured = new ArrayList<>();
     for (Settings.Listener listener : settings.listeners()) {
-      configured.add(new ProxyListener(configured.size(), listener));
+      configured.add(new IndexedListener(configured.size(), listener));
     }
     Settings.Limits limits = settings.limits();
     RelayMemory memory = new RelayMemory(limits.relayReadMax(), limits.relayMemory());
@@ -166,7 +166,7 @@ public final class TcpProxy {
   /** Per listener and apiserver, the connections open now; any thread. */
   public ProxyStatus status() {
     List<ProxyStatus.ListenerStatus> status = new ArrayList<>();
-    for (ProxyListener listener : listeners.configured()) {
+    for (IndexedListener listener : listeners.configured()) {
       Settings.Listener config = listener.settings();
       status.add(
           new ProxyStatus.ListenerStatus(

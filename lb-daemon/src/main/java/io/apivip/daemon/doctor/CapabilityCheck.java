@@ -244,27 +244,10 @@ final class CapabilityCheck {
    * running.
    */
   private static Optional<String> mainPidFromSystemd() {
-    try {
-      Process process =
-          new ProcessBuilder("systemctl", "show", "--property=MainPID", "--value", UNIT)
-              .redirectErrorStream(true)
-              .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-              .start();
-      String output =
-          new String(
-                  process.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8)
-              .strip();
-      if (!process.waitFor(5, java.util.concurrent.TimeUnit.SECONDS) || process.exitValue() != 0) {
-        process.destroyForcibly();
-        return Optional.empty();
-      }
-      return output.matches("[1-9][0-9]*") ? Optional.of(output) : Optional.empty();
-    } catch (java.io.IOException e) {
-      return Optional.empty();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return Optional.empty();
-    }
+    return ShortCommand.run(List.of("systemctl", "show", "--property=MainPID", "--value", UNIT))
+        .filter(result -> result.exitCode() == 0)
+        .map(ShortCommand.Result::output)
+        .filter(pid -> pid.matches("[1-9][0-9]*"));
   }
 
   private static Optional<String> servicePid(List<Path> cgroupProcesses) {

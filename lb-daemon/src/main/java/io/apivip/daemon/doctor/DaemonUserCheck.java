@@ -1,16 +1,12 @@
 package io.apivip.daemon.doctor;
 
 import io.apivip.daemon.config.Settings;
-import java.io.File;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Can the daemon's user read every file the daemon needs? The doctor runs as root, which reads
@@ -89,40 +85,18 @@ final class DaemonUserCheck {
     if (!"root".equals(System.getProperty("user.name"))) {
       return Optional.empty();
     }
-    try {
-      // runuser takes the user's uid, primary group and supplementary groups, as systemd's User=
-      // does.
-      Process process =
-          new ProcessBuilder(
-                  "runuser",
-                  "-u",
-                  user,
-                  "--",
-                  "sh",
-                  "-c",
-                  "if test -r \"$1\"; then echo readable; else echo unreadable; fi",
-                  "sh",
-                  file.toString())
-              .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-              .redirectError(ProcessBuilder.Redirect.DISCARD)
-              .start();
-      String answer =
-          new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-      if (!process.waitFor(5, TimeUnit.SECONDS)) {
-        process.destroyForcibly();
-        return Optional.empty();
-      }
-      // Anything but the two answers (no such user, no runuser) tells nothing.
-      return switch (answer) {
-        case "readable" -> Optional.of(true);
-        case "unreadable" -> Optional.of(false);
-        default -> Optional.empty();
-      };
-    } catch (IOException e) {
-      return Optional.empty();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return Optional.empty();
-    }
+    // runuser takes the user's uid, primary group and supplementary groups, as systemd's User=
+    // does. Anything but the two answers (no such user, no runuser) tells nothing.
+    String test = "if test -r \"$1\"; then echo readable; else echo unreadable; fi";
+    return ShortCommand.run(
+            List.of("runuser", "-u", user, "--", "sh", "-c", test, "sh", file.toString()))
+        .map(ShortCommand.Result::output)
+        .flatMap(
+            answer ->
+                switch (answer) {
+                  case "readable" -> Optional.of(true);
+                  case "unreadable" -> Optional.of(false);
+                  default -> Optional.empty();
+                });
   }
 }

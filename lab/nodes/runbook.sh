@@ -181,14 +181,22 @@ runbook_run() {
   ((${#failed[@]} == 0)) || die "apivip doctor finds something to fix on: ${failed[*]}"
 }
 
+# Prints the nodes whose eth0 carries the VIP, on one line; fails when `ip` fails for a node, since
+# that says nothing of the VIP. (The addresses are read whole, not piped into `grep -q`: under
+# pipefail, grep ending early would fail ip with SIGPIPE and hide a holder.)
+vip_carriers() {
+  local node addresses carriers=()
+  for node in "${LAB_NODES[@]}"; do
+    addresses=$(ip -n "$(lab_ns "$node")" -o addr show dev eth0) || return 1
+    [[ $addresses == *" $LAB_VIP/"* ]] && carriers+=("$node")
+  done
+  echo "${carriers[*]}"
+}
+
 # Prints the node whose eth0 carries the VIP; fails when none does or more than one does.
 vip_holder() {
-  local node holders=()
-  for node in "${LAB_NODES[@]}"; do
-    if ip -n "$(lab_ns "$node")" -o addr show dev eth0 2>/dev/null | grep -q " $LAB_VIP/"; then
-      holders+=("$node")
-    fi
-  done
-  ((${#holders[@]} == 1)) || return 1
-  echo "${holders[0]}"
+  local carriers
+  carriers=$(vip_carriers 2>/dev/null) || return 1
+  [[ -n $carriers && $carriers != *" "* ]] || return 1
+  echo "$carriers"
 }

@@ -21,13 +21,11 @@ watch_start() {
   (
     end=$((SECONDS + WATCH_MAX_SECONDS))
     while ((SECONDS < end)) && [[ ! -e $RUN/watch/stop ]]; do
-      holders=() valid=1
-      for node in "${LAB_NODES[@]}"; do
-        # A sample in which ip itself failed says nothing of the VIP: it is left out.
-        addresses=$(ip -n "$(lab_ns "$node")" -o addr show dev eth0 2>>"$RUN/watch/ip.err") || valid=0
-        [[ $addresses == *" $LAB_VIP/"* ]] && holders+=("$node")
-      done
-      ((valid)) && echo "$(date +%s%3N) ${#holders[@]} ${holders[*]}" >>"$RUN/watch/holders"
+      # A sample in which ip itself failed says nothing of the VIP: it is left out.
+      if carriers=$(vip_carriers 2>>"$RUN/watch/ip.err"); then
+        read -r -a holders <<<"$carriers"
+        echo "$(date +%s%3N) ${#holders[@]} $carriers" >>"$RUN/watch/holders"
+      fi
       sleep 0.05
     done
   ) </dev/null &
@@ -78,6 +76,15 @@ watch_failed() {
 
 record() {
   echo "$1: $2" | tee -a "$RUN/figures.txt" >&2
+}
+
+# Whether unit $2's journal on node $1 since boot, at priority $3 or more urgent, has a line matching
+# the extended regular expression $4. Read whole first: `journalctl | grep -q` under pipefail
+# fails when grep stops early and journalctl gets SIGPIPE.
+journal_has() {
+  local lines
+  lines=$(lab_exec "$1" journalctl -u "$2" -b --no-pager -p "$3" -o cat) || return 1
+  grep -Eq -- "$4" <<<"$lines"
 }
 
 # The daemon's main pid on a node (0 when it is not running).
@@ -152,7 +159,7 @@ scenario_service() {
     [[ $(lab_exec "$node" stat -c %G /run/apivip/admin.sock) == apivip-admin ]] ||
       die "$node: /run/apivip/admin.sock is not group apivip-admin: $(lab_exec "$node" ls -l /run/apivip/admin.sock)"
     # The journal carries the daemon's own lines, with their priority: started is info.
-    lab_exec "$node" journalctl -u apivip -b --no-pager -p info -o cat | grep -q "node $node started" ||
+    journal_has "$node" apivip info "node $node started" ||
       die "$node: the journal has no info line 'node $node started'"
   done
   # Who may administer: a member of apivip-admin drains and resumes; another user is refused and
@@ -190,7 +197,7 @@ scenario_kill_daemon() {
   local peer
   for peer in "${LAB_NODES[@]}"; do
     [[ $peer == "$holder" ]] && continue
-    lab_exec "$peer" journalctl -u apivip -b --no-pager -p warning -o cat | grep -q "peer $holder .* is suspected" ||
+    journal_has "$peer" apivip warning "peer $holder .* is suspected" ||
       die "$peer: no warning-priority journal line says that $holder is suspected"
   done
   sleep 2
@@ -288,7 +295,7 @@ scenario_cert_reissue() {
   retry_for 60 kubelite_restarted "$successor" "${kubelite_started[$successor]}" ||
     die "$successor took the VIP without the lock, and its kubelite was not restarted within 60 s"
   local restarted=$((SECONDS - moved_at))
-  lab_exec "$successor" journalctl -u snap.microk8s.daemon-apiserver-kicker --no-pager -o cat | grep -q "CSR change detected" ||
+  journal_has "$successor" snap.microk8s.daemon-apiserver-kicker debug "CSR change detected" ||
     die "$successor: kubelite restarted, but the kicker's journal does not say why"
   sleep 5
   local figures

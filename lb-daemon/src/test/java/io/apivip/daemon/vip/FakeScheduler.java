@@ -1,7 +1,7 @@
 package io.apivip.daemon.vip;
 
+import io.apivip.daemon.testing.VirtualTime;
 import java.time.Duration;
-import java.util.PriorityQueue;
 
 /**
  * A {@link Scheduler} on virtual time: nothing runs until the test calls {@link #runDue()} or
@@ -9,34 +9,12 @@ import java.util.PriorityQueue;
  */
 final class FakeScheduler implements Scheduler {
 
-  private final class Task implements Cancellable {
-    final long due;
-    final long order;
-    final Runnable runnable;
-    boolean cancelled;
-
-    Task(long due, Runnable runnable) {
-      this.due = due;
-      this.order = nextOrder++;
-      this.runnable = runnable;
-    }
-
-    @Override
-    public void cancel() {
-      cancelled = true;
-    }
-  }
-
-  private final PriorityQueue<Task> tasks =
-      new PriorityQueue<>(
-          (a, b) -> a.due != b.due ? Long.compare(a.due, b.due) : Long.compare(a.order, b.order));
-  private long now = 1_000_000_000L;
-  private long nextOrder;
+  private final VirtualTime time = new VirtualTime();
   private boolean shutDown;
 
   @Override
   public long nanoTime() {
-    return now;
+    return time.nanoTime();
   }
 
   @Override
@@ -46,11 +24,10 @@ final class FakeScheduler implements Scheduler {
 
   @Override
   public Cancellable schedule(Duration delay, Runnable runnable) {
-    Task task = new Task(now + delay.toNanos(), runnable);
-    if (!shutDown) {
-      tasks.add(task);
+    if (shutDown) {
+      return () -> {};
     }
-    return task;
+    return time.schedule(delay, runnable)::cancel;
   }
 
   @Override
@@ -62,7 +39,7 @@ final class FakeScheduler implements Scheduler {
   public void shutdown(Duration timeout) {
     runDue();
     shutDown = true;
-    tasks.clear();
+    time.clear();
   }
 
   /**
@@ -70,29 +47,21 @@ final class FakeScheduler implements Scheduler {
    * {@link #runDue}.
    */
   void stall(Duration duration) {
-    now += duration.toNanos();
+    time.stall(duration);
   }
 
   /** Runs every task due by now, including those they schedule for now. */
   void runDue() {
-    advance(Duration.ZERO);
+    time.runDue();
   }
 
   /** Moves time forward, running each task at its due time, in order. */
   void advance(Duration duration) {
-    long until = now + duration.toNanos();
-    while (!tasks.isEmpty() && tasks.peek().due <= until) {
-      Task task = tasks.poll();
-      now = Math.max(now, task.due);
-      if (!task.cancelled) {
-        task.runnable.run();
-      }
-    }
-    now = until;
+    time.advance(duration);
   }
 
   /** Virtual time, in milliseconds since the start. */
   long millis() {
-    return (now - 1_000_000_000L) / 1_000_000;
+    return time.millis();
   }
 }

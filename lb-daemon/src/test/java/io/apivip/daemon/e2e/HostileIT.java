@@ -171,46 +171,9 @@ class HostileIT {
    */
   String unprivilegedDrain(LabNode holder) throws Exception {
     Path socket = holder.config().resolveSibling("admin.sock");
-    Exec.Result tcp =
-        lab.network()
-            .exec(
-                holder.host(),
-                "setpriv",
-                "--reuid=65534",
-                "--regid=65534",
-                "--clear-groups",
-                "curl",
-                "-s",
-                "-o",
-                "/dev/null",
-                "-w",
-                "%{http_code}",
-                "--max-time",
-                "5",
-                "-X",
-                "POST",
-                "http://127.0.0.1:" + ClusterLab.ADMIN_PORT + "/drain");
+    Exec.Result tcp = postAsNobody(holder, "http://127.0.0.1:" + ClusterLab.ADMIN_PORT + "/drain");
     Exec.Result unix =
-        lab.network()
-            .exec(
-                holder.host(),
-                "setpriv",
-                "--reuid=65534",
-                "--regid=65534",
-                "--clear-groups",
-                "curl",
-                "-s",
-                "-o",
-                "/dev/null",
-                "-w",
-                "%{http_code}",
-                "--max-time",
-                "5",
-                "-X",
-                "POST",
-                "--unix-socket",
-                socket.toString(),
-                "http://localhost/drain");
+        postAsNobody(holder, "--unix-socket", socket.toString(), "http://localhost/drain");
     Thread.sleep(500);
     StatusReport status = EndToEndIT.status(holder);
     assertThat(tcp.stdout()).as("TCP /drain as nobody").isEqualTo("403");
@@ -233,6 +196,31 @@ class HostileIT {
 
   interface Attack {
     Exec.Result run() throws Exception;
+  }
+
+  /**
+   * curl -X POST as user nobody (no groups) on the holder: answers curl's result, the HTTP code.
+   */
+  private Exec.Result postAsNobody(LabNode holder, String... target) {
+    List<String> command =
+        new ArrayList<>(
+            List.of(
+                "setpriv",
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                "curl",
+                "-s",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "--max-time",
+                "5",
+                "-X",
+                "POST"));
+    command.addAll(List.of(target));
+    return lab.network().exec(holder.host(), command.toArray(String[]::new));
   }
 
   /**

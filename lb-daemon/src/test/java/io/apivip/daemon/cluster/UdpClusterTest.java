@@ -226,13 +226,8 @@ class UdpClusterTest {
   @Test
   void aFloodFromANonMemberIsDroppedUnreadAndChangesNothing() throws Exception {
     Map<String, InetSocketAddress> addresses = loopbackAddresses(3);
-    List<FakeVip> vips = new ArrayList<>();
     List<SimpleMeterRegistry> registries = new ArrayList<>();
-    for (String id : addresses.keySet()) {
-      SimpleMeterRegistry registry = new SimpleMeterRegistry();
-      registries.add(registry);
-      vips.add(start(id, addresses, KEY, registry, FLOOD_FAILURE_TIMEOUT));
-    }
+    List<FakeVip> vips = startForFlood(addresses, registries);
     int holder = settledHolder(vips);
     InetSocketAddress target = addresses.get("node" + (holder + 1));
     SimpleMeterRegistry registry = registries.get(holder);
@@ -263,13 +258,8 @@ class UdpClusterTest {
   @Test
   void forgedDatagramsFromAMembersAddressCauseNoSuspicion() throws Exception {
     Map<String, InetSocketAddress> addresses = loopbackAddresses(3);
-    List<FakeVip> vips = new ArrayList<>();
     List<SimpleMeterRegistry> registries = new ArrayList<>();
-    for (String id : addresses.keySet()) {
-      SimpleMeterRegistry registry = new SimpleMeterRegistry();
-      registries.add(registry);
-      vips.add(start(id, addresses, KEY, registry, FLOOD_FAILURE_TIMEOUT));
-    }
+    List<FakeVip> vips = startForFlood(addresses, registries);
     int holder = settledHolder(vips);
     int spoofed = (holder + 1) % 3;
     String spoofedId = "node" + (spoofed + 1);
@@ -287,6 +277,22 @@ class UdpClusterTest {
         .filteredOn(member -> member.id().equals(spoofedId))
         .singleElement()
         .satisfies(member -> assertThat(member.liveness()).isEqualTo(ClusterStatus.Liveness.ALIVE));
+  }
+
+  /**
+   * Every node of {@code addresses}, with the flood tests' failure timeout and a registry of its
+   * own, added to {@code registries} in the same order.
+   */
+  private List<FakeVip> startForFlood(
+      Map<String, InetSocketAddress> addresses, List<SimpleMeterRegistry> registries)
+      throws Exception {
+    List<FakeVip> vips = new ArrayList<>();
+    for (String id : addresses.keySet()) {
+      SimpleMeterRegistry registry = new SimpleMeterRegistry();
+      registries.add(registry);
+      vips.add(start(id, addresses, KEY, registry, FLOOD_FAILURE_TIMEOUT));
+    }
+    return vips;
   }
 
   /**

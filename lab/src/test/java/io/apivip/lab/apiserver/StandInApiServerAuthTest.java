@@ -4,23 +4,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.apivip.lab.Pki;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.cert.CertificateFactory;
-import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -226,58 +220,6 @@ class StandInApiServerAuthTest {
       assertThatThrownBy(() -> StandInApiServerMain.start(args))
           .as(String.join(" ", args))
           .isInstanceOf(IllegalArgumentException.class);
-    }
-  }
-
-  @Test
-  void asAServiceItIgnoresStdinAndRunsUntilSignalled() throws Exception {
-    Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-    Process process =
-        new ProcessBuilder(
-                List.of(
-                    java.toString(),
-                    "-cp",
-                    System.getProperty("java.class.path"),
-                    StandInApiServerMain.class.getName(),
-                    "--listen",
-                    "127.0.0.1:0",
-                    "--name",
-                    "svc",
-                    "--pki-dir",
-                    dir.toString(),
-                    "--anonymous-auth",
-                    "false",
-                    "--no-stdin"))
-            .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-            .redirectError(ProcessBuilder.Redirect.INHERIT)
-            .start();
-    try {
-      BufferedReader out =
-          new BufferedReader(
-              new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
-      String listening = out.readLine();
-      assertThat(listening).matches("listening 127\\.0\\.0\\.1:\\d+");
-      int port = Integer.parseInt(listening.substring(listening.lastIndexOf(':') + 1));
-      // Without --no-stdin, an empty stdin would have ended it by now.
-      assertThat(process.waitFor(1500, TimeUnit.MILLISECONDS)).isFalse();
-      HttpClient client = HttpsClients.trusting(caOf(dir), Optional.empty());
-      URI readyz = URI.create("https://127.0.0.1:" + port + "/readyz");
-      assertThat(
-              client
-                  .send(
-                      HttpRequest.newBuilder(readyz).build(), HttpResponse.BodyHandlers.ofString())
-                  .statusCode())
-          .isEqualTo(401);
-      process.destroy(); // SIGTERM, as systemctl stop sends
-      assertThat(process.waitFor(20, TimeUnit.SECONDS)).isTrue();
-    } finally {
-      process.destroyForcibly();
-    }
-  }
-
-  private static X509Certificate caOf(Path pkiDir) throws Exception {
-    try (var pem = Files.newInputStream(pkiDir.resolve("ca.crt"))) {
-      return (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(pem);
     }
   }
 }

@@ -31,37 +31,24 @@ class StandInApiServerMainTest {
 
   @Test
   void printsWhereItListensObeysCommandsAndExitsWhenStdinCloses() throws Exception {
-    Path java = Path.of(System.getProperty("java.home"), "bin", "java");
     Process process =
-        new ProcessBuilder(
-                List.of(
-                    java.toString(),
-                    "-cp",
-                    System.getProperty("java.class.path"),
-                    StandInApiServerMain.class.getName(),
-                    "--listen",
-                    "127.0.0.1:0",
-                    "--name",
-                    "p1",
-                    "--pki-dir",
-                    dir.toString()))
-            .redirectError(ProcessBuilder.Redirect.INHERIT)
-            .start();
+        startMain(
+            ProcessBuilder.Redirect.PIPE,
+            "--listen",
+            "127.0.0.1:0",
+            "--name",
+            "p1",
+            "--pki-dir",
+            dir.toString());
     try {
       BufferedReader out =
           new BufferedReader(
               new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
       Writer in = new OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8);
-      String listening = out.readLine();
-      assertThat(listening).matches("listening 127\\.0\\.0\\.1:\\d+");
-      int port = Integer.parseInt(listening.substring(listening.lastIndexOf(':') + 1));
+      int port = listeningPort(out);
       assertThat(port).isPositive();
 
-      X509Certificate ca;
-      try (var pem = Files.newInputStream(dir.resolve("ca.crt"))) {
-        ca = (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(pem);
-      }
-      HttpClient client = HttpsClients.trusting(ca, Optional.empty());
+      HttpClient client = HttpsClients.trusting(caOf(dir), Optional.empty());
       URI readyz = URI.create("https://127.0.0.1:" + port + "/readyz");
       HttpResponse<String> healthy =
           client.send(HttpRequest.newBuilder(readyz).build(), HttpResponse.BodyHandlers.ofString());
@@ -134,6 +121,72 @@ class StandInApiServerMainTest {
       assertThatThrownBy(() -> StandInApiServerMain.parseHostPort(bad))
           .as(bad)
           .isInstanceOf(IllegalArgumentException.class);
+    }
+  }
+
+  @Test
+  void asAServiceItIgnoresStdinAndRunsUntilSignalled() throws Exception {
+    Process process =
+        startMain(
+            ProcessBuilder.Redirect.from(new java.io.File("/dev/null")),
+            "--listen",
+            "127.0.0.1:0",
+            "--name",
+            "svc",
+            "--pki-dir",
+            dir.toString(),
+            "--anonymous-auth",
+            "false",
+            "--no-stdin");
+    try {
+      BufferedReader out =
+          new BufferedReader(
+              new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+      int port = listeningPort(out);
+      // Without --no-stdin, an empty stdin would have ended it by now.
+      assertThat(process.waitFor(1500, TimeUnit.MILLISECONDS)).isFalse();
+      HttpClient client = HttpsClients.trusting(caOf(dir), Optional.empty());
+      URI readyz = URI.create("https://127.0.0.1:" + port + "/readyz");
+      assertThat(
+              client
+                  .send(
+                      HttpRequest.newBuilder(readyz).build(), HttpResponse.BodyHandlers.ofString())
+                  .statusCode())
+          .isEqualTo(401);
+      process.destroy(); // SIGTERM, as systemctl stop sends
+      assertThat(process.waitFor(20, TimeUnit.SECONDS)).isTrue();
+    } finally {
+      process.destroyForcibly();
+    }
+  }
+
+  /** The stand-in as a process of its own, as the labs start it: {@code args} after the class. */
+  private static Process startMain(ProcessBuilder.Redirect stdin, String... args)
+      throws java.io.IOException {
+    List<String> command =
+        new java.util.ArrayList<>(
+            List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp",
+                System.getProperty("java.class.path"),
+                StandInApiServerMain.class.getName()));
+    command.addAll(List.of(args));
+    return new ProcessBuilder(command)
+        .redirectInput(stdin)
+        .redirectError(ProcessBuilder.Redirect.INHERIT)
+        .start();
+  }
+
+  /** The port of the "listening ADDR:PORT" line the stand-in prints first. */
+  private static int listeningPort(BufferedReader out) throws java.io.IOException {
+    String listening = out.readLine();
+    assertThat(listening).matches("listening 127\\.0\\.0\\.1:\\d+");
+    return Integer.parseInt(listening.substring(listening.lastIndexOf(':') + 1));
+  }
+
+  private static X509Certificate caOf(Path pkiDir) throws Exception {
+    try (var pem = Files.newInputStream(pkiDir.resolve("ca.crt"))) {
+      return (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(pem);
     }
   }
 }

@@ -223,6 +223,8 @@ public final class StandInApiServer implements AutoCloseable {
   public synchronized void mode(Mode next) {
     Objects.requireNonNull(next);
     if (next instanceof Mode.Refuse) {
+      // Set first: a connection accepted but not yet in connections closes itself (accept).
+      mode = next;
       closeListener();
       connections.close().syncUninterruptibly();
     } else if (listener == null && !group.isShuttingDown()) {
@@ -233,6 +235,11 @@ public final class StandInApiServer implements AutoCloseable {
 
   private void accept(SocketChannel channel) {
     connections.add(channel);
+    // Accepted while the mode became Refuse, after its close of every connection had begun.
+    if (mode instanceof Mode.Refuse) {
+      channel.close();
+      return;
+    }
     if (mode instanceof Mode.Hang) {
       // Read and drop, so the connection closes when the client gives up, but never answer.
       channel.pipeline().addLast(new Discard());

@@ -73,11 +73,7 @@ public final class RunCommand implements Callable<Integer> {
       log.error("cannot start: {}", e.toString(), e);
       return 1;
     }
-    // systemctl start returns now (Type=notify), so the next command of a script finds it serving.
     SystemdNotifier systemd = SystemdNotifier.fromEnvironment();
-    systemd.ready(daemon.status().oneLine());
-    // systemctl status shows the node's role as it changes: one look each second, sent when it
-    // differs.
     ScheduledExecutorService statusTicker =
         Executors.newSingleThreadScheduledExecutor(
             runnable -> {
@@ -85,21 +81,28 @@ public final class RunCommand implements Callable<Integer> {
               thread.setDaemon(true);
               return thread;
             });
-    AtomicReference<String> lastStatus = new AtomicReference<>("");
-    statusTicker.scheduleWithFixedDelay(
-        () -> {
-          try {
-            String line = daemon.status().oneLine();
-            if (!line.equals(lastStatus.getAndSet(line))) {
-              systemd.status(line);
+    // Outside systemd (by hand, in the labs) nobody reads the status: no look each second then.
+    if (systemd.listening()) {
+      // systemctl start returns now (Type=notify), so the next command of a script finds it
+      // serving; systemctl status shows the node's role as it changes: one look each second, sent
+      // when it differs.
+      systemd.ready(daemon.status().oneLine());
+      AtomicReference<String> lastStatus = new AtomicReference<>("");
+      statusTicker.scheduleWithFixedDelay(
+          () -> {
+            try {
+              String line = daemon.status().oneLine();
+              if (!line.equals(lastStatus.getAndSet(line))) {
+                systemd.status(line);
+              }
+            } catch (RuntimeException e) {
+              log.debug("no status for systemd: {}", e.toString());
             }
-          } catch (RuntimeException e) {
-            log.debug("no status for systemd: {}", e.toString());
-          }
-        },
-        1,
-        1,
-        TimeUnit.SECONDS);
+          },
+          1,
+          1,
+          TimeUnit.SECONDS);
+    }
     // Fed only while every event loop answers: a hung daemon is restarted by systemd
     // (WatchdogSec=).
     Optional<Watchdog> watchdog = Watchdog.fromEnvironment(systemd, daemon.eventLoops());

@@ -60,6 +60,11 @@ public final class SystemdNotifier {
     return new SystemdNotifier(Optional.of(path));
   }
 
+  /** Whether systemd asked for notifications: without it every notification is dropped. */
+  public boolean listening() {
+    return socket.isPresent();
+  }
+
   public void ready(String status) {
     send("READY=1\nSTATUS=" + status);
   }

@@ -64,6 +64,7 @@ class SystemdNotifierTest {
     String path = dir.resolve("notify").toString();
     bind(path.getBytes(StandardCharsets.UTF_8), false);
     SystemdNotifier notifier = SystemdNotifier.forSocket(path);
+    assertThat(notifier.listening()).isTrue();
 
     notifier.ready("node n1 serves");
     assertThat(received()).isEqualTo("READY=1\nSTATUS=node n1 serves");

@@ -46,8 +46,9 @@ if ((fitting < IDLE_CONNECTIONS)); then
 fi
 
 echo "bench: building apivip" >&2
-mvn -B -ntp -q -pl lb-daemon -am package -DskipTests
+mvn -B -ntp -q -pl lb-daemon,bench -am package -DskipTests
 jar=$root/lb-daemon/target/apivip.jar
+bench_jar=$root/bench/target/apivip-bench.jar
 
 work=$(mktemp -d)
 declare -A pids=()
@@ -62,10 +63,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-javac -nowarn -cp "$jar" -d "$work/classes" bench/proxy/Bench.java
 exec_bench_java() { # only as spawn's command, so that the recorded pid is the JVM's
   # shellcheck disable=SC2086
-  exec java ${JAVA_OPTS:--Xms64m -Xmx256m -XX:+UseG1GC -XX:MaxGCPauseMillis=20} -cp "$jar:$work/classes" Bench "$@"
+  exec java ${JAVA_OPTS:--Xms64m -Xmx256m -XX:+UseG1GC -XX:MaxGCPauseMillis=20} -cp "$jar:$bench_jar" io.apivip.bench.proxy.ProxyBench "$@"
 }
 
 # ---- processes -----------------------------------------------------------------------------------

@@ -1,8 +1,11 @@
+package io.apivip.bench.proxy;
+
 import io.apivip.daemon.config.Settings;
 import io.apivip.daemon.config.Settings.Backend;
 import io.apivip.daemon.config.Settings.Listener;
 import io.apivip.daemon.config.Settings.Policy;
 import io.apivip.daemon.proxy.BackendHealth;
+import io.apivip.daemon.proxy.Routing;
 import io.apivip.daemon.proxy.TcpProxy;
 import io.apivip.daemon.transport.Transports;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -36,14 +39,13 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The Java side of bench/proxy/run.sh, on loopback only:
- *   proxy LISTEN_PORT BACKEND_PORT RELAY    apivip's TcpProxy in front of 127.0.0.1:BACKEND_PORT;
- *                                           RELAY: copy (epoll) or io_uring
- *   http PORT                               a small HTTP/1.1 server answering "ok" (wrk's backend)
- *   hold PORT COUNT                         opens COUNT idle connections to 127.0.0.1:PORT and keeps them
- * Each prints "ready" once it serves (or holds) and runs until it is killed.
+ * The Java side of bench/proxy/run.sh, on loopback only: proxy LISTEN_PORT BACKEND_PORT RELAY
+ * apivip's TcpProxy in front of 127.0.0.1:BACKEND_PORT; RELAY: copy (epoll) or io_uring http PORT a
+ * small HTTP/1.1 server answering "ok" (wrk's backend) hold PORT COUNT opens COUNT idle connections
+ * to 127.0.0.1:PORT and keeps them Each prints "ready" once it serves (or holds) and runs until it
+ * is killed.
  */
-public final class Bench {
+public final class ProxyBench {
 
   /** Event loop threads of every Java part: the machine's cores, as HAProxy's nbthread default. */
   static final int THREADS = Runtime.getRuntime().availableProcessors();
@@ -59,32 +61,53 @@ public final class Bench {
   }
 
   static void proxy(int listenPort, int backendPort, String relay) throws Exception {
-    Transports.Kind kind = switch (relay) {
-      case "copy" -> Transports.Kind.EPOLL;
-      case "io_uring" -> Transports.Kind.IO_URING;
-      default -> throw new IllegalArgumentException("relay must be copy or io_uring, not " + relay);
-    };
+    Transports.Kind kind =
+        switch (relay) {
+          case "copy" -> Transports.Kind.EPOLL;
+          case "io_uring" -> Transports.Kind.IO_URING;
+          default ->
+              throw new IllegalArgumentException("relay must be copy or io_uring, not " + relay);
+        };
     if (!kind.available()) {
-      throw new IllegalStateException("the " + kind.configName() + " transport is not available on this machine");
+      throw new IllegalStateException(
+          "the " + kind.configName() + " transport is not available on this machine");
     }
     Transports transports = Transports.of(kind);
     EventLoopGroup loops = transports.newGroup(THREADS, "apivip-proxy");
-    Listener listener = new Listener(new InetSocketAddress("127.0.0.1", listenPort), false, Policy.LEAST_CONNECTIONS);
-    // max-connections above the 10,000 idle connections of the memory test; everything else as reference.conf.
-    Settings.Proxy settings = new Settings.Proxy(
-        List.of(listener), Duration.ofSeconds(1), 3, 20_000, Duration.ZERO, Duration.ofSeconds(1), Settings.Limits.none());
+    Listener listener =
+        new Listener(
+            new InetSocketAddress("127.0.0.1", listenPort), false, Policy.LEAST_CONNECTIONS);
+    // max-connections above the 10,000 idle connections of the memory test; everything else as
+    // reference.conf.
+    Settings.Proxy settings =
+        new Settings.Proxy(
+            List.of(listener),
+            Duration.ofSeconds(1),
+            3,
+            20_000,
+            Duration.ZERO,
+            Duration.ofSeconds(1),
+            Settings.Limits.none());
     Backend backend = new Backend("n1", new InetSocketAddress("127.0.0.1", backendPort));
-    BackendHealth alwaysUp = new BackendHealth() {
-      @Override
-      public boolean isUp(Backend b) {
-        return true;
-      }
+    BackendHealth alwaysUp =
+        new BackendHealth() {
+          @Override
+          public boolean isUp(Backend b) {
+            return true;
+          }
 
-      @Override
-      public void connectFailed(Backend b, Throwable cause) {}
-    };
-    TcpProxy proxy = new TcpProxy(
-        settings, List.of(backend), "n1", alwaysUp, transports, loops, new SimpleMeterRegistry());
+          @Override
+          public void connectFailed(Backend b, Throwable cause) {}
+        };
+    TcpProxy proxy =
+        new TcpProxy(
+            settings,
+            List.of(backend),
+            "n1",
+            new Routing(alwaysUp),
+            transports,
+            loops,
+            new SimpleMeterRegistry());
     proxy.start();
     System.out.println("ready");
   }
@@ -95,12 +118,13 @@ public final class Bench {
     new ServerBootstrap()
         .group(loops)
         .channel(transports.serverChannel())
-        .childHandler(new ChannelInitializer<>() {
-          @Override
-          protected void initChannel(Channel channel) {
-            channel.pipeline().addLast(new HttpServerCodec(), new Ok());
-          }
-        })
+        .childHandler(
+            new ChannelInitializer<>() {
+              @Override
+              protected void initChannel(Channel channel) {
+                channel.pipeline().addLast(new HttpServerCodec(), new Ok());
+              }
+            })
         .bind("127.0.0.1", port)
         .sync();
     System.out.println("ready");
@@ -108,8 +132,11 @@ public final class Bench {
 
   /** Answers every request with "ok"; closes after it when the client asked to. */
   static final class Ok extends SimpleChannelInboundHandler<HttpObject> {
-    private static final ByteBuf BODY = Unpooled.unreleasableBuffer(
-        Unpooled.directBuffer().writeBytes("ok\n".getBytes(StandardCharsets.US_ASCII)).asReadOnly());
+    private static final ByteBuf BODY =
+        Unpooled.unreleasableBuffer(
+            Unpooled.directBuffer()
+                .writeBytes("ok\n".getBytes(StandardCharsets.US_ASCII))
+                .asReadOnly());
 
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, HttpObject message) {
@@ -117,8 +144,11 @@ public final class Bench {
         return;
       }
       boolean keepAlive = HttpUtil.isKeepAlive(request);
-      FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK, BODY.duplicate());
-      response.headers()
+      FullHttpResponse response =
+          new DefaultFullHttpResponse(
+              HttpVersion.HTTP_1_1, HttpResponseStatus.OK, BODY.duplicate());
+      response
+          .headers()
           .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.TEXT_PLAIN)
           .setInt(HttpHeaderNames.CONTENT_LENGTH, BODY.readableBytes());
       if (!keepAlive) {
@@ -134,27 +164,34 @@ public final class Bench {
   static void hold(int port, int count) throws Exception {
     Transports transports = Transports.best();
     EventLoopGroup loops = transports.newGroup(1, "hold");
-    Bootstrap bootstrap = new Bootstrap().group(loops).channel(transports.socketChannel())
-        .handler(new ChannelInitializer<>() {
-          @Override
-          protected void initChannel(Channel channel) {
-            // idle: nothing to do
-          }
-        });
+    Bootstrap bootstrap =
+        new Bootstrap()
+            .group(loops)
+            .channel(transports.socketChannel())
+            .handler(
+                new ChannelInitializer<>() {
+                  @Override
+                  protected void initChannel(Channel channel) {
+                    // idle: nothing to do
+                  }
+                });
     AtomicInteger open = new AtomicInteger();
     AtomicInteger failed = new AtomicInteger();
     Semaphore inFlight = new Semaphore(256); // stay within the listen backlog
     for (int i = 0; i < count; i++) {
       inFlight.acquire();
-      bootstrap.connect("127.0.0.1", port).addListener((ChannelFuture connected) -> {
-        inFlight.release();
-        if (connected.isSuccess()) {
-          open.incrementAndGet();
-          connected.channel().closeFuture().addListener(closed -> open.decrementAndGet());
-        } else {
-          failed.incrementAndGet();
-        }
-      });
+      bootstrap
+          .connect("127.0.0.1", port)
+          .addListener(
+              (ChannelFuture connected) -> {
+                inFlight.release();
+                if (connected.isSuccess()) {
+                  open.incrementAndGet();
+                  connected.channel().closeFuture().addListener(closed -> open.decrementAndGet());
+                } else {
+                  failed.incrementAndGet();
+                }
+              });
     }
     inFlight.acquire(256);
     TimeUnit.MILLISECONDS.sleep(500);

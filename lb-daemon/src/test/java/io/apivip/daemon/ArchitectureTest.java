@@ -98,18 +98,16 @@ class ArchitectureTest {
               "io.netty.bootstrap..",
               "com.sun.jna..");
 
+  private static final String FILE_WRITES =
+      "(write|create|delete|move|copy|set|newOutputStream|newBufferedWriter).*";
+
   @ArchTest
   static final ArchRule configurationWritesNoFile =
       noClasses()
           .that()
           .resideInAPackage("io.apivip.daemon.config..")
           .should()
-          .callMethodWhere(
-              target(owner(type(Files.class)))
-                  .and(
-                      target(
-                          nameMatching(
-                              "(write|create|delete|move|copy|set|newOutputStream|newBufferedWriter).*"))));
+          .callMethodWhere(target(owner(type(Files.class))).and(target(nameMatching(FILE_WRITES))));
 
   /** The compile-time half of packaging/deb's ShippedJarTest: no product class needs the lab. */
   @ArchTest

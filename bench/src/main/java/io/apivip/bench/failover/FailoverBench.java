@@ -25,8 +25,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * bench/failover/run.sh, which sees to keepalived, HAProxy and the jar.
  *
  * <pre>
- * FailoverBench --jar apivip.jar [--trials 20] [--cpu-seconds 60] [--systems apivip,keepalived,keepalived-fast]
- *               [--work DIR] [--readme bench/README.md --machine TEXT --commit REVISION]
+ * FailoverBench --jar apivip.jar [--trials 20] [--cpu-seconds 60]
+ *               [--systems apivip,keepalived,keepalived-fast] [--work DIR]
+ *               [--readme bench/README.md --machine TEXT --commit REVISION]
  * </pre>
  */
 public final class FailoverBench {
@@ -234,25 +235,26 @@ public final class FailoverBench {
         """
         %s
 
-        Measured on %s%s with `bench/failover/run.sh`%s (%d trials of each kind per system; needs root).
+        Measured on %s%s with `bench/failover/run.sh`%s (%d trials of each kind per system; \
+        needs root).
         Load average (1 min) at the start and the end of the run: %s and %s.
 
         %s
         How it is measured: each system runs on the same lab, one after the other: three node
-        namespaces and a client namespace on one bridge, a stand-in kube-apiserver (HTTPS, `/readyz`)
-        on :16443 of every node, and a client that opens a new TLS connection to `VIP:6443` every
-        10 ms and asks for `/version`. A connection fails when it gets no answer within 3 s, or when
-        it is not made within 1 s in the link-cut and no-fault trials (so a lost SYN, retransmitted
-        after 1 s, is a failure) or 3 s in the others (a SYN sent twice is slow, not failed). The
-        failure window is the longest stretch from the start of a failed connection to the start of
-        the next successful one. Before every trial the system is back in its steady state: one node holds
-        the VIP and every node routes to every apiserver.
+        namespaces and a client namespace on one bridge, a stand-in kube-apiserver (HTTPS,
+        `/readyz`) on :16443 of every node, and a client that opens a new TLS connection to
+        `VIP:6443` every 10 ms and asks for `/version`. A connection fails when it gets no answer
+        within 3 s, or when it is not made within 1 s in the link-cut and no-fault trials (so a lost
+        SYN, retransmitted after 1 s, is a failure) or 3 s in the others (a SYN sent twice is slow,
+        not failed). The failure window is the longest stretch from the start of a failed
+        connection to the start of the next successful one. Before every trial the system is back
+        in its steady state: one node holds the VIP and every node routes to every apiserver.
 
-        - Link cut: the holder's link goes down (its bridge port, as with a pulled cable); the client
-          is watched for %d s, then the link comes back.
-        - Planned handoff: apivip: `apivip drain --wait`, then SIGTERM; keepalived: SIGTERM (it sends a
-          priority-0 advertisement); watched until the process has exited and the VIP moved %.1f s
-          ago, then the node is started again.
+        - Link cut: the holder's link goes down (its bridge port, as with a pulled cable); the
+          client is watched for %d s, then the link comes back.
+        - Planned handoff: apivip: `apivip drain --wait`, then SIGTERM; keepalived: SIGTERM (it
+          sends a priority-0 advertisement); watched until the process has exited and the VIP
+          moved %.1f s ago, then the node is started again.
         - API server failure: the holder's apiserver fails `/readyz` for %d s, then refuses
           connections for %d s, then recovers.
         - CPU hog: `sh -c 'while :; do :; done'` in the holder's namespace for %d s (one of the
@@ -260,11 +262,12 @@ public final class FailoverBench {
           machine allows.
 
         apivip runs with its default settings. keepalived (Debian's) and HAProxy follow the kubeadm
-        high-availability guide: keepalived with `state MASTER`/`BACKUP`, priority 101/100, the guide's
-        `check_apiserver.sh` (interval 3, weight -2, fall 10, rise 2) and unicast peers; HAProxy in
-        `mode tcp` on `*:6443`, round robin with `option httpchk GET /readyz` and `check check-ssl verify
-        none` (inter 2 s, fall 3, rise 2), `timeout connect 5s`, `retries 1`, `option redispatch`. The
-        second keepalived variant only changes `advert_int` to 0.1 with `vrrp_version 3`. With the
+        high-availability guide: keepalived with `state MASTER`/`BACKUP`, priority 101/100, the
+        guide's `check_apiserver.sh` (interval 3, weight -2, fall 10, rise 2) and unicast peers;
+        HAProxy in `mode tcp` on `*:6443`, round robin with `option httpchk GET /readyz` and `check
+        check-ssl verify none` (inter 2 s, fall 3, rise 2), `timeout connect 5s`, `retries 1`,
+        `option redispatch`. The second keepalived variant only changes `advert_int` to 0.1 with
+        `vrrp_version 3`. With the
         guide's priorities keepalived takes the VIP back when the preferred node returns, which the
         "plugged back in" and "started again" rows count. Other load on the machine moves every
         figure: the no-fault row shows what the lab loses on its own.

@@ -136,9 +136,11 @@ public record KeepalivedConfig(
         echo "*** $*" 1>&2
         exit 1
     }
-    curl --silent --max-time 2 --insecure https://127.0.0.1:%1$d/ -o /dev/null || errorExit "Error GET https://127.0.0.1:%1$d/"
+    curl --silent --max-time 2 --insecure https://127.0.0.1:%1$d/ -o /dev/null \
+    || errorExit "Error GET https://127.0.0.1:%1$d/"
     if ip -4 addr show dev %2$s | grep -q " %3$s/"; then
-        curl --silent --max-time 2 --insecure https://%3$s:%1$d/ -o /dev/null || errorExit "Error GET https://%3$s:%1$d/"
+        curl --silent --max-time 2 --insecure https://%3$s:%1$d/ -o /dev/null \
+    || errorExit "Error GET https://%3$s:%1$d/"
     fi
     """
         .formatted(ports.proxy(), interfaceName, vip);

@@ -10,16 +10,23 @@ class ApivipStatusTest {
       boolean maintenance, boolean quorum, String thirdState, String thirdHealth) {
     return """
     {"node":"n1","cluster":"apivip","version":"0.1.0","maintenance":%s,
-     "vip":{"address":"192.0.2.100","interfaceName":"eth0","holder":"n1","heldHere":true,"onInterface":true},
+     "vip":{"address":"192.0.2.100","interfaceName":"eth0","holder":"n1","heldHere":true,
+            "onInterface":true},
      "quorum":{"required":2,"seen":3,"present":%s},
      "members":[
-       {"id":"n1","address":"192.0.2.11","priority":100,"state":"self","eligible":true,"maintenance":false,"holdsVip":true},
-       {"id":"n2","address":"192.0.2.12","priority":100,"state":"alive","eligible":true,"maintenance":false,"holdsVip":false},
-       {"id":"n3","address":"192.0.2.13","priority":100,"state":"%s","eligible":true,"maintenance":false,"holdsVip":false}],
+       {"id":"n1","address":"192.0.2.11","priority":100,"state":"self","eligible":true,
+        "maintenance":false,"holdsVip":true},
+       {"id":"n2","address":"192.0.2.12","priority":100,"state":"alive","eligible":true,
+        "maintenance":false,"holdsVip":false},
+       {"id":"n3","address":"192.0.2.13","priority":100,"state":"%s","eligible":true,
+        "maintenance":false,"holdsVip":false}],
      "backends":[
-       {"node":"n1","address":"192.0.2.11:16443","health":"up","routable":true,"activeConnections":0},
-       {"node":"n2","address":"192.0.2.12:16443","health":"up","routable":true,"activeConnections":0},
-       {"node":"n3","address":"192.0.2.13:16443","health":"%s","routable":true,"activeConnections":0}],
+       {"node":"n1","address":"192.0.2.11:16443","health":"up","routable":true,
+        "activeConnections":0},
+       {"node":"n2","address":"192.0.2.12:16443","health":"up","routable":true,
+        "activeConnections":0},
+       {"node":"n3","address":"192.0.2.13:16443","health":"%s","routable":true,
+        "activeConnections":0}],
      "drain":{"requested":false,"complete":false,"detail":""}}
     """
         .formatted(maintenance, quorum, thirdState, thirdHealth);

@@ -103,7 +103,8 @@ class KeepalivedConfigTest {
   }
 
   private static final String STATS_HEADER =
-      "# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,status,weight\n";
+      "# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,"
+          + "wredis,status,weight\n";
 
   private static String stats(String... serverStatuses) {
     StringBuilder csv =

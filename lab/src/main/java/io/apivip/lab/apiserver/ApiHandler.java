@@ -63,7 +63,8 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
   /** kube-apiserver's answer to a request without valid credentials when anonymous auth is off. */
   static final String UNAUTHORIZED_JSON =
-      "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\",\"message\":\"Unauthorized\",\"reason\":\"Unauthorized\",\"code\":401}\n";
+      "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\","
+          + "\"message\":\"Unauthorized\",\"reason\":\"Unauthorized\",\"code\":401}\n";
 
   private final Supplier<Mode> mode;
   private final Gate gate;
@@ -146,8 +147,8 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
    * check.
    */
   String fixedBody() {
-    return "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Success\",\"message\":\"stand-in"
-               + " kube-apiserver "
+    return "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Success\","
+        + "\"message\":\"stand-in kube-apiserver "
         + name
         + "\"}\n";
   }
@@ -258,8 +259,8 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
   }
 
   private String watchEvent(long resourceVersion) {
-    return "{\"type\":\"MODIFIED\",\"object\":{\"kind\":\"ConfigMap\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"apivip-watch\","
-               + "\"namespace\":\"default\",\"resourceVersion\":\""
+    return "{\"type\":\"MODIFIED\",\"object\":{\"kind\":\"ConfigMap\",\"apiVersion\":\"v1\","
+        + "\"metadata\":{\"name\":\"apivip-watch\",\"namespace\":\"default\",\"resourceVersion\":\""
         + resourceVersion
         + "\"},\"data\":{\"backend\":\""
         + name

@@ -22,7 +22,8 @@ import java.util.concurrent.CountDownLatch;
  *
  * <pre>
  * StandInApiServerMain --listen ADDR:PORT [--name NAME] --cert FILE --key FILE [--client-ca FILE]
- * StandInApiServerMain --listen ADDR:PORT [--name NAME] --pki-dir DIR [--san NAME]... [--require-client-cert]
+ * StandInApiServerMain --listen ADDR:PORT [--name NAME] --pki-dir DIR [--san NAME]...
+ *   [--require-client-cert]
  *   either form also takes [--anonymous-auth true|false] [--client-auth require|want]
  *   [--token-auth-file FILE] [--no-stdin]
  * </pre>

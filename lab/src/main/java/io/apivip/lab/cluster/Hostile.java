@@ -26,9 +26,12 @@ import javax.net.ssl.SSLSocket;
  * The lab's hostile clients, run in the client namespace; each prints one line of figures.
  *
  * <pre>
- * Hostile idle  --from ADDR --to HOST:PORT --count N --seconds S   N connections that send nothing
- * Hostile slow  --to HOST:PORT --ca FILE --count N --seconds S     N TLS GET /openapi/v2 that read nothing for S, then everything
- * Hostile flood --to HOST:PORT --rate R --seconds S                 UDP datagrams that start like heartbeats
+ * Hostile idle  --from ADDR --to HOST:PORT --count N --seconds S
+ *     N connections that send nothing
+ * Hostile slow  --to HOST:PORT --ca FILE --count N --seconds S
+ *     N TLS GET /openapi/v2 that read nothing for S, then everything
+ * Hostile flood --to HOST:PORT --rate R --seconds S
+ *     UDP datagrams that start like heartbeats
  * </pre>
  */
 public final class Hostile {
@@ -165,7 +168,8 @@ public final class Hostile {
                   socket
                       .getOutputStream()
                       .write(
-                          "GET /openapi/v2 HTTP/1.1\r\nHost: kubernetes\r\nConnection: close\r\n\r\n"
+                          ("GET /openapi/v2 HTTP/1.1\r\nHost: kubernetes\r\n"
+                                  + "Connection: close\r\n\r\n")
                               .getBytes(StandardCharsets.US_ASCII));
                   socket.getOutputStream().flush();
                   asked.countDown();

@@ -38,7 +38,8 @@ import org.slf4j.LoggerFactory;
  * <p>Numbering, on 192.0.2.0/24 and 2001:db8::/64 (documentation ranges):
  *
  * <pre>
- *   node i (1..50)  192.0.2.(10+i)   2001:db8::(10+i)   MAC 02:00:00:00:00:xx   (n1 = .11, 2001:db8::11)
+ *   node i (1..50)  192.0.2.(10+i)   2001:db8::(10+i)   MAC 02:00:00:00:00:xx
+ *                   (n1 = .11, 2001:db8::11)
  *   client          192.0.2.200      2001:db8::200      MAC 02:00:00:00:00:c8
  *   free for a VIP  192.0.2.100      2001:db8::100      ({@link #VIP_IPV4}, {@link #VIP_IPV6})
  * </pre>

@@ -23,9 +23,13 @@ import org.slf4j.LoggerFactory;
  *
  * <pre>
  *   VipManager vip = new VipManager(settings.vip(), registry);
- *   vip.addListener(status -> ...);  // machineryWorks() for eligibility; holding() and decision() to confirm a hold
- *   vip.start();               // removes a VIP left by a crash (unless hold() came first), starts watching
- *   vip.hold("elected", 7);    // for the cluster's decision 7: add, announce announce-count times, then every refresh-interval
+ *   // machineryWorks() for eligibility; holding() and decision() to confirm a hold
+ *   vip.addListener(status -> ...);
+ *   // removes a VIP left by a crash (unless hold() came first), starts watching
+ *   vip.start();
+ *   // for the cluster's decision 7: add, announce announce-count times, then once per
+ *   // refresh-interval
+ *   vip.hold("elected", 7);
  *   vip.announceAgain("peer n2 stopped claiming the VIP"); // a fresh burst while holding
  *   vip.release("lost quorum"); // remove
  *   vip.close();               // on shutdown, after the handoff: removes the VIP if still there

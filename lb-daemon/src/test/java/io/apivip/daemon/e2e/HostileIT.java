@@ -341,7 +341,10 @@ class HostileIT {
         rules,
         """
         table ip hostile_nat {
-          chain postrouting { type nat hook postrouting priority 100; policy accept; udp dport %d snat to %s; }
+          chain postrouting {
+            type nat hook postrouting priority 100; policy accept;
+            udp dport %d snat to %s;
+          }
         }
         """
             .formatted(ClusterLab.HEARTBEAT_PORT, node.host().ipv4().getHostAddress()));

@@ -12,12 +12,17 @@ import org.junit.jupiter.params.provider.CsvSource;
 class IpRoute2Test {
 
   private static final String LINK =
-      "[{\"ifindex\":2,\"ifname\":\"eth0\",\"flags\":[%s],\"mtu\":1500,\"qdisc\":\"noqueue\",\"operstate\":\"UP\","
+      "[{\"ifindex\":2,\"ifname\":\"eth0\",\"flags\":[%s],\"mtu\":1500,"
+          + "\"qdisc\":\"noqueue\",\"operstate\":\"UP\","
           + "\"link_type\":\"ether\",\"address\":\"02:00:00:00:00:0b\",\"addr_info\":["
-          + "{\"family\":\"inet\",\"local\":\"192.0.2.11\",\"prefixlen\":24,\"scope\":\"global\",\"label\":\"eth0\"},"
-          + "{\"family\":\"inet\",\"local\":\"192.0.2.100\",\"prefixlen\":32,\"scope\":\"global\",\"label\":\"eth0\"},"
-          + "{\"family\":\"inet6\",\"local\":\"2001:db8::100\",\"prefixlen\":128,\"scope\":\"global\",\"nodad\":true},"
-          + "{\"family\":\"inet6\",\"local\":\"fe80::ff:fe00:b\",\"prefixlen\":64,\"scope\":\"link\"}]}]";
+          + "{\"family\":\"inet\",\"local\":\"192.0.2.11\",\"prefixlen\":24,"
+          + "\"scope\":\"global\",\"label\":\"eth0\"},"
+          + "{\"family\":\"inet\",\"local\":\"192.0.2.100\",\"prefixlen\":32,"
+          + "\"scope\":\"global\",\"label\":\"eth0\"},"
+          + "{\"family\":\"inet6\",\"local\":\"2001:db8::100\",\"prefixlen\":128,"
+          + "\"scope\":\"global\",\"nodad\":true},"
+          + "{\"family\":\"inet6\",\"local\":\"fe80::ff:fe00:b\",\"prefixlen\":64,"
+          + "\"scope\":\"link\"}]}]";
   private static final String UP = "\"BROADCAST\",\"MULTICAST\",\"UP\",\"LOWER_UP\"";
 
   @ParameterizedTest

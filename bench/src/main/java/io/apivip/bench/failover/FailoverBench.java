@@ -248,7 +248,9 @@ public final class FailoverBench {
         SYN, retransmitted after 1 s, is a failure) or 3 s in the others (a SYN sent twice is slow,
         not failed). The failure window is the longest stretch from the start of a failed
         connection to the start of the next successful one. Before every trial the system is back
-        in its steady state: one node holds the VIP and every node routes to every apiserver.
+        in its steady state: one node holds the VIP and every node routes to every apiserver. A
+        window ends there, and the next fault comes 1 s later, so that no connection of one
+        window is cut by the next fault and counted against the window it started in.
 
         - Link cut: the holder's link goes down (its bridge port, as with a pulled cable); the
           client is watched for %d s, then the link comes back.

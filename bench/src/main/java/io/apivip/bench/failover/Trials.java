@@ -55,6 +55,13 @@ final class Trials {
   static final Duration REFUSING = Duration.ofSeconds(2);
   private static final Duration STEADY_FOR = Duration.ofMillis(500);
   private static final Duration STEADY_TIMEOUT = Duration.ofSeconds(90);
+
+  /**
+   * Between a window's end and the next fault: in the steady state an attempt takes milliseconds,
+   * so the attempts of one window end before the next fault can cut them and count against it.
+   */
+  private static final Duration SETTLE = Duration.ofSeconds(1);
+
   private static final Duration FIRST_STEADY_TIMEOUT = Duration.ofSeconds(120);
 
   /** An attempt ends within the longest connect timeout plus the probe's 3 s read timeout. */
@@ -166,6 +173,7 @@ final class Trials {
         cuts.add(new Window(cutAt, restoredAt, moved));
         awaitSteady(STEADY_TIMEOUT);
         backs.add(new Window(restoredAt, now(), OptionalLong.empty()));
+        Thread.sleep(SETTLE.toMillis());
         say(
             "link cut %d/%d on %s: VIP elsewhere after %s"
                 .formatted(i, trials, holder.id(), millis(moved)));
@@ -204,6 +212,7 @@ final class Trials {
         contender.restart(holder);
         awaitSteady(STEADY_TIMEOUT);
         starts.add(new Window(restartAt, now(), OptionalLong.empty()));
+        Thread.sleep(SETTLE.toMillis());
         say(
             "planned handoff %d/%d from %s: VIP elsewhere after %s"
                 .formatted(i, trials, holder.id(), millis(moved)));
@@ -233,6 +242,7 @@ final class Trials {
         holder.apiserver("healthy");
         awaitSteady(STEADY_TIMEOUT);
         failures.add(new Window(failAt, now(), OptionalLong.empty()));
+        Thread.sleep(SETTLE.toMillis());
         say("API server failure %d/%d on %s".formatted(i, trials, holder.id()));
       }
     } finally {

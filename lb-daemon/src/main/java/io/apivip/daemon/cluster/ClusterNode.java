@@ -254,8 +254,12 @@ public final class ClusterNode {
         // on the stale hold.
         readingUntil = NEVER;
         log.warn(
-            "node {} stalled past its leases while holding the VIP; releasing it first",
-            config.selfId());
+            "node {} stalled while holding the VIP: no heartbeat sent for {} ms, longer than any"
+                + " lease it holds (failure timeout {} ms); releasing it first (a GC pause or CPU"
+                + " starvation?)",
+            config.selfId(),
+            membership.sinceLastSentNanos(now) / 1_000_000,
+            rules.failureTimeoutNanos() / 1_000_000);
         return;
       }
       readingUntil = now + stallGraceNanos;

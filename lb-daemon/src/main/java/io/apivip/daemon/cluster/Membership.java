@@ -203,6 +203,11 @@ final class Membership {
    * sending, so none outlives our latest heartbeat by more than that. After a stall this long there
    * is nothing to wait for before letting the VIP go.
    */
+  /** How long ago this node last sent a heartbeat: after a stall, how long it said nothing. */
+  long sinceLastSentNanos(long now) {
+    return lastSentNanos == NEVER ? 0 : now - lastSentNanos;
+  }
+
   boolean everyLeaseOver(long now) {
     return lastSentNanos == NEVER || now >= lastSentNanos + failureTimeoutNanos - leaseMarginNanos;
   }

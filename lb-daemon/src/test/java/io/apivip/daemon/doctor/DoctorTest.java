@@ -51,7 +51,8 @@ class DoctorTest {
             List.of(),
             List.of()),
         name -> Optional.of(subnets),
-        dir.resolve("no-microk8s"),
+        new MicroK8sCheck.Node(
+            dir.resolve("no-microk8s"), dir.resolve("no-snap"), command -> Optional.empty()),
         (user, file) -> Optional.of(true));
   }
 
@@ -78,7 +79,7 @@ class DoctorTest {
     assertThat(lines(diagnosis, "config", Severity.WARN))
         .containsExactly(
             "skipped without a valid configuration: the key, the VIP's interface, apiserver"
-                + " certificates, kubeconfigs and peers");
+                + " certificates, MicroK8s, kubeconfigs and peers");
     assertThat(diagnosis.exitCode()).isEqualTo(1);
   }
 
@@ -116,7 +117,8 @@ class DoctorTest {
         .containsExactly(
             "cannot reach the apivip daemon at http://127.0.0.1:6490 (connection refused): is it"
                 + " running?; skipped what only the daemon knows: key agreement between the nodes,"
-                + " peers' heartbeats and clock skew (peers checked by TCP instead)");
+                + " peers' heartbeats, the apiservers' health, who holds the VIP and clock skew"
+                + " (peers checked by TCP instead)");
     assertThat(lines(diagnosis, "peers", Severity.WARN))
         .hasSize(2)
         .allSatisfy(line -> assertThat(line).contains("refuses TCP"));

@@ -19,16 +19,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class MicroK8sCheckTest {
 
-  static final String TEMPLATE =
-      """
-      [ alt_names ]
-      DNS.1 = kubernetes
-      IP.1 = 127.0.0.1
-      IP.2 = 10.152.183.1
-      #MOREIPS
-      """;
-  static final String DEFAULT_ARGS =
-      "--cert-dir=${SNAP_DATA}/certs\n--secure-port=16443\n--authorization-mode=AlwaysAllow\n";
+  static final String TEMPLATE = DoctorLab.TEMPLATE;
+  static final String DEFAULT_ARGS = DoctorLab.DEFAULT_ARGS;
   static final String ROUTES =
       "default via 192.0.2.1 dev eth0 proto dhcp\n192.0.2.0/24 dev eth0 proto kernel scope link\n";
 
@@ -40,15 +32,7 @@ class MicroK8sCheckTest {
 
   @BeforeEach
   void stockNode() throws IOException {
-    data = dir.resolve("var/snap/microk8s/current");
-    Files.createDirectories(data.resolve("var/lock"));
-    Files.createDirectories(data.resolve("certs"));
-    Files.createDirectories(data.resolve("args"));
-    Files.writeString(data.resolve("args/kube-apiserver"), DEFAULT_ARGS);
-    Files.writeString(
-        data.resolve("certs/csr.conf.template"),
-        TEMPLATE.replace("#MOREIPS", "IP.99 = 192.0.2.100\n#MOREIPS"));
-    Files.createFile(data.resolve("var/lock/no-cert-reissue"));
+    data = DoctorLab.microk8sData(dir);
     vip = InetAddress.getByName("192.0.2.100");
     names = new VipNames(vip, Map.of());
   }

@@ -116,7 +116,7 @@ public final class Doctor {
                   + " certificates, kubeconfigs"
                   + (daemonRunning ? " and clock skew" : " and peers")));
     }
-    findings.addAll(CapabilityCheck.check(inputs.capabilities()));
+    findings.addAll(CapabilityCheck.check(inputs.capabilities(), CapabilityCheck.needed(settings)));
     return new Diagnosis(findings);
   }
 

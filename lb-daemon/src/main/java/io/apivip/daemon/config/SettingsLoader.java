@@ -546,9 +546,10 @@ public final class SettingsLoader {
 
   /**
    * Whether a signature by {@code key} verifies with the certificate's public key: a mismatched
-   * pair parses, and fails only at the apiserver's handshake, where the reason is lost.
+   * pair parses, and fails only at the apiserver's handshake, where the reason is lost. {@code
+   * apivip setup} asks it too, of the pairs it finds and makes.
    */
-  private static boolean signsFor(PrivateKey key, X509Certificate certificate)
+  public static boolean signsFor(PrivateKey key, X509Certificate certificate)
       throws GeneralSecurityException {
     String algorithm =
         switch (key.getAlgorithm()) {

@@ -77,8 +77,11 @@ final class DaemonUserCheck {
                 + ", which the daemon runs as, cannot read "
                 + String.join(", ", unreadable)
                 + ", so the daemon will not start: give it copies it may read (MicroK8s's certs/ is"
-                + " for root and group microk8s only; docs/microk8s.md section 2 makes the CA's"
-                + " certificate and a health client certificate in /etc/apivip)"));
+                + " for root and group microk8s only): "
+                + MicroK8sFixes.SETUP
+                + " puts the cluster's CA and a health client certificate of its own in"
+                + " /etc/apivip and points the health settings at them (docs/microk8s.md section"
+                + " 2)"));
   }
 
   private static Optional<Boolean> askTheKernel(String user, Path file) {

@@ -27,6 +27,7 @@ class VipManagerTest {
 
   private final FakeScheduler scheduler = new FakeScheduler();
   private final FakeKernel kernel = new FakeKernel(scheduler);
+  private final FakeClaimWatch claims = new FakeClaimWatch(scheduler);
   private final MeterRegistry registry = new SimpleMeterRegistry();
   private final List<VipManager.Status> published = new ArrayList<>();
   private final ListAppender<ILoggingEvent> logs = new ListAppender<>();
@@ -482,7 +483,9 @@ class VipManagerTest {
             INTERVAL,
             refresh,
             CHECK);
-    VipManager made = new VipManager(settings, registry, kernel, kernel, scheduler, BACKOFF);
+    VipManager made =
+        new VipManager(
+            settings, registry, kernel, kernel, claims, scheduler, BACKOFF, ForeignClaims.GRACE);
     made.addListener(published::add);
     return made;
   }

@@ -290,6 +290,58 @@ class HealthMonitorTest {
     }
   }
 
+  /**
+   * A reload: a backend that stays keeps its state (the proxy goes on routing to it), a new one is
+   * checked from unknown, a removed one stops being checked and leaves the snapshot and the meters.
+   */
+  @Test
+  void aReconfigurationKeepsWhatStaysChecksWhatIsNewAndForgetsWhatLeft() throws Exception {
+    Backend b3 = new Backend("n3", new InetSocketAddress("192.0.2.13", 16443));
+    ScriptedProber prober = new ScriptedProber().script(B1, "+").script(B2, "+").script(b3, "-");
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    try (HealthMonitor monitor = new HealthMonitor(List.of(B1, B2), prober, fast(2, 2), registry)) {
+      BlockingQueue<HealthEvent> events = events(monitor);
+      monitor.start();
+      next(events);
+      next(events);
+      assertThat(monitor.state(B1)).isEqualTo(HealthState.UP);
+
+      monitor
+          .reconfigure(List.of(B1, b3), prober, new Schedule(Duration.ofMillis(20), 0, 3, 1))
+          .get(5, TimeUnit.SECONDS);
+      assertThat(next(events))
+          .extracting(HealthEvent::backend, HealthEvent::from, HealthEvent::to)
+          .containsExactly(b3, HealthState.UNKNOWN, HealthState.DOWN);
+      assertThat(monitor.snapshot().keySet()).containsExactly(B1, b3);
+      assertThat(monitor.state(B1)).as("B1 stays up").isEqualTo(HealthState.UP);
+      assertThat(monitor.state(B2)).isEqualTo(HealthState.UNKNOWN);
+      assertThat(registry.find("apivip.backend.up").tag("name", "n2").gauges()).isEmpty();
+      assertThat(registry.find("apivip.backend.up").tag("name", "n3").gauge()).isNotNull();
+      int b2Checks = prober.checks.get(B2).get();
+      Thread.sleep(100);
+      assertThat(prober.checks.get(B2).get())
+          .as("B2 is no longer checked")
+          .isLessThanOrEqualTo(b2Checks + 1);
+      // A connection that was open to B2 may still fail: not an error, and nothing changes.
+      monitor.reportConnectFailure(B2, "refused");
+      assertThat(events.poll(100, TimeUnit.MILLISECONDS)).isNull();
+      assertThat(monitor.snapshot().keySet()).containsExactly(B1, b3);
+
+      // B2 back: one check loop again, not two.
+      monitor.reconfigure(List.of(B1, B2, b3), prober, fast(1, 1)).get(5, TimeUnit.SECONDS);
+      assertThat(next(events))
+          .extracting(HealthEvent::backend, HealthEvent::to)
+          .containsExactly(B2, HealthState.UP);
+      int b1Before = prober.checks.get(B1).get();
+      int b2Before = prober.checks.get(B2).get();
+      Thread.sleep(200);
+      // On the same schedule as B1: two loops for B2 would check it twice as often.
+      assertThat(prober.checks.get(B2).get() - b2Before)
+          .as("checks of B2 while B1 had %d", prober.checks.get(B1).get() - b1Before)
+          .isLessThanOrEqualTo(prober.checks.get(B1).get() - b1Before + 2);
+    }
+  }
+
   @Test
   void rejectsReportsAboutUnknownBackends() {
     try (HealthMonitor monitor =

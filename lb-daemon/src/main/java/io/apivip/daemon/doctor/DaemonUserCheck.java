@@ -31,10 +31,10 @@ final class DaemonUserCheck {
   static List<Finding> check(Settings settings, String user, Access access) {
     Map<String, Path> files = new LinkedHashMap<>();
     files.put("cluster.key-file", settings.cluster().keyFile());
-    settings
-        .cluster()
-        .previousKeyFile()
-        .ifPresent(file -> files.put("cluster.previous-key-file", file));
+    List<Path> accepted = settings.cluster().acceptKeyFiles();
+    for (int i = 0; i < accepted.size(); i++) {
+      files.put("cluster.accept-key-files[" + i + "]", accepted.get(i));
+    }
     Settings.Health health = settings.health();
     health.caFile().ifPresent(file -> files.put("health.ca-file", file));
     health.clientCertFile().ifPresent(file -> files.put("health.client-cert-file", file));

@@ -80,13 +80,10 @@ public final class Doctor {
       findings.addAll(key.findings());
       fingerprint = key.fingerprint();
       findings.addAll(DaemonUserCheck.check(settings.get(), SERVICE_USER, inputs.access()));
-      cluster
-          .previousKeyFile()
-          .ifPresent(
-              previous ->
-                  findings.addAll(
-                      KeyCheck.local("cluster.previous-key-file", previous, SERVICE_USER)
-                          .findings()));
+      for (java.nio.file.Path accepted : cluster.acceptKeyFiles()) {
+        findings.addAll(
+            KeyCheck.local("cluster.accept-key-files", accepted, SERVICE_USER).findings());
+      }
     }
 
     boolean daemonRunning;
@@ -128,7 +125,7 @@ public final class Doctor {
                   + " certificates, MicroK8s, kubeconfigs"
                   + (daemonRunning ? " and clock skew" : " and peers")));
     }
-    findings.addAll(CapabilityCheck.check(inputs.capabilities()));
+    findings.addAll(CapabilityCheck.check(inputs.capabilities(), CapabilityCheck.needed(settings)));
     return new Diagnosis(findings);
   }
 

@@ -47,7 +47,7 @@ class DoctorTest {
       KubeconfigCheck.Resolver resolver)
       throws IOException {
     Path proc = Files.createDirectories(dir.resolve("proc/self"));
-    Files.writeString(proc.resolve("status"), "CapEff:\t0000000000003400\n");
+    Files.writeString(proc.resolve("status"), "CapEff:\t0000000000003000\n");
     // Every interface name is known and holds the VIP's subnet: the host's own are not this test's.
     List<InterfaceCheck.Subnet> subnets =
         List.of(new InterfaceCheck.Subnet(InetAddress.getByName("192.0.2.11"), 24));

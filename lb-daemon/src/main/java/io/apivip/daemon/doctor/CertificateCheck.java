@@ -3,6 +3,7 @@ package io.apivip.daemon.doctor;
 import io.apivip.daemon.config.Settings.Backend;
 import io.netty.util.NetUtil;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.security.GeneralSecurityException;
@@ -101,17 +102,25 @@ final class CertificateCheck {
             + " presents a certificate without "
             + String.join(", ", missing)
             + " (its IP names: "
-            + (ips.isEmpty() ? "none" : String.join(", ", ips))
+            + (ips.isEmpty()
+                ? "none"
+                : String.join(", ", ips.stream().map(CertificateCheck::spelled).toList()))
             + (dns.isEmpty() ? "" : "; its DNS names: " + String.join(", ", dns))
             + "), so clients that connect by that name reject it: on "
             + host
             + " run "
             + MicroK8sFixes.setup(missingDns)
             + " (it adds the names to csr.conf.template), then "
-            + MicroK8sFixes.REFRESH_SERVER_CERT
+            + MicroK8sFixes.refreshServerCert(missingDns)
             + " ("
             + GUIDE
             + ")");
+  }
+
+  /** An address as people write it (2001:db8::11, not Java's 2001:db8:0:0:0:0:0:11). */
+  private static String spelled(String ip) {
+    InetAddress address = NetUtil.createInetAddressFromIpAddressString(ip);
+    return address == null ? ip : NetUtil.toAddressString(address);
   }
 
   /** The IP addresses among the certificate's subject alternative names, as it writes them. */

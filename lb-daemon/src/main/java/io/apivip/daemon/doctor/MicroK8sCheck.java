@@ -185,7 +185,7 @@ final class MicroK8sCheck {
             + " and clients that connect by that name reject it; run "
             + MicroK8sFixes.setup(missingDns)
             + " (it adds the names above #MOREIPS), then "
-            + MicroK8sFixes.REFRESH_SERVER_CERT
+            + MicroK8sFixes.refreshServerCert(missingDns)
             + " (docs/microk8s.md section 4)");
   }
 }

@@ -12,10 +12,6 @@ final class MicroK8sFixes {
 
   static final String SETUP = "sudo apivip setup microk8s";
 
-  /** Drained first, so no client is routed to the apiserver while MicroK8s restarts it. */
-  static final String REFRESH_SERVER_CERT =
-      "sudo apivip drain --wait && " + SETUP + " --refresh-server-cert && sudo apivip resume";
-
   /**
    * A served certificate that is ending is issued again as it is; setup's refresh runs only when a
    * name is missing.
@@ -25,6 +21,17 @@ final class MicroK8sFixes {
           + " resume";
 
   private MicroK8sFixes() {}
+
+  /**
+   * Drained first, so no client is routed to the apiserver while MicroK8s restarts it. Setup
+   * refreshes the certificate only when it lacks the VIP or a name it was given, so the DNS names
+   * are given again.
+   */
+  static String refreshServerCert(Collection<String> dnsNames) {
+    return "sudo apivip drain --wait && "
+        + setup(dnsNames)
+        + " --refresh-server-cert && sudo apivip resume";
+  }
 
   /** The setup command that adds the VIP and these DNS names to the template. */
   static String setup(Collection<String> dnsNames) {

@@ -104,8 +104,10 @@ class CertificateCheckTest {
                 + " /home/alice/.kube/config) (its IP names: 192.0.2.100; its DNS names:"
                 + " kubernetes)")
         .contains(
-            "on node3 run sudo apivip setup microk8s --dns k8s.example.internal (it adds the"
-                + " names to csr.conf.template)");
+            "on node3 run sudo apivip setup microk8s --dns k8s.example.internal (it adds the names"
+                + " to csr.conf.template), then sudo apivip drain --wait && sudo apivip setup"
+                + " microk8s --dns k8s.example.internal --refresh-server-cert && sudo apivip"
+                + " resume");
 
     Pki.Issued withName = CA.issueServer(List.of("K8S.example.internal", DoctorLab.VIP));
     assertThat(
@@ -127,6 +129,14 @@ class CertificateCheckTest {
             Optional.of(CA.caCertificate()));
     assertThat(CertificateCheck.ipNames(CertificateCheck.fetch(server.address(), TIMEOUT)))
         .containsExactly(DoctorLab.VIP);
+  }
+
+  @Test
+  void namesIpv6AddressesAsPeopleWriteThem() {
+    Finding finding =
+        CertificateCheck.judge(
+            CA.issueServer(List.of("2001:db8::11")).certificate(), JUST_THE_VIP, "who", "node1");
+    assertThat(finding.message()).contains("(its IP names: 2001:db8::11)");
   }
 
   @Test

@@ -11,7 +11,9 @@ import java.util.List;
  * The Ethernet frames that tell a LAN where the VIP now lives, built byte by byte: gratuitous ARP
  * (RFC 5227 announcement) for IPv4, in both the request and the reply form because devices differ
  * in which one they accept, and an unsolicited neighbour advertisement (RFC 4861 7.2.6) with the
- * override flag for IPv6. Pure functions: the announcer only hands these to a packet socket.
+ * override flag for IPv6. Also the probes that ask whether another host has the VIP (RFC 5227 ARP
+ * probe, RFC 4862 duplicate address detection), which change no neighbour's table. Pure functions:
+ * the announcer and the claim watch only hand these to a packet socket.
  */
 final class Frames {
 
@@ -19,7 +21,9 @@ final class Frames {
   enum Kind {
     GARP_REQUEST("garp-request"),
     GARP_REPLY("garp-reply"),
-    UNSOLICITED_NA("unsolicited-na");
+    UNSOLICITED_NA("unsolicited-na"),
+    ARP_PROBE("arp-probe"),
+    DAD_PROBE("dad-probe");
 
     private final String tag;
 
@@ -55,18 +59,24 @@ final class Frames {
 
   private static final byte[] BROADCAST = {-1, -1, -1, -1, -1, -1};
   private static final byte[] NO_MAC = new byte[MAC_LENGTH];
-  private static final int ARP_REQUEST = 1;
-  private static final int ARP_REPLY = 2;
-  private static final int ICMPV6 = 58;
-  private static final int NEIGHBOUR_ADVERTISEMENT = 136;
+  private static final byte[] NO_IPV4 = new byte[4];
+  private static final byte[] NO_IPV6 = new byte[16];
+  static final int ARP_REQUEST = 1;
+  static final int ARP_REPLY = 2;
+  static final int ICMPV6 = 58;
+  static final int NEIGHBOUR_SOLICITATION = 135;
+  static final int NEIGHBOUR_ADVERTISEMENT = 136;
+  static final int SOURCE_LINK_LAYER_ADDRESS = 1;
+  static final int TARGET_LINK_LAYER_ADDRESS = 2;
   private static final int OVERRIDE_FLAG = 0x20;
-  private static final int TARGET_LINK_LAYER_ADDRESS = 2;
 
   /** Receivers drop neighbour discovery that a router may have forwarded (RFC 4861 7.1.2). */
-  private static final int ND_HOP_LIMIT = 255;
+  static final int ND_HOP_LIMIT = 255;
 
   private static final byte[] ALL_NODES = hex("ff020000000000000000000000000001");
   private static final byte[] ALL_NODES_MAC = hex("333300000001");
+  private static final byte[] SOLICITED_NODE_PREFIX = hex("ff0200000000000000000001ff");
+  private static final byte[] SOLICITED_NODE_MAC_PREFIX = hex("3333ff");
 
   private Frames() {}
 
@@ -80,7 +90,47 @@ final class Frames {
 
   /** Who-has VIP tell VIP, broadcast: sender and target protocol address are both the VIP. */
   static Frame gratuitousArpRequest(byte[] mac, Inet4Address address) {
-    return new Frame(Kind.GARP_REQUEST, arp(ARP_REQUEST, mac, address, NO_MAC));
+    return new Frame(
+        Kind.GARP_REQUEST, arp(ARP_REQUEST, mac, address.getAddress(), address, NO_MAC));
+  }
+
+  /** The probe that makes any other host that has {@code address} answer for it. */
+  static Frame probe(byte[] mac, InetAddress address) {
+    if (address instanceof Inet4Address ipv4) {
+      return arpProbe(mac, ipv4);
+    }
+    return duplicateAddressProbe(mac, (Inet6Address) address);
+  }
+
+  /**
+   * Who-has VIP tell 0.0.0.0, broadcast (RFC 5227 2.1.1): a host that has the VIP answers with an
+   * ARP reply to this MAC, and since the sender address is zero, no neighbour learns anything from
+   * it.
+   */
+  static Frame arpProbe(byte[] mac, Inet4Address address) {
+    return new Frame(Kind.ARP_PROBE, arp(ARP_REQUEST, mac, NO_IPV4, address, NO_MAC));
+  }
+
+  /**
+   * A neighbour solicitation for the VIP from the unspecified address to its solicited-node group,
+   * without a source link-layer option (RFC 4862 5.4.2): a host that has the VIP answers with an
+   * advertisement to all nodes (RFC 4861 7.2.4), which every node of the link sees.
+   */
+  static Frame duplicateAddressProbe(byte[] mac, Inet6Address address) {
+    byte[] target = address.getAddress();
+    byte[] group = solicitedNode(target);
+    ByteBuffer icmp = ByteBuffer.allocate(24);
+    icmp.put((byte) NEIGHBOUR_SOLICITATION).put((byte) 0).putShort((short) 0).putInt(0);
+    icmp.put(target);
+    byte[] message = icmp.array();
+    int checksum = icmpv6Checksum(NO_IPV6, group, message);
+    message[2] = (byte) (checksum >> 8);
+    message[3] = (byte) checksum;
+
+    byte[] groupMac = new byte[MAC_LENGTH];
+    System.arraycopy(SOLICITED_NODE_MAC_PREFIX, 0, groupMac, 0, 3);
+    System.arraycopy(target, 13, groupMac, 3, 3);
+    return new Frame(Kind.DAD_PROBE, ipv6(groupMac, mac, NO_IPV6, group, message));
   }
 
   /**
@@ -88,7 +138,7 @@ final class Frames {
    * sender's.
    */
   static Frame gratuitousArpReply(byte[] mac, Inet4Address address) {
-    return new Frame(Kind.GARP_REPLY, arp(ARP_REPLY, mac, address, mac));
+    return new Frame(Kind.GARP_REPLY, arp(ARP_REPLY, mac, address.getAddress(), address, mac));
   }
 
   /**
@@ -107,11 +157,15 @@ final class Frames {
     message[2] = (byte) (checksum >> 8);
     message[3] = (byte) checksum;
 
-    ByteBuffer frame = ethernet(ALL_NODES_MAC, mac, ETHERTYPE_IPV6, 40 + message.length);
-    frame.putInt(0x6000_0000); // version 6, traffic class 0, flow label 0
-    frame.putShort((short) message.length).put((byte) ICMPV6).put((byte) ND_HOP_LIMIT);
-    frame.put(source).put(ALL_NODES).put(message);
-    return new Frame(Kind.UNSOLICITED_NA, frame.array());
+    return new Frame(Kind.UNSOLICITED_NA, ipv6(ALL_NODES_MAC, mac, source, ALL_NODES, message));
+  }
+
+  /** ff02::1:ffXX:XXXX, the group of every address ending in the same 24 bits (RFC 4291 2.7.1). */
+  static byte[] solicitedNode(byte[] address) {
+    byte[] group = new byte[16];
+    System.arraycopy(SOLICITED_NODE_PREFIX, 0, group, 0, 13);
+    System.arraycopy(address, 13, group, 13, 3);
+    return group;
   }
 
   /**
@@ -130,8 +184,18 @@ final class Frames {
     return HexFormat.ofDelimiter(":").formatHex(mac);
   }
 
-  private static byte[] arp(int operation, byte[] mac, Inet4Address address, byte[] targetMac) {
-    byte[] ip = address.getAddress();
+  /** An IPv6 packet carrying one neighbour discovery message, in an Ethernet frame. */
+  private static byte[] ipv6(
+      byte[] destinationMac, byte[] mac, byte[] source, byte[] destination, byte[] message) {
+    ByteBuffer frame = ethernet(destinationMac, mac, ETHERTYPE_IPV6, 40 + message.length);
+    frame.putInt(0x6000_0000); // version 6, traffic class 0, flow label 0
+    frame.putShort((short) message.length).put((byte) ICMPV6).put((byte) ND_HOP_LIMIT);
+    frame.put(source).put(destination).put(message);
+    return frame.array();
+  }
+
+  private static byte[] arp(
+      int operation, byte[] mac, byte[] senderIp, Inet4Address target, byte[] targetMac) {
     ByteBuffer frame = ethernet(BROADCAST, mac, ETHERTYPE_ARP, 28);
     frame
         .putShort((short) 1)
@@ -139,7 +203,7 @@ final class Frames {
         .put((byte) MAC_LENGTH)
         .put((byte) 4)
         .putShort((short) operation);
-    frame.put(mac).put(ip).put(targetMac).put(ip);
+    frame.put(mac).put(senderIp).put(targetMac).put(target.getAddress());
     return frame.array();
   }
 

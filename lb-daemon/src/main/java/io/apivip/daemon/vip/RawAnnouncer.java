@@ -33,7 +33,7 @@ final class RawAnnouncer implements Announcer {
     PacketSocket.open(nic.getIndex()).close();
   }
 
-  private static NetworkInterface ethernetInterface(VipAddress vip) throws KernelException {
+  static NetworkInterface ethernetInterface(VipAddress vip) throws KernelException {
     NetworkInterface nic;
     try {
       nic = NetworkInterface.getByName(vip.interfaceName());
@@ -50,7 +50,7 @@ final class RawAnnouncer implements Announcer {
     return nic;
   }
 
-  private static byte[] hardwareAddress(NetworkInterface nic) throws KernelException {
+  static byte[] hardwareAddress(NetworkInterface nic) throws KernelException {
     byte[] mac;
     try {
       mac = nic.getHardwareAddress();

@@ -2,10 +2,13 @@ package io.apivip.daemon.vip;
 
 import io.apivip.daemon.config.Settings;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 import java.util.stream.Collectors;
@@ -45,6 +48,12 @@ import org.slf4j.LoggerFactory;
  * move the VIP away (call {@link #release}). If the held address disappears (someone ran {@code ip
  * addr del}, or the interface lost it), it is added and announced again. The interface is checked
  * every {@code vip.check-interval}.
+ *
+ * <p>Foreign claimants: while it holds the VIP, the node watches its interface for another host
+ * answering ARP or neighbour discovery for the VIP ({@link ClaimWatch}), and once it has held the
+ * VIP for a grace it probes for one (ARP probe, duplicate address detection), then again with every
+ * refresh. {@link ForeignClaims} tells them from apivip's own handoffs; {@link #foreignClaim()} is
+ * the last one seen. An observation only: it changes no decision of the node.
  */
 public final class VipManager implements AutoCloseable {
 
@@ -68,6 +77,17 @@ public final class VipManager implements AutoCloseable {
     }
   }
 
+  /**
+   * Another host claimed the VIP while this node held it.
+   *
+   * @param mac the MAC it claimed the VIP for, "02:00:00:00:00:0c"
+   * @param kind the kind of its last claiming frame ({@code arp-reply}, {@code arp-request}, {@code
+   *     arp-probe}, {@code na}, {@code ns}, {@code dad-probe})
+   * @param lastSeen when its last claiming frame came
+   * @param frames its claiming frames counted since this node started
+   */
+  public record ForeignClaim(String mac, String kind, Instant lastSeen, long frames) {}
+
   private static final Logger log = LoggerFactory.getLogger(VipManager.class);
   private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(10);
 
@@ -84,9 +104,12 @@ public final class VipManager implements AutoCloseable {
   private final Settings.Vip settings;
   private final AddressControl addresses;
   private final Announcer announcer;
+  private final ClaimWatch claimWatch;
   private final Scheduler scheduler;
   private final Backoff backoff;
   private final VipMetrics metrics;
+  private final ForeignClaims foreignClaims;
+  private final Clock wallClock = Clock.systemUTC();
   private final List<Consumer<Status>> listeners = new CopyOnWriteArrayList<>();
   private volatile Status status = new Status(false, false, true, "", 0);
 
@@ -136,6 +159,14 @@ public final class VipManager implements AutoCloseable {
   private Scheduler.Cancellable refreshTimer;
   private Scheduler.Cancellable checkTimer;
 
+  /** The watch for foreign claimants, open while this node holds the VIP. */
+  private ClaimWatch.Watching watching;
+
+  private String watchProblem;
+  private Scheduler.Cancellable probeTimer;
+  private Scheduler.Cancellable judgeTimer;
+  private long judgeDueNanos;
+
   /** When the announcement and refresh timers are due, to tell a stall of the process. */
   private long announceDueNanos;
 
@@ -146,13 +177,20 @@ public final class VipManager implements AutoCloseable {
    * thread.
    */
   public VipManager(Settings.Vip settings, MeterRegistry registry) {
+    this(settings, registry, ForeignClaims.GRACE);
+  }
+
+  /** The production manager with another grace for foreign claims, for tests on real kernels. */
+  VipManager(Settings.Vip settings, MeterRegistry registry, Duration claimGrace) {
     this(
         settings,
         registry,
         new IpRoute2(),
         new RawAnnouncer(),
+        new RawClaimWatch(),
         new ExecutorScheduler("apivip-vip"),
-        Backoff.VIP);
+        Backoff.VIP,
+        claimGrace);
   }
 
   VipManager(
@@ -160,15 +198,19 @@ public final class VipManager implements AutoCloseable {
       MeterRegistry registry,
       AddressControl addresses,
       Announcer announcer,
+      ClaimWatch claimWatch,
       Scheduler scheduler,
-      Backoff backoff) {
+      Backoff backoff,
+      Duration claimGrace) {
     this.settings = settings;
     this.vip = VipAddress.of(settings);
     this.addresses = addresses;
     this.announcer = announcer;
+    this.claimWatch = claimWatch;
     this.scheduler = scheduler;
     this.backoff = backoff;
     this.metrics = new VipMetrics(registry, this::status);
+    this.foreignClaims = new ForeignClaims(vip, claimGrace, metrics);
   }
 
   /**
@@ -209,6 +251,11 @@ public final class VipManager implements AutoCloseable {
 
   public Status status() {
     return status;
+  }
+
+  /** The last host other than this one that claimed the VIP while this node held it. */
+  public Optional<ForeignClaim> foreignClaim() {
+    return foreignClaims.last();
   }
 
   /** Called on the VIP thread after every change of {@link #status()}; must not block. */
@@ -277,6 +324,9 @@ public final class VipManager implements AutoCloseable {
     }
     setCause(reason, decided);
     startBurst();
+    // Another member's claim just ended: its last frames are no foreign claim.
+    foreignClaims.holdStarted(scheduler.nanoTime());
+    scheduleProbe();
     reconcile();
   }
 
@@ -285,6 +335,7 @@ public final class VipManager implements AutoCloseable {
       return;
     }
     wanted = false;
+    stopWatching();
     // Removed even if we think it is gone: the removal is idempotent.
     present = true;
     setCause(reason, decided);
@@ -304,6 +355,7 @@ public final class VipManager implements AutoCloseable {
     cancel(refreshTimer);
     cancel(retryTimer);
     cancel(checkTimer);
+    stopWatching();
     if (wanted || present) {
       wanted = false;
       setCause("shutdown", scheduler.nanoTime());
@@ -353,6 +405,7 @@ public final class VipManager implements AutoCloseable {
     present = true;
     // A new burst, at once: a burst cut short (by the link going down) must not delay it.
     startBurst();
+    startWatching();
     if (timePresent) {
       metrics.decisionToPresent(added.sinceCause());
       timePresent = false;
@@ -491,6 +544,7 @@ public final class VipManager implements AutoCloseable {
           vip.cidr(),
           vip.interfaceName());
       present = false;
+      stopWatching();
       setCause("it disappeared", now);
     }
     if (!wanted && announceProblem != null && link.usable()) {
@@ -527,6 +581,7 @@ public final class VipManager implements AutoCloseable {
     if (!problem.equals(linkProblem)) {
       if (linkProblem == null) {
         metrics.disruption(VipMetrics.LINK_DOWN);
+        stopWatching();
       }
       log.warn(
           "{}: this node is not eligible to hold the VIP until it is back{}",
@@ -567,11 +622,102 @@ public final class VipManager implements AutoCloseable {
       pendingAnnouncements = 1;
       reconcile();
     }
+    if (!stalled) {
+      probeForClaimants();
+    }
   }
 
   private void scheduleRefresh() {
     refreshDueNanos = scheduler.nanoTime() + settings.refreshInterval().toNanos();
     refreshTimer = scheduler.schedule(settings.refreshInterval(), this::refresh);
+  }
+
+  /** This node holds the VIP from now on: watch for other hosts claiming it, and probe for them. */
+  private void startWatching() {
+    foreignClaims.holdStarted(scheduler.nanoTime());
+    if (watching == null) {
+      try {
+        watching = claimWatch.watch(vip, this::claimSeen);
+        if (watchProblem != null) {
+          log.info("watching {} for other hosts claiming the VIP again", vip.interfaceName());
+          watchProblem = null;
+        }
+      } catch (KernelException e) {
+        if (!e.getMessage().equals(watchProblem)) {
+          log.warn(
+              "cannot watch {} for other hosts claiming VIP {}: {}; this node holds the VIP"
+                  + " without noticing them",
+              vip.interfaceName(),
+              vip.literal(),
+              e.getMessage());
+          watchProblem = e.getMessage();
+        }
+      }
+    }
+    scheduleProbe();
+  }
+
+  private void stopWatching() {
+    foreignClaims.holdEnded(scheduler.nanoTime());
+    cancel(probeTimer);
+    probeTimer = null;
+    cancel(judgeTimer);
+    judgeTimer = null;
+    if (watching != null) {
+      watching.close();
+      watching = null;
+    }
+  }
+
+  /** On the watch's thread: has the VIP thread judge, once for any number of claims. */
+  private void claimSeen(Claims.Claim claim) {
+    if (foreignClaims.offer(claim, scheduler.nanoTime(), wallClock.instant())) {
+      scheduler.execute(this::judgeClaims);
+    }
+  }
+
+  private void judgeClaims() {
+    if (closed) {
+      return;
+    }
+    long now = scheduler.nanoTime();
+    long next = foreignClaims.judge(now);
+    if (next == Long.MAX_VALUE || (judgeTimer != null && judgeDueNanos - next <= 0)) {
+      return;
+    }
+    cancel(judgeTimer);
+    judgeDueNanos = next;
+    judgeTimer =
+        scheduler.schedule(
+            Duration.ofNanos(Math.max(0, next - now)),
+            () -> {
+              judgeTimer = null;
+              judgeClaims();
+            });
+  }
+
+  /** One probe once the grace is over; the refresh probes again. */
+  private void scheduleProbe() {
+    cancel(probeTimer);
+    probeTimer =
+        scheduler.schedule(
+            foreignClaims.grace(),
+            () -> {
+              probeTimer = null;
+              probeForClaimants();
+            });
+  }
+
+  private void probeForClaimants() {
+    if (watching == null || !foreignClaims.settled(scheduler.nanoTime())) {
+      return;
+    }
+    try {
+      watching.probe();
+      metrics.claimProbeSent();
+    } catch (KernelException e) {
+      log.debug("cannot probe for other hosts claiming VIP {}: {}", vip.literal(), e.getMessage());
+    }
   }
 
   /**

@@ -5,7 +5,10 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 
 /**
@@ -22,6 +25,9 @@ final class VipMetrics {
   static final String DECISION_TO_ANNOUNCED = "apivip.vip.decision.to.announced";
   static final String HELD = "apivip.vip.held";
   static final String ELIGIBLE = "apivip.vip.eligible";
+  static final String FOREIGN_CLAIMS = "apivip.vip.foreign.claims";
+  static final String FOREIGN_CLAIM_LAST_SEEN = "apivip.vip.foreign.claim.last.seen.timestamp";
+  static final String CLAIM_PROBES = "apivip.vip.claim.probes";
 
   static final String ADD = "add";
   static final String REMOVE = "remove";
@@ -36,9 +42,17 @@ final class VipMetrics {
   /** An announcement skipped because its timer fired after a stall of this process (VipManager). */
   static final String STALE_ANNOUNCEMENT = "stale-announcement";
 
+  /** Frames the claim watch sends, which are not announcements. */
+  private static final Set<Frames.Kind> PROBES =
+      Set.of(Frames.Kind.ARP_PROBE, Frames.Kind.DAD_PROBE);
+
   private final MeterRegistry registry;
   private final Timer decisionToPresent;
   private final Timer decisionToAnnounced;
+  private final Counter claimProbes;
+
+  /** Unix seconds of the last foreign claim; NaN before one. */
+  private final AtomicReference<Double> foreignClaimLastSeen = new AtomicReference<>(Double.NaN);
 
   VipMetrics(MeterRegistry registry, Supplier<VipManager.Status> status) {
     this.registry = registry;
@@ -48,8 +62,26 @@ final class VipMetrics {
       }
     }
     for (Frames.Kind kind : Frames.Kind.values()) {
-      announcementsSent(kind);
+      if (!PROBES.contains(kind)) {
+        announcementsSent(kind);
+      }
     }
+    for (Claims.Kind kind : Claims.Kind.values()) {
+      foreignClaims(kind);
+    }
+    this.claimProbes =
+        Counter.builder(CLAIM_PROBES)
+            .description(
+                "ARP probes and duplicate address detection solicitations the holder sent to find"
+                    + " another host that has the VIP")
+            .register(registry);
+    Gauge.builder(FOREIGN_CLAIM_LAST_SEEN, foreignClaimLastSeen, AtomicReference::get)
+        .description(
+            "When another host last claimed the VIP while this node held it (Unix time); NaN"
+                + " before any did")
+        .baseUnit("seconds")
+        .strongReference(true)
+        .register(registry);
     for (String reason : List.of(NO_PERMISSION, ERROR)) {
       announcementFailures(reason);
     }
@@ -91,6 +123,18 @@ final class VipMetrics {
     disruptions(cause).increment();
   }
 
+  void foreignClaim(Claims.Kind kind, long frames) {
+    foreignClaims(kind).increment(frames);
+  }
+
+  void foreignClaimSeen(Instant seen) {
+    foreignClaimLastSeen.set(seen.toEpochMilli() / 1e3);
+  }
+
+  void claimProbeSent() {
+    claimProbes.increment();
+  }
+
   void decisionToPresent(long nanos) {
     decisionToPresent.record(Duration.ofNanos(nanos));
   }
@@ -113,6 +157,16 @@ final class VipMetrics {
     return Counter.builder(ANNOUNCEMENTS_SENT)
         .description(
             "Gratuitous ARP and unsolicited neighbour advertisement frames sent for the VIP")
+        .tag("kind", kind.tag())
+        .register(registry);
+  }
+
+  private Counter foreignClaims(Claims.Kind kind) {
+    return Counter.builder(FOREIGN_CLAIMS)
+        .description(
+            "Frames in which another host claimed the VIP while this node held it (ARP from the"
+                + " VIP, neighbour advertisements for it, probes for it), by kind; a handoff"
+                + " between apivip nodes does not count")
         .tag("kind", kind.tag())
         .register(registry);
   }

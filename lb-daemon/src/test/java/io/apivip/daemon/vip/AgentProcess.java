@@ -51,9 +51,22 @@ final class AgentProcess implements AutoCloseable {
 
   /**
    * Starts an agent managing {@code vip} on the host's eth0 (check interval 100 ms, 3 announcements
-   * 300 ms apart), optionally under a wrapper such as setpriv; returns once it is ready.
+   * 300 ms apart, no refresh, the daemon's grace for foreign claims), optionally under a wrapper
+   * such as setpriv; returns once it is ready.
    */
   static AgentProcess start(NetnsLab lab, Host host, InetAddress vip, List<String> wrapper)
+      throws IOException {
+    return start(lab, host, vip, wrapper, Duration.ZERO, ForeignClaims.GRACE);
+  }
+
+  /** As {@link #start(NetnsLab, Host, InetAddress, List)}, with a refresh and a claim grace. */
+  static AgentProcess start(
+      NetnsLab lab,
+      Host host,
+      InetAddress vip,
+      List<String> wrapper,
+      Duration refreshInterval,
+      Duration claimGrace)
       throws IOException {
     List<String> command = new ArrayList<>(wrapper);
     command.addAll(
@@ -69,7 +82,9 @@ final class AgentProcess implements AutoCloseable {
             host.interfaceName(),
             "3",
             "300",
-            "100"));
+            "100",
+            String.valueOf(refreshInterval.toMillis()),
+            String.valueOf(claimGrace.toMillis())));
     AgentProcess agent =
         new AgentProcess(
             host, lab.start(host, new ProcessBuilder(command).redirectErrorStream(true)));
@@ -120,6 +135,14 @@ final class AgentProcess implements AutoCloseable {
     return await(
         line -> line.startsWith(VipAgent.PREFIX + "status ") && line.contains(text),
         Duration.ofSeconds(10));
+  }
+
+  /** The last foreign claimant, "MAC KIND FRAMES", or "none". */
+  String claim() throws IOException {
+    send("claim");
+    String answer =
+        await(line -> line.startsWith(VipAgent.PREFIX + "claim "), Duration.ofSeconds(10));
+    return answer.substring((VipAgent.PREFIX + "claim ").length());
   }
 
   double metric(String name, String... tags) throws IOException {

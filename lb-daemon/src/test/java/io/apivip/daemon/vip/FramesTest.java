@@ -93,6 +93,54 @@ class FramesTest {
   }
 
   @Test
+  void arpProbeAsksForTheVipFromTheZeroAddressSoNoNeighbourLearnsFromIt() throws Exception {
+    Frames.Frame frame = Frames.probe(MAC, ipv4("192.0.2.100"));
+
+    assertThat(frame.kind()).isEqualTo(Frames.Kind.ARP_PROBE);
+    assertThat(frame.bytes())
+        .isEqualTo(
+            hex(
+                "ffffffffffff"
+                    + "02000000000b"
+                    + "0806"
+                    + "0001"
+                    + "0800"
+                    + "06"
+                    + "04"
+                    + "0001" // request
+                    + "02000000000b"
+                    + "00000000" // sender: our MAC, no address (RFC 5227 2.1.1)
+                    + "000000000000"
+                    + "c0000264" // target: the VIP
+                    + "000000000000000000000000000000000000"));
+  }
+
+  @Test
+  void duplicateAddressProbeSolicitsTheVipFromTheUnspecifiedAddress() throws Exception {
+    Frames.Frame frame = Frames.probe(MAC, ipv6("2001:db8::100"));
+
+    assertThat(frame.kind()).isEqualTo(Frames.Kind.DAD_PROBE);
+    assertThat(frame.bytes())
+        .isEqualTo(
+            hex(
+                "3333ff000100" // destination: the VIP's solicited-node group's MAC
+                    + "02000000000b"
+                    + "86dd"
+                    + "60000000"
+                    + "0018"
+                    + "3a"
+                    + "ff" // 24 bytes of ICMPv6, hop limit 255
+                    + "00000000000000000000000000000000" // source: unspecified
+                    + "ff0200000000000000000001ff000100" // destination: solicited-node group
+                    + "87"
+                    + "00"
+                    + "4aef" // neighbour solicitation, code 0, checksum
+                    + "00000000" // reserved
+                    + "20010db8000000000000000000000100")); // target: the VIP; no option
+    assertThat(frame.destinationMac()).isEqualTo(hex("3333ff000100"));
+  }
+
+  @Test
   void theChecksumOfAMessageWithItsChecksumInPlaceIsZero() throws Exception {
     byte[] source = ipv6("2001:db8::7").getAddress();
     byte[] destination = ipv6("ff02::1").getAddress();

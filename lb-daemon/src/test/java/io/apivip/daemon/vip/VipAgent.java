@@ -16,9 +16,9 @@ import java.time.Duration;
  * inside a node's network namespace with {@code ip netns exec}: see {@link AgentProcess} for why.
  *
  * <p>Arguments: address prefix-length interface announce-count announce-interval-ms
- * check-interval-ms. Commands, one a line: hold, release, metric NAME [TAG VALUE]..., quit. Answers
- * and status changes are lines starting with "@@ "; everything else on the output is the manager's
- * log.
+ * check-interval-ms refresh-interval-ms claim-grace-ms. Commands, one a line: hold, release,
+ * announce-again, claim (the last foreign claimant), metric NAME [TAG VALUE]..., quit. Answers and
+ * status changes are lines starting with "@@ "; everything else on the output is the manager's log.
  */
 public final class VipAgent {
 
@@ -34,10 +34,11 @@ public final class VipAgent {
             args[2],
             Integer.parseInt(args[3]),
             Duration.ofMillis(Long.parseLong(args[4])),
-            Duration.ZERO,
+            Duration.ofMillis(Long.parseLong(args[6])),
             Duration.ofMillis(Long.parseLong(args[5])));
     MeterRegistry registry = new SimpleMeterRegistry();
-    VipManager manager = new VipManager(settings, registry);
+    VipManager manager =
+        new VipManager(settings, registry, Duration.ofMillis(Long.parseLong(args[7])));
     manager.addListener(status -> say(describe(status)));
     manager.start();
     say("ready");
@@ -48,6 +49,14 @@ public final class VipAgent {
       switch (words[0]) {
         case "hold" -> manager.hold("test says hold", 1);
         case "release" -> manager.release("test says release");
+        case "announce-again" -> manager.announceAgain("test says a peer's claim ended");
+        case "claim" ->
+            say(
+                "claim "
+                    + manager
+                        .foreignClaim()
+                        .map(claim -> claim.mac() + " " + claim.kind() + " " + claim.frames())
+                        .orElse("none"));
         case "metric" -> say("metric " + metric(registry, words));
         default -> say("unknown command " + line);
       }

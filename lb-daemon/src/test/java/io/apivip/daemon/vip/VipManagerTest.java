@@ -23,26 +23,32 @@ class VipManagerTest {
   private static final Duration INTERVAL = Duration.ofMillis(300);
   private static final Duration REFRESH = Duration.ofSeconds(60);
   private static final Duration CHECK = Duration.ofSeconds(1);
+  private static final Duration GRACE = ForeignClaims.GRACE;
+  private static final String OTHER_MAC = "02:00:00:00:00:0c";
   private static final Backoff BACKOFF = new Backoff(Duration.ofMillis(100), Duration.ofSeconds(2));
 
   private final FakeScheduler scheduler = new FakeScheduler();
   private final FakeKernel kernel = new FakeKernel(scheduler);
+  private final FakeClaimWatch claims = new FakeClaimWatch(scheduler);
   private final MeterRegistry registry = new SimpleMeterRegistry();
   private final List<VipManager.Status> published = new ArrayList<>();
   private final ListAppender<ILoggingEvent> logs = new ListAppender<>();
   private final Logger logger = (Logger) LoggerFactory.getLogger(VipManager.class);
+  private final Logger claimLogger = (Logger) LoggerFactory.getLogger(ForeignClaims.class);
   private VipManager manager;
 
   @BeforeEach
   void setUp() throws Exception {
     logs.start();
     logger.addAppender(logs);
+    claimLogger.addAppender(logs);
     manager = manager(3, REFRESH);
   }
 
   @AfterEach
   void tearDown() {
     logger.detachAppender(logs);
+    claimLogger.detachAppender(logs);
   }
 
   @Test
@@ -472,6 +478,187 @@ class VipManagerTest {
             new VipManager.Status(false, false, true, "", 1));
   }
 
+  // ---- foreign claimants ---------------------------------------------------------------------
+
+  @Test
+  void aClaimByAnotherHostWhileHoldingIsCountedLoggedAndShown() {
+    start();
+    manager.hold("elected", 1);
+    scheduler.runDue();
+    assertThat(claims.journal).containsExactly("watch@0");
+    scheduler.advance(GRACE);
+    assertThat(claims.journal).containsExactly("watch@0", "probe@5000");
+
+    claims.claim(Claims.Kind.ARP_REPLY, OTHER_MAC); // the answer to the probe
+    scheduler.runDue();
+    assertThat(foreignClaims()).isZero(); // judged a grace later: this node might let go meanwhile
+    scheduler.advance(GRACE);
+
+    assertThat(counter(VipMetrics.FOREIGN_CLAIMS, "kind", "arp-reply")).isEqualTo(1);
+    assertThat(manager.foreignClaim())
+        .get()
+        .extracting(VipManager.ForeignClaim::mac)
+        .isEqualTo(OTHER_MAC);
+    assertThat(manager.foreignClaim().get().kind()).isEqualTo("arp-reply");
+    assertThat(manager.foreignClaim().get().frames()).isEqualTo(1);
+    assertThat(registry.get(VipMetrics.FOREIGN_CLAIM_LAST_SEEN).gauge().value()).isPositive();
+    assertThat(warnings())
+        .containsExactly(
+            "another host claims VIP 192.0.2.100 on eth0: 02:00:00:00:00:0c sent arp-reply x1"
+                + " while this node holds it. apivip does not contest it; clients may reach that"
+                + " host instead. Find it (`ip neigh | grep -i 02:00:00:00:00:0c` on a machine of"
+                + " this LAN, or the switch's MAC address table) and remove the address there");
+    // Not contested: no announcement beyond the first burst.
+    assertThat(kernel.calls("announce")).hasSize(3);
+  }
+
+  @Test
+  void thePreviousHoldersLastFramesRightAfterTakingTheVipAreNoForeignClaim() {
+    start();
+    manager.hold("elected", 1);
+    scheduler.advance(Duration.ofMillis(1000));
+    for (int i = 0; i < 3; i++) {
+      claims.claim(Claims.Kind.ARP_REQUEST, OTHER_MAC);
+      scheduler.advance(INTERVAL);
+    }
+    scheduler.advance(Duration.ofSeconds(20));
+    assertThat(foreignClaims()).isZero();
+    assertThat(manager.foreignClaim()).isEmpty();
+
+    // The control: the same frames once the grace is over are foreign.
+    claims.claim(Claims.Kind.ARP_REQUEST, OTHER_MAC);
+    scheduler.advance(GRACE);
+    assertThat(foreignClaims()).isEqualTo(1);
+  }
+
+  @Test
+  void theSuccessorsAnnouncementsBeforeThisNodeLetsGoAreNoForeignClaim() {
+    start();
+    manager.hold("elected", 1);
+    scheduler.advance(Duration.ofSeconds(20));
+    for (int i = 0; i < 3; i++) {
+      claims.claim(Claims.Kind.ARP_REQUEST, OTHER_MAC);
+      scheduler.advance(INTERVAL);
+    }
+    manager.release("handed over");
+    scheduler.runDue();
+    assertThat(claims.journal).last().isEqualTo("close@20900");
+    assertThat(claims.open()).isFalse();
+    scheduler.advance(Duration.ofSeconds(20));
+
+    assertThat(foreignClaims()).isZero();
+    assertThat(manager.foreignClaim()).isEmpty();
+    assertThat(warnings()).isEmpty();
+  }
+
+  @Test
+  void theEndOfAnotherMembersClaimStartsTheGraceAgain() {
+    start();
+    manager.hold("elected", 1);
+    scheduler.advance(Duration.ofSeconds(20));
+    // A peer held the VIP too (its heartbeats said so) and has just let go; its last frames and its
+    // kernel's answers may still come.
+    manager.announceAgain("peer n2 stopped claiming the VIP");
+    scheduler.advance(Duration.ofMillis(100));
+    claims.claim(Claims.Kind.NEIGHBOUR_ADVERTISEMENT, OTHER_MAC);
+    scheduler.advance(Duration.ofSeconds(20));
+
+    assertThat(foreignClaims()).isZero();
+    assertThat(claims.journal).contains("probe@25000");
+  }
+
+  @Test
+  void aClaimantThatGoesOnIsCountedInFullAndLoggedOncePerMinute() {
+    start();
+    manager.hold("elected", 1);
+    scheduler.advance(GRACE);
+    for (int second = 0; second < 180; second++) {
+      claims.claim(Claims.Kind.ARP_REQUEST, OTHER_MAC);
+      scheduler.advance(Duration.ofSeconds(1));
+    }
+    scheduler.advance(GRACE);
+
+    assertThat(foreignClaims()).isEqualTo(180);
+    assertThat(manager.foreignClaim().get().frames()).isEqualTo(180);
+    assertThat(warnings()).hasSize(3);
+    assertThat(warnings().get(1))
+        .isEqualTo(
+            "VIP 192.0.2.100 still claimed by 02:00:00:00:00:0c: 60 frames in the last 60 s (last:"
+                + " arp-request)");
+  }
+
+  @Test
+  void probesGoOutOnceTheGraceIsOverAndWithEveryRefresh() throws Exception {
+    manager = manager(3, Duration.ofSeconds(10));
+    start();
+    manager.hold("elected", 1);
+    scheduler.advance(Duration.ofSeconds(31));
+
+    assertThat(claims.journal)
+        .containsExactly("watch@0", "probe@5000", "probe@10000", "probe@20000", "probe@30000");
+    assertThat(counter(VipMetrics.CLAIM_PROBES)).isEqualTo(4);
+  }
+
+  @Test
+  void theWatchClosesWhenTheLinkGoesAndOpensAgainWithTheAddress() {
+    start();
+    manager.hold("elected", 1);
+    scheduler.runDue();
+    kernel.carrier = false;
+    scheduler.advance(CHECK);
+    assertThat(claims.journal).containsExactly("watch@0", "close@1000");
+
+    kernel.carrier = true;
+    scheduler.advance(CHECK);
+    assertThat(claims.journal).containsExactly("watch@0", "close@1000", "watch@2000");
+    scheduler.advance(Duration.ofSeconds(6));
+    assertThat(claims.journal).contains("probe@7000").doesNotContain("probe@5000");
+  }
+
+  @Test
+  void aWatchThatCannotOpenLeavesTheHoldAloneAndSaysSoOnce() {
+    claims.broken = FakeKernel.failure(KernelException.Kind.NO_PERMISSION, "EPERM");
+    start();
+    manager.hold("elected", 1);
+    scheduler.advance(Duration.ofSeconds(10));
+    manager.release("drain");
+    scheduler.runDue();
+    manager.hold("elected", 2);
+    scheduler.advance(Duration.ofSeconds(10));
+
+    assertThat(manager.status()).isEqualTo(new VipManager.Status(true, true, true, "", 2));
+    assertThat(warnings())
+        .containsExactly(
+            "cannot watch eth0 for other hosts claiming VIP 192.0.2.100: EPERM; this node holds"
+                + " the VIP without noticing them");
+  }
+
+  @Test
+  void claimsOfMoreMacsThanItTracksAreDroppedNotQueued() {
+    start();
+    manager.hold("elected", 1);
+    scheduler.advance(GRACE);
+    for (int i = 0; i < ForeignClaims.MAX_CLAIMANTS + 4; i++) {
+      claims.claim(Claims.Kind.ARP_REQUEST, String.format("02:00:00:00:01:%02x", i));
+    }
+    scheduler.advance(GRACE.plus(GRACE));
+
+    assertThat(foreignClaims()).isEqualTo(ForeignClaims.MAX_CLAIMANTS);
+  }
+
+  private double foreignClaims() {
+    return registry.find(VipMetrics.FOREIGN_CLAIMS).counters().stream()
+        .mapToDouble(counter -> counter.count())
+        .sum();
+  }
+
+  private List<String> warnings() {
+    return logs.list.stream()
+        .filter(event -> event.getLevel().toString().equals("WARN"))
+        .map(ILoggingEvent::getFormattedMessage)
+        .toList();
+  }
+
   private VipManager manager(int announceCount, Duration refresh) throws Exception {
     Settings.Vip settings =
         new Settings.Vip(
@@ -482,7 +669,9 @@ class VipManagerTest {
             INTERVAL,
             refresh,
             CHECK);
-    VipManager made = new VipManager(settings, registry, kernel, kernel, scheduler, BACKOFF);
+    VipManager made =
+        new VipManager(
+            settings, registry, kernel, kernel, claims, scheduler, BACKOFF, ForeignClaims.GRACE);
     made.addListener(published::add);
     return made;
   }

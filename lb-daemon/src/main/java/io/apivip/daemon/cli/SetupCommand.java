@@ -55,7 +55,7 @@ public final class SetupCommand implements Callable<Integer> {
   String vip;
 
   @Option(
-      names = "--dns",
+      names = {"--dns", "--dns-name"},
       paramLabel = "NAME",
       description = "A DNS name of the VIP for the API server certificate; may be repeated.")
   List<String> dnsNames = new ArrayList<>();

@@ -40,6 +40,12 @@ final class StatusTable {
         .append(" nodes seen, ")
         .append(quorum.required())
         .append(" needed\n");
+    if (!status.acceptedKeys().isEmpty()) {
+      // The member rows say which key each node signs with; this is what this node also accepts.
+      out.append("keys: also accepts ")
+          .append(String.join(", ", status.acceptedKeys()))
+          .append(" (a key change is under way)\n");
+    }
     if (status.maintenance()) {
       StatusReport.Drain drain = status.drain();
       out.append("maintenance: ")
@@ -52,7 +58,16 @@ final class StatusTable {
     List<List<String>> members = new ArrayList<>();
     members.add(
         List.of(
-            "MEMBER", "ADDRESS", "PRIO", "STATE", "ELIGIBLE", "MAINT", "VIP", "HEARD", "CLOCK"));
+            "MEMBER",
+            "ADDRESS",
+            "PRIO",
+            "STATE",
+            "ELIGIBLE",
+            "MAINT",
+            "VIP",
+            "HEARD",
+            "CLOCK",
+            "KEY"));
     for (Member m : status.members()) {
       members.add(
           List.of(
@@ -64,7 +79,8 @@ final class StatusTable {
               yesNo(m.maintenance()),
               m.holdsVip() ? "*" : "",
               seconds(m.lastHeardSeconds()),
-              signedSeconds(m.clockOffsetSeconds())));
+              signedSeconds(m.clockOffsetSeconds()),
+              m.key() == null ? "-" : m.key()));
     }
     table(out, members);
     out.append('\n');

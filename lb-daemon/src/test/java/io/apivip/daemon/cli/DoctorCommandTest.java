@@ -166,7 +166,7 @@ class DoctorCommandTest {
                 + fingerprint
                 + "); copy "
                 + dir.resolve("cluster.key")
-                + " from a good node to node3 and restart apivip there");
+                + " from a good node to node3 and run sudo systemctl reload apivip there");
   }
 
   @Test

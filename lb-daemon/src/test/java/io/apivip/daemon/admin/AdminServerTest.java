@@ -56,7 +56,8 @@ class AdminServerTest {
               "eth0",
               complete || !maintenance ? "node2" : "node1",
               !complete && maintenance,
-              false),
+              false,
+              null),
           new StatusReport.Quorum(2, 3, true),
           List.of(
               new StatusReport.Member(

@@ -174,6 +174,7 @@ public final class Doctor {
         PeerCheck.fromStatus(second, heartbeatPort, KeyCheck.mismatched(first, second)));
     settings.ifPresent(
         s -> findings.addAll(ClockCheck.check(first.members(), s.heartbeat().replayWindow())));
+    findings.add(ForeignClaimCheck.check(second));
     return findings;
   }
 }

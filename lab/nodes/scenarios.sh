@@ -128,7 +128,7 @@ scenario() {
   esac
 }
 
-# The daemon runs as apivip with exactly the unit's three capabilities, logs to the journal with
+# The daemon runs as apivip with exactly the unit's two capabilities, logs to the journal with
 # priorities, and `systemctl status` shows what a person needs.
 scenario_service() {
   local node pid
@@ -141,11 +141,11 @@ scenario_service() {
     uid=$(awk '/^Uid:/ { print $2 }' <<<"$status")
     user=$(lab_exec "$node" id -nu "$uid")
     [[ $user == apivip ]] || die "$node: the daemon runs as $user, not apivip"
-    # CAP_NET_BIND_SERVICE (10), CAP_NET_ADMIN (12), CAP_NET_RAW (13): 0x3400, and nothing else.
+    # CAP_NET_ADMIN (12), CAP_NET_RAW (13): 0x3000, and nothing else.
     for caps in CapEff CapPrm CapBnd CapAmb; do
       local value
       value=$(awk -v key="$caps:" '$1 == key { print $2 }' <<<"$status")
-      [[ $value == 0000000000003400 ]] || die "$node: the daemon's $caps is $value, not exactly NET_ADMIN, NET_RAW, NET_BIND_SERVICE (0000000000003400)"
+      [[ $value == 0000000000003000 ]] || die "$node: the daemon's $caps is $value, not exactly NET_ADMIN, NET_RAW (0000000000003000)"
     done
     local show
     show=$(lab_exec "$node" systemctl status --no-pager --lines=5 apivip 2>&1 || true)
@@ -175,7 +175,7 @@ scenario_service() {
   wait_whole 60
   local warning
   warning=$(lab_exec node1 journalctl -u apivip -b --no-pager -p warning -o cat | grep -v '^$' | head -3 || true)
-  record service "the daemon runs as apivip with CapEff=CapBnd=CapAmb=0x3400 on ${#LAB_NODES[@]} nodes; systemctl status shows its role; a member of apivip-admin drained and resumed node1, another user was refused; node1's warnings: ${warning:-none}"
+  record service "the daemon runs as apivip with CapEff=CapBnd=CapAmb=0x3000 on ${#LAB_NODES[@]} nodes; systemctl status shows its role; a member of apivip-admin drained and resumed node1, another user was refused; node1's warnings: ${warning:-none}"
 }
 
 # kill -9 of the holder's daemon: systemd restarts it; the VIP is on two nodes for at most the

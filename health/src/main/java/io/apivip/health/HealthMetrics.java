@@ -2,11 +2,14 @@ package io.apivip.health;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.ToDoubleFunction;
@@ -33,6 +36,8 @@ final class HealthMetrics {
           .map(Duration::ofMillis)
           .toArray(Duration[]::new);
 
+  private final MeterRegistry registry;
+  private final List<Meter> meters = new ArrayList<>();
   private final Timer duration;
 
   /** Seconds since the epoch; NaN until a check has completed a TLS handshake. */
@@ -42,35 +47,48 @@ final class HealthMetrics {
       new EnumMap<>(CheckResult.Outcome.class);
 
   <T> HealthMetrics(MeterRegistry registry, Backend backend, T owner, ToDoubleFunction<T> up) {
+    this.registry = registry;
     Tags tags = Tags.of("backend", backend.hostPort(), "name", backend.name());
-    Gauge.builder(BACKEND_UP, owner, up)
-        .description("1 while the backend passes its health checks, else 0")
-        .tags(tags)
-        .strongReference(true)
-        .register(registry);
+    meters.add(
+        Gauge.builder(BACKEND_UP, owner, up)
+            .description("1 while the backend passes its health checks, else 0")
+            .tags(tags)
+            .strongReference(true)
+            .register(registry));
     duration =
         Timer.builder(CHECK_DURATION)
             .description("Time one health check took")
             .tags(tags)
             .serviceLevelObjectives(CHECK_BUCKETS)
             .register(registry);
-    Gauge.builder(CERTIFICATE_EXPIRY, certificateExpiry, AtomicReference::get)
-        .description(
-            "When the certificate the backend presented to the last health check that reached TLS"
-                + " expires (its notAfter)")
-        .baseUnit("seconds")
-        .tags(tags)
-        .strongReference(true)
-        .register(registry);
+    meters.add(duration);
+    meters.add(
+        Gauge.builder(CERTIFICATE_EXPIRY, certificateExpiry, AtomicReference::get)
+            .description(
+                "When the certificate the backend presented to the last health check that reached"
+                    + " TLS expires (its notAfter)")
+            .baseUnit("seconds")
+            .tags(tags)
+            .strongReference(true)
+            .register(registry));
     for (CheckResult.Outcome outcome : CheckResult.Outcome.values()) {
-      results.put(
-          outcome,
+      Counter counter =
           Counter.builder(CHECKS)
               .description("Health checks run, by outcome")
               .tags(tags)
               .tag("outcome", outcome.tag())
-              .register(registry));
+              .register(registry);
+      results.put(outcome, counter);
+      meters.add(counter);
     }
+  }
+
+  /**
+   * Unregisters the backend's meters: it is no longer checked, and a stale "down" would alert on a
+   * node that left.
+   */
+  void remove() {
+    meters.forEach(registry::remove);
   }
 
   void record(CheckResult result) {

@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
@@ -38,15 +39,26 @@ public final class HealthMonitor implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(HealthMonitor.class);
 
-  private final List<Backend> backends;
-  private final Set<Backend> known;
-  private final Prober prober;
-  private final Schedule schedule;
+  /** Every backend ever configured, so that a report about a removed one is not an error. */
+  private final Set<Backend> known = ConcurrentHashMap.newKeySet();
+
+  private final MeterRegistry registry;
   private final Clock clock;
+
+  // Replaced by reconfigure, on the thread.
+  private List<Backend> backends;
+  private volatile Prober prober;
+  private volatile Schedule schedule;
+
   private final ScheduledExecutorService thread;
   private final List<HealthListener> listeners = new CopyOnWriteArrayList<>();
   private final Map<Backend, RiseFall.Progress> progress = new LinkedHashMap<>(); // owned by thread
   private final Map<Backend, HealthMetrics> metrics = new LinkedHashMap<>();
+
+  /** Each backend's check loop, by number: one loop per backend; owned by thread. */
+  private final Map<Backend, Long> loops = new LinkedHashMap<>();
+
+  private long loopCount;
   private volatile Map<Backend, BackendStatus> snapshot;
   private boolean started; // owned by thread
   private boolean closed; // owned by thread
@@ -62,11 +74,9 @@ public final class HealthMonitor implements AutoCloseable {
       Schedule schedule,
       MeterRegistry registry,
       Clock clock) {
-    this.backends = List.copyOf(backends);
-    this.known = Set.copyOf(backends);
-    if (known.size() != this.backends.size()) {
-      throw new IllegalArgumentException("backends must be distinct: " + backends);
-    }
+    this.backends = distinct(backends);
+    this.known.addAll(backends);
+    this.registry = registry;
     this.prober = Objects.requireNonNull(prober);
     this.schedule = Objects.requireNonNull(schedule);
     this.clock = Objects.requireNonNull(clock);
@@ -83,18 +93,74 @@ public final class HealthMonitor implements AutoCloseable {
     this.thread = executor;
     Map<Backend, BackendStatus> initial = new LinkedHashMap<>();
     for (Backend backend : this.backends) {
-      progress.put(backend, RiseFall.Progress.START);
-      initial.put(
-          backend, new BackendStatus(HealthState.UNKNOWN, "not checked yet", clock.instant()));
-      metrics.put(
-          backend,
-          new HealthMetrics(
-              registry,
-              backend,
-              this,
-              monitor -> monitor.state(backend) == HealthState.UP ? 1 : 0));
+      add(backend, initial);
     }
     this.snapshot = Collections.unmodifiableMap(initial);
+  }
+
+  private static List<Backend> distinct(List<Backend> backends) {
+    List<Backend> copy = List.copyOf(backends);
+    if (Set.copyOf(copy).size() != copy.size()) {
+      throw new IllegalArgumentException("backends must be distinct: " + backends);
+    }
+    return copy;
+  }
+
+  /** A backend starts unknown, with its meters. */
+  private void add(Backend backend, Map<Backend, BackendStatus> statuses) {
+    progress.put(backend, RiseFall.Progress.START);
+    loops.put(backend, ++loopCount);
+    statuses.put(
+        backend, new BackendStatus(HealthState.UNKNOWN, "not checked yet", clock.instant()));
+    metrics.put(
+        backend,
+        new HealthMetrics(
+            registry, backend, this, monitor -> monitor.state(backend) == HealthState.UP ? 1 : 0));
+  }
+
+  /**
+   * A reload: checks {@code next} from now on, with {@code nextProber} and {@code nextSchedule}. A
+   * backend that stays keeps its state and its place in the rise/fall rule (so an apiserver up
+   * stays up, and the proxy keeps routing to it); a new one starts unknown and is checked within a
+   * jitter; a removed one is no longer checked, leaves the snapshot and its meters. The new
+   * interval applies from each backend's next check. Completes once done, on the monitor's thread.
+   */
+  public CompletableFuture<Void> reconfigure(
+      List<Backend> next, Prober nextProber, Schedule nextSchedule) {
+    List<Backend> wanted = distinct(next);
+    Objects.requireNonNull(nextProber);
+    Objects.requireNonNull(nextSchedule);
+    known.addAll(wanted);
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    runOnThread(
+        () -> {
+          prober = nextProber;
+          schedule = nextSchedule;
+          Map<Backend, BackendStatus> statuses = new LinkedHashMap<>();
+          for (Backend backend : wanted) {
+            if (progress.containsKey(backend)) {
+              statuses.put(backend, snapshot.get(backend));
+            } else {
+              add(backend, statuses);
+              log.info("backend {} added: checked from now on", backend);
+              if (started && !closed) {
+                firstCheck(backend);
+              }
+            }
+          }
+          for (Backend backend : backends) {
+            if (!wanted.contains(backend)) {
+              progress.remove(backend);
+              loops.remove(backend);
+              metrics.remove(backend).remove();
+              log.info("backend {} removed: no longer checked", backend);
+            }
+          }
+          backends = wanted;
+          snapshot = Collections.unmodifiableMap(statuses);
+          done.complete(null);
+        });
+    return done;
   }
 
   /**
@@ -113,13 +179,17 @@ public final class HealthMonitor implements AutoCloseable {
           }
           started = true;
           for (Backend backend : backends) {
-            long spread = (long) (schedule.interval().toNanos() * schedule.jitter());
-            thread.schedule(
-                () -> check(backend),
-                spread == 0 ? 0 : ThreadLocalRandom.current().nextLong(spread),
-                TimeUnit.NANOSECONDS);
+            firstCheck(backend);
           }
         });
+  }
+
+  private void firstCheck(Backend backend) {
+    long spread = (long) (schedule.interval().toNanos() * schedule.jitter());
+    thread.schedule(
+        () -> check(backend, loops.get(backend)),
+        spread == 0 ? 0 : ThreadLocalRandom.current().nextLong(spread),
+        TimeUnit.NANOSECONDS);
   }
 
   /** Every backend's status as of the last change, in configuration order. Safe from any thread. */
@@ -143,15 +213,23 @@ public final class HealthMonitor implements AutoCloseable {
       throw new IllegalArgumentException("unknown backend " + backend);
     }
     runOnThread(
-        () ->
+        () -> {
+          // A connection to a backend a reload removed may fail after it left: nothing to judge.
+          if (progress.containsKey(backend)) {
             settle(
                 backend,
                 RiseFall.afterPassiveFailure(progress.get(backend), schedule.fall()),
-                "passive: " + reason));
+                "passive: " + reason);
+          }
+        });
   }
 
-  private void check(Backend backend) {
-    if (closed) {
+  /**
+   * One check of {@code backend} by its check loop {@code loop}; a loop of a backend that a reload
+   * removed (and perhaps added again, with a loop of its own) ends here.
+   */
+  private void check(Backend backend, Long loop) {
+    if (closed || !loop.equals(loops.get(backend))) {
       return;
     }
     long startNanos = System.nanoTime();
@@ -166,12 +244,12 @@ public final class HealthMonitor implements AutoCloseable {
         (outcome, error) -> {
           CheckResult checked =
               error == null ? outcome : CheckResult.failed(Reasons.describe(error), Duration.ZERO);
-          runOnThread(() -> checked(backend, checked, startNanos));
+          runOnThread(() -> checked(backend, loop, checked, startNanos));
         });
   }
 
-  private void checked(Backend backend, CheckResult result, long startNanos) {
-    if (closed) {
+  private void checked(Backend backend, Long loop, CheckResult result, long startNanos) {
+    if (closed || !loop.equals(loops.get(backend))) {
       return;
     }
     metrics.get(backend).record(result);
@@ -186,7 +264,7 @@ public final class HealthMonitor implements AutoCloseable {
     long spread = (long) (interval * schedule.jitter());
     long jitter = spread == 0 ? 0 : ThreadLocalRandom.current().nextLong(-spread, spread + 1);
     long delay = Math.max(0, interval + jitter - (System.nanoTime() - startNanos));
-    thread.schedule(() -> check(backend), delay, TimeUnit.NANOSECONDS);
+    thread.schedule(() -> check(backend, loop), delay, TimeUnit.NANOSECONDS);
   }
 
   private void settle(Backend backend, RiseFall.Progress next, String reason) {

@@ -11,6 +11,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.FullHttpRequest;
@@ -23,6 +24,7 @@ import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.ssl.SslCloseCompletionEvent;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -162,6 +164,9 @@ public final class NettyProber implements Prober {
         ch.pipeline().addLast(ssl);
       }
       if (spec instanceof CheckSpec.Https) {
+        if (sslContext != null) {
+          ch.pipeline().addLast(new CloseNotifyEndsInput());
+        }
         ch.pipeline().addLast(new HttpClientCodec()).addLast(new ResponseReader());
       }
       ch.pipeline().addLast(new FailureCatcher());
@@ -306,11 +311,38 @@ public final class NettyProber implements Prober {
       }
     }
 
-    /** Last in the pipeline: any error or early close ends the check. */
+    /**
+     * A received TLS close_notify ends the response input, as it does for curl and Go clients. An
+     * HTTP/1.0 body without Content-Length ends where the input ends; Netty's HTTP codec ends it on
+     * a TCP close or on a {@link ChannelInputShutdownEvent}, but SslHandler only reports
+     * close_notify ({@link SslCloseCompletionEvent}), so a server that then keeps TCP open (OpenSSL
+     * {@code s_server -WWW}) would make every check time out. Proved by NettyProberTest against
+     * CloseNotifyServer and OpenSSL s_server -WWW.
+     */
+    private static final class CloseNotifyEndsInput extends ChannelInboundHandlerAdapter {
+      @Override
+      public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
+        ctx.fireUserEventTriggered(event);
+        if (event instanceof SslCloseCompletionEvent close && close.isSuccess()) {
+          ctx.fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
+        }
+      }
+    }
+
+    /** Last in the pipeline: any error or early close, or end of input, ends the check. */
     private final class FailureCatcher extends ChannelInboundHandlerAdapter {
       @Override
       public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         fail(cause);
+      }
+
+      /** The HTTP codec has passed on all it could decode before this event; nothing more comes. */
+      @Override
+      public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
+        if (event instanceof ChannelInputShutdownEvent) {
+          closedEarly();
+        }
+        ctx.fireUserEventTriggered(event);
       }
 
       @Override

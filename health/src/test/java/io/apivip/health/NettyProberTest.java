@@ -1,13 +1,18 @@
 package io.apivip.health;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.apivip.lab.Pki;
 import io.apivip.lab.apiserver.Mode;
 import io.apivip.lab.apiserver.StandInApiServer;
 import io.netty.channel.EventLoopGroup;
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
 import java.io.StringWriter;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
@@ -17,6 +22,8 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
 import org.bouncycastle.asn1.sec.ECPrivateKey;
 import org.bouncycastle.util.io.pem.PemObject;
@@ -27,7 +34,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Every check kind against the stand-in kube-apiserver in every mode, and every TLS failure. */
+/**
+ * Every check kind against the stand-in kube-apiserver in every mode, every TLS failure, and a body
+ * ended by TLS close_notify (CloseNotifyServer, OpenSSL s_server -WWW).
+ */
 class NettyProberTest {
 
   // Generous: the first TLS handshake of a fresh JVM on a busy machine can take most of a second.
@@ -335,5 +345,104 @@ class NettyProberTest {
     Files.setLastModifiedTime(ca, FileTime.from(Instant.now().plusSeconds(5)));
     assertThat(prober.probe(Lab.backend(server)).get(5, TimeUnit.SECONDS).reason())
         .startsWith("SSLHandshakeException: PKIX path building failed");
+  }
+
+  // --- a body ended by TLS close_notify while TCP stays open, as curl and Go clients take it
+
+  CheckResult probeAt(InetSocketAddress address) throws Exception {
+    return Lab.prober(group, lab.readyz(TIMEOUT))
+        .probe(new Backend("close-notify", address))
+        .get(TIMEOUT.toMillis() + 5000, TimeUnit.MILLISECONDS);
+  }
+
+  @Test
+  void aBodyEndedByCloseNotifyEndsTheCheck() throws Exception {
+    try (CloseNotifyServer closeNotify = new CloseNotifyServer(lab, "200 OK", "ok")) {
+      CheckResult result = probeAt(closeNotify.address());
+      assertThat(result.reason()).isEqualTo("HTTP 200");
+      assertThat(result.outcome()).isEqualTo(CheckResult.Outcome.HEALTHY);
+    }
+  }
+
+  @Test
+  void aFailureBodyEndedByCloseNotifyIsReadWhole() throws Exception {
+    try (CloseNotifyServer closeNotify =
+        new CloseNotifyServer(lab, "500 Internal Server Error", "[-]etcd failed")) {
+      CheckResult result = probeAt(closeNotify.address());
+      assertThat(result.outcome()).isEqualTo(CheckResult.Outcome.FAILED);
+      assertThat(result.reason()).isEqualTo("HTTP 500: [-]etcd failed");
+    }
+  }
+
+  @Test
+  void closeNotifyBeforeAnyResponseFailsTheCheckAtOnce() throws Exception {
+    try (CloseNotifyServer closeNotify = new CloseNotifyServer(lab, null, null)) {
+      CheckResult result = probeAt(closeNotify.address());
+      assertThat(result.outcome()).isEqualTo(CheckResult.Outcome.FAILED);
+      assertThat(result.reason()).isEqualTo("connection closed waiting for the HTTP response");
+    }
+  }
+
+  @Test
+  void isHealthyAgainstOpensslServerWww() throws Exception {
+    assumeTrue(onPath("openssl"), "openssl is not installed");
+    Path root = Files.createDirectories(dir.resolve("www"));
+    Files.writeString(root.resolve("readyz"), "ok\n");
+    Path cert = dir.resolve("openssl-server.crt");
+    Path key = dir.resolve("openssl-server.key");
+    lab.serverCertificate.write(cert, key);
+    Process openssl =
+        new ProcessBuilder(
+                "openssl",
+                "s_server",
+                "-WWW",
+                "-accept",
+                "127.0.0.1:0",
+                "-cert",
+                cert.toString(),
+                "-key",
+                key.toString())
+            .directory(root.toFile())
+            .redirectErrorStream(true)
+            .start();
+    try {
+      CheckResult result = probeAt(new InetSocketAddress("127.0.0.1", acceptedPort(openssl)));
+      assertThat(result.reason()).isEqualTo("HTTP 200");
+      assertThat(result.healthy()).isTrue();
+    } finally {
+      openssl.destroyForcibly();
+      openssl.waitFor(5, TimeUnit.SECONDS);
+    }
+  }
+
+  /** The port from s_server's "ACCEPT 127.0.0.1:PORT" line, printed once it listens. */
+  private static int acceptedPort(Process server) throws IOException {
+    Pattern accept = Pattern.compile("^ACCEPT 127\\.0\\.0\\.1:(\\d+)$");
+    BufferedReader out =
+        new BufferedReader(
+            new InputStreamReader(server.getInputStream(), StandardCharsets.US_ASCII));
+    StringBuilder seen = new StringBuilder();
+    // Bounded by the process: s_server prints a few lines before ACCEPT, or exits.
+    for (int lines = 0; lines < 50; lines++) {
+      String line = out.readLine();
+      if (line == null) {
+        break;
+      }
+      Matcher matcher = accept.matcher(line.trim());
+      if (matcher.matches()) {
+        return Integer.parseInt(matcher.group(1));
+      }
+      seen.append(line).append('\n');
+    }
+    throw new IOException("openssl s_server did not say where it listens:\n" + seen);
+  }
+
+  private static boolean onPath(String program) {
+    for (String entry : System.getenv().getOrDefault("PATH", "").split(":")) {
+      if (!entry.isEmpty() && Files.isExecutable(Path.of(entry, program))) {
+        return true;
+      }
+    }
+    return false;
   }
 }

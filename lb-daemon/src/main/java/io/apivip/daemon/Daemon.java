@@ -281,12 +281,12 @@ public final class Daemon implements AdminApi, AutoCloseable {
     }
     Map<String, Integer> active = activeConnections(proxy.status());
     Map<Backend, BackendStatus> healthSnapshot = health.snapshot();
-    List<StatusReport.Backend> backends = new ArrayList<>();
+    List<StatusReport.Apiserver> backends = new ArrayList<>();
     for (Settings.Backend backend : settings.backends()) {
       BackendStatus backendStatus = healthSnapshot.get(healthBackends.get(backend.address()));
       String address = ProxyStatus.render(backend.address());
       backends.add(
-          new StatusReport.Backend(
+          new StatusReport.Apiserver(
               backend.nodeId(),
               address,
               backendStatus == null
@@ -327,7 +327,7 @@ public final class Daemon implements AdminApi, AutoCloseable {
   private static Map<String, Integer> activeConnections(ProxyStatus status) {
     Map<String, Integer> active = new HashMap<>();
     for (ProxyStatus.ListenerStatus listener : status.listeners()) {
-      for (ProxyStatus.BackendStatus backend : listener.backends()) {
+      for (ProxyStatus.Connections backend : listener.backends()) {
         active.merge(backend.address(), backend.active(), Integer::sum);
       }
     }

@@ -6,6 +6,7 @@ import io.apivip.daemon.cli.DrainCommand;
 import io.apivip.daemon.cli.GenKeyCommand;
 import io.apivip.daemon.cli.ResumeCommand;
 import io.apivip.daemon.cli.RunCommand;
+import io.apivip.daemon.cli.SetupCommand;
 import io.apivip.daemon.cli.StatusCommand;
 import io.apivip.daemon.cli.VersionCommand;
 import picocli.CommandLine;
@@ -24,6 +25,7 @@ import picocli.CommandLine.Command;
       ResumeCommand.class,
       CheckConfigCommand.class,
       DoctorCommand.class,
+      SetupCommand.class,
       GenKeyCommand.class,
       VersionCommand.class,
       CommandLine.HelpCommand.class

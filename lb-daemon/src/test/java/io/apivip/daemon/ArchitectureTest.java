@@ -29,10 +29,15 @@ class ArchitectureTest {
 
   /** Every part below the root package, and the health module. */
   static final String[] PARTS = {
-    "io.apivip.daemon.admin..", "io.apivip.daemon.cluster..", "io.apivip.daemon.config..",
-        "io.apivip.daemon.doctor..",
-    "io.apivip.daemon.proxy..", "io.apivip.daemon.transport..", "io.apivip.daemon.version..",
-        "io.apivip.daemon.vip..",
+    "io.apivip.daemon.admin..",
+    "io.apivip.daemon.cluster..",
+    "io.apivip.daemon.config..",
+    "io.apivip.daemon.doctor..",
+    "io.apivip.daemon.proxy..",
+    "io.apivip.daemon.setup..",
+    "io.apivip.daemon.transport..",
+    "io.apivip.daemon.version..",
+    "io.apivip.daemon.vip..",
     "io.apivip.health.."
   };
 

@@ -343,8 +343,12 @@ public final class ClusterLab implements AutoCloseable {
     String rules =
         """
         table inet %1$s {
-          chain input { type filter hook input priority 0; policy accept; ip saddr { %2$s } drop; }
-          chain output { type filter hook output priority 0; policy accept; ip daddr { %2$s } drop; }
+          chain input {
+            type filter hook input priority 0; policy accept; ip saddr { %2$s } drop;
+          }
+          chain output {
+            type filter hook output priority 0; policy accept; ip daddr { %2$s } drop;
+          }
         }
         """
             .formatted(FILTER_TABLE, addresses);
@@ -386,7 +390,9 @@ public final class ClusterLab implements AutoCloseable {
     String spoof =
         """
         table ip %1$s_nat {
-          chain postrouting { type nat hook postrouting priority 100; policy accept; udp dport %2$d snat to %3$s; }
+          chain postrouting {
+            type nat hook postrouting priority 100; policy accept; udp dport %2$d snat to %3$s;
+          }
         }
         """
             .formatted(FILTER_TABLE, HEARTBEAT_PORT, spoofedSource.host().ipv4().getHostAddress());

@@ -28,8 +28,8 @@ import javax.net.ssl.SSLSocket;
  * <pre>
  * Hostile idle  --from ADDR --to HOST:PORT --count N --seconds S
  *     N connections that send nothing
- * Hostile slow  --to HOST:PORT --ca FILE --count N --seconds S
- *     N TLS GET /openapi/v2 that read nothing for S, then everything
+ * Hostile slow  --to HOST:PORT --ca FILE --count N --seconds S --rate KIB --read-seconds R
+ *     N TLS GET /openapi/v2 that read nothing for S, then KIB KiB/s each for R, then close
  * Hostile flood --to HOST:PORT --rate R --seconds S
  *     UDP datagrams that start like heartbeats
  * </pre>
@@ -46,6 +46,7 @@ public final class Hostile {
     int count = 0;
     int rate = 0;
     int seconds = 0;
+    int readSeconds = 0;
     for (int i = 1; i + 1 < args.length; i += 2) {
       switch (args[i]) {
         case "--from" -> from = args[i + 1];
@@ -60,12 +61,13 @@ public final class Hostile {
         case "--count" -> count = Integer.parseInt(args[i + 1]);
         case "--rate" -> rate = Integer.parseInt(args[i + 1]);
         case "--seconds" -> seconds = Integer.parseInt(args[i + 1]);
+        case "--read-seconds" -> readSeconds = Integer.parseInt(args[i + 1]);
         default -> throw new IllegalArgumentException("unknown option " + args[i]);
       }
     }
     switch (mode) {
       case "idle" -> idle(InetAddress.getByName(from), to, count, seconds);
-      case "slow" -> slow(to, ca, count, seconds);
+      case "slow" -> slow(to, ca, count, seconds, rate, readSeconds);
       case "flood" -> flood(to, rate, seconds);
       default -> throw new IllegalArgumentException("unknown mode " + mode);
     }
@@ -148,8 +150,22 @@ public final class Hostile {
         seconds);
   }
 
-  /** Asks for a large response on each connection, reads nothing for a while, then everything. */
-  static void slow(InetSocketAddress to, Path ca, int count, int seconds) throws Exception {
+  /**
+   * Asks for a large response on each connection, reads nothing for a while, then reads it at
+   * {@code kibPerSecond} for {@code readSeconds} and closes: slow readers, as clients on a poor
+   * link or ones that stall on purpose. A reader is "failed" when its connection ends or errs
+   * before it has read all or read for that long. (Read at full speed, 300 of them are a 2.4 GiB
+   * TLS download storm, which on a 2-core lab starves the stand-in apiservers that share the cores
+   * with everything else: not a test of the proxy.)
+   */
+  static void slow(
+      InetSocketAddress to, Path ca, int count, int seconds, int kibPerSecond, int readSeconds)
+      throws Exception {
+    if (kibPerSecond <= 0 || readSeconds <= 0) {
+      throw new IllegalArgumentException(
+          "slow needs --rate KIB and --read-seconds R: each client reads KIB KiB/s for R seconds");
+    }
+    AtomicInteger reading = new AtomicInteger();
     SSLContext tls = Probe.trusting(ca);
     AtomicInteger complete = new AtomicInteger();
     AtomicInteger failed = new AtomicInteger();
@@ -175,14 +191,29 @@ public final class Hostile {
                   asked.countDown();
                   read.await();
                   InputStream in = socket.getInputStream();
-                  byte[] buffer = new byte[64 << 10];
+                  byte[] buffer = new byte[16 << 10];
                   long total = 0;
-                  for (int n; (n = in.read(buffer)) >= 0; ) {
+                  long started = System.nanoTime();
+                  long end = started + TimeUnit.SECONDS.toNanos(readSeconds);
+                  boolean ended = false;
+                  while (System.nanoTime() < end) {
+                    int n = in.read(buffer);
+                    if (n < 0) {
+                      ended = true;
+                      break;
+                    }
                     total += n;
+                    long due = started + total * 1_000_000_000L / (kibPerSecond * 1024L);
+                    long ahead = due - System.nanoTime();
+                    if (ahead > 0) {
+                      TimeUnit.NANOSECONDS.sleep(ahead);
+                    }
                   }
                   bytes.addAndGet(total);
                   if (total >= 8 << 20) {
                     complete.incrementAndGet();
+                  } else if (!ended) {
+                    reading.incrementAndGet();
                   } else {
                     failed.incrementAndGet();
                   }
@@ -203,9 +234,16 @@ public final class Hostile {
       thread.join(120_000);
     }
     System.out.printf(
-        "slow: %d clients read nothing of /openapi/v2 for %d s, then all of it: %d complete, %d"
-            + " failed, %d MiB relayed%n",
-        count, seconds, complete.get(), failed.get(), bytes.get() >> 20);
+        "slow: %d clients read nothing of /openapi/v2 (8 MiB) for %d s, then %d KiB/s each for %d"
+            + " s: %d read all of it, %d were still reading, %d failed, %d MiB relayed%n",
+        count,
+        seconds,
+        kibPerSecond,
+        readSeconds,
+        complete.get(),
+        reading.get(),
+        failed.get(),
+        bytes.get() >> 20);
   }
 
   /**

@@ -16,7 +16,7 @@ public record StatusReport(
     Vip vip,
     Quorum quorum,
     List<Member> members,
-    List<Backend> backends,
+    List<Apiserver> backends,
     Drain drain) {
 
   public StatusReport {
@@ -108,10 +108,10 @@ public record StatusReport(
       long rejectedDatagrams) {}
 
   /**
-   * {@code health} is up, down or unknown; {@code routable} tells whether new connections may go
-   * there.
+   * One apiserver as this node sees it. {@code health} is up, down or unknown; {@code routable}
+   * tells whether new connections may go there. (The JSON keeps the key "backends".)
    */
-  public record Backend(
+  public record Apiserver(
       String node,
       String address,
       String health,

@@ -1,7 +1,7 @@
 package io.apivip.daemon.cli;
 
 import io.apivip.daemon.admin.StatusReport;
-import io.apivip.daemon.admin.StatusReport.Backend;
+import io.apivip.daemon.admin.StatusReport.Apiserver;
 import io.apivip.daemon.admin.StatusReport.Member;
 import java.util.ArrayList;
 import java.util.List;
@@ -85,7 +85,7 @@ final class StatusTable {
     out.append('\n');
     List<List<String>> backends = new ArrayList<>();
     backends.add(List.of("APISERVER", "NODE", "HEALTH", "ROUTED", "CONNS", "REASON"));
-    for (Backend b : status.backends()) {
+    for (Apiserver b : status.backends()) {
       backends.add(
           List.of(
               b.address(),

@@ -3,9 +3,10 @@ package io.apivip.daemon.cluster;
 import io.apivip.daemon.config.KeyFile;
 import io.apivip.daemon.config.Settings;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 
 /**
  * What the cluster part needs from the settings, with the key material read. {@link #from} is how
@@ -22,13 +23,10 @@ public record ClusterConfig(
     Duration interval,
     Duration failureTimeout,
     Duration replayWindow,
-    byte[] key,
-    Optional<byte[]> previousKey) {
+    KeyRing keys) {
 
   public ClusterConfig {
     nodes = List.copyOf(nodes);
-    key = key.clone();
-    previousKey = previousKey.map(byte[]::clone);
     String self = selfId;
     if (nodes.stream().noneMatch(node -> node.id().equals(self))) {
       throw new IllegalArgumentException("node " + selfId + " is not one of the cluster's nodes");
@@ -42,13 +40,16 @@ public record ClusterConfig(
     }
   }
 
-  /** Reads the key files named in the settings. */
+  /**
+   * Reads the key files named in the settings; IOException when one cannot be read,
+   * IllegalArgumentException when two different keys share an id.
+   */
   public static ClusterConfig from(Settings settings) throws IOException {
     Settings.Cluster cluster = settings.cluster();
     Settings.Heartbeat heartbeat = settings.heartbeat();
-    Optional<byte[]> previous = Optional.empty();
-    if (cluster.previousKeyFile().isPresent()) {
-      previous = Optional.of(KeyFile.read(cluster.previousKeyFile().get()));
+    List<byte[]> accepted = new ArrayList<>();
+    for (Path file : cluster.acceptKeyFiles()) {
+      accepted.add(KeyFile.read(file));
     }
     return new ClusterConfig(
         cluster.id(),
@@ -61,8 +62,7 @@ public record ClusterConfig(
         heartbeat.interval(),
         heartbeat.failureTimeout(),
         heartbeat.replayWindow(),
-        KeyFile.read(cluster.keyFile()),
-        previous);
+        KeyRing.of(KeyFile.read(cluster.keyFile()), accepted));
   }
 
   public Settings.Node self() {

@@ -6,6 +6,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
 import java.util.EnumMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -17,51 +18,36 @@ import java.util.stream.Stream;
 /**
  * The cluster's meters. Counters are bumped on the owner thread; gauges read the latest {@link
  * ClusterStatus} snapshot, so they are safe from the scrape thread. Every meter name is here once.
+ * Each method does nothing unless overridden, as in {@link #NONE}.
  */
 public interface ClusterMetrics {
 
-  void received();
+  default void received() {}
 
-  void dropped(DropReason reason);
+  default void dropped(DropReason reason) {}
 
-  void transition(Election.Reason reason);
+  default void transition(Election.Reason reason) {}
 
   /**
    * This node's takeover finished: the VIP's address is up here. {@code nanos} runs from the start
    * of its candidacy (it backed itself) and {@code reason} is why it took the VIP.
    */
-  void tookOver(Election.Reason reason, long nanos);
+  default void tookOver(Election.Reason reason, long nanos) {}
 
   /**
    * This node's handoff ended ({@code reason}: handed_over or handoff_timeout), {@code nanos} after
    * it began.
    */
-  void handedOver(Election.Reason reason, long nanos);
+  default void handedOver(Election.Reason reason, long nanos) {}
 
   /** This node entered (at {@code wallMillis}) or left maintenance. */
-  void maintenance(boolean on, long wallMillis);
+  default void maintenance(boolean on, long wallMillis) {}
 
-  /** For the simulation, which runs thousands of nodes. */
-  ClusterMetrics NONE =
-      new ClusterMetrics() {
-        @Override
-        public void received() {}
+  /** The peers are now {@code peerIds} (a reload): their per-peer meters follow. */
+  default void peersChanged(List<String> peerIds) {}
 
-        @Override
-        public void dropped(DropReason reason) {}
-
-        @Override
-        public void transition(Election.Reason reason) {}
-
-        @Override
-        public void tookOver(Election.Reason reason, long nanos) {}
-
-        @Override
-        public void handedOver(Election.Reason reason, long nanos) {}
-
-        @Override
-        public void maintenance(boolean on, long wallMillis) {}
-      };
+  /** For the simulation, which runs thousands of nodes: every meter does nothing. */
+  ClusterMetrics NONE = new ClusterMetrics() {};
 
   /** Registers the meters; {@code status} is read at scrape time only. */
   static ClusterMetrics micrometer(
@@ -97,7 +83,15 @@ public interface ClusterMetrics {
      */
     private final AtomicReference<Double> maintenanceStart = new AtomicReference<>(Double.NaN);
 
+    private final MeterRegistry registry;
+    private final Supplier<ClusterStatus> status;
+
+    /** The per-peer gauges, by peer id; changed on the owner thread only. */
+    private final Map<String, Gauge> peerGauges = new LinkedHashMap<>();
+
     Micrometer(MeterRegistry registry, List<String> peerIds, Supplier<ClusterStatus> status) {
+      this.registry = registry;
+      this.status = status;
       // apivip_vip_held comes from the VIP part (io.apivip.daemon.vip.VipMetrics): the address on
       // the
       // interface, which is what clients reach.
@@ -125,15 +119,7 @@ public interface ClusterMetrics {
           .baseUnit("seconds")
           .strongReference(true)
           .register(registry);
-      for (String peer : peerIds) {
-        Gauge.builder(
-                "apivip.cluster.peer.last.heard.age",
-                () -> read(status, s -> lastHeardSeconds(s, peer)))
-            .description("Time since the last accepted heartbeat of the peer; NaN before the first")
-            .baseUnit("seconds")
-            .tag("peer", peer)
-            .register(registry);
-      }
+      peersChanged(peerIds);
       received =
           Counter.builder("apivip.cluster.datagrams.received")
               .description("Heartbeat datagrams received, dropped ones included")
@@ -180,6 +166,28 @@ public interface ClusterMetrics {
                 .tag("reason", reason.tag())
                 .serviceLevelObjectives(MOVE_BUCKETS)
                 .register(registry));
+      }
+    }
+
+    @Override
+    public void peersChanged(List<String> peerIds) {
+      for (String gone : List.copyOf(peerGauges.keySet())) {
+        if (!peerIds.contains(gone)) {
+          registry.remove(peerGauges.remove(gone));
+        }
+      }
+      for (String peer : peerIds) {
+        peerGauges.computeIfAbsent(
+            peer,
+            id ->
+                Gauge.builder(
+                        "apivip.cluster.peer.last.heard.age",
+                        () -> read(status, s -> lastHeardSeconds(s, id)))
+                    .description(
+                        "Time since the last accepted heartbeat of the peer; NaN before the first")
+                    .baseUnit("seconds")
+                    .tag("peer", id)
+                    .register(registry));
       }
     }
 

@@ -6,6 +6,7 @@ import io.apivip.daemon.cluster.HeartbeatCodec.Accepted;
 import io.apivip.daemon.cluster.HeartbeatCodec.Decoded;
 import io.apivip.daemon.cluster.HeartbeatCodec.Dropped;
 import io.apivip.daemon.cluster.Membership.Peer;
+import io.apivip.daemon.config.KeyFile;
 import io.apivip.daemon.config.Settings;
 import java.net.InetAddress;
 import java.time.Duration;
@@ -31,18 +32,20 @@ public final class ClusterNode {
 
   private static final Logger log = LoggerFactory.getLogger(ClusterNode.class);
 
-  private final ClusterConfig config;
+  /** Replaced by {@link #reconfigure}, with the codec, the rules and the priority. */
+  private ClusterConfig config;
+
   private final Clock clock;
   private final Transport transport;
   private final ClusterListener listener;
   private final ClusterMetrics metrics;
-  private final HeartbeatCodec codec;
+  private HeartbeatCodec codec;
   private final ReplayGuard replayGuard;
   private final Membership membership;
-  private final Election.Rules rules;
+  private Election.Rules rules;
   private final long intervalNanos;
   private final long stallGraceNanos;
-  private final int priority;
+  private int priority;
   private final long incarnation;
 
   private long sequence;
@@ -114,13 +117,7 @@ public final class ClusterNode {
     this.transport = transport;
     this.listener = listener;
     this.metrics = metrics;
-    this.codec =
-        new HeartbeatCodec(
-            config.clusterId(),
-            config.selfId(),
-            config.nodes().stream().map(Settings.Node::id).collect(Collectors.toSet()),
-            config.key(),
-            config.previousKey());
+    this.codec = codec(config);
     this.replayGuard = new ReplayGuard(config.replayWindow());
     this.intervalNanos = config.interval().toNanos();
     this.stallGraceNanos = intervalNanos / 5;
@@ -133,6 +130,14 @@ public final class ClusterNode {
     this.incarnation = Math.max(1, clock.wallMillis());
   }
 
+  private static HeartbeatCodec codec(ClusterConfig config) {
+    return new HeartbeatCodec(
+        config.clusterId(),
+        config.selfId(),
+        config.nodes().stream().map(Settings.Node::id).collect(Collectors.toSet()),
+        config.keys());
+  }
+
   /**
    * Begins: announces this node, and abstains for one failure timeout to learn who holds the VIP.
    */
@@ -143,12 +148,90 @@ public final class ClusterNode {
     sendNow = true;
     evaluate(now);
     log.info(
-        "cluster {}: node {} started (incarnation {}, {} nodes, quorum {})",
+        "cluster {}: node {} started (incarnation {}, {} nodes, quorum {}); {}",
         config.clusterId(),
         config.selfId(),
         incarnation,
         config.nodes().size(),
-        config.quorum());
+        config.quorum(),
+        config.keys());
+  }
+
+  /**
+   * A reload: takes the keys, the other nodes, this node's priority and the election's rules
+   * (quorum, preemption, handoff timeout) of {@code next}, keeping everything it knows of the peers
+   * that stay, and what it holds: the next evaluation decides as it would have with {@code next}
+   * from the start, so an unchanged cluster keeps its holder. What it cannot take while running
+   * (this node's id or address, the cluster id, the heartbeat timing, on which the leases it holds
+   * rest) throws IllegalArgumentException, and nothing changes; the daemon says so before.
+   *
+   * <p>Adding or removing one node at a time keeps the at-most-one-holder argument of {@link
+   * Election} while the nodes reload one by one: any quorum of the old node list and any quorum of
+   * the new one share a node, which backs one holder only.
+   */
+  public void reconfigure(ClusterConfig next) {
+    List<String> fixed = restartNeeded(config, next);
+    if (!fixed.isEmpty()) {
+      throw new IllegalArgumentException(
+          "the cluster cannot change " + String.join(", ", fixed) + " without a restart");
+    }
+    List<String> changes = new ArrayList<>();
+    if (!next.keys().sameKeys(config.keys())) {
+      changes.add("keys: " + next.keys());
+    }
+    changes.addAll(membership.reconcile(next.peers()));
+    if (next.self().priority() != priority) {
+      changes.add("priority " + priority + " -> " + next.self().priority());
+    }
+    if (!next.rules().equals(rules)) {
+      changes.add(
+          "quorum "
+              + next.quorum()
+              + ", preempt "
+              + next.preempt()
+              + " after "
+              + next.preemptDelay().toMillis()
+              + " ms, handoff timeout "
+              + next.handoffTimeout().toMillis()
+              + " ms");
+    }
+    config = next;
+    codec = codec(next);
+    rules = next.rules();
+    priority = next.self().priority();
+    for (Peer peer : membership.peers()) {
+      peer.reportedUnknownKeys.clear();
+    }
+    if (!changes.isEmpty()) {
+      log.info(
+          "cluster {}: node {} reloaded: {} ({} nodes, quorum {})",
+          config.clusterId(),
+          config.selfId(),
+          String.join("; ", changes),
+          config.nodes().size(),
+          config.quorum());
+    }
+    sendNow = true;
+    tick();
+  }
+
+  /** What differs between two configurations that a running node cannot take. */
+  static List<String> restartNeeded(ClusterConfig running, ClusterConfig next) {
+    List<String> fixed = new ArrayList<>();
+    if (!next.selfId().equals(running.selfId())) {
+      fixed.add("node-id");
+    } else if (!next.self().address().equals(running.self().address())) {
+      fixed.add("this node's address");
+    }
+    if (!next.clusterId().equals(running.clusterId())) {
+      fixed.add("cluster.id");
+    }
+    if (!next.interval().equals(running.interval())
+        || !next.failureTimeout().equals(running.failureTimeout())
+        || !next.replayWindow().equals(running.replayWindow())) {
+      fixed.add("heartbeat timing");
+    }
+    return fixed;
   }
 
   /** A datagram from the network. Returns why it was dropped, or empty when it was accepted. */
@@ -156,13 +239,14 @@ public final class ClusterNode {
     metrics.received();
     Decoded decoded = codec.decode(datagram, length);
     if (decoded instanceof Dropped dropped) {
-      if (dropped.reason() == DropReason.BAD_MAC) {
-        membership.peerAt(from).ifPresent(peer -> peer.badMacDatagrams++);
+      if (dropped.reason() == DropReason.BAD_MAC || dropped.reason() == DropReason.UNKNOWN_KEY) {
+        membership.peerAt(from).ifPresent(peer -> rejected(peer, dropped));
       }
       metrics.dropped(dropped.reason());
       return Optional.of(dropped.reason());
     }
-    Heartbeat heartbeat = ((Accepted) decoded).heartbeat();
+    Accepted accepted = (Accepted) decoded;
+    Heartbeat heartbeat = accepted.heartbeat();
     long now = clock.nanoTime();
     Optional<DropReason> replay = replayGuard.admit(heartbeat, now, clock.wallMillis());
     if (replay.isPresent()) {
@@ -173,7 +257,8 @@ public final class ClusterNode {
     Peer peer = membership.peer(heartbeat.senderId()).orElseThrow();
     Heartbeat previous = peer.last;
     boolean silent = peer.lastHeardNanos == NEVER || now - peer.lastHeardNanos > 2 * intervalNanos;
-    membership.heard(peer, heartbeat, now, clock.wallMillis());
+    membership.heard(
+        peer, heartbeat, accepted.keyId(), accepted.version(), now, clock.wallMillis());
     boolean newCandidate = heartbeat.candidate() && (previous == null || !previous.candidate());
     boolean endsClaim = claims(previous) && !claims(heartbeat);
     if (silent || (newCandidate && backing.equals(Optional.of(peer.id)))) {
@@ -191,6 +276,27 @@ public final class ClusterNode {
     }
     evaluate(now);
     return Optional.empty();
+  }
+
+  /**
+   * A datagram from a peer's address failed authentication: counted (a peer whose count grows while
+   * it is not alive signs with another key, see {@code apivip doctor}); a key id this node holds no
+   * key for is logged once, with what to do.
+   */
+  private void rejected(Peer peer, Dropped dropped) {
+    peer.badMacDatagrams++;
+    if (dropped.reason() == DropReason.UNKNOWN_KEY
+        && peer.reportedUnknownKeys.size() < Membership.REPORTED_KEYS
+        && peer.reportedUnknownKeys.add(dropped.keyId())) {
+      log.warn(
+          "peer {} ({}) sends heartbeats signed with key {}, which this node does not hold ({}):"
+              + " if the cluster is changing its key, add that key to cluster.accept-key-files"
+              + " here and reload (docs/microk8s.md, \"Changing the cluster key\")",
+          peer.id,
+          peer.address.getHostAddress(),
+          KeyFile.fingerprint(dropped.keyId()),
+          codec.keys());
+    }
   }
 
   /**
@@ -494,11 +600,22 @@ public final class ClusterNode {
             backing.equals(Optional.of(config.selfId())),
             entries,
             !holding && addressLingering);
-    byte[] datagram = codec.encode(heartbeat);
+    // A peer of a release before key ids gets the version it speaks (the wire version of its
+    // latest heartbeat), so that a rolling upgrade of the package keeps it hearing us; every other
+    // peer, the current one, which it may not speak yet: if it answers in the old version, the next
+    // heartbeat speaks that.
+    byte[] datagram = null;
+    byte[] legacy = null;
     membership.sent(sequence, now);
     nextSendNanos = now + intervalNanos;
     for (Peer peer : membership.peers()) {
-      transport.send(peer.id, datagram);
+      if (peer.version == HeartbeatCodec.LEGACY_VERSION) {
+        legacy = legacy == null ? codec.encode(heartbeat, HeartbeatCodec.LEGACY_VERSION) : legacy;
+        transport.send(peer.id, legacy);
+      } else {
+        datagram = datagram == null ? codec.encode(heartbeat) : datagram;
+        transport.send(peer.id, datagram);
+      }
     }
   }
 
@@ -566,7 +683,8 @@ public final class ClusterNode {
             holding && addressUp,
             Optional.empty(),
             Optional.empty(),
-            0));
+            0,
+            Optional.of(codec.keys().signing().fingerprint())));
     Optional<String> holder = holding ? Optional.of(config.selfId()) : Optional.empty();
     Election.Member best = null;
     Set<String> unaware = new TreeSet<>();
@@ -595,7 +713,8 @@ public final class ClusterNode {
               last == null
                   ? Optional.empty()
                   : Optional.of(Duration.ofMillis(peer.clockOffsetMillis)),
-              peer.badMacDatagrams));
+              peer.badMacDatagrams,
+              last == null ? Optional.empty() : Optional.of(KeyFile.fingerprint(peer.keyId))));
       Election.Member member = membership.member(peer, now, incarnation, epoch);
       if (member.alive()
           && member.holds()
@@ -607,7 +726,14 @@ public final class ClusterNode {
       holder = Optional.of(best.id());
     }
     return new ClusterStatus(
-        config.selfId(), config.quorum(), seesQuorum, holding, holder, members, unaware);
+        config.selfId(),
+        config.quorum(),
+        seesQuorum,
+        holding,
+        holder,
+        members,
+        unaware,
+        codec.keys().otherFingerprints());
   }
 
   /**

@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 
@@ -44,6 +45,9 @@ public final class ClusterService implements AutoCloseable {
   private long wakeAt;
   private boolean closed;
 
+  /** The address the heartbeat socket was asked to bind (its port may be 0 in tests). */
+  private InetSocketAddress bindAddress;
+
   /** Set once the node is made; read by the transport's drop path on the same thread. */
   private volatile ClusterMetrics metrics;
 
@@ -62,13 +66,23 @@ public final class ClusterService implements AutoCloseable {
       ClusterListener listener)
       throws IOException, InterruptedException {
     ClusterConfig config = ClusterConfig.from(settings);
-    int port = settings.heartbeat().port();
+    return start(
+        config,
+        addresses(config, settings.heartbeat().port()),
+        transports.datagramChannel(),
+        group,
+        registry,
+        listener,
+        Clock.system());
+  }
+
+  /** Where each node's heartbeats go: its address, on the heartbeat port. */
+  public static Map<String, InetSocketAddress> addresses(ClusterConfig config, int port) {
     Map<String, InetSocketAddress> addresses = new LinkedHashMap<>();
     for (Settings.Node node : config.nodes()) {
       addresses.put(node.id(), new InetSocketAddress(node.address(), port));
     }
-    return start(
-        config, addresses, transports.datagramChannel(), group, registry, listener, Clock.system());
+    return addresses;
   }
 
   /**
@@ -95,6 +109,7 @@ public final class ClusterService implements AutoCloseable {
             (datagram, from) -> service[0].received(datagram, from),
             () -> service[0].notMember());
     service[0] = new ClusterService(clock, transport);
+    service[0].bindAddress = local;
     service[0].begin(config, registry, listener);
     return service[0];
   }
@@ -201,6 +216,49 @@ public final class ClusterService implements AutoCloseable {
    */
   public void addressDown(long decisionId) {
     post(() -> node.addressDown(decisionId));
+  }
+
+  /**
+   * A reload: the node takes {@code config} (keys, peers, priority, election rules; see {@link
+   * ClusterNode#reconfigure}) and the transport the peers' {@code addresses}, together on the owner
+   * thread, so no datagram is read or sent between the two. Completes once done, or exceptionally
+   * with IllegalArgumentException, changing nothing, when the change needs a restart.
+   */
+  public CompletableFuture<Void> reconfigure(
+      ClusterConfig config, Map<String, InetSocketAddress> addresses) {
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    Map<String, InetSocketAddress> peers = new LinkedHashMap<>(addresses);
+    InetSocketAddress local = peers.remove(config.selfId());
+    if (!bindAddress.equals(local)) {
+      done.completeExceptionally(
+          new IllegalArgumentException(
+              "the heartbeat socket is bound to "
+                  + bindAddress
+                  + ", not "
+                  + local
+                  + ": a new address or port needs a restart"));
+      return done;
+    }
+    owner.execute(
+        () -> {
+          if (closed) {
+            done.completeExceptionally(new IllegalStateException("the cluster is closed"));
+            return;
+          }
+          // The transport first, so that the heartbeat the node sends at once reaches new peers.
+          Map<String, InetSocketAddress> before = transport.peers();
+          transport.setPeers(peers);
+          try {
+            node.reconfigure(config);
+            metrics.peersChanged(config.peers().stream().map(Settings.Node::id).toList());
+            stepped();
+            done.complete(null);
+          } catch (RuntimeException e) {
+            transport.setPeers(before);
+            done.completeExceptionally(e);
+          }
+        });
+    return done;
   }
 
   /** The latest snapshot, at most one heartbeat interval old. */

@@ -17,7 +17,16 @@ public enum DropReason {
   BAD_MAGIC,
   /** A heartbeat of a version this node does not speak (a rolling upgrade, or garbage). */
   WRONG_VERSION,
-  /** The HMAC matches neither key: a wrong key file on one side, or a forgery. */
+  /**
+   * Signed with a key this node does not hold (by the key id the heartbeat names): the sender signs
+   * with a key not yet in this node's cluster.accept-key-files, or this node dropped a key the
+   * sender still signs with (a key change done out of order), or a forgery.
+   */
+  UNKNOWN_KEY,
+  /**
+   * The HMAC does not match the key the heartbeat names (or, in version 1, any key): a key file
+   * that differs under the same id is impossible, so a corrupted datagram or a forgery.
+   */
   BAD_MAC,
   /** Correctly signed but not a valid heartbeat: a bug on the sending side. */
   MALFORMED,

@@ -7,8 +7,10 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Optional;
+import java.util.Map;
+import java.util.OptionalLong;
 import java.util.Set;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
@@ -18,16 +20,30 @@ import javax.crypto.spec.SecretKeySpec;
  * signing and a decoder that never throws on any input. Every check that needs only the datagram
  * and the configuration is here; the checks that need history (replay) are in {@link ReplayGuard}.
  *
- * <p>The decoder authenticates before it parses: only the fixed header (magic, version) is read
- * before the MAC is verified, so a forger cannot reach the parser. The MAC is compared in constant
- * time. A second, previous key is accepted for verification during a key rollover; signing always
- * uses the current key.
+ * <p>The decoder authenticates before it parses: only the fixed header (magic, version, key id) is
+ * read before the MAC is verified, so a forger cannot reach the parser. The MAC is compared in
+ * constant time. A heartbeat names the key that signed it ({@link KeyRing}): the decoder verifies
+ * it with that key alone, and drops one whose key this node does not hold as {@code unknown_key}.
+ *
+ * <p>Version 1, from releases before key ids, is still decoded (with each key of the ring in turn,
+ * as those releases did with their two keys) and encoded for the peers that send it, so that a
+ * rolling upgrade keeps every node's heartbeats heard: see {@code ClusterNode}, which picks the
+ * version per peer, and README.md.
  *
  * <p>Not thread-safe (it reuses {@link Mac} instances): one codec per owner thread.
  */
 public final class HeartbeatCodec {
 
-  public static final int VERSION = 1;
+  /** The version this release sends; it names the signing key. */
+  public static final int VERSION = 2;
+
+  /**
+   * The version of releases before key ids: no key id. Still decoded, and sent to a peer whose
+   * latest heartbeat was of it, for the length of a rolling upgrade.
+   */
+  public static final int LEGACY_VERSION = 1;
+
+  static final int KEY_ID_BYTES = 8;
 
   /** Nodes in one cluster; with 32-byte ids a heartbeat of 16 nodes is 880 bytes. */
   public static final int MAX_NODES = 16;
@@ -52,37 +68,65 @@ public final class HeartbeatCodec {
   private static final int ENTRY_ALIVE = 1;
   private static final int ENTRY_BACKED = 1 << 1;
 
-  /** magic, version, flags, priority, two id lengths, incarnation, sequence, clock, peer count. */
+  /**
+   * Version 1: magic, version, flags, priority, two id lengths, incarnation, sequence, clock, peer
+   * count. Version 2 has the key id after the version.
+   */
   private static final int FIXED_BYTES = 4 + 1 + 1 + 1 + 1 + 1 + 8 + 8 + 8 + 1;
 
+  /** Where the flags begin: after magic and version, and in version 2 the key id. */
+  private static final int LEGACY_BODY = MAGIC.length + 1;
+
+  private static final int BODY = LEGACY_BODY + KEY_ID_BYTES;
+
+  /** The shortest datagram of any version (a version 1 heartbeat with one-letter ids). */
   static final int MIN_DATAGRAM = FIXED_BYTES + 2 + MAC_BYTES;
 
   private final String clusterId;
   private final String selfId;
   private final Set<String> nodeIds;
+  private final KeyRing keys;
+
+  /** One MAC per key of the ring, by key id, in the ring's order (the signing key first). */
+  private final Map<Long, Mac> macs = new LinkedHashMap<>();
+
   private final Mac signer;
-  private final Optional<Mac> previousVerifier;
   private final byte[] macBuffer = new byte[MAC_BYTES];
   private final byte[] receivedMac = new byte[MAC_BYTES];
 
   /** The outcome of decoding one datagram. */
   public sealed interface Decoded permits Accepted, Dropped {}
 
-  public record Accepted(Heartbeat heartbeat) implements Decoded {}
+  /**
+   * A valid heartbeat of a member, signed with the key {@code keyId} of this node's ring, in wire
+   * version {@code version}.
+   */
+  public record Accepted(Heartbeat heartbeat, long keyId, int version) implements Decoded {}
 
-  public record Dropped(DropReason reason) implements Decoded {}
+  /**
+   * {@code keyId} is the id the datagram named when the reason is {@link DropReason#UNKNOWN_KEY},
+   * else 0.
+   */
+  public record Dropped(DropReason reason, long keyId) implements Decoded {
+    public Dropped(DropReason reason) {
+      this(reason, 0);
+    }
+  }
 
-  public HeartbeatCodec(
-      String clusterId,
-      String selfId,
-      Set<String> nodeIds,
-      byte[] key,
-      Optional<byte[]> previousKey) {
+  public HeartbeatCodec(String clusterId, String selfId, Set<String> nodeIds, KeyRing keys) {
     this.clusterId = clusterId;
     this.selfId = selfId;
     this.nodeIds = Set.copyOf(nodeIds);
-    this.signer = hmac(key);
-    this.previousVerifier = previousKey.map(HeartbeatCodec::hmac);
+    this.keys = keys;
+    for (KeyRing.Key key : keys.keys()) {
+      macs.put(key.id(), hmac(key.material()));
+    }
+    this.signer = macs.get(keys.signing().id());
+  }
+
+  /** The keys it signs and verifies with. */
+  public KeyRing keys() {
+    return keys;
   }
 
   private static Mac hmac(byte[] key) {
@@ -96,13 +140,27 @@ public final class HeartbeatCodec {
   }
 
   /**
-   * The signed datagram; the heartbeat must be valid (it is ours), else IllegalArgumentException.
+   * The signed datagram, of {@link #VERSION}; the heartbeat must be valid (it is ours), else
+   * IllegalArgumentException.
    */
   public byte[] encode(Heartbeat heartbeat) {
+    return encode(heartbeat, VERSION);
+  }
+
+  /** As {@link #encode(Heartbeat)}, in {@link #VERSION} or {@link #LEGACY_VERSION}. */
+  public byte[] encode(Heartbeat heartbeat, int version) {
+    if (version != VERSION && version != LEGACY_VERSION) {
+      throw new IllegalArgumentException("no wire version " + version);
+    }
     byte[] cluster = ascii(heartbeat.clusterId());
     byte[] sender = ascii(heartbeat.senderId());
     List<byte[]> peerIds = new ArrayList<>();
-    int size = FIXED_BYTES + cluster.length + sender.length + MAC_BYTES;
+    int size =
+        FIXED_BYTES
+            + (version == VERSION ? KEY_ID_BYTES : 0)
+            + cluster.length
+            + sender.length
+            + MAC_BYTES;
     for (PeerEntry peer : heartbeat.peers()) {
       byte[] id = ascii(peer.id());
       peerIds.add(id);
@@ -118,7 +176,10 @@ public final class HeartbeatCodec {
     byte[] out = new byte[size];
     Writer writer = new Writer(out);
     writer.bytes(MAGIC);
-    writer.u8(VERSION);
+    writer.u8(version);
+    if (version == VERSION) {
+      writer.i64(keys.signing().id());
+    }
     writer.u8(
         (heartbeat.eligible() ? FLAG_ELIGIBLE : 0)
             | (heartbeat.maintenance() ? FLAG_MAINTENANCE : 0)
@@ -171,15 +232,34 @@ public final class HeartbeatCodec {
         return new Dropped(DropReason.BAD_MAGIC);
       }
     }
-    if ((data[4] & 0xff) != VERSION) {
+    int version = data[MAGIC.length] & 0xff;
+    int signed = length - MAC_BYTES;
+    long keyId;
+    int body;
+    if (version == VERSION) {
+      if (length < MIN_DATAGRAM + KEY_ID_BYTES) {
+        return new Dropped(DropReason.TRUNCATED);
+      }
+      keyId = i64(data, LEGACY_BODY);
+      Mac verifier = macs.get(keyId);
+      if (verifier == null) {
+        return new Dropped(DropReason.UNKNOWN_KEY, keyId);
+      }
+      if (!macMatches(verifier, data, signed)) {
+        return new Dropped(DropReason.BAD_MAC);
+      }
+      body = BODY;
+    } else if (version == LEGACY_VERSION) {
+      OptionalLong matching = legacyKey(data, signed);
+      if (matching.isEmpty()) {
+        return new Dropped(DropReason.BAD_MAC);
+      }
+      keyId = matching.getAsLong();
+      body = LEGACY_BODY;
+    } else {
       return new Dropped(DropReason.WRONG_VERSION);
     }
-    int signed = length - MAC_BYTES;
-    if (!macMatches(signer, data, signed)
-        && (previousVerifier.isEmpty() || !macMatches(previousVerifier.get(), data, signed))) {
-      return new Dropped(DropReason.BAD_MAC);
-    }
-    Heartbeat heartbeat = parse(data, signed);
+    Heartbeat heartbeat = parse(data, body, signed);
     if (heartbeat == null) {
       return new Dropped(DropReason.MALFORMED);
     }
@@ -192,7 +272,28 @@ public final class HeartbeatCodec {
     if (!nodeIds.contains(heartbeat.senderId())) {
       return new Dropped(DropReason.UNKNOWN_SENDER);
     }
-    return new Accepted(heartbeat);
+    return new Accepted(heartbeat, keyId, version);
+  }
+
+  /**
+   * Which key of the ring signed a version 1 datagram, which does not say: each is tried, as the
+   * releases that send it tried their two keys.
+   */
+  private OptionalLong legacyKey(byte[] data, int signed) {
+    for (Map.Entry<Long, Mac> key : macs.entrySet()) {
+      if (macMatches(key.getValue(), data, signed)) {
+        return OptionalLong.of(key.getKey());
+      }
+    }
+    return OptionalLong.empty();
+  }
+
+  private static long i64(byte[] data, int offset) {
+    long value = 0;
+    for (int i = offset; i < offset + Long.BYTES; i++) {
+      value = (value << 8) | (data[i] & 0xff);
+    }
+    return value;
   }
 
   private boolean macMatches(Mac mac, byte[] data, int signed) {
@@ -207,10 +308,10 @@ public final class HeartbeatCodec {
     return MessageDigest.isEqual(macBuffer, receivedMac);
   }
 
-  /** The heartbeat in data[0, end), or null when it is not a valid one. */
-  private static Heartbeat parse(byte[] data, int end) {
+  /** The heartbeat in data[body, end), or null when it is not a valid one. */
+  private static Heartbeat parse(byte[] data, int body, int end) {
     Reader reader = new Reader(data, end);
-    reader.skip(MAGIC.length + 1);
+    reader.skip(body);
     int flags = reader.u8();
     int priority = reader.u8();
     String cluster = reader.id();

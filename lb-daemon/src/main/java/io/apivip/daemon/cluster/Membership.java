@@ -6,10 +6,12 @@ import io.apivip.daemon.config.Settings;
 import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * What one node knows of its peers, and the failure detector: a peer is alive while its heartbeats
@@ -28,6 +30,9 @@ import java.util.Optional;
  */
 final class Membership {
 
+  /** Unknown key ids logged per peer, at most. */
+  static final int REPORTED_KEYS = 4;
+
   /** Sequence numbers whose send time is remembered; more than a failure timeout's worth. */
   private static final int SENT_TIMES = 256;
 
@@ -35,8 +40,19 @@ final class Membership {
   static final class Peer {
     final String id;
     final InetAddress address;
-    final int configuredPriority;
+    int configuredPriority;
     Heartbeat last;
+
+    /** The key that signed {@code last}, and its wire version. */
+    long keyId;
+
+    int version;
+
+    /**
+     * The key ids of datagrams from its address that this node holds no key for, logged once each
+     * (at most {@link #REPORTED_KEYS}, so that forgeries with made-up ids cannot flood the log).
+     */
+    final Set<Long> reportedUnknownKeys = new HashSet<>();
 
     /** Derived from {@code last} once at receipt: whom it backs, and its entry about us. */
     Optional<String> backing = Optional.empty();
@@ -124,6 +140,38 @@ final class Membership {
     return peers.values();
   }
 
+  /**
+   * The peers become {@code others} (a reload of cluster.nodes): a peer whose id and address stay
+   * keeps all that is known of it, and takes its new configured priority; a new id, or an id at a
+   * new address (a replaced machine), starts unheard; a peer no longer listed is forgotten. Answers
+   * what changed, for the log: "added n4", "removed n3", "n2 moved to 192.0.2.22".
+   */
+  List<String> reconcile(List<Settings.Node> others) {
+    List<String> changes = new ArrayList<>();
+    Map<String, Peer> next = new LinkedHashMap<>();
+    for (Settings.Node node : others) {
+      Peer known = peers.get(node.id());
+      if (known != null && known.address.equals(node.address())) {
+        known.configuredPriority = node.priority();
+        next.put(node.id(), known);
+      } else {
+        changes.add(
+            known == null
+                ? "added " + node.id()
+                : node.id() + " moved to " + node.address().getHostAddress());
+        next.put(node.id(), new Peer(node));
+      }
+    }
+    for (String id : peers.keySet()) {
+      if (!next.containsKey(id)) {
+        changes.add("removed " + id);
+      }
+    }
+    peers.clear();
+    peers.putAll(next);
+    return changes;
+  }
+
   Optional<Peer> peer(String id) {
     return Optional.ofNullable(peers.get(id));
   }
@@ -151,8 +199,10 @@ final class Membership {
     return stalled;
   }
 
-  void heard(Peer peer, Heartbeat heartbeat, long now, long wallMillis) {
+  void heard(Peer peer, Heartbeat heartbeat, long keyId, int version, long now, long wallMillis) {
     peer.last = heartbeat;
+    peer.keyId = keyId;
+    peer.version = version;
     peer.backing = heartbeat.backing();
     peer.aboutMe = heartbeat.entry(selfId).orElse(null);
     peer.lastHeardNanos = now;

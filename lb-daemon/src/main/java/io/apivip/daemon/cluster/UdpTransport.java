@@ -43,10 +43,14 @@ public final class UdpTransport implements Transport {
   static final int SOCKET_RECEIVE_BUFFER = 4 << 20;
 
   private final Channel channel;
-  private final Map<String, InetSocketAddress> peers;
+  private final Inbound inbound;
 
-  private UdpTransport(Channel channel, Map<String, InetSocketAddress> peers) {
+  /** Replaced whole by {@link #setPeers} on the event loop, which alone reads it. */
+  private Map<String, InetSocketAddress> peers;
+
+  private UdpTransport(Channel channel, Inbound inbound, Map<String, InetSocketAddress> peers) {
     this.channel = channel;
+    this.inbound = inbound;
     this.peers = Map.copyOf(peers);
   }
 
@@ -59,17 +63,14 @@ public final class UdpTransport implements Transport {
       Receiver receiver,
       Runnable notMember)
       throws InterruptedException {
-    Set<InetAddress> members =
-        peers.values().stream()
-            .map(InetSocketAddress::getAddress)
-            .collect(Collectors.toUnmodifiableSet());
+    Inbound inbound = new Inbound(addresses(peers), receiver, notMember);
     Channel channel =
         new Bootstrap()
             .group(group)
             .channel(channelClass)
             .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(RECEIVE_BUFFER))
             .option(ChannelOption.SO_RCVBUF, SOCKET_RECEIVE_BUFFER)
-            .handler(new Inbound(members, receiver, notMember))
+            .handler(inbound)
             .bind(local)
             .sync()
             .channel();
@@ -84,7 +85,30 @@ public final class UdpTransport implements Transport {
           SOCKET_RECEIVE_BUFFER / 1024,
           SOCKET_RECEIVE_BUFFER);
     }
-    return new UdpTransport(channel, peers);
+    return new UdpTransport(channel, inbound, peers);
+  }
+
+  private static Set<InetAddress> addresses(Map<String, InetSocketAddress> peers) {
+    return peers.values().stream()
+        .map(InetSocketAddress::getAddress)
+        .collect(Collectors.toUnmodifiableSet());
+  }
+
+  /**
+   * The peers become {@code peers} (a reload of cluster.nodes): heartbeats go to them, and
+   * datagrams from their addresses only are read. On the event loop, like every send and receipt.
+   */
+  /** The peers' addresses now; on the event loop. */
+  public Map<String, InetSocketAddress> peers() {
+    return peers;
+  }
+
+  public void setPeers(Map<String, InetSocketAddress> next) {
+    if (!channel.eventLoop().inEventLoop()) {
+      throw new IllegalStateException("UdpTransport.setPeers must run on its event loop");
+    }
+    peers = Map.copyOf(next);
+    inbound.members = addresses(next);
   }
 
   /** The owner thread: every datagram is delivered on it. */
@@ -111,7 +135,9 @@ public final class UdpTransport implements Transport {
   }
 
   private static final class Inbound extends SimpleChannelInboundHandler<DatagramPacket> {
-    private final Set<InetAddress> members;
+    /** Replaced by {@link #setPeers} on the event loop, which alone reads it. */
+    private Set<InetAddress> members;
+
     private final Receiver receiver;
     private final Runnable notMember;
 

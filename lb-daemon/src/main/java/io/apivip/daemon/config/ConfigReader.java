@@ -165,6 +165,17 @@ final class ConfigReader {
     }
   }
 
+  List<String> strings(String key) {
+    try {
+      return config.getStringList(key);
+    } catch (ConfigException.Missing e) {
+      return List.of();
+    } catch (ConfigException e) {
+      invalid(key, "must be a list of strings [\"...\"]");
+      return List.of();
+    }
+  }
+
   List<Integer> integers(String key) {
     try {
       return config.getIntList(key);

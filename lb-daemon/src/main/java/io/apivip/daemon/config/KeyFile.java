@@ -74,13 +74,30 @@ public final class KeyFile {
     return Arrays.copyOf(content, end);
   }
 
-  /** A short fingerprint that tells whether two nodes hold the same key without revealing it. */
-  public static String fingerprint(byte[] key) {
+  /**
+   * The key's id: the first 8 bytes of its SHA-256, big-endian. Heartbeats carry it to say which
+   * key signed them; {@link #fingerprint} is the same number in hex, what operators compare. It
+   * tells whether two nodes hold the same key without revealing it.
+   */
+  public static long id(byte[] key) {
     try {
       byte[] digest = MessageDigest.getInstance("SHA-256").digest(key);
-      return HexFormat.of().formatHex(digest, 0, 8);
+      long id = 0;
+      for (int i = 0; i < Long.BYTES; i++) {
+        id = (id << 8) | (digest[i] & 0xff);
+      }
+      return id;
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("SHA-256 is missing from this Java runtime", e);
     }
+  }
+
+  /** The key's id ({@link #id}) as 16 hex digits, as status, logs and the doctor show it. */
+  public static String fingerprint(byte[] key) {
+    return fingerprint(id(key));
+  }
+
+  public static String fingerprint(long id) {
+    return HexFormat.of().toHexDigits(id);
   }
 }

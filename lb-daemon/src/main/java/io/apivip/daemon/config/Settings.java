@@ -38,6 +38,10 @@ public record Settings(
   /** One control-plane node: it runs apivip and, usually, a kube-apiserver. */
   public record Node(String id, InetAddress address, int priority) {}
 
+  /**
+   * {@code keyFile} holds the key this node signs its heartbeats with; it accepts that key and
+   * those of {@code acceptKeyFiles} (the deprecated {@code previous-key-file} is read into it).
+   */
   public record Cluster(
       String id,
       List<Node> nodes,
@@ -46,10 +50,11 @@ public record Settings(
       Duration preemptDelay,
       Duration handoffTimeout,
       Path keyFile,
-      Optional<Path> previousKeyFile) {
+      List<Path> acceptKeyFiles) {
 
     public Cluster {
       nodes = List.copyOf(nodes);
+      acceptKeyFiles = List.copyOf(acceptKeyFiles);
     }
 
     public Optional<Node> node(String nodeId) {

@@ -242,15 +242,42 @@ public final class SettingsLoader {
     if (checkKeyFiles && !keyFile.toString().isEmpty()) {
       KeyFile.problem(keyFile).ifPresent(problem -> in.invalid("cluster.key-file", problem));
     }
-    Optional<Path> previousKeyFile = in.optionalString("cluster.previous-key-file").map(Path::of);
-    previousKeyFile
-        .filter(path -> checkKeyFiles)
-        .ifPresent(
-            path ->
-                KeyFile.problem(path)
-                    .ifPresent(problem -> in.invalid("cluster.previous-key-file", problem)));
+    List<Path> acceptKeyFiles = acceptKeyFiles(in, keyFile);
     return new Settings.Cluster(
-        clusterId, nodes, quorum, preempt, preemptDelay, handoffTimeout, keyFile, previousKeyFile);
+        clusterId, nodes, quorum, preempt, preemptDelay, handoffTimeout, keyFile, acceptKeyFiles);
+  }
+
+  /**
+   * cluster.accept-key-files, and the deprecated cluster.previous-key-file of releases before key
+   * ids, which is read as one more entry of it (with a warning) so that a configuration written for
+   * those releases still starts after an upgrade of the package: refusing it would stop the node.
+   */
+  private List<Path> acceptKeyFiles(ConfigReader in, Path keyFile) {
+    String key = "cluster.accept-key-files";
+    Set<Path> files = new LinkedHashSet<>();
+    for (String text : in.strings(key)) {
+      if (text.isBlank()) {
+        in.invalid(key, "must list key files, e.g. [\"/etc/apivip/cluster-old.key\"]; [] for none");
+        continue;
+      }
+      files.add(Path.of(text.trim()));
+    }
+    Optional<Path> previous = in.optionalString("cluster.previous-key-file").map(Path::of);
+    if (previous.isPresent()) {
+      warnings.add(
+          "cluster.previous-key-file is deprecated and read as cluster.accept-key-files = [\""
+              + previous.get()
+              + "\"]; write that instead (docs/microk8s.md, \"Changing the cluster key\")");
+      files.add(previous.get());
+    }
+    // The signing key is accepted anyway.
+    files.remove(keyFile);
+    if (checkKeyFiles) {
+      for (Path file : files) {
+        KeyFile.problem(file).ifPresent(problem -> in.problem(key, file.toString(), problem));
+      }
+    }
+    return List.copyOf(files);
   }
 
   private Settings.Heartbeat heartbeat(ConfigReader in) {
@@ -546,9 +573,10 @@ public final class SettingsLoader {
 
   /**
    * Whether a signature by {@code key} verifies with the certificate's public key: a mismatched
-   * pair parses, and fails only at the apiserver's handshake, where the reason is lost.
+   * pair parses, and fails only at the apiserver's handshake, where the reason is lost. {@code
+   * apivip setup} asks it too, of the pairs it finds and makes.
    */
-  private static boolean signsFor(PrivateKey key, X509Certificate certificate)
+  public static boolean signsFor(PrivateKey key, X509Certificate certificate)
       throws GeneralSecurityException {
     String algorithm =
         switch (key.getAlgorithm()) {

@@ -1,5 +1,6 @@
 package io.apivip.daemon.doctor;
 
+import io.apivip.daemon.config.Settings;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
@@ -17,11 +18,14 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
+import java.util.stream.IntStream;
 
 /**
- * Does the daemon hold the three network capabilities it needs? The running service's process is
- * asked first (its {@code CapEff} in /proc); when it is not running, the unit that would start it;
- * when there is no unit either, this very process.
+ * Does the daemon hold the network capabilities it needs? CAP_NET_ADMIN and CAP_NET_RAW always,
+ * CAP_NET_BIND_SERVICE only when the configuration listens on a port below 1024 (the packaged unit
+ * does not grant it; a drop-in must). The running service's process is asked first (its {@code
+ * CapEff} in /proc); when it is not running, the unit that would start it; when there is no unit
+ * either, this very process.
  */
 final class CapabilityCheck {
 
@@ -77,7 +81,28 @@ final class CapabilityCheck {
 
   private CapabilityCheck() {}
 
-  static List<Finding> check(Sources sources) {
+  /** What the daemon needs with these settings (or without any: the two it always needs). */
+  static Set<Capability> needed(Optional<Settings> settings) {
+    Set<Capability> needed = EnumSet.of(Capability.CAP_NET_ADMIN, Capability.CAP_NET_RAW);
+    if (settings.isPresent() && lowestPort(settings.get()) < 1024) {
+      needed.add(Capability.CAP_NET_BIND_SERVICE);
+    }
+    return needed;
+  }
+
+  private static int lowestPort(Settings settings) {
+    IntStream ports =
+        IntStream.concat(
+            settings.proxy().listeners().stream().mapToInt(l -> l.address().getPort()),
+            IntStream.of(settings.admin().listen().getPort()));
+    return IntStream.concat(
+            ports, settings.admin().metricsListen().stream().mapToInt(a -> a.getPort()))
+        .filter(port -> port > 0)
+        .min()
+        .orElse(1024);
+  }
+
+  static List<Finding> check(Sources sources, Set<Capability> needed) {
     Optional<String> pid = sources.mainPid().get().or(() -> servicePid(sources.serviceProcesses()));
     if (pid.isPresent()) {
       OptionalLong mask =
@@ -86,7 +111,8 @@ final class CapabilityCheck {
         return List.of(
             judge(
                 "the running daemon (pid " + pid.get() + ")",
-                missing(mask.getAsLong()),
+                missing(mask.getAsLong(), needed),
+                needed,
                 "check AmbientCapabilities= in systemctl cat apivip (a drop-in may override the"
                     + " packaged unit), then run sudo systemctl restart apivip",
                 Severity.FAIL));
@@ -106,15 +132,17 @@ final class CapabilityCheck {
                     + " (or a drop-in) grants capabilities in a form this check does not follow"
                     + " (\"~\" lists): compare systemctl cat apivip with the packaged unit"));
       }
-      Set<Capability> lacking = EnumSet.allOf(Capability.class);
+      Set<Capability> lacking = EnumSet.copyOf(needed);
       lacking.removeAll(granted.get());
       return List.of(
           judge(
               UNIT + " (not running; from " + unit.get() + " and its drop-ins)",
               lacking,
-              "restore AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW CAP_NET_BIND_SERVICE (and the"
-                  + " same CapabilityBoundingSet=) or remove the drop-in that changes it (systemctl"
-                  + " cat apivip)",
+              needed,
+              "grant AmbientCapabilities="
+                  + String.join(" ", names(needed).split(", "))
+                  + " (and the same CapabilityBoundingSet=) in a drop-in (systemctl edit apivip),"
+                  + " or remove the drop-in that takes them away (systemctl cat apivip)",
               Severity.FAIL));
     }
     OptionalLong self = effective(read(sources.proc().resolve("self/status")).orElse(""));
@@ -124,7 +152,8 @@ final class CapabilityCheck {
         self.isPresent()
             ? judge(
                 who,
-                missing(self.getAsLong()),
+                missing(self.getAsLong(), needed),
+                needed,
                 "run the daemon as root, or with those capabilities as the packaged unit does",
                 Severity.WARN)
             : Finding.warn(
@@ -135,9 +164,10 @@ final class CapabilityCheck {
                     + ": cannot tell"));
   }
 
-  private static Finding judge(String who, Set<Capability> lacking, String fix, Severity severity) {
+  private static Finding judge(
+      String who, Set<Capability> lacking, Set<Capability> needed, String fix, Severity severity) {
     if (lacking.isEmpty()) {
-      return Finding.ok(CHECK, who + " has " + names(EnumSet.allOf(Capability.class)));
+      return Finding.ok(CHECK, who + " has " + names(needed));
     }
     String purposes = lacking.stream().map(c -> c.purpose).collect(Collectors.joining(", "));
     return new Finding(
@@ -165,9 +195,9 @@ final class CapabilityCheck {
     return OptionalLong.empty();
   }
 
-  static Set<Capability> missing(long mask) {
+  static Set<Capability> missing(long mask, Set<Capability> needed) {
     Set<Capability> missing = EnumSet.noneOf(Capability.class);
-    for (Capability capability : Capability.values()) {
+    for (Capability capability : needed) {
       if ((mask & (1L << capability.bit)) == 0) {
         missing.add(capability);
       }

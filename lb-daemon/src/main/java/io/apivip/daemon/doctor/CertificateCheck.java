@@ -3,18 +3,17 @@ package io.apivip.daemon.doctor;
 import io.apivip.daemon.config.Settings.Backend;
 import io.netty.util.NetUtil;
 import java.io.IOException;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.security.GeneralSecurityException;
-import java.security.cert.CertificateExpiredException;
-import java.security.cert.CertificateNotYetValidException;
 import java.security.cert.CertificateParsingException;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
@@ -23,20 +22,22 @@ import javax.net.ssl.TrustManager;
 import javax.net.ssl.X509ExtendedTrustManager;
 
 /**
- * Does every apiserver's certificate name the VIP? Clients of {@code https://VIP:6443} verify the
- * certificate of whichever apiserver the proxy picked, so each one must list the VIP among its
- * subject alternative names. The certificate is read from a TLS handshake, as clients see it.
+ * Does every apiserver's certificate name the VIP and the DNS names clients use, and when does it
+ * end? Clients of {@code https://VIP:6443} verify the certificate of whichever apiserver the proxy
+ * picked, so each one must list every name they connect by among its subject alternative names. The
+ * certificate is read from a TLS handshake, as clients see it.
  */
 final class CertificateCheck {
 
   static final String CHECK = "certificate";
+  private static final int SAN_DNS = 2;
   private static final int SAN_IP = 7;
-  private static final String TEMPLATE = "/var/snap/microk8s/current/certs/csr.conf.template";
-  private static final String REFRESH = "sudo microk8s refresh-certs --cert server.crt";
+  private static final String GUIDE = "docs/microk8s.md section 4";
 
   private CertificateCheck() {}
 
-  static List<Finding> check(List<Backend> backends, InetAddress vip, Duration timeout) {
+  static List<Finding> check(
+      List<Backend> backends, VipNames names, Duration timeout, Instant now) {
     List<Finding> findings = new ArrayList<>();
     for (Backend backend : backends) {
       String where =
@@ -63,54 +64,63 @@ final class CertificateCheck {
                     + ")"));
         continue;
       }
-      findings.add(judge(certificate, vip, who, host));
+      findings.add(judge(certificate, names, who, host));
+      findings.add(
+          ExpiryCheck.judge(
+              "the certificate of " + who,
+              certificate,
+              now,
+              "on " + host + ": " + MicroK8sFixes.REFRESH_SERVER_CERT));
     }
     return findings;
   }
 
-  /** The finding for one apiserver's certificate: does it name the VIP, and is it in date? */
-  static Finding judge(X509Certificate certificate, InetAddress vip, String who, String host) {
-    String vipText = vip.getHostAddress();
-    try {
-      certificate.checkValidity();
-    } catch (CertificateExpiredException | CertificateNotYetValidException e) {
-      return Finding.fail(
-          CHECK,
-          who
-              + " presents a certificate valid only from "
-              + certificate.getNotBefore().toInstant()
-              + " to "
-              + certificate.getNotAfter().toInstant()
-              + ": on "
-              + host
-              + " run "
-              + REFRESH
-              + " (and check its clock)");
+  /** The finding for one apiserver's certificate: does it name the VIP and every DNS name? */
+  static Finding judge(X509Certificate certificate, VipNames names, String who, String host) {
+    List<String> ips = sans(certificate, SAN_IP);
+    List<String> dns = sans(certificate, SAN_DNS);
+    List<String> missing = new ArrayList<>();
+    if (ips.stream()
+        .map(NetUtil::createInetAddressFromIpAddressString)
+        .noneMatch(names.vip()::equals)) {
+      missing.add("the VIP " + names.vip().getHostAddress());
     }
-    List<String> ips = ipNames(certificate);
-    if (ips.stream().map(NetUtil::createInetAddressFromIpAddressString).anyMatch(vip::equals)) {
-      return Finding.ok(CHECK, who + " presents a certificate that names the VIP " + vipText);
+    List<String> missingDns = new ArrayList<>();
+    for (Map.Entry<String, String> name : names.dnsNames().entrySet()) {
+      if (dns.stream().noneMatch(name.getKey()::equalsIgnoreCase)) {
+        missingDns.add(name.getKey());
+        missing.add(name.getKey() + " (" + name.getValue() + ")");
+      }
+    }
+    if (missing.isEmpty()) {
+      return Finding.ok(CHECK, who + " presents a certificate that names " + names.describe());
     }
     return Finding.fail(
         CHECK,
         who
-            + " presents a certificate without the VIP "
-            + vipText
+            + " presents a certificate without "
+            + String.join(", ", missing)
             + " (its IP names: "
             + (ips.isEmpty() ? "none" : String.join(", ", ips))
-            + "), so clients of the VIP reject it: on "
+            + (dns.isEmpty() ? "" : "; its DNS names: " + String.join(", ", dns))
+            + "), so clients that connect by that name reject it: on "
             + host
-            + " add the line \"IP.99 = "
-            + vipText
-            + "\" (any unused index) above #MOREIPS in "
-            + TEMPLATE
-            + ", then run "
-            + REFRESH
-            + " (docs/microk8s.md section 4)");
+            + " run "
+            + MicroK8sFixes.setup(missingDns)
+            + " (it adds the names to csr.conf.template), then "
+            + MicroK8sFixes.REFRESH_SERVER_CERT
+            + " ("
+            + GUIDE
+            + ")");
   }
 
   /** The IP addresses among the certificate's subject alternative names, as it writes them. */
   static List<String> ipNames(X509Certificate certificate) {
+    return sans(certificate, SAN_IP);
+  }
+
+  /** The subject alternative names of one kind (2 DNS, 7 IP), as the certificate writes them. */
+  private static List<String> sans(X509Certificate certificate, int kind) {
     Collection<List<?>> sans;
     try {
       sans = certificate.getSubjectAlternativeNames();
@@ -123,9 +133,7 @@ final class CertificateCheck {
     return sans.stream()
         .filter(
             san ->
-                san.size() == 2
-                    && Objects.equals(san.get(0), SAN_IP)
-                    && san.get(1) instanceof String)
+                san.size() == 2 && Objects.equals(san.get(0), kind) && san.get(1) instanceof String)
         .map(san -> (String) san.get(1))
         .toList();
   }

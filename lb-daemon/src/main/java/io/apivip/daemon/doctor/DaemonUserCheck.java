@@ -31,10 +31,10 @@ final class DaemonUserCheck {
   static List<Finding> check(Settings settings, String user, Access access) {
     Map<String, Path> files = new LinkedHashMap<>();
     files.put("cluster.key-file", settings.cluster().keyFile());
-    settings
-        .cluster()
-        .previousKeyFile()
-        .ifPresent(file -> files.put("cluster.previous-key-file", file));
+    List<Path> accepted = settings.cluster().acceptKeyFiles();
+    for (int i = 0; i < accepted.size(); i++) {
+      files.put("cluster.accept-key-files[" + i + "]", accepted.get(i));
+    }
     Settings.Health health = settings.health();
     health.caFile().ifPresent(file -> files.put("health.ca-file", file));
     health.clientCertFile().ifPresent(file -> files.put("health.client-cert-file", file));
@@ -77,8 +77,11 @@ final class DaemonUserCheck {
                 + ", which the daemon runs as, cannot read "
                 + String.join(", ", unreadable)
                 + ", so the daemon will not start: give it copies it may read (MicroK8s's certs/ is"
-                + " for root and group microk8s only; docs/microk8s.md section 2 makes the CA's"
-                + " certificate and a health client certificate in /etc/apivip)"));
+                + " for root and group microk8s only): "
+                + MicroK8sFixes.SETUP
+                + " puts the cluster's CA and a health client certificate of its own in"
+                + " /etc/apivip and points the health settings at them (docs/microk8s.md section"
+                + " 2)"));
   }
 
   private static Optional<Boolean> askTheKernel(String user, Path file) {

@@ -40,10 +40,11 @@ public record Diagnosis(List<Finding> findings) {
     }
     out.append(
         String.format(
-            "\n%d FAIL, %d warn, %d ok: %s\n",
+            "\n%d FAIL, %d warn, %d ok%s: %s\n",
             count(Severity.FAIL),
             count(Severity.WARN),
             count(Severity.OK),
+            count(Severity.INFO) > 0 ? ", " + count(Severity.INFO) + " info" : "",
             !healthy()
                 ? "fix the FAIL lines above, then run apivip doctor again"
                 : count(Severity.WARN) > 0

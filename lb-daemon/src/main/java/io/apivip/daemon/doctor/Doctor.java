@@ -6,15 +6,18 @@ import io.apivip.daemon.config.SettingsLoader;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
 /**
- * {@code apivip doctor}'s checks in order: configuration, key, the running daemon's view (peers,
- * key agreement, clock skew), the VIP's interface, apiserver certificates, MicroK8s's certificate
- * re-issue and template, kubeconfigs and capabilities. Every input that reaches outside the process
- * is in {@link Inputs}, so tests can stand in for the node.
+ * {@code apivip doctor}'s checks in order: configuration, key, files readable by the daemon's user,
+ * the running daemon's view (peers, key agreement, quorum, apiservers' health, eligibility, the
+ * VIP's holder, clock skew), the VIP's interface, apiserver certificates (names and expiry), the
+ * health certificates' expiry, MicroK8s's certificate re-issue and template, snap refreshes and
+ * MicroK8s's version, kubeconfigs (the invoking user's too, under sudo) and capabilities. Every
+ * input that reaches outside the process is in {@link Inputs}, so tests can stand in for the node.
  */
 public final class Doctor {
 
@@ -39,7 +42,7 @@ public final class Doctor {
       KubeconfigCheck.Resolver resolver,
       CapabilityCheck.Sources capabilities,
       InterfaceCheck.Interfaces interfaces,
-      Path microk8sData,
+      MicroK8sCheck.Node microk8s,
       DaemonUserCheck.Access access) {
 
     /** This node's real files, processes and network. */
@@ -50,11 +53,14 @@ public final class Doctor {
           Duration.ofSeconds(1),
           Duration.ofSeconds(2),
           KubeconfigCheck.onThisNode(
-              Path.of(System.getProperty("user.home")), System.getenv("KUBECONFIG")),
+              Path.of(System.getProperty("user.home")),
+              KubeconfigCheck.invokingUserHome(
+                  System.getenv("SUDO_USER"), ShortCommand.Runner.SYSTEM),
+              System.getenv("KUBECONFIG")),
           KubeconfigCheck.Resolver.SYSTEM,
           CapabilityCheck.Sources.system(),
           InterfaceCheck.Interfaces.SYSTEM,
-          MicroK8sCheck.SNAP_DATA,
+          MicroK8sCheck.Node.THIS,
           DaemonUserCheck.Access.SYSTEM);
     }
   }
@@ -74,13 +80,10 @@ public final class Doctor {
       findings.addAll(key.findings());
       fingerprint = key.fingerprint();
       findings.addAll(DaemonUserCheck.check(settings.get(), SERVICE_USER, inputs.access()));
-      cluster
-          .previousKeyFile()
-          .ifPresent(
-              previous ->
-                  findings.addAll(
-                      KeyCheck.local("cluster.previous-key-file", previous, SERVICE_USER)
-                          .findings()));
+      for (java.nio.file.Path accepted : cluster.acceptKeyFiles()) {
+        findings.addAll(
+            KeyCheck.local("cluster.accept-key-files", accepted, SERVICE_USER).findings());
+      }
     }
 
     boolean daemonRunning;
@@ -95,17 +98,23 @@ public final class Doctor {
               DAEMON,
               e.getMessage()
                   + "; skipped what only the daemon knows: key agreement between"
-                  + " the nodes, peers' heartbeats and clock skew"
+                  + " the nodes, peers' heartbeats, the apiservers' health, who holds the VIP"
+                  + " and clock skew"
                   + (settings.isPresent() ? " (peers checked by TCP instead)" : "")));
       settings.ifPresent(s -> findings.addAll(PeerCheck.byTcp(s, inputs.timeout())));
     }
 
     if (settings.isPresent()) {
+      Instant now = Instant.now();
+      VipNames names = VipNames.of(settings.get(), inputs.kubeconfigs(), inputs.resolver());
       findings.add(InterfaceCheck.check(settings.get().vip(), inputs.interfaces()));
       findings.addAll(
-          CertificateCheck.check(
-              settings.get().backends(), settings.get().vip().address(), inputs.timeout()));
-      findings.addAll(MicroK8sCheck.check(inputs.microk8sData(), settings.get().vip().address()));
+          CertificateCheck.check(settings.get().backends(), names, inputs.timeout(), now));
+      findings.addAll(ExpiryCheck.healthFiles(settings.get().health(), now));
+      findings.addAll(MicroK8sCheck.check(inputs.microk8s(), names));
+      if (inputs.microk8s().present()) {
+        findings.addAll(SnapCheck.check(inputs.microk8s(), now));
+      }
       findings.addAll(
           KubeconfigCheck.check(inputs.kubeconfigs(), settings.get(), inputs.resolver()));
     } else {
@@ -113,10 +122,10 @@ public final class Doctor {
           Finding.warn(
               ConfigCheck.CHECK,
               "skipped without a valid configuration: the key, the VIP's interface, apiserver"
-                  + " certificates, kubeconfigs"
+                  + " certificates, MicroK8s, kubeconfigs"
                   + (daemonRunning ? " and clock skew" : " and peers")));
     }
-    findings.addAll(CapabilityCheck.check(inputs.capabilities()));
+    findings.addAll(CapabilityCheck.check(inputs.capabilities(), CapabilityCheck.needed(settings)));
     return new Diagnosis(findings);
   }
 
@@ -172,6 +181,7 @@ public final class Doctor {
             .orElseGet(() -> SettingsLoader.reference().getInt("heartbeat.port"));
     findings.addAll(
         PeerCheck.fromStatus(second, heartbeatPort, KeyCheck.mismatched(first, second)));
+    findings.addAll(ServingCheck.fromStatus(second));
     settings.ifPresent(
         s -> findings.addAll(ClockCheck.check(first.members(), s.heartbeat().replayWindow())));
     findings.add(ForeignClaimCheck.check(second));

@@ -6,6 +6,10 @@ package io.apivip.daemon.doctor;
  */
 public record Finding(String check, Severity severity, String message) {
 
+  static Finding info(String check, String message) {
+    return new Finding(check, Severity.INFO, message);
+  }
+
   static Finding ok(String check, String message) {
     return new Finding(check, Severity.OK, message);
   }

@@ -16,9 +16,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -128,11 +131,19 @@ final class KubeconfigCheck {
 
   private KubeconfigCheck() {}
 
-  /** MicroK8s's credentials, {@code ~/.kube/config} and every file of {@code $KUBECONFIG}. */
-  static List<Location> onThisNode(Path home, String kubeconfigVariable) {
+  /**
+   * MicroK8s's credentials, {@code ~/.kube/config}, the invoking user's {@code ~/.kube/config}
+   * under sudo (whose kubeconfig is what that user's kubectl uses, while the doctor runs as root)
+   * and every file of {@code $KUBECONFIG}.
+   */
+  static List<Location> onThisNode(
+      Path home, Optional<Path> invokingUserHome, String kubeconfigVariable) {
     List<Location> locations = new ArrayList<>();
     locations.add(new Location(MICROK8S_CREDENTIALS, true));
     locations.add(new Location(home.resolve(".kube/config"), false));
+    invokingUserHome
+        .filter(other -> !other.equals(home))
+        .ifPresent(other -> locations.add(new Location(other.resolve(".kube/config"), false)));
     if (kubeconfigVariable != null) {
       for (String entry : kubeconfigVariable.split(":")) {
         if (!entry.isBlank()) {
@@ -141,6 +152,87 @@ final class KubeconfigCheck {
       }
     }
     return locations;
+  }
+
+  /**
+   * The home directory of the user who ran {@code sudo} ({@code $SUDO_USER}), from the user
+   * database as {@code getent passwd} reads it; empty when not under sudo, or under sudo as root.
+   */
+  static Optional<Path> invokingUserHome(String sudoUser, ShortCommand.Runner commands) {
+    if (sudoUser == null || sudoUser.isBlank() || sudoUser.equals("root")) {
+      return Optional.empty();
+    }
+    return commands
+        .run(List.of("getent", "passwd", sudoUser))
+        .filter(result -> result.exitCode() == 0)
+        .map(result -> result.output().split(":", -1))
+        .filter(fields -> fields.length >= 7 && fields[5].startsWith("/"))
+        .map(fields -> Path.of(fields[5]));
+  }
+
+  /**
+   * The host names (not addresses) of kubeconfig servers that reach apivip, each with the first
+   * file naming it: clients verify that name in whichever apiserver's certificate they are given.
+   * Files that cannot be read are left out; {@link #check} reports them.
+   */
+  static Map<String, String> namesOfApivip(
+      List<Location> locations, Settings settings, Resolver resolver) {
+    Endpoints endpoints = Endpoints.of(settings);
+    Map<String, String> names = new LinkedHashMap<>();
+    for (Path file : readableFiles(locations)) {
+      String text;
+      try {
+        text = Files.readString(file, StandardCharsets.UTF_8);
+      } catch (IOException e) {
+        continue;
+      }
+      for (Server server : servers(text)) {
+        Optional<URI> uri = uri(server);
+        if (uri.isEmpty()) {
+          continue;
+        }
+        String host = host(uri.get());
+        if (host.isEmpty() || NetUtil.createInetAddressFromIpAddressString(host) != null) {
+          continue;
+        }
+        try {
+          if (classify(resolver.resolve(host), port(uri.get()), endpoints) == Target.PROXY) {
+            names.putIfAbsent(host.toLowerCase(Locale.ROOT), file.toString());
+          }
+        } catch (UnknownHostException e) {
+          // check() says so.
+        }
+      }
+    }
+    return names;
+  }
+
+  private static List<Path> readableFiles(List<Location> locations) {
+    Set<Path> seen = new LinkedHashSet<>();
+    for (Location location : locations) {
+      try {
+        files(location.path()).forEach(file -> seen.add(file.toAbsolutePath().normalize()));
+      } catch (IOException e) {
+        // check() says so.
+      }
+    }
+    return List.copyOf(seen);
+  }
+
+  private static Optional<URI> uri(Server server) {
+    try {
+      return Optional.of(URI.create(server.url()));
+    } catch (IllegalArgumentException e) {
+      return Optional.empty();
+    }
+  }
+
+  private static String host(URI uri) {
+    return uri.getHost() == null ? "" : uri.getHost().replaceAll("^\\[|\\]$", "");
+  }
+
+  private static int port(URI uri) {
+    return uri.getPort() > 0 ? uri.getPort() : 443;
   }
 
   static List<Finding> check(List<Location> locations, Settings settings, Resolver resolver) {
@@ -204,14 +296,12 @@ final class KubeconfigCheck {
   static Finding judge(
       Path file, boolean nodeComponents, Server server, Endpoints endpoints, Resolver resolver) {
     String what = file + (server.cluster().isEmpty() ? "" : ": cluster " + server.cluster());
-    URI uri;
-    try {
-      uri = URI.create(server.url());
-    } catch (IllegalArgumentException e) {
+    Optional<URI> parsed = uri(server);
+    if (parsed.isEmpty()) {
       return Finding.warn(CHECK, what + " has a server that is not a URL: " + server.url());
     }
-    String host = uri.getHost() == null ? "" : uri.getHost().replaceAll("^\\[|\\]$", "");
-    int port = uri.getPort() > 0 ? uri.getPort() : 443;
+    String host = host(parsed.get());
+    int port = port(parsed.get());
     List<InetAddress> addresses;
     InetAddress literal = NetUtil.createInetAddressFromIpAddressString(host);
     try {

@@ -2,8 +2,12 @@ package io.apivip.daemon.doctor;
 
 import com.fasterxml.jackson.annotation.JsonValue;
 
-/** How bad a finding is. Only {@link #FAIL} makes {@code apivip doctor} exit 1. */
+/**
+ * How bad a finding is. Only {@link #FAIL} makes {@code apivip doctor} exit 1; {@link #INFO} is a
+ * fact worth knowing that asks for nothing (which MicroK8s version runs, who holds the VIP).
+ */
 public enum Severity {
+  INFO("info"),
   OK("ok"),
   WARN("warn"),
   FAIL("FAIL");
@@ -14,7 +18,10 @@ public enum Severity {
     this.label = label;
   }
 
-  /** As printed: {@code ok}, {@code warn}, {@code FAIL} (capitals, so failures stand out). */
+  /**
+   * As printed: {@code info}, {@code ok}, {@code warn}, {@code FAIL} (capitals, so failures stand
+   * out).
+   */
   @JsonValue
   public String label() {
     return label;

@@ -9,16 +9,23 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A short command a check asks the system with (systemctl, runuser): its exit code and its standard
- * output, a word or a line. Empty when it could not be started or did not finish within the limit,
- * so a hung command never hangs the doctor; the output is read only once the command has ended,
- * which is why it must stay smaller than a pipe's buffer.
+ * A short command a check asks the system with (systemctl, runuser, snap, ip): its exit code and
+ * its standard output, a word or a line. Empty when it could not be started or did not finish
+ * within the limit, so a hung command never hangs the doctor; the output is read only once the
+ * command has ended, which is why it must stay smaller than a pipe's buffer.
  */
 final class ShortCommand {
 
   static final Duration LIMIT = Duration.ofSeconds(5);
 
   record Result(int exitCode, String output) {}
+
+  /** Runs short commands: {@link #SYSTEM} on the node, a table of answers in tests. */
+  interface Runner {
+    Optional<Result> run(List<String> command);
+
+    Runner SYSTEM = ShortCommand::run;
+  }
 
   private ShortCommand() {}
 

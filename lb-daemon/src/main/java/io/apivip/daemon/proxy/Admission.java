@@ -136,7 +136,6 @@ final class Admission {
           .addLast(
               new IdleStateHandler(0, 0, settings.idleTimeout().toNanos(), TimeUnit.NANOSECONDS));
     }
-    tuning.keepAlive().accept(client);
     if (!settings.limits().firstByteTimeout().isZero()) {
       client
           .pipeline()

@@ -87,13 +87,13 @@ final class BackendPool {
     return routing.health();
   }
 
-  List<ProxyStatus.BackendStatus> status(int listener) {
+  List<ProxyStatus.Connections> status(int listener) {
     Set<String> inMaintenance = routing.maintenance();
     BackendHealth health = routing.health();
-    List<ProxyStatus.BackendStatus> status = new ArrayList<>(slots.size());
+    List<ProxyStatus.Connections> status = new ArrayList<>(slots.size());
     for (Slot slot : slots.values()) {
       status.add(
-          new ProxyStatus.BackendStatus(
+          new ProxyStatus.Connections(
               slot.backend.nodeId(),
               ProxyMetrics.tag(slot.backend),
               health.isUp(slot.backend),

@@ -39,16 +39,21 @@ final class Listeners {
   /** Per listener, in configuration order, its listening sockets; empty before {@link #bind}. */
   private volatile List<List<Channel>> bound = List.of();
 
+  private final NettySeam.KeepAlive keepAlive;
+
   /**
    * @param loops each accepts connections and carries both sides of those it accepted
    * @param reads the read sizes of accepted connections ({@link RelayMemory#reads})
+   * @param keepAlive the TCP keepalive every accepted connection gets
    */
   Listeners(
       Transports transports,
       EventLoopGroup loops,
       List<IndexedListener> configured,
-      RecvByteBufAllocator reads) {
+      RecvByteBufAllocator reads,
+      NettySeam.KeepAlive keepAlive) {
     this.reads = reads;
+    this.keepAlive = keepAlive;
     this.transports = transports;
     this.loops = loops;
     this.configured = List.copyOf(configured);
@@ -157,7 +162,7 @@ final class Listeners {
             .group(acceptor, acceptor)
             .channelFactory(() -> transports.newServerChannel(plan.address().getAddress()))
             .option(ChannelOption.SO_REUSEADDR, true)
-            .handler(NettySeam.acceptedSocketsKeepAlive())
+            .handler(NettySeam.acceptedSocketsKeepAlive(keepAlive))
             .childOption(ChannelOption.AUTO_READ, false)
             .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
             .childOption(ChannelOption.RCVBUF_ALLOCATOR, reads)

@@ -8,7 +8,6 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.epoll.AbstractEpollStreamChannel;
 import io.netty.channel.epoll.Native;
@@ -29,6 +28,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -59,10 +59,12 @@ import org.slf4j.LoggerFactory;
  *       every call (about 2% of the proxy's CPU per connection). A cost, not a fault; its behaviour
  *       is proven by {@code RelayTest.clientHalfCloseReachesTheApiserverWhichCanStillAnswer} and
  *       {@code RelayTest.bothEndsEndingAndResettingAtOnceCloseTheConnection}.
- *   <li>{@link #acceptedSocketsKeepAlive}: Linux passes a listening socket's SO_KEEPALIVE on to the
- *       sockets accepted from it, which saves a system call per connection. Proven by {@code
- *       ListenersTest.bothSidesOfARelayedConnectionKeepAlive}, which fails should Linux stop
- *       passing it on (the accepted sockets then have no keepalive timer).
+ *   <li>{@link #acceptedSocketsKeepAlive}: Linux passes a listening socket's SO_KEEPALIVE and its
+ *       timing (TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, which Netty sets only on connected
+ *       channels, so through JNA) on to the sockets accepted from it, which saves four system calls
+ *       per connection. Proven by {@code
+ *       ListenersAdmissionTest.bothSidesKeepAliveWithTheConfiguredTiming}, which reads the accepted
+ *       socket's keepalive timer from the kernel and fails should Linux stop passing them on.
  *   <li>{@link #readFromTheStart}: EPOLLIN carried by the registration of a backend channel saves
  *       one epoll_ctl call per connection (bench/proxy's system call row). A cost, not a fault;
  *       relaying is proven intact by {@code RelayTest.relaysLargeRandomPayloadsIntactBothWays}.
@@ -286,29 +288,45 @@ final class NettySeam {
   // ---- listening sockets ----------------------------------------------------------------------
 
   /**
-   * A handler for a listening socket's pipeline, ahead of Netty's acceptor. Turns TCP keepalive on
-   * for every accepted socket: on a native socket once, before it listens, as Linux passes the
-   * option and its timer on to each socket accepted from it; otherwise on each accepted channel.
-   * Adds {@link #keepAcrossHalfClose}'s EPOLLERR to each accepted channel before it is registered.
+   * TCP keepalive with its timing in whole seconds, and how to set it on one channel (the
+   * transport's socket options, four system calls).
    */
-  static ChannelHandler acceptedSocketsKeepAlive() {
-    return new ListenerSetup();
+  record KeepAlive(Duration idle, Duration interval, int count, Consumer<Channel> perChannel) {}
+
+  /**
+   * A handler for a listening socket's pipeline, ahead of Netty's acceptor. Gives every accepted
+   * socket TCP keepalive with its timing: on a native socket once, before it listens, as Linux
+   * copies the listening socket's SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL and TCP_KEEPCNT, and
+   * starts the timer, into each socket accepted from it (which saves four system calls per
+   * connection); otherwise, or if an option cannot be set there, on each accepted channel. Adds
+   * {@link #keepAcrossHalfClose}'s EPOLLERR to each accepted channel before it is registered.
+   * Proved by ListenersAdmissionTest.bothSidesKeepAliveWithTheConfiguredTiming, which reads the
+   * accepted socket's keepalive timer from the kernel.
+   */
+  static ChannelHandler acceptedSocketsKeepAlive(KeepAlive keepAlive) {
+    return new ListenerSetup(keepAlive);
   }
 
   private static final class ListenerSetup extends ChannelInboundHandlerAdapter {
+    private final KeepAlive keepAlive;
     private boolean inherited;
+
+    ListenerSetup(KeepAlive keepAlive) {
+      this.keepAlive = keepAlive;
+    }
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
       if (ctx.channel() instanceof UnixChannel unix && unix.fd() instanceof Socket socket) {
         try {
           socket.setKeepAlive(true);
-          inherited = true;
         } catch (IOException e) {
           log.error(
               "cannot turn TCP keepalive on for the proxy's listening socket: {}", e.toString());
           ctx.channel().close(); // the bind then fails
+          return;
         }
+        inherited = SocketOptions.keepAliveTiming(unix.fd().intValue(), keepAlive);
       }
     }
 
@@ -316,10 +334,47 @@ final class NettySeam {
     public void channelRead(ChannelHandlerContext ctx, Object accepted) {
       Channel client = (Channel) accepted;
       if (!inherited) {
-        client.config().setOption(ChannelOption.SO_KEEPALIVE, true);
+        keepAlive.perChannel().accept(client);
       }
       keepAcrossHalfClose(client);
       ctx.fireChannelRead(client);
+    }
+  }
+
+  /** The C library's socket calls, for what Netty does not offer on its sockets. */
+  private interface LibC extends Library {
+    int setsockopt(int socket, int level, int option, Pointer value, int length);
+
+    int setsockopt(int socket, int level, int option, int[] value, int length);
+
+    String strerror(int errno);
+  }
+
+  /** Loads the C library on first use: a JVM that never needs it never loads it. */
+  private static final class Holder {
+    static final LibC LIBC = com.sun.jna.Native.load("c", LibC.class);
+  }
+
+  /** Socket options Netty sets only on connected channels, set on a listening socket's fd. */
+  private static final class SocketOptions {
+    private static final int IPPROTO_TCP = 6;
+    private static final int TCP_KEEPIDLE = 4;
+    private static final int TCP_KEEPINTVL = 5;
+    private static final int TCP_KEEPCNT = 6;
+
+    /** Whether all three were set; false sends the caller to set them per channel. */
+    static boolean keepAliveTiming(int fd, KeepAlive keepAlive) {
+      try {
+        return set(fd, TCP_KEEPIDLE, (int) keepAlive.idle().toSeconds())
+            && set(fd, TCP_KEEPINTVL, (int) keepAlive.interval().toSeconds())
+            && set(fd, TCP_KEEPCNT, keepAlive.count());
+      } catch (LinkageError e) {
+        return false;
+      }
+    }
+
+    private static boolean set(int fd, int option, int value) {
+      return Holder.LIBC.setsockopt(fd, IPPROTO_TCP, option, new int[] {value}, 4) == 0;
     }
   }
 
@@ -351,18 +406,6 @@ final class NettySeam {
     private static final int FPROG_SIZE = 16;
 
     private static final int FILTER_POINTER_OFFSET = 8;
-
-    private interface LibC extends Library {
-      int setsockopt(int socket, int level, int option, Pointer value, int length);
-
-      int setsockopt(int socket, int level, int option, int[] value, int length);
-
-      String strerror(int errno);
-    }
-
-    private static final class Holder {
-      static final LibC LIBC = com.sun.jna.Native.load("c", LibC.class);
-    }
 
     static Optional<String> attach(Channel listener) {
       if (!(listener instanceof UnixChannel unix) || com.sun.jna.Native.POINTER_SIZE != 8) {

@@ -25,7 +25,7 @@ public record ProxyStatus(
    *     wildcard), empty until started
    */
   public record ListenerStatus(
-      String address, String boundTo, boolean onVip, String policy, List<BackendStatus> backends) {
+      String address, String boundTo, boolean onVip, String policy, List<Connections> backends) {
 
     public ListenerStatus {
       backends = List.copyOf(backends);
@@ -33,9 +33,11 @@ public record ProxyStatus(
   }
 
   /**
+   * One apiserver as one listener sees it: whether it takes new connections and how many it has.
+   *
    * @param active proxied connections of this listener open to this apiserver, connects included
    */
-  public record BackendStatus(
+  public record Connections(
       String nodeId, String address, boolean up, boolean maintenance, int active) {}
 
   /** "192.0.2.1:6443" or "[2001:db8::1]:6443", the form used in status, logs and metric tags. */

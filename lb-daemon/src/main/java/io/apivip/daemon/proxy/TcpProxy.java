@@ -75,7 +75,18 @@ public final class TcpProxy {
     }
     Settings.Limits limits = settings.limits();
     RelayMemory memory = new RelayMemory(limits.relayReadMax(), limits.relayMemory());
-    this.listeners = new Listeners(transports, loops, configured, memory.reads());
+    NettySeam.KeepAlive keepAlive =
+        new NettySeam.KeepAlive(
+            limits.keepAliveIdle(),
+            limits.keepAliveInterval(),
+            limits.keepAliveCount(),
+            channel ->
+                transports.keepAlive(
+                    channel,
+                    limits.keepAliveIdle(),
+                    limits.keepAliveInterval(),
+                    limits.keepAliveCount()));
+    this.listeners = new Listeners(transports, loops, configured, memory.reads(), keepAlive);
     this.gate = new VipGate(loops, listeners);
     AtomicInteger openClients = new AtomicInteger(); // counted by the admission, read by a gauge
     SourceLimit sources = new SourceLimit(settings.limits().maxPerSource());
@@ -85,12 +96,7 @@ public final class TcpProxy {
     ProxyLog events = new ProxyLog();
     Relay.Tuning tuning =
         new Relay.Tuning(
-            channel ->
-                transports.keepAlive(
-                    channel,
-                    limits.keepAliveIdle(),
-                    limits.keepAliveInterval(),
-                    limits.keepAliveCount()),
+            keepAlive.perChannel(),
             limits.halfCloseTimeout(),
             () -> {
               metrics.halfCloseTimeout();

@@ -65,7 +65,8 @@ class AdminServerTest {
               new StatusReport.Member(
                   "node2", "192.0.2.12", 100, "alive", true, false, true, 0.04, -0.002, 0)),
           List.of(
-              new StatusReport.Backend("node1", "192.0.2.11:16443", "up", "200", !maintenance, 7)),
+              new StatusReport.Apiserver(
+                  "node1", "192.0.2.11:16443", "up", "200", !maintenance, 7)),
           new StatusReport.Drain(maintenance, complete, detail));
     }
 

@@ -41,11 +41,11 @@ class StatusReportTest {
                 0.02,
                 0.0,
                 0));
-    List<StatusReport.Backend> backends =
+    List<StatusReport.Apiserver> backends =
         List.of(
-            new StatusReport.Backend("n1", "192.0.2.11:16443", health[0], "", true, 0),
-            new StatusReport.Backend("n2", "192.0.2.12:16443", health[1], "", true, 0),
-            new StatusReport.Backend("n3", "192.0.2.13:16443", health[2], "", true, 0));
+            new StatusReport.Apiserver("n1", "192.0.2.11:16443", health[0], "", true, 0),
+            new StatusReport.Apiserver("n2", "192.0.2.12:16443", health[1], "", true, 0),
+            new StatusReport.Apiserver("n3", "192.0.2.13:16443", health[2], "", true, 0));
     return new StatusReport(
         "n1",
         "apivip",

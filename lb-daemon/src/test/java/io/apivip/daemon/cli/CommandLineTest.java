@@ -11,8 +11,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
 
 public class CommandLineTest {
 
@@ -23,6 +25,14 @@ public class CommandLineTest {
   public record Result(int exitCode, String out, String err) {}
 
   public static Result apivip(String... args) {
+    return run(Main::commandLine, args);
+  }
+
+  /**
+   * Runs the command line with {@code args}, catching what it prints; made after System.out is
+   * swapped, since picocli prints help to the stream it found when made.
+   */
+  public static Result run(Supplier<CommandLine> commandLine, String... args) {
     PrintStream oldOut = System.out;
     PrintStream oldErr = System.err;
     ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -30,7 +40,7 @@ public class CommandLineTest {
     try {
       System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
       System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-      int code = Main.commandLine().execute(args);
+      int code = commandLine.get().execute(args);
       return new Result(
           code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
     } finally {

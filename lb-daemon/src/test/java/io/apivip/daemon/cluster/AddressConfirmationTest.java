@@ -9,7 +9,6 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
-import java.util.Optional;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -64,8 +63,7 @@ class AddressConfirmationTest {
               INTERVAL,
               FAILURE_TIMEOUT,
               Duration.ofSeconds(10),
-              "a-test-key-of-at-least-32-bytes-for-two-nodes".getBytes(),
-              Optional.empty());
+              KeyRing.of("a-test-key-of-at-least-32-bytes-for-two-nodes".getBytes()));
       int self = i;
       Transport link =
           new Transport() {

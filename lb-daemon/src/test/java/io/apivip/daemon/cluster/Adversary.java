@@ -22,7 +22,7 @@ final class Adversary {
     byte[] wrongKey = new byte[32];
     sim.random.nextBytes(wrongKey);
     Set<String> ids = Set.of("n1", "n2", "n3", "n4", "n5", "n6", "n7", "x");
-    this.forger = new HeartbeatCodec("sim", "x", ids, wrongKey, Optional.empty());
+    this.forger = new HeartbeatCodec("sim", "x", ids, KeyRing.of(wrongKey));
   }
 
   /** Injects one datagram every {@code period} on average, for the whole run. */

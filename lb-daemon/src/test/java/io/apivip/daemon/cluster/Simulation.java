@@ -103,8 +103,7 @@ final class Simulation {
               Duration.ofMillis(100),
               Duration.ofMillis(500),
               Duration.ofSeconds(10),
-              key,
-              Optional.empty());
+              KeyRing.of(key));
       nodes[i] = new Node(i);
     }
   }
@@ -123,6 +122,24 @@ final class Simulation {
 
   ClusterConfig config() {
     return configs[0];
+  }
+
+  /**
+   * Whether every node's quorum is a majority of its own node list: what the at-most-one-holder
+   * checks rest on (while nodes reload a changed list one by one, their lists differ).
+   */
+  boolean majorityQuorums() {
+    return Arrays.stream(configs).allMatch(c -> c.quorum() > c.nodes().size() / 2);
+  }
+
+  /**
+   * A reload of {@code node} with {@code next}, on its owner thread (queued while it is paused); a
+   * node that is down takes it at its next start.
+   */
+  void reconfigure(Node node, ClusterConfig next) {
+    configs[node.index] = next;
+    note(node.id + " reloads: " + next.keys() + ", " + next.nodes().size() + " nodes");
+    node.run(() -> node.cluster.reconfigure(next));
   }
 
   void at(long time, Runnable action) {
@@ -192,7 +209,7 @@ final class Simulation {
       ClusterNode.Inspection inspection = node.cluster.inspect();
       // 1. At most one backed holder; any other holder that sees a quorum is handing over, briefly.
       // Only a majority quorum promises it (a smaller one is allowed, with a warning).
-      if (inspection.backedHolder() && quorum() > size / 2) {
+      if (inspection.backedHolder() && majorityQuorums()) {
         if (backed != null) {
           fail("two backed holders: " + backed.id + " and " + node.id);
         }
@@ -212,7 +229,7 @@ final class Simulation {
         fail(node.id + " has been handing over for longer than handoff-timeout");
       }
     }
-    if (quorum() > size / 2
+    if (majorityQuorums()
         && quorate.size() > 1
         && quorate.stream().filter(i -> !i.handingOver()).count() > 1) {
       fail("two holders see a quorum and neither is handing over: " + quorate);
@@ -220,7 +237,7 @@ final class Simulation {
     // 1b. On the interfaces, not in a recomputed decision: two nodes carry the address at once only
     // while one of them hands over in a planned handoff, cannot act (paused, or just resumed and
     // reading its backlog), or has decided to release and waits for the kernel (counted).
-    if (quorum() > size / 2) {
+    if (majorityQuorums()) {
       Node active = null;
       int removing = 0;
       for (Node node : nodes) {

@@ -88,8 +88,7 @@ class UdpClusterTest {
         Duration.ofMillis(100),
         failureTimeout,
         Duration.ofSeconds(10),
-        key,
-        Optional.empty());
+        KeyRing.of(key));
   }
 
   private FakeVip start(

@@ -166,7 +166,7 @@ class SettingsLoaderTest {
             """
             vip.address = "2001:db8::100"
             cluster.quorum = 3
-            cluster.previous-key-file = "%s"
+            cluster.accept-key-files = [ "%s" ]
             proxy.listeners = [ { address = "vip", policy = round-robin, port = 7443 } ]
             backends.servers = [ { node = "n2", address = "192.0.2.12", port = 6444 }, { address = "192.0.2.50" } ]
             health.client-cert-file = "%s"
@@ -174,10 +174,10 @@ class SettingsLoaderTest {
             health.bearer-token-file = "%s"
             admin.metrics-listen = "[::]:6491"
             """
-                .formatted(key, clientCert, clientKey, token));
+                .formatted(otherKey(), clientCert, clientKey, token));
     assertThat(settings.vip().prefixLength()).isEqualTo(128);
     assertThat(settings.cluster().quorum()).isEqualTo(3);
-    assertThat(settings.cluster().previousKeyFile()).contains(key);
+    assertThat(settings.cluster().acceptKeyFiles()).containsExactly(otherKey());
     assertThat(settings.proxy().listeners())
         .singleElement()
         .satisfies(
@@ -189,6 +189,47 @@ class SettingsLoaderTest {
     assertThat(settings.admin().metricsListen()).contains(new InetSocketAddress("::", 6491));
   }
 
+  static Path otherKey() {
+    Path other = dir.resolve("cluster-other.key");
+    try {
+      if (!Files.exists(other)) {
+        GenKeyCommand.writeNewKey(other);
+      }
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    return other;
+  }
+
+  /**
+   * A configuration written for a release before key ids still loads after the package upgrade (a
+   * refusal would stop the node), as one more accepted key, and says what to write instead.
+   */
+  @Test
+  void previousKeyFileIsReadAsAnAcceptedKeyWithAWarning() throws Exception {
+    SettingsLoader.Loaded loaded =
+        SettingsLoader.load(
+            ConfigFactory.parseString(
+                base()
+                    + "cluster.accept-key-files = [\"%s\"]\ncluster.previous-key-file = \"%s\"\n"
+                        .formatted(otherKey(), dir.resolve("cluster.key"))));
+    assertThat(loaded.settings().cluster().acceptKeyFiles())
+        .as("the signing key is accepted anyway, and listed once")
+        .containsExactly(otherKey());
+    SettingsLoader.Loaded previous =
+        SettingsLoader.load(
+            ConfigFactory.parseString(
+                base() + "cluster.previous-key-file = \"%s\"\n".formatted(otherKey())));
+    assertThat(previous.settings().cluster().acceptKeyFiles()).containsExactly(otherKey());
+    assertThat(previous.warnings())
+        .anySatisfy(
+            warning ->
+                assertThat(warning)
+                    .startsWith("cluster.previous-key-file is deprecated")
+                    .contains("cluster.accept-key-files = [\"" + otherKey() + "\"]"));
+    assertThat(loaded.settings().cluster().keyFile()).isEqualTo(key);
+  }
+
   static Stream<Arguments> invalid() {
     return Stream.of(
         Arguments.of(
@@ -198,6 +239,16 @@ class SettingsLoaderTest {
             "cluster.nodes = [ { id = n1, address = \"192.0.2.11\", priorty = 5 } ]",
             "cluster.nodes[0].priorty = 5: unknown key; expected one of"),
         Arguments.of("node-id = \"\"", "node-id = : is required and must not be empty"),
+        Arguments.of(
+            "cluster.accept-key-files = [\"/nonexistent/new.key\"]",
+            "cluster.accept-key-files = /nonexistent/new.key: no such file; create it with: apivip"
+                + " gen-key --out /nonexistent/new.key"),
+        Arguments.of(
+            "cluster.accept-key-files = \"/etc/apivip/new.key\"",
+            "cluster.accept-key-files = /etc/apivip/new.key: must be a list of strings"),
+        Arguments.of(
+            "cluster.previous-key-file = \"/nonexistent/old.key\"",
+            "cluster.accept-key-files = /nonexistent/old.key: no such file"),
         Arguments.of(
             "node-id = n9", "node-id = n9: must be the id of one of cluster.nodes [n1, n2, n3]"),
         Arguments.of("cluster.nodes = []", "cluster.nodes = []: is required"),

@@ -4,28 +4,30 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.apivip.daemon.doctor.CapabilityCheck.Capability;
 import io.apivip.daemon.doctor.CapabilityCheck.Sources;
+import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class CapabilityCheckTest {
 
-  /** /proc/PID/status of a process with exactly the unit's three capabilities (bits 10, 12, 13). */
+  /** /proc/PID/status of a process with exactly the unit's two capabilities (bits 12, 13). */
   static final String DAEMON_STATUS =
       """
       Name:	java
       Umask:	0077
       State:	S (sleeping)
       Uid:	998	998	998	998
-      CapInh:	0000000000003400
-      CapPrm:	0000000000003400
-      CapEff:	0000000000003400
-      CapBnd:	0000000000003400
-      CapAmb:	0000000000003400
+      CapInh:	0000000000003000
+      CapPrm:	0000000000003000
+      CapEff:	0000000000003000
+      CapBnd:	0000000000003000
+      CapAmb:	0000000000003000
       NoNewPrivs:	1
       """;
 
@@ -35,26 +37,32 @@ class CapabilityCheckTest {
       Description=apivip
       [Service]
       User=apivip
-      AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW CAP_NET_BIND_SERVICE
-      CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW CAP_NET_BIND_SERVICE
+      AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW
+      CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW
       """;
+
+  /** What the daemon needs when it listens on no port below 1024. */
+  static final Set<Capability> STOCK = CapabilityCheck.needed(Optional.empty());
 
   @TempDir Path dir;
 
   @Test
   void readsTheEffectiveSetFromProcStatus() {
-    assertThat(CapabilityCheck.missing(CapabilityCheck.effective(DAEMON_STATUS).orElseThrow()))
+    assertThat(
+            CapabilityCheck.missing(CapabilityCheck.effective(DAEMON_STATUS).orElseThrow(), STOCK))
         .isEmpty();
     assertThat(
             CapabilityCheck.missing(
                 CapabilityCheck.effective(
                         DAEMON_STATUS.replace(
-                            "CapEff:\t0000000000003400", "CapEff:\t0000000000001000"))
-                    .orElseThrow()))
+                            "CapEff:\t0000000000003000", "CapEff:\t0000000000001000"))
+                    .orElseThrow(),
+                EnumSet.allOf(Capability.class)))
         .containsExactly(Capability.CAP_NET_RAW, Capability.CAP_NET_BIND_SERVICE);
     assertThat(
             CapabilityCheck.missing(
-                CapabilityCheck.effective("CapEff:\t000001ffffffffff\n").orElseThrow()))
+                CapabilityCheck.effective("CapEff:\t000001ffffffffff\n").orElseThrow(),
+                EnumSet.allOf(Capability.class)))
         .isEmpty();
     assertThat(CapabilityCheck.effective("Name:\tjava\n")).isEmpty();
   }
@@ -62,7 +70,7 @@ class CapabilityCheckTest {
   @Test
   void readsWhatAUnitAndItsDropInsGrant() {
     EnumSet<Capability> all = EnumSet.allOf(Capability.class);
-    assertThat(CapabilityCheck.granted(List.of(UNIT))).contains(all);
+    assertThat(CapabilityCheck.granted(List.of(UNIT))).contains(STOCK);
     assertThat(
             CapabilityCheck.granted(
                 List.of(
@@ -112,10 +120,10 @@ class CapabilityCheckTest {
 
   @Test
   void theRunningDaemonWithoutCapNetRawFails() throws Exception {
-    String status = DAEMON_STATUS.replace("CapEff:\t0000000000003400", "CapEff:\t0000000000001400");
+    String status = DAEMON_STATUS.replace("CapEff:\t0000000000003000", "CapEff:\t0000000000001400");
     assertThat(
             CapabilityCheck.check(
-                sources(Optional.of("4242"), status, Optional.of(UNIT), Optional.empty())))
+                sources(Optional.of("4242"), status, Optional.of(UNIT), Optional.empty()), STOCK))
         .containsExactly(
             Finding.fail(
                 "capabilities",
@@ -128,12 +136,11 @@ class CapabilityCheckTest {
   void theRunningDaemonWithItsCapabilitiesPasses() throws Exception {
     assertThat(
             CapabilityCheck.check(
-                sources(Optional.of("4242"), DAEMON_STATUS, Optional.empty(), Optional.empty())))
+                sources(Optional.of("4242"), DAEMON_STATUS, Optional.empty(), Optional.empty()),
+                STOCK))
         .containsExactly(
             Finding.ok(
-                "capabilities",
-                "the running daemon (pid 4242) has CAP_NET_ADMIN, CAP_NET_RAW,"
-                    + " CAP_NET_BIND_SERVICE"));
+                "capabilities", "the running daemon (pid 4242) has CAP_NET_ADMIN, CAP_NET_RAW"));
   }
 
   @Test
@@ -150,12 +157,10 @@ class CapabilityCheckTest {
             cgroupSays.units(),
             cgroupSays.dropIns());
 
-    assertThat(CapabilityCheck.check(systemdSays))
+    assertThat(CapabilityCheck.check(systemdSays, STOCK))
         .containsExactly(
             Finding.ok(
-                "capabilities",
-                "the running daemon (pid 4242) has CAP_NET_ADMIN, CAP_NET_RAW,"
-                    + " CAP_NET_BIND_SERVICE"));
+                "capabilities", "the running daemon (pid 4242) has CAP_NET_ADMIN, CAP_NET_RAW"));
   }
 
   @Test
@@ -166,7 +171,8 @@ class CapabilityCheckTest {
                 Optional.empty(),
                 DAEMON_STATUS,
                 Optional.of(UNIT),
-                Optional.of("[Service]\nAmbientCapabilities=\n")));
+                Optional.of("[Service]\nAmbientCapabilities=\n")),
+            STOCK);
     assertThat(findings)
         .singleElement()
         .satisfies(
@@ -177,8 +183,8 @@ class CapabilityCheckTest {
                       "apivip.service (not running; from "
                           + dir.resolve("lib/apivip.service")
                           + " and its drop-ins)"
-                          + " lacks CAP_NET_ADMIN, CAP_NET_RAW, CAP_NET_BIND_SERVICE")
-                  .contains("restore AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW");
+                          + " lacks CAP_NET_ADMIN, CAP_NET_RAW")
+                  .contains("grant AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW (and");
             });
   }
 
@@ -190,7 +196,8 @@ class CapabilityCheckTest {
                 Optional.empty(),
                 "CapEff:\t0000000000000000\n",
                 Optional.empty(),
-                Optional.empty()));
+                Optional.empty()),
+            EnumSet.allOf(Capability.class));
     assertThat(findings)
         .singleElement()
         .satisfies(
@@ -204,5 +211,31 @@ class CapabilityCheckTest {
                           + " the daemon as root, or with those capabilities as the packaged unit"
                           + " does");
             });
+  }
+
+  @Test
+  void aPortBelow1024NeedsCapNetBindServiceWhichTheStockUnitDoesNotGrant() throws Exception {
+    assertThat(STOCK).containsExactly(Capability.CAP_NET_ADMIN, Capability.CAP_NET_RAW);
+    List<Finding> findings =
+        CapabilityCheck.check(
+            sources(Optional.empty(), DAEMON_STATUS, Optional.of(UNIT), Optional.empty()),
+            EnumSet.allOf(Capability.class));
+    assertThat(findings).extracting(Finding::severity).containsExactly(Severity.FAIL);
+    assertThat(findings.get(0).message())
+        .contains(
+            "lacks CAP_NET_BIND_SERVICE (needed to listen on a port below 1024): grant"
+                + " AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW CAP_NET_BIND_SERVICE");
+  }
+
+  @Test
+  void theConfigurationsLowestPortDecidesWhetherCapNetBindServiceIsNeeded() throws Exception {
+    List<InetSocketAddress> apiservers = List.of(new InetSocketAddress("192.0.2.11", 16443));
+    Path stock = DoctorLab.config(dir, apiservers, "");
+    assertThat(CapabilityCheck.needed(Optional.of(DoctorLab.settings(stock)))).isEqualTo(STOCK);
+    Path https =
+        DoctorLab.config(
+            dir, apiservers, "proxy.listeners = [ { address = \"vip\", port = 443 } ]");
+    assertThat(CapabilityCheck.needed(Optional.of(DoctorLab.settings(https))))
+        .isEqualTo(EnumSet.allOf(Capability.class));
   }
 }

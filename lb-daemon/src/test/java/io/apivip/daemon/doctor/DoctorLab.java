@@ -66,6 +66,37 @@ public final class DoctorLab {
     return config;
   }
 
+  /** MicroK8s's csr.conf.template as the snap ships it, with {@code #MOREIPS} where names go. */
+  public static final String TEMPLATE =
+      """
+      [ alt_names ]
+      DNS.1 = kubernetes
+      IP.1 = 127.0.0.1
+      IP.2 = 10.152.183.1
+      #MOREIPS
+      """;
+
+  /** MicroK8s's default args/kube-apiserver in part: no bind or advertise address. */
+  public static final String DEFAULT_ARGS =
+      "--cert-dir=${SNAP_DATA}/certs\n--secure-port=16443\n--authorization-mode=AlwaysAllow\n";
+
+  /**
+   * A joined MicroK8s node's $SNAP_DATA below {@code dir}: the lock, the default args, and the
+   * template with the VIP added above #MOREIPS.
+   */
+  public static Path microk8sData(Path dir) throws IOException {
+    Path data = dir.resolve("var/snap/microk8s/current");
+    Files.createDirectories(data.resolve("var/lock"));
+    Files.createDirectories(data.resolve("certs"));
+    Files.createDirectories(data.resolve("args"));
+    Files.writeString(data.resolve("args/kube-apiserver"), DEFAULT_ARGS);
+    Files.writeString(
+        data.resolve("certs/csr.conf.template"),
+        TEMPLATE.replace("#MOREIPS", "IP.99 = " + VIP + "\n#MOREIPS"));
+    Files.createFile(data.resolve("var/lock/no-cert-reissue"));
+    return data;
+  }
+
   public static Settings settings(Path config) throws Exception {
     return SettingsLoader.loadWithoutKeyFiles(config).settings();
   }

@@ -32,8 +32,22 @@ class DoctorTest {
   @TempDir Path dir;
 
   Doctor.Inputs inputs(Path config, Doctor.StatusSource daemon) throws IOException {
+    return inputs(
+        config,
+        daemon,
+        new MicroK8sCheck.Node(
+            dir.resolve("no-microk8s"), dir.resolve("no-snap"), command -> Optional.empty()),
+        host -> List.of());
+  }
+
+  Doctor.Inputs inputs(
+      Path config,
+      Doctor.StatusSource daemon,
+      MicroK8sCheck.Node microk8s,
+      KubeconfigCheck.Resolver resolver)
+      throws IOException {
     Path proc = Files.createDirectories(dir.resolve("proc/self"));
-    Files.writeString(proc.resolve("status"), "CapEff:\t0000000000003400\n");
+    Files.writeString(proc.resolve("status"), "CapEff:\t0000000000003000\n");
     // Every interface name is known and holds the VIP's subnet: the host's own are not this test's.
     List<InterfaceCheck.Subnet> subnets =
         List.of(new InterfaceCheck.Subnet(InetAddress.getByName("192.0.2.11"), 24));
@@ -43,7 +57,7 @@ class DoctorTest {
         Duration.ofMillis(10),
         Duration.ofSeconds(1),
         List.of(new KubeconfigCheck.Location(dir.resolve("kubeconfigs"), false)),
-        host -> List.of(),
+        resolver,
         new CapabilityCheck.Sources(
             Optional::empty,
             List.of(dir.resolve("none")),
@@ -51,8 +65,92 @@ class DoctorTest {
             List.of(),
             List.of()),
         name -> Optional.of(subnets),
-        dir.resolve("no-microk8s"),
+        microk8s,
         (user, file) -> Optional.of(true));
+  }
+
+  /** A joined MicroK8s node below dir, with a default route, whose snap holds microk8s. */
+  MicroK8sCheck.Node microk8sNode() throws IOException {
+    Path data = DoctorLab.microk8sData(dir);
+    Map<List<String>, ShortCommand.Result> answers =
+        Map.of(
+            List.of("ip", "route"),
+            new ShortCommand.Result(0, "default via 192.0.2.1 dev eth0"),
+            List.of("snap", "list", "microk8s"),
+            new ShortCommand.Result(
+                0,
+                "Name Version Rev Tracking Publisher Notes\n"
+                    + "microk8s v1.32.3 7964 1.32/stable canonical✓ classic,held"));
+    return new MicroK8sCheck.Node(
+        data, dir.resolve("snap"), command -> Optional.ofNullable(answers.get(command)));
+  }
+
+  @Test
+  void onAMicroK8sNodeWithoutTheLockItFailsNamingTheHazardAndItsFix() throws Exception {
+    MicroK8sCheck.Node node = microk8sNode();
+    Path lock = node.snapData().resolve("var/lock/no-cert-reissue");
+    Path config = DoctorLab.config(dir, NO_APISERVERS, "");
+    Doctor.StatusSource daemon = () -> status(alive("node2"), alive("node3"));
+
+    Diagnosis prepared = Doctor.examine(inputs(config, daemon, node, host -> List.of()));
+    assertThat(lines(prepared, "microk8s", Severity.OK)).hasSize(2);
+    assertThat(lines(prepared, "snap", Severity.OK))
+        .containsExactly(
+            "snapd holds microk8s's refreshes (snap list microk8s: held): refresh it yourself, one"
+                + " drained node at a time");
+    assertThat(lines(prepared, "vip", Severity.INFO))
+        .containsExactly("this node holds the VIP 192.0.2.100 on lo");
+
+    Files.delete(lock);
+    Diagnosis unlocked = Doctor.examine(inputs(config, daemon, node, host -> List.of()));
+    assertThat(lines(unlocked, "microk8s", Severity.FAIL))
+        .singleElement()
+        .asString()
+        .startsWith(lock + " is missing and ")
+        .contains("re-issues the API server certificate and restarts kubelite")
+        .contains("run sudo touch " + lock);
+    assertThat(unlocked.exitCode()).isEqualTo(1);
+  }
+
+  @Test
+  void aDnsNameOfAKubeconfigThatReachesApivipMustBeInTheTemplate() throws Exception {
+    MicroK8sCheck.Node node = microk8sNode();
+    Path kubeconfig =
+        Files.writeString(
+            dir.resolve("kubeconfigs"),
+            "apiVersion: v1\nclusters:\n- cluster:\n    server:"
+                + " https://k8s-api.example.internal:6443\n  name: prod\n");
+    KubeconfigCheck.Resolver dns =
+        host ->
+            host.equals("k8s-api.example.internal")
+                ? List.of(InetAddress.getByName(DoctorLab.VIP))
+                : List.of();
+
+    Diagnosis diagnosis =
+        Doctor.examine(inputs(DoctorLab.config(dir, NO_APISERVERS, ""), down(), node, dns));
+
+    assertThat(lines(diagnosis, "kubeconfig", Severity.OK))
+        .containsExactly(
+            kubeconfig + ": cluster prod uses https://k8s-api.example.internal:6443 (apivip)");
+    assertThat(lines(diagnosis, "microk8s", Severity.FAIL))
+        .singleElement()
+        .asString()
+        .contains("does not name k8s-api.example.internal (the server of " + kubeconfig + ")")
+        .contains("sudo apivip setup microk8s --dns-name k8s-api.example.internal");
+  }
+
+  @Test
+  void rendersInfoLinesAndCountsThemApart() {
+    Diagnosis diagnosis =
+        new Diagnosis(List.of(Finding.info("vip", "node2 holds the VIP"), Finding.ok("x", "y")));
+    assertThat(diagnosis.render())
+        .isEqualTo(
+            """
+            info  vip           node2 holds the VIP
+            ok    x             y
+
+            0 FAIL, 0 warn, 1 ok, 1 info: nothing to fix
+            """);
   }
 
   static Doctor.StatusSource down() {
@@ -78,7 +176,7 @@ class DoctorTest {
     assertThat(lines(diagnosis, "config", Severity.WARN))
         .containsExactly(
             "skipped without a valid configuration: the key, the VIP's interface, apiserver"
-                + " certificates, kubeconfigs and peers");
+                + " certificates, MicroK8s, kubeconfigs and peers");
     assertThat(diagnosis.exitCode()).isEqualTo(1);
   }
 
@@ -116,7 +214,8 @@ class DoctorTest {
         .containsExactly(
             "cannot reach the apivip daemon at http://127.0.0.1:6490 (connection refused): is it"
                 + " running?; skipped what only the daemon knows: key agreement between the nodes,"
-                + " peers' heartbeats and clock skew (peers checked by TCP instead)");
+                + " peers' heartbeats, the apiservers' health, who holds the VIP and clock skew"
+                + " (peers checked by TCP instead)");
     assertThat(lines(diagnosis, "peers", Severity.WARN))
         .hasSize(2)
         .allSatisfy(line -> assertThat(line).contains("refuses TCP"));

@@ -11,6 +11,7 @@ import java.net.UnknownHostException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -209,8 +210,46 @@ class KubeconfigCheckTest {
   }
 
   @Test
+  void underSudoTheInvokingUsersKubeconfigIsCheckedTooNotOnlyRoots() {
+    Path root = Path.of("/root");
+    Path alice = Path.of("/home/alice");
+    ShortCommand.Runner getent =
+        command ->
+            command.equals(List.of("getent", "passwd", "alice"))
+                ? Optional.of(
+                    new ShortCommand.Result(0, "alice:x:1000:1000:Alice,,,:/home/alice:/bin/bash"))
+                : Optional.of(new ShortCommand.Result(2, ""));
+    Optional<Path> invoking = KubeconfigCheck.invokingUserHome("alice", getent);
+    assertThat(invoking).contains(alice);
+    assertThat(KubeconfigCheck.onThisNode(root, invoking, null))
+        .extracting(Location::path)
+        .containsExactly(
+            KubeconfigCheck.MICROK8S_CREDENTIALS,
+            root.resolve(".kube/config"),
+            alice.resolve(".kube/config"));
+    assertThat(KubeconfigCheck.invokingUserHome("bob", getent)).as("no such user").isEmpty();
+    assertThat(KubeconfigCheck.invokingUserHome("root", getent)).as("sudo as root").isEmpty();
+    assertThat(KubeconfigCheck.invokingUserHome(null, getent)).as("not under sudo").isEmpty();
+  }
+
+  @Test
+  void theHostNamesThatReachApivipAreTheNamesCertificatesMustCarry() throws Exception {
+    Path alice =
+        Files.writeString(
+            dir.resolve("alice.config"),
+            kubeconfig(
+                "by-name", "https://k8s-api.example.internal:6443",
+                "by-address", "https://192.0.2.100:6443",
+                "one-node", "https://node2.example.internal:16443",
+                "gone", "https://nowhere.invalid:6443"));
+    assertThat(KubeconfigCheck.namesOfApivip(List.of(new Location(alice, false)), settings, DNS))
+        .containsExactly(java.util.Map.entry("k8s-api.example.internal", alice.toString()));
+  }
+
+  @Test
   void missingFilesAreSkippedAndKubeconfigEntriesAreRead() {
-    List<Location> locations = KubeconfigCheck.onThisNode(dir, "/a/config:/b/config::");
+    List<Location> locations =
+        KubeconfigCheck.onThisNode(dir, Optional.empty(), "/a/config:/b/config::");
     assertThat(locations)
         .extracting(Location::path)
         .containsExactly(

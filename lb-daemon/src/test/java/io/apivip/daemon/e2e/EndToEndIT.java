@@ -6,6 +6,7 @@ import io.apivip.daemon.admin.Json;
 import io.apivip.daemon.admin.StatusReport;
 import io.apivip.daemon.cluster.Heartbeat;
 import io.apivip.daemon.cluster.HeartbeatCodec;
+import io.apivip.daemon.cluster.KeyRing;
 import io.apivip.daemon.vip.VipManager;
 import io.apivip.lab.cluster.ClusterLab;
 import io.apivip.lab.cluster.LabNode;
@@ -377,7 +378,7 @@ class EndToEndIT {
     byte[] wrongKey = new byte[32];
     new SecureRandom().nextBytes(wrongKey);
     Set<String> ids = Set.of("n1", "n2", "n3");
-    HeartbeatCodec forger = new HeartbeatCodec("apivip", as.id(), ids, wrongKey, Optional.empty());
+    HeartbeatCodec forger = new HeartbeatCodec("apivip", as.id(), ids, KeyRing.of(wrongKey));
     List<Heartbeat.PeerEntry> view =
         ids.stream()
             .filter(id -> !id.equals(as.id()))

@@ -115,7 +115,11 @@ class HostileIT {
                       "--count",
                       LONG ? "300" : "40",
                       "--seconds",
-                      LONG ? "10" : "5"),
+                      LONG ? "10" : "5",
+                      "--rate",
+                      "64",
+                      "--read-seconds",
+                      LONG ? "20" : "5"),
               List.of()));
       String flood = LONG ? "100000" : "20000";
       String floodSeconds = LONG ? "10" : "3";

@@ -30,7 +30,8 @@ class DrainGuardTest {
         false,
         Optional.empty(),
         Optional.empty(),
-        0);
+        0,
+        Optional.empty());
   }
 
   private static final ClusterStatus.Member SELF = member("n1", Liveness.SELF, true, false);

@@ -75,7 +75,8 @@ class NodeControllerTest {
               member("n1", ClusterStatus.Liveness.SELF, true),
               member("n2", ClusterStatus.Liveness.ALIVE, anotherQualifies),
               member("n3", n3, true));
-      return new ClusterStatus("n1", 2, true, false, Optional.empty(), members, Set.of());
+      return new ClusterStatus(
+          "n1", 2, true, false, Optional.empty(), members, Set.of(), List.of());
     }
 
     private static ClusterStatus.Member member(
@@ -90,7 +91,8 @@ class NodeControllerTest {
           false,
           Optional.empty(),
           Optional.empty(),
-          0);
+          0,
+          Optional.empty());
     }
 
     @Override

@@ -8,6 +8,7 @@ import io.apivip.daemon.cluster.ClusterListener;
 import io.apivip.daemon.cluster.ClusterService;
 import io.apivip.daemon.cluster.ClusterStatus;
 import io.apivip.daemon.cluster.Election;
+import io.apivip.daemon.cluster.KeyRing;
 import io.apivip.daemon.cluster.VipDecision;
 import io.apivip.daemon.config.Settings;
 import io.apivip.daemon.proxy.BackendHealth;
@@ -24,7 +25,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -269,8 +269,7 @@ class NodeCoordinationTest {
               Duration.ofMillis(100),
               Duration.ofMillis(500),
               Duration.ofSeconds(10),
-              KEY,
-              Optional.empty());
+              KeyRing.of(KEY));
       node.start(config, endpoints, udp);
     }
   }

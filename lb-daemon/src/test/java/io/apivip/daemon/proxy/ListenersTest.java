@@ -333,7 +333,7 @@ class ListenersTest extends ProxyFixture {
       assertThat(n2.accepted()).isEqualTo(3);
       assertEcho(open, "watch still streams");
       assertThat(proxy.status().listeners().get(0).backends())
-          .extracting(ProxyStatus.BackendStatus::maintenance)
+          .extracting(ProxyStatus.Connections::maintenance)
           .containsExactly(true, false);
       assertThat(activeByNode(proxy.status().listeners().get(0))).containsExactly(1, 3);
 

@@ -195,7 +195,7 @@ abstract class ProxyFixture {
   }
 
   static List<Integer> activeByNode(ProxyStatus.ListenerStatus listener) {
-    return listener.backends().stream().map(ProxyStatus.BackendStatus::active).toList();
+    return listener.backends().stream().map(ProxyStatus.Connections::active).toList();
   }
 
   static void assertEcho(Socket socket, String text) throws IOException {

@@ -102,6 +102,7 @@ class MaintainerScriptsTest {
             "installed and enabled, but not started: this node has no cluster key ("
                 + root
                 + "/etc/apivip/cluster.key)")
+        .contains("apivip setup microk8s")
         .contains("apivip gen-key --out /etc/apivip/cluster.key")
         .contains(
             "chown apivip:apivip /etc/apivip/cluster.key && chmod 600 /etc/apivip/cluster.key")

@@ -88,14 +88,16 @@ class PackageContentsTest {
   }
 
   @Test
-  void controlFieldsDescribeAnArchitectureIndependentPackageThatNeedsJava17AndIproute2() {
+  void controlFieldsDescribeAnArchitectureIndependentPackageThatNeedsJava17Iproute2AndOpenssl() {
     assertThat(DebPackage.field("Package")).isEqualTo("apivip");
     assertThat(DebPackage.field("Architecture")).isEqualTo("all");
     assertThat(DebPackage.field("Version")).isEqualTo(DebPackage.version());
     assertThat(DebPackage.field("Depends"))
         .contains("openjdk-17-jre-headless | java17-runtime-headless")
         .contains("iproute2")
-        .contains("adduser");
+        .contains("adduser")
+        // apivip setup microk8s issues the health certificate with it.
+        .contains("openssl");
     assertThat(DebPackage.field("Description")).startsWith("floating virtual IP");
   }
 

@@ -30,8 +30,7 @@ class SystemdUnitTest {
    */
   private static final double HIGHEST_ACCEPTED_EXPOSURE = 2.5;
 
-  private static final String NETWORK_CAPABILITIES =
-      "CAP_NET_ADMIN CAP_NET_RAW CAP_NET_BIND_SERVICE";
+  private static final String NETWORK_CAPABILITIES = "CAP_NET_ADMIN CAP_NET_RAW";
 
   @TempDir static Path dir;
   static Path root;

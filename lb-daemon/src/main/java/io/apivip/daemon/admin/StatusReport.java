@@ -81,7 +81,18 @@ public record StatusReport(
       String holder,
       boolean heldHere,
       boolean onInterface,
-      ForeignClaim foreignClaim) {}
+      ForeignClaim foreignClaim) {
+
+    /** The VIP's status where no other host claimed it. */
+    public Vip(
+        String address,
+        String interfaceName,
+        String holder,
+        boolean heldHere,
+        boolean onInterface) {
+      this(address, interfaceName, holder, heldHere, onInterface, null);
+    }
+  }
 
   /**
    * Another host answered ARP or neighbour discovery for the VIP while this node held it: its MAC,

@@ -401,7 +401,8 @@ public final class Daemon implements AdminApi, AutoCloseable {
             settings.vip().interfaceName(),
             clusterStatus.holder().orElse(null),
             clusterStatus.holding(),
-            vipStatus.present()),
+            vipStatus.present(),
+            vip.foreignClaim().map(Daemon::foreignClaim).orElse(null)),
         new StatusReport.Quorum(clusterStatus.quorum(), seen, clusterStatus.quorumPresent()),
         members,
         backends,
@@ -417,6 +418,15 @@ public final class Daemon implements AdminApi, AutoCloseable {
       }
     }
     return active;
+  }
+
+  private static StatusReport.ForeignClaim foreignClaim(VipManager.ForeignClaim claim) {
+    return new StatusReport.ForeignClaim(
+        claim.mac(),
+        claim.kind(),
+        claim.lastSeen().toString(),
+        seconds(Duration.between(claim.lastSeen(), java.time.Instant.now())),
+        claim.frames());
   }
 
   private static double seconds(Duration duration) {

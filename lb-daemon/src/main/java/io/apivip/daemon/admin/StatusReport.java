@@ -75,9 +75,38 @@ public record StatusReport(
         acceptedKeys);
   }
 
-  /** {@code holder} is the node that says it holds the VIP, or null when none does. */
+  /**
+   * {@code holder} is the node that says it holds the VIP, or null when none does; {@code
+   * foreignClaim} the last other host that claimed the VIP while this node held it, null when none
+   * did since this node started.
+   */
   public record Vip(
-      String address, String interfaceName, String holder, boolean heldHere, boolean onInterface) {}
+      String address,
+      String interfaceName,
+      String holder,
+      boolean heldHere,
+      boolean onInterface,
+      ForeignClaim foreignClaim) {
+
+    /** The VIP's status where no other host claimed it. */
+    public Vip(
+        String address,
+        String interfaceName,
+        String holder,
+        boolean heldHere,
+        boolean onInterface) {
+      this(address, interfaceName, holder, heldHere, onInterface, null);
+    }
+  }
+
+  /**
+   * Another host answered ARP or neighbour discovery for the VIP while this node held it: its MAC,
+   * the kind of its last claiming frame ({@code arp-reply}, {@code arp-request}, {@code arp-probe},
+   * {@code na}, {@code ns}, {@code dad-probe}), when (ISO 8601, UTC) and how long ago that was, and
+   * its claiming frames counted since this node started.
+   */
+  public record ForeignClaim(
+      String mac, String kind, String lastSeen, double lastSeenSecondsAgo, long frames) {}
 
   public record Quorum(int required, int seen, boolean present) {}
 

@@ -46,6 +46,21 @@ final class StatusTable {
           .append(String.join(", ", status.acceptedKeys()))
           .append(" (a key change is under way)\n");
     }
+    StatusReport.ForeignClaim claim = vip.foreignClaim();
+    if (claim != null) {
+      out.append("foreign claimant: ")
+          .append(claim.mac())
+          .append(" at ")
+          .append(claim.lastSeen())
+          .append(" (")
+          .append(ago(claim.lastSeenSecondsAgo()))
+          .append(", ")
+          .append(claim.kind())
+          .append(", ")
+          .append(claim.frames())
+          .append(claim.frames() == 1 ? " frame" : " frames")
+          .append("): another host answers for the VIP; see apivip doctor\n");
+    }
     if (status.maintenance()) {
       StatusReport.Drain drain = status.drain();
       out.append("maintenance: ")
@@ -102,6 +117,15 @@ final class StatusTable {
 
   private static String yesNo(boolean value) {
     return value ? "yes" : "no";
+  }
+
+  /** "40 s ago", "12 min ago", "3 h ago". */
+  private static String ago(double seconds) {
+    long whole = Math.round(seconds);
+    if (whole < 120) {
+      return whole + " s ago";
+    }
+    return whole < 7200 ? whole / 60 + " min ago" : whole / 3600 + " h ago";
   }
 
   private static String seconds(Double value) {

@@ -56,7 +56,8 @@ class AdminServerTest {
               "eth0",
               complete || !maintenance ? "node2" : "node1",
               !complete && maintenance,
-              false),
+              false,
+              null),
           new StatusReport.Quorum(2, 3, true),
           List.of(
               new StatusReport.Member(
@@ -74,7 +75,8 @@ class AdminServerTest {
               new StatusReport.Member(
                   "node2", "192.0.2.12", 100, "alive", true, false, true, 0.04, -0.002, 0, null)),
           List.of(
-              new StatusReport.Apiserver("node1", "192.0.2.11:16443", "up", "200", !maintenance, 7)),
+              new StatusReport.Apiserver(
+                  "node1", "192.0.2.11:16443", "up", "200", !maintenance, 7)),
           new StatusReport.Drain(maintenance, complete, detail),
           List.of());
     }

@@ -54,7 +54,7 @@ class StatusReportTest {
         "0.1",
         "epoll",
         maintenance,
-        new StatusReport.Vip("192.0.2.100", "eth0", holder, heldHere, heldHere),
+        new StatusReport.Vip("192.0.2.100", "eth0", holder, heldHere, heldHere, null),
         new StatusReport.Quorum(2, quorum ? 3 : 1, quorum),
         members,
         backends,

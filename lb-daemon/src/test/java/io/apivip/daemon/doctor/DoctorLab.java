@@ -134,7 +134,7 @@ public final class DoctorLab {
         "test",
         "epoll",
         false,
-        new StatusReport.Vip(VIP, "lo", "node1", true, true),
+        new StatusReport.Vip(VIP, "lo", "node1", true, true, null),
         new StatusReport.Quorum(2, seen, seen >= 2),
         members,
         List.of(),

@@ -124,7 +124,8 @@ scenario() {
     stop-start) scenario_stop_start ;;
     rolling-patch) scenario_rolling_patch ;;
     cert-reissue) scenario_cert_reissue ;;
-    *) die "no scenario '$1' (service, kill-daemon, stop-start, rolling-patch, cert-reissue)" ;;
+    refresh-server-cert) scenario_refresh_server_cert ;;
+    *) die "no scenario '$1' (service, kill-daemon, stop-start, rolling-patch, cert-reissue, refresh-server-cert)" ;;
   esac
 }
 
@@ -307,6 +308,50 @@ scenario_cert_reissue() {
   lab_exec "$holder" apivip resume >/dev/null
   wait_whole 120
   record cert-reissue "without the lock, apivip doctor FAILs naming it; the VIP moved to $successor, whose apiservice-kicker re-issued the certificate and restarted kubelite within ${restarted}s: $figures"
+}
+
+# A DNS name added to every API server's certificate where apivip runs, as docs/microk8s.md section
+# 4 says: `apivip setup microk8s --refresh-server-cert` is refused on a node that is not drained, and
+# changes nothing; then on each node in turn drain --wait, setup (which runs MicroK8s's refresh-certs
+# and so restarts kubelite), microk8s status --wait-ready, resume, and wait until the cluster is
+# whole. No kubectl call through the VIP may fail; a second run has nothing to change.
+scenario_refresh_server_cert() {
+  local name=k8s-api.example.internal node output status=0
+  local template=/var/snap/microk8s/current/certs/csr.conf.template
+  wait_whole
+  local before after
+  before=$(lab_exec node1 sha256sum "$template")
+  output=$(lab_exec node1 apivip setup microk8s --dns "$name" --refresh-server-cert 2>&1) || status=$?
+  [[ $status == 2 && $output == *"is not drained"*"nothing changed" ]] ||
+    die "node1: setup --refresh-server-cert on a node that is not drained was not refused (exit $status): $output"
+  after=$(lab_exec node1 sha256sum "$template")
+  [[ $before == "$after" ]] || die "node1: a refused setup changed $template"
+  watch_start
+  sleep 2
+  local started=$SECONDS
+  declare -A kubelite_started
+  for node in "${LAB_NODES[@]}"; do
+    kubelite_started[$node]=$(kubelite_start "$node")
+    log "$node: apivip drain --wait, apivip setup microk8s --dns $name --refresh-server-cert, microk8s status --wait-ready, apivip resume"
+    lab_sh "$node" "apivip drain --wait && apivip setup microk8s --dns $name --refresh-server-cert && microk8s status --wait-ready && apivip resume" >&2 ||
+      die "$node: the refresh of its API server certificate failed"
+    kubelite_restarted "$node" "${kubelite_started[$node]}" || die "$node: kubelite did not restart with the new certificate"
+    wait_whole 120
+    local served
+    served=$(lab_sh "$node" 'openssl s_client -connect 127.0.0.1:16443 </dev/null 2>/dev/null | openssl x509 -noout -ext subjectAltName')
+    [[ $served == *"DNS:$name"* && $served == *"IP Address:$LAB_VIP"* ]] ||
+      die "$node: its apiserver serves a certificate without DNS:$name or the VIP: $served"
+    log "$node serves a certificate naming $name; the cluster is whole"
+  done
+  sleep 2
+  local figures failed
+  figures=$(watch_stop)
+  failed=$(watch_failed)
+  output=$(lab_exec node2 apivip setup microk8s --dns "$name" --refresh-server-cert 2>&1) ||
+    die "node2: a second setup --refresh-server-cert failed: $output"
+  [[ $output == *"nothing to change"* ]] || die "node2: a second setup found something to change: $output"
+  record refresh-server-cert "refused on a node not drained (exit 2, template unchanged); drain, setup --dns --refresh-server-cert, resume on ${LAB_NODES[*]} in $((SECONDS - started))s, each kubelite restarted and serving $name: $figures"
+  ((failed == 0)) || die "refresh-server-cert: $failed kubectl calls failed: $(tail -5 "$RUN/watch/kubectl.err")"
 }
 
 scenario_summary() {

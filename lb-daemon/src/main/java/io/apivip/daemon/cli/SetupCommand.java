@@ -20,19 +20,20 @@ import picocli.CommandLine.Parameters;
 @Command(
     name = "setup",
     description = {
-      "Make this MicroK8s node ready for apivip. First print the plan (each check, and each",
-      "change with its reason), then make the changes; with --dry-run only print. Run it again",
-      "at any time: what is right already stays as it is, and nothing to change is said so.",
-      "The changes: copy the cluster CA's certificate to /etc/apivip/microk8s-ca.crt; issue the",
-      "health check's own client certificate /etc/apivip/health.crt (CN=apivip-health, signed",
-      "by the cluster CA) with its key /etc/apivip/health.key (0600 apivip), again when it is",
-      "missing, expires within 30 days or the CA changed; point health.ca-file,",
-      "health.client-cert-file and health.client-key-file at them; create MicroK8s's",
-      "var/lock/no-cert-reissue; add the VIP and each --dns name to certs/csr.conf.template",
-      "above #MOREIPS. With --refresh-server-cert, on a drained node only, also run",
-      "microk8s refresh-certs --cert server.crt when the certificate lacks them.",
-      "Run it as root. Exit 0 when done or nothing to change, 1 when a change failed, 2 when",
-      "it refused (the reason is printed) and changed nothing."
+      "Make this MicroK8s node ready for apivip. First print the plan (each check,",
+      "and each change with its reason), then make the changes; with --dry-run only",
+      "print. Run it again at any time: what is right stays, and a node with nothing",
+      "to change is said so. The changes: copy the cluster CA's certificate to",
+      "/etc/apivip/microk8s-ca.crt; issue the health check's own client certificate",
+      "/etc/apivip/health.crt (CN=apivip-health, signed by the cluster CA) with its",
+      "key /etc/apivip/health.key (0600 apivip), again when missing, expiring within",
+      "30 days or of an old CA; point health.ca-file, health.client-cert-file and",
+      "health.client-key-file at them; create MicroK8s's var/lock/no-cert-reissue;",
+      "add the VIP and each --dns name to certs/csr.conf.template above #MOREIPS.",
+      "With --refresh-server-cert, on a drained node only, also run microk8s",
+      "refresh-certs --cert server.crt when the certificate lacks them.",
+      "Run it as root. Exit 0 when done or nothing to change, 1 when a change",
+      "failed, 2 when it refused (the reason is printed) and changed nothing."
     })
 public final class SetupCommand implements Callable<Integer> {
 
@@ -54,7 +55,7 @@ public final class SetupCommand implements Callable<Integer> {
   String vip;
 
   @Option(
-      names = "--dns",
+      names = {"--dns", "--dns-name"},
       paramLabel = "NAME",
       description = "A DNS name of the VIP for the API server certificate; may be repeated.")
   List<String> dnsNames = new ArrayList<>();

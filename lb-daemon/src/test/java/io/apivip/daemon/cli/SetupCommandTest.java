@@ -37,7 +37,8 @@ class SetupCommandTest {
       node.snapData.toString(),
       "-c",
       node.config.toString(),
-      "--dns",
+      // --dns-name, as the doctor's fixes write it, is --dns, as the guide writes it.
+      "--dns-name",
       "k8s-api.example.internal"
     };
     Map<String, String> before = node.snapshot();
@@ -131,6 +132,7 @@ class SetupCommandTest {
         .contains("microk8s")
         .contains("--vip")
         .contains("--dns")
+        .contains("--dns-name")
         .contains("--refresh-server-cert")
         .contains("--dry-run")
         .contains("--config")

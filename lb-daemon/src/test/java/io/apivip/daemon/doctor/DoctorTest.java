@@ -258,7 +258,8 @@ class DoctorTest {
             other.quorum(),
             other.members(),
             other.backends(),
-            other.drain());
+            other.drain(),
+            List.of());
     Diagnosis diagnosis =
         Doctor.examine(inputs(DoctorLab.config(dir, NO_APISERVERS, ""), () -> renamed));
     assertThat(lines(diagnosis, "daemon", Severity.WARN))

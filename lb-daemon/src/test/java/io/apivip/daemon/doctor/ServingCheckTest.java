@@ -41,7 +41,8 @@ class ServingCheckTest {
             vip.heldHere(),
             null,
             null,
-            0));
+            0,
+            self.key()));
     return new StatusReport(
         base.node(),
         base.cluster(),
@@ -52,7 +53,8 @@ class ServingCheckTest {
         base.quorum(),
         members,
         backends,
-        base.drain());
+        base.drain(),
+        base.acceptedKeys());
   }
 
   static final StatusReport.Vip HELD_HERE =

@@ -17,9 +17,10 @@ import org.junit.jupiter.api.Test;
  * The .deb on three booted Debian 12 nodes under systemd, each a faithful MicroK8s node: the guide
  * (docs/microk8s.md) from {@code apt install} to a held VIP and a clean {@code apivip doctor}, then
  * the scenarios of lab/nodes/scenarios.sh (the service's user and capabilities, {@code kill -9} of
- * the daemon, stop/start/restart, a rolling OS patch with no failed kubectl call). The lab is a
- * script, {@code lab/nodes/cluster test}; this test runs it and fails with its log. Needs root,
- * systemd-nspawn and debootstrap; in CI a missing one fails.
+ * the daemon, stop/start/restart, a rolling OS patch with no failed kubectl call, a DNS name added
+ * to every API server certificate by {@code apivip setup microk8s --refresh-server-cert}). The lab
+ * is a script, {@code lab/nodes/cluster test}; this test runs it and fails with its log. Needs
+ * root, systemd-nspawn and debootstrap; in CI a missing one fails.
  */
 class BootedNodesTest {
 
@@ -62,7 +63,13 @@ class BootedNodesTest {
       fail("the booted-node lab did not finish within " + LIMIT_MINUTES + " minutes");
     }
     assertThat(lab.exitValue()).as("lab/nodes/cluster test (its log is above)").isZero();
-    assertThat(output).contains("rolling-patch: ", "kill-daemon: ", "stop-start: ", "service: ");
+    assertThat(output)
+        .contains(
+            "rolling-patch: ",
+            "kill-daemon: ",
+            "stop-start: ",
+            "service: ",
+            "refresh-server-cert: ");
   }
 
   private static void requireRoot() throws IOException {

@@ -130,8 +130,9 @@ public final class Doctor {
   }
 
   /**
-   * What the running daemon tells: who it is, key agreement, peers and clock skew. A second report
-   * is taken only when some peer has rejected heartbeats, to see whether the count still grows.
+   * What the running daemon tells: who it is, key agreement, peers and quorum, the apiservers'
+   * health, this node's eligibility, the VIP's holder, and clock skew. A second report is taken
+   * only when some peer has rejected heartbeats, to see whether the count still grows.
    */
   private static List<Finding> daemonView(
       StatusReport first, Inputs inputs, Optional<Settings> settings, Optional<String> fingerprint)

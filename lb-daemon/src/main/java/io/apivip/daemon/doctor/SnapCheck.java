@@ -143,12 +143,12 @@ final class SnapCheck {
             + version.get()
             + " is older than 1.27: its refresh-certs --cert server.crt signs the certificate from"
             + " csr.conf as last rendered, not from csr.conf.template (canonical/microk8s PR"
-            + " #3740), so names added to the template reach the certificate only after csr.conf"
-            + " is rendered again; before refreshing the certificate run sudo env"
-            + " SNAP=/snap/microk8s/current SNAP_DATA=/var/snap/microk8s/current bash -c '."
-            + " \"$SNAP/actions/common/utils.sh\" && render_csr_conf && cp"
-            + " \"$SNAP_DATA/certs/csr.conf.rendered\" \"$SNAP_DATA/certs/csr.conf\"', or upgrade"
-            + " MicroK8s to 1.27 or later, one node at a time (docs/microk8s.md section 4)");
+            + " #3740), so names added to the template reach the certificate only when csr.conf"
+            + " is rendered again: instead of refresh-certs (and of setup's --refresh-server-cert),"
+            + " on a drained node run sudo snap set microk8s apivip-csr=\"$(date +%s)\" (the"
+            + " configure hook renders the template and issues the certificate again), then"
+            + " microk8s status --wait-ready; or upgrade MicroK8s to 1.27 or later, one node at a"
+            + " time (docs/microk8s.md section 4)");
   }
 
   /** Since MicroK8s 1.27 (PR #3740) refresh-certs renders csr.conf from the template first. */

@@ -128,7 +128,7 @@ class SnapCheckTest {
     assertThat(version().message())
         .startsWith(
             "MicroK8s v1.26.15 is older than 1.27: its refresh-certs --cert server.crt signs")
-        .contains("render_csr_conf")
+        .contains("sudo snap set microk8s apivip-csr=\"$(date +%s)\"")
         .contains("canonical/microk8s PR #3740");
   }
 

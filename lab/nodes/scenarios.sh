@@ -280,8 +280,9 @@ scenario_cert_reissue() {
   done
   local report status=0
   report=$(lab_exec "${others[0]}" apivip doctor 2>&1) || status=$?
-  [[ $status == 1 && $report == *"FAIL  microk8s"*"no-cert-reissue is missing"*"restarts kubelite"* ]] ||
-    die "${others[0]}: without $lock, apivip doctor does not FAIL naming the hazard (exit $status): $report"
+  [[ $status == 1 && $report == *"FAIL  microk8s"*"no-cert-reissue is missing"*"restarts kubelite"*"run sudo touch $lock"* ]] ||
+    die "${others[0]}: without $lock, apivip doctor does not FAIL naming the hazard and its fix (exit $status): $report"
+  grep '^FAIL' <<<"$report" | sed "s/^/    ${others[0]}| /" >&2
   declare -A kubelite_started
   for node in "${others[@]}"; do
     kubelite_started[$node]=$(kubelite_start "$node")

@@ -5,8 +5,11 @@ import io.apivip.daemon.admin.AdminServer;
 import io.apivip.daemon.admin.DrainRefused;
 import io.apivip.daemon.admin.Operators;
 import io.apivip.daemon.admin.StatusReport;
+import io.apivip.daemon.cluster.ClusterConfig;
 import io.apivip.daemon.cluster.ClusterService;
 import io.apivip.daemon.cluster.ClusterStatus;
+import io.apivip.daemon.cluster.KeyRing;
+import io.apivip.daemon.config.ReloadPlan;
 import io.apivip.daemon.config.Settings;
 import io.apivip.daemon.node.DrainGuard;
 import io.apivip.daemon.node.DrainProgress;
@@ -30,6 +33,7 @@ import io.apivip.health.NettyProber;
 import io.apivip.health.Schedule;
 import io.apivip.health.TlsOptions;
 import io.netty.channel.EventLoopGroup;
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -58,7 +62,9 @@ public final class Daemon implements AdminApi, AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(Daemon.class);
 
-  private final Settings settings;
+  /** What the daemon runs with: the settings it started with, then each reload's. */
+  private volatile Settings settings;
+
   private final Transports transports;
   private final Metrics metrics;
   private final EventLoopGroup io;
@@ -66,7 +72,10 @@ public final class Daemon implements AdminApi, AutoCloseable {
   private final EventLoopGroup healthLoop;
   private final EventLoopGroup nodeLoop;
   private final NodeService node;
-  private final Map<InetSocketAddress, Backend> healthBackends = new LinkedHashMap<>();
+
+  /** The health monitor's backend of each apiserver; replaced whole by a reload. */
+  private volatile Map<InetSocketAddress, Backend> healthBackends = Map.of();
+
   private HealthMonitor health;
   private Routing routing;
   private TcpProxy proxy;
@@ -150,7 +159,7 @@ public final class Daemon implements AdminApi, AutoCloseable {
         settings.admin().metricsListen(),
         io,
         transports);
-    Duration settle = settings.health().interval().plus(settings.health().timeout());
+    Duration settle = settle(settings.health());
     Parts parts = new Parts(Parts.Cluster.of(cluster), Parts.Vip.of(vip), Parts.Gate.of(proxy));
     node.start(
         new NodeController(node.loop(), parts, routing, settings.backends(), settle), vip::status);
@@ -170,26 +179,42 @@ public final class Daemon implements AdminApi, AutoCloseable {
     }
   }
 
+  /**
+   * How long a holder that can route nowhere keeps the VIP after another node could take it: one
+   * health interval plus one check timeout (see NodeController).
+   */
+  private static Duration settle(Settings.Health health) {
+    return health.interval().plus(health.timeout());
+  }
+
   private void startHealth() {
-    List<Backend> backends = new ArrayList<>();
-    for (Settings.Backend backend : settings.backends()) {
+    healthBackends = healthBackends(settings.backends());
+    Settings.Health spec = settings.health();
+    health =
+        new HealthMonitor(
+            List.copyOf(healthBackends.values()), prober(spec), schedule(spec), metrics.registry());
+    health.start();
+  }
+
+  /** The health monitor's backend of each apiserver, named by its node (or its address). */
+  private static Map<InetSocketAddress, Backend> healthBackends(List<Settings.Backend> backends) {
+    Map<InetSocketAddress, Backend> byAddress = new LinkedHashMap<>();
+    for (Settings.Backend backend : backends) {
       String name =
           backend.nodeId().isEmpty()
               ? backend.address().getAddress().getHostAddress()
               : backend.nodeId();
-      Backend healthBackend = new Backend(name, backend.address());
-      healthBackends.put(backend.address(), healthBackend);
-      backends.add(healthBackend);
+      byAddress.put(backend.address(), new Backend(name, backend.address()));
     }
-    Settings.Health spec = settings.health();
-    NettyProber prober = new NettyProber(healthLoop, transports.socketChannel(), checkSpec(spec));
-    health =
-        new HealthMonitor(
-            backends,
-            prober,
-            new Schedule(spec.interval(), spec.rise(), spec.fall()),
-            metrics.registry());
-    health.start();
+    return java.util.Collections.unmodifiableMap(byAddress);
+  }
+
+  private NettyProber prober(Settings.Health spec) {
+    return new NettyProber(healthLoop, transports.socketChannel(), checkSpec(spec));
+  }
+
+  private static Schedule schedule(Settings.Health spec) {
+    return new Schedule(spec.interval(), spec.rise(), spec.fall());
   }
 
   static CheckSpec checkSpec(Settings.Health health) {
@@ -219,15 +244,74 @@ public final class Daemon implements AdminApi, AutoCloseable {
 
       @Override
       public void connectFailed(Settings.Backend backend, Throwable cause) {
-        health.reportConnectFailure(
-            healthBackends.get(backend.address()),
-            cause.getClass().getSimpleName() + ": " + cause.getMessage());
+        Backend checked = healthBackends.get(backend.address());
+        // A connect to an apiserver that a reload has just removed: no one checks it any more.
+        if (checked != null) {
+          health.reportConnectFailure(
+              checked, cause.getClass().getSimpleName() + ": " + cause.getMessage());
+        }
       }
     };
   }
 
   private boolean isUp(Settings.Backend backend) {
-    return health.state(healthBackends.get(backend.address())) == HealthState.UP;
+    Backend checked = healthBackends.get(backend.address());
+    return checked != null && health.state(checked) == HealthState.UP;
+  }
+
+  // ---- reload --------------------------------------------------------------------------------
+
+  /** How long a reload waits for each part to take its share. */
+  private static final Duration RELOAD_WAIT = Duration.ofSeconds(10);
+
+  /**
+   * A reload (SIGHUP, {@code systemctl reload apivip}) with settings loaded and validated from the
+   * configuration file: each part takes what {@link ReloadPlan} says it can, on its own thread (the
+   * cluster its keys, nodes and rules on the cluster's thread, the health monitor its apiservers
+   * and checks on its thread, the node controller its apiservers on its loop; the proxy swaps its
+   * apiservers atomically), and this returns once every one has. The VIP stays where it is unless
+   * the change itself moves it (a new priority with preemption, say). What needs a restart is in
+   * the plan's {@code restartNeeded}, left as it runs.
+   *
+   * <p>The key files are read first, and the cluster, which alone may refuse a change, goes first:
+   * a failure there (IOException, IllegalArgumentException) changes nothing. Log level is the
+   * caller's (the command line may fix it).
+   */
+  public synchronized ReloadPlan reload(Settings loaded)
+      throws IOException, InterruptedException, ExecutionException, TimeoutException {
+    Settings running = settings;
+    ReloadPlan plan = ReloadPlan.of(running, loaded);
+    Settings next = plan.applied();
+    ClusterConfig clusterConfig = ClusterConfig.from(next);
+    List<String> changes = new ArrayList<>(plan.changes());
+    KeyRing keys = clusterConfig.keys();
+    if (!keys.sameKeys(cluster.config().keys())) {
+      changes.add("keys: " + keys);
+    }
+    try {
+      cluster
+          .reconfigure(
+              clusterConfig, ClusterService.addresses(clusterConfig, next.heartbeat().port()))
+          .get(RELOAD_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof IllegalArgumentException refused) {
+        throw refused;
+      }
+      throw e;
+    }
+    if (plan.changesHealthOrBackends(running)) {
+      Map<InetSocketAddress, Backend> nextBackends = healthBackends(next.backends());
+      health
+          .reconfigure(
+              List.copyOf(nextBackends.values()), prober(next.health()), schedule(next.health()))
+          .get(RELOAD_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+      healthBackends = nextBackends;
+      proxy.setBackends(next.backends());
+      node.reconfigure(next.backends(), settle(next.health()))
+          .get(RELOAD_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+    }
+    settings = next;
+    return new ReloadPlan(next, changes, plan.restartNeeded());
   }
 
   // ---- planned maintenance: the operator's drain and resume ---------------------------------
@@ -277,7 +361,8 @@ public final class Daemon implements AdminApi, AutoCloseable {
               m.holdsVip(),
               m.lastHeardAge().map(Daemon::seconds).orElse(null),
               m.clockOffset().map(Daemon::seconds).orElse(null),
-              m.badMacDatagrams()));
+              m.badMacDatagrams(),
+              m.key().orElse(null)));
     }
     Map<String, Integer> active = activeConnections(proxy.status());
     Map<Backend, BackendStatus> healthSnapshot = health.snapshot();
@@ -316,11 +401,13 @@ public final class Daemon implements AdminApi, AutoCloseable {
             settings.vip().interfaceName(),
             clusterStatus.holder().orElse(null),
             clusterStatus.holding(),
-            vipStatus.present()),
+            vipStatus.present(),
+            vip.foreignClaim().map(Daemon::foreignClaim).orElse(null)),
         new StatusReport.Quorum(clusterStatus.quorum(), seen, clusterStatus.quorumPresent()),
         members,
         backends,
-        DrainProgress.of(nodeState, clusterStatus));
+        DrainProgress.of(nodeState, clusterStatus),
+        clusterStatus.acceptedKeys());
   }
 
   private static Map<String, Integer> activeConnections(ProxyStatus status) {
@@ -331,6 +418,15 @@ public final class Daemon implements AdminApi, AutoCloseable {
       }
     }
     return active;
+  }
+
+  private static StatusReport.ForeignClaim foreignClaim(VipManager.ForeignClaim claim) {
+    return new StatusReport.ForeignClaim(
+        claim.mac(),
+        claim.kind(),
+        claim.lastSeen().toString(),
+        seconds(Duration.between(claim.lastSeen(), java.time.Instant.now())),
+        claim.frames());
   }
 
   private static double seconds(Duration duration) {

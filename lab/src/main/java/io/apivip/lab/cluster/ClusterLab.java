@@ -79,6 +79,12 @@ public final class ClusterLab implements AutoCloseable {
       return new Options(3, jar, List.of(), Map.of(), workDirectory, LEAN_JVM, ownClassPath());
     }
 
+    /** {@code count} nodes instead of three. */
+    public Options withNodes(int count) {
+      return new Options(
+          count, jar, extraConfig, nodeConfig, workDirectory, javaOptions, labClassPath);
+    }
+
     public Options withExtraConfig(String... lines) {
       return new Options(
           nodes, jar, List.of(lines), nodeConfig, workDirectory, javaOptions, labClassPath);

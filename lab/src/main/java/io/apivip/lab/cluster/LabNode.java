@@ -128,6 +128,22 @@ public final class LabNode {
     return apivip != null && apivip.isAlive();
   }
 
+  /** The apivip process's id (the one `ip netns exec` became), to tell a restart from a reload. */
+  public synchronized long apivipPid() {
+    if (apivip == null) {
+      throw new IllegalStateException("apivip does not run on " + id());
+    }
+    return apivip.pid();
+  }
+
+  /**
+   * SIGHUP, as {@code systemctl reload apivip} sends it: the daemon reads its configuration file
+   * ({@link #config()}) again. Returns at once; the daemon logs what it changed.
+   */
+  public void reload() {
+    Exec.run(COMMAND_TIMEOUT, List.of("kill", "-HUP", Long.toString(apivipPid()))).orThrow();
+  }
+
   /** SIGKILL, then the cable is pulled: the node vanishes without a word, as in a power loss. */
   public void kill() throws InterruptedException {
     Process process;

@@ -4,8 +4,9 @@ import java.util.List;
 
 /**
  * What {@code GET /status} answers, as JSON: this node, the members as this node sees them, who
- * holds the VIP, quorum, drain progress and the apiservers with their health and connections. Ages
- * and offsets are in seconds; a null field is not known (for example a peer never heard).
+ * holds the VIP, quorum, drain progress, the apiservers with their health and connections, and the
+ * keys this node accepts besides the one it signs with (its own member's {@code key}). Ages and
+ * offsets are in seconds; a null field is not known (for example a peer never heard).
  */
 public record StatusReport(
     String node,
@@ -17,11 +18,14 @@ public record StatusReport(
     Quorum quorum,
     List<Member> members,
     List<Apiserver> backends,
-    Drain drain) {
+    Drain drain,
+    List<String> acceptedKeys) {
 
   public StatusReport {
     members = List.copyOf(members);
     backends = List.copyOf(backends);
+    // A daemon of an older release does not send it.
+    acceptedKeys = acceptedKeys == null ? List.of() : List.copyOf(acceptedKeys);
   }
 
   /**
@@ -67,16 +71,50 @@ public record StatusReport(
         quorum,
         members,
         backends,
-        new Drain(drain.requested(), drain.complete(), note + drain.detail()));
+        new Drain(drain.requested(), drain.complete(), note + drain.detail()),
+        acceptedKeys);
   }
 
-  /** {@code holder} is the node that says it holds the VIP, or null when none does. */
+  /**
+   * {@code holder} is the node that says it holds the VIP, or null when none does; {@code
+   * foreignClaim} the last other host that claimed the VIP while this node held it, null when none
+   * did since this node started.
+   */
   public record Vip(
-      String address, String interfaceName, String holder, boolean heldHere, boolean onInterface) {}
+      String address,
+      String interfaceName,
+      String holder,
+      boolean heldHere,
+      boolean onInterface,
+      ForeignClaim foreignClaim) {
+
+    /** The VIP's status where no other host claimed it. */
+    public Vip(
+        String address,
+        String interfaceName,
+        String holder,
+        boolean heldHere,
+        boolean onInterface) {
+      this(address, interfaceName, holder, heldHere, onInterface, null);
+    }
+  }
+
+  /**
+   * Another host answered ARP or neighbour discovery for the VIP while this node held it: its MAC,
+   * the kind of its last claiming frame ({@code arp-reply}, {@code arp-request}, {@code arp-probe},
+   * {@code na}, {@code ns}, {@code dad-probe}), when (ISO 8601, UTC) and how long ago that was, and
+   * its claiming frames counted since this node started.
+   */
+  public record ForeignClaim(
+      String mac, String kind, String lastSeen, double lastSeenSecondsAgo, long frames) {}
 
   public record Quorum(int required, int seen, boolean present) {}
 
-  /** {@code state} is self, alive or suspected. */
+  /**
+   * {@code state} is self, alive or suspected. {@code key} is the fingerprint of the key the member
+   * signs its heartbeats with: this node's own, or the one that signed a peer's latest accepted
+   * heartbeat; null for a peer never heard (or a daemon of a release before key ids).
+   */
   public record Member(
       String id,
       String address,
@@ -87,7 +125,8 @@ public record StatusReport(
       boolean holdsVip,
       Double lastHeardSeconds,
       Double clockOffsetSeconds,
-      long rejectedDatagrams) {}
+      long rejectedDatagrams,
+      String key) {}
 
   /**
    * One apiserver as this node sees it. {@code health} is up, down or unknown; {@code routable}

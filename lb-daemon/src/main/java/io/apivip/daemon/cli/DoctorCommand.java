@@ -13,12 +13,18 @@ import picocli.CommandLine.Option;
 @Command(
     name = "doctor",
     description = {
-      "Check this node and print one line per finding, ok, warn or FAIL, with the fix:",
-      "the configuration; the cluster key (mode, owner, the same on every peer); peers",
-      "reachable; clock skew; the VIP in every apiserver's certificate; kubeconfigs",
-      "that name a single node instead of the VIP; the daemon's capabilities.",
+      "Check this node and print one line per finding, ok, warn or FAIL, with the fix",
+      "(info: a fact that asks for nothing): the configuration; the cluster key (mode,",
+      "owner, the same on every peer); files the daemon's user must read; the running",
+      "daemon's view: peers and quorum, each apiserver's health with its likely cause,",
+      "this node's eligibility, who holds the VIP, clock skew; the VIP's interface; the",
+      "VIP and the DNS names clients use in every apiserver's certificate and in",
+      "MicroK8s's csr.conf.template; certificates ending within 30 days; MicroK8s's",
+      "certificate re-issue on address changes (the no-cert-reissue lock); snap",
+      "refreshes not held; a MicroK8s older than 1.27; kubeconfigs that name a single",
+      "node instead of the VIP (under sudo, the invoking user's too); capabilities.",
       "Run it with sudo: the key and MicroK8s's credentials are readable by root only.",
-      "Exit 0 when nothing FAILs, 1 otherwise."
+      "Exit 0 when nothing FAILs, 1 otherwise. docs/microk8s.md section 9 lists each check."
     })
 public final class DoctorCommand implements Callable<Integer> {
 

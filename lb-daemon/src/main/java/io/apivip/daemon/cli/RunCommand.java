@@ -3,6 +3,7 @@ package io.apivip.daemon.cli;
 import io.apivip.daemon.Daemon;
 import io.apivip.daemon.Logging;
 import io.apivip.daemon.config.InvalidConfigException;
+import io.apivip.daemon.config.ReloadPlan;
 import io.apivip.daemon.config.Settings;
 import io.apivip.daemon.config.SettingsLoader;
 import io.apivip.daemon.systemd.SystemdNotifier;
@@ -10,12 +11,18 @@ import io.apivip.daemon.systemd.Watchdog;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
@@ -26,7 +33,9 @@ import sun.misc.Signal;
 
 /**
  * {@code apivip run}: the daemon, as systemd starts it. SIGTERM and SIGINT stop it with a planned
- * handoff and exit 0; a configuration problem exits 2 before anything starts.
+ * handoff and exit 0; a configuration problem exits 2 before anything starts. SIGHUP (what {@code
+ * systemctl reload apivip} sends) reads the configuration file again and applies what can change at
+ * run time ({@link Daemon#reload}); an invalid file changes nothing, and the daemon runs on.
  */
 @Command(name = "run", description = "Run the daemon on this node (systemd runs this).")
 public final class RunCommand implements Callable<Integer> {
@@ -75,12 +84,7 @@ public final class RunCommand implements Callable<Integer> {
     }
     SystemdNotifier systemd = SystemdNotifier.fromEnvironment();
     ScheduledExecutorService statusTicker =
-        Executors.newSingleThreadScheduledExecutor(
-            runnable -> {
-              Thread thread = new Thread(runnable, "apivip-systemd-status");
-              thread.setDaemon(true);
-              return thread;
-            });
+        Executors.newSingleThreadScheduledExecutor(daemonThread("apivip-systemd-status"));
     // Outside systemd (by hand, in the labs) nobody reads the status: no look each second then.
     if (systemd.listening()) {
       // systemctl start returns now (Type=notify), so the next command of a script finds it
@@ -132,8 +136,75 @@ public final class RunCommand implements Callable<Integer> {
     // expects.
     Signal.handle(new Signal("TERM"), signal -> stop.run());
     Signal.handle(new Signal("INT"), signal -> stop.run());
+    // One reload at a time, in the order asked, off the signal's thread.
+    ExecutorService reloads = Executors.newSingleThreadExecutor(daemonThread("apivip-reload"));
+    Signal.handle(
+        new Signal("HUP"),
+        signal -> {
+          if (!stopping.get()) {
+            reloads.execute(() -> reload(daemon, systemd));
+          }
+        });
     stopped.await();
+    reloads.shutdownNow();
     return 0;
+  }
+
+  private static ThreadFactory daemonThread(String name) {
+    return runnable -> {
+      Thread thread = new Thread(runnable, name);
+      thread.setDaemon(true);
+      return thread;
+    };
+  }
+
+  /**
+   * Reads the configuration file again and hands it to the daemon, between RELOADING=1 and READY=1.
+   * Logs what changed, what waits for a restart, or why nothing did.
+   */
+  void reload(Daemon daemon, SystemdNotifier systemd) {
+    log.info("reloading {}", config);
+    systemd.reloading("reloading " + config);
+    try {
+      SettingsLoader.Loaded loaded = SettingsLoader.load(config);
+      loaded.warnings().forEach(warning -> log.warn("{}", warning));
+      ReloadPlan done = daemon.reload(loaded.settings());
+      List<String> changes = new ArrayList<>(done.changes());
+      if (logLevel == null) {
+        Logging.setLevel(done.applied().logLevel());
+      } else if (changes.removeIf(change -> change.startsWith("log.level:"))) {
+        log.info("log.level is not changed: --log-level {} on the command line wins", logLevel);
+      }
+      log.info(
+          "reloaded {}: {}",
+          config,
+          changes.isEmpty() ? "nothing changed" : String.join("; ", changes));
+      if (!done.restartNeeded().isEmpty()) {
+        log.warn(
+            "reload: these changes wait for a restart (apivip drain, then systemctl restart"
+                + " apivip), the daemon runs on with the values it has: {}",
+            String.join("; ", done.restartNeeded()));
+      }
+    } catch (InvalidConfigException e) {
+      log.error(
+          "reload refused, nothing changed, the daemon runs on with the configuration it has:"
+              + " {}: {}",
+          config,
+          e.getMessage());
+    } catch (IOException | IllegalArgumentException e) {
+      log.error(
+          "reload refused, nothing changed, the daemon runs on with the configuration it has: {}",
+          e.getMessage());
+    } catch (ExecutionException | TimeoutException e) {
+      log.error(
+          "reload failed part way (the cluster took the new configuration, the apiservers or health"
+              + " checks may not have): {}; run systemctl reload apivip again",
+          e.toString());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } finally {
+      systemd.ready(daemon.status().oneLine());
+    }
   }
 
   /**

@@ -40,6 +40,27 @@ final class StatusTable {
         .append(" nodes seen, ")
         .append(quorum.required())
         .append(" needed\n");
+    if (!status.acceptedKeys().isEmpty()) {
+      // The member rows say which key each node signs with; this is what this node also accepts.
+      out.append("keys: also accepts ")
+          .append(String.join(", ", status.acceptedKeys()))
+          .append(" (a key change is under way)\n");
+    }
+    StatusReport.ForeignClaim claim = vip.foreignClaim();
+    if (claim != null) {
+      out.append("foreign claimant: ")
+          .append(claim.mac())
+          .append(" at ")
+          .append(claim.lastSeen())
+          .append(" (")
+          .append(ago(claim.lastSeenSecondsAgo()))
+          .append(", ")
+          .append(claim.kind())
+          .append(", ")
+          .append(claim.frames())
+          .append(claim.frames() == 1 ? " frame" : " frames")
+          .append("): another host answers for the VIP; see apivip doctor\n");
+    }
     if (status.maintenance()) {
       StatusReport.Drain drain = status.drain();
       out.append("maintenance: ")
@@ -52,7 +73,16 @@ final class StatusTable {
     List<List<String>> members = new ArrayList<>();
     members.add(
         List.of(
-            "MEMBER", "ADDRESS", "PRIO", "STATE", "ELIGIBLE", "MAINT", "VIP", "HEARD", "CLOCK"));
+            "MEMBER",
+            "ADDRESS",
+            "PRIO",
+            "STATE",
+            "ELIGIBLE",
+            "MAINT",
+            "VIP",
+            "HEARD",
+            "CLOCK",
+            "KEY"));
     for (Member m : status.members()) {
       members.add(
           List.of(
@@ -64,7 +94,8 @@ final class StatusTable {
               yesNo(m.maintenance()),
               m.holdsVip() ? "*" : "",
               seconds(m.lastHeardSeconds()),
-              signedSeconds(m.clockOffsetSeconds())));
+              signedSeconds(m.clockOffsetSeconds()),
+              m.key() == null ? "-" : m.key()));
     }
     table(out, members);
     out.append('\n');
@@ -86,6 +117,15 @@ final class StatusTable {
 
   private static String yesNo(boolean value) {
     return value ? "yes" : "no";
+  }
+
+  /** "40 s ago", "12 min ago", "3 h ago". */
+  private static String ago(double seconds) {
+    long whole = Math.round(seconds);
+    if (whole < 120) {
+      return whole + " s ago";
+    }
+    return whole < 7200 ? whole / 60 + " min ago" : whole / 3600 + " h ago";
   }
 
   private static String seconds(Double value) {

@@ -45,6 +45,9 @@ public final class ClusterService implements AutoCloseable {
   private long wakeAt;
   private boolean closed;
 
+  /** The configuration the node runs with: the one it started with, or the latest reload's. */
+  private volatile ClusterConfig config;
+
   /** The address the heartbeat socket was asked to bind (its port may be 0 in tests). */
   private InetSocketAddress bindAddress;
 
@@ -110,6 +113,7 @@ public final class ClusterService implements AutoCloseable {
             () -> service[0].notMember());
     service[0] = new ClusterService(clock, transport);
     service[0].bindAddress = local;
+    service[0].config = config;
     service[0].begin(config, registry, listener);
     return service[0];
   }
@@ -250,6 +254,7 @@ public final class ClusterService implements AutoCloseable {
           transport.setPeers(peers);
           try {
             node.reconfigure(config);
+            this.config = config;
             metrics.peersChanged(config.peers().stream().map(Settings.Node::id).toList());
             stepped();
             done.complete(null);
@@ -259,6 +264,11 @@ public final class ClusterService implements AutoCloseable {
           }
         });
     return done;
+  }
+
+  /** The configuration the node runs with now; any thread. */
+  public ClusterConfig config() {
+    return config;
   }
 
   /** The latest snapshot, at most one heartbeat interval old. */

@@ -70,7 +70,7 @@ final class CertificateCheck {
               "the certificate of " + who,
               certificate,
               now,
-              "on " + host + ": " + MicroK8sFixes.REFRESH_SERVER_CERT));
+              "on " + host + ": " + MicroK8sFixes.RENEW_SERVER_CERT));
     }
     return findings;
   }

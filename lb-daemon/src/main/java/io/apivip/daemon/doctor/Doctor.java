@@ -184,6 +184,7 @@ public final class Doctor {
     findings.addAll(ServingCheck.fromStatus(second));
     settings.ifPresent(
         s -> findings.addAll(ClockCheck.check(first.members(), s.heartbeat().replayWindow())));
+    findings.add(ForeignClaimCheck.check(second));
     return findings;
   }
 }

@@ -19,15 +19,17 @@ import java.util.stream.Collectors;
 
 /**
  * The cluster key: present here with a safe mode and owner, and the same on every peer. The daemon
- * never shows a peer's key; it counts the datagrams from the peer's address that fail
- * authentication, and a count that grows while we watch means that peer signs with another key,
- * unless the peer's own heartbeats authenticate meanwhile (it is alive): then someone forges
- * datagrams with its address, and its key is not to blame.
+ * never shows a peer's key, only its id (the fingerprint): the one each node signs with, as its
+ * heartbeats name it, and those this node also accepts; and it counts the datagrams from the peer's
+ * address that fail authentication. A count that grows while we watch means that peer signs with a
+ * key this node does not hold, unless the peer's own heartbeats authenticate meanwhile (it is
+ * alive): then someone forges datagrams with its address, and its key is not to blame.
  */
 final class KeyCheck {
 
   static final String CHECK = "key";
   private static final String GUIDE = "docs/microk8s.md section 3";
+  private static final String CHANGE = "docs/microk8s.md, \"Changing the cluster key\"";
 
   /** The findings about the key file, and its fingerprint when it could be read. */
   record Local(List<Finding> findings, Optional<String> fingerprint) {}
@@ -149,7 +151,7 @@ final class KeyCheck {
                   + fingerprint.map(f -> "(fingerprint " + f + ") ").orElse("")
                   + "differs from theirs; copy "
                   + keyFile
-                  + " from a good node to this one and restart apivip here ("
+                  + " from a good node to this one and run sudo systemctl reload apivip here ("
                   + GUIDE
                   + ")"));
     } else {
@@ -164,7 +166,7 @@ final class KeyCheck {
                     + keyFile
                     + " from a good node to "
                     + member.id()
-                    + " and restart apivip there ("
+                    + " and run sudo systemctl reload apivip there ("
                     + growth.get(member.id())
                     + " rejected in "
                     + seconds
@@ -198,6 +200,7 @@ final class KeyCheck {
                     + " if the count stays put"));
       }
     }
+    findings.addAll(signingKeys(second));
     List<Member> agreeing =
         peers.stream()
             .filter(
@@ -207,6 +210,59 @@ final class KeyCheck {
       findings.add(
           Finding.ok(
               CHECK, "heartbeats of " + ids(agreeing) + " authenticate: same key as " + ours));
+    }
+    return findings;
+  }
+
+  /**
+   * Which key each node signs with, from the key ids of the daemon's view: all the same, and no
+   * other key accepted, is a finished state; anything else is a key change under way, which the
+   * findings name, with its next step (docs/microk8s.md, "Changing the cluster key").
+   */
+  static List<Finding> signingKeys(StatusReport status) {
+    Optional<Member> self =
+        status.members().stream().filter(m -> m.state().equals(PeerCheck.SELF)).findFirst();
+    if (self.isEmpty() || self.get().key() == null) {
+      return List.of();
+    }
+    String ours = self.get().key();
+    List<Finding> findings = new ArrayList<>();
+    List<Member> others =
+        status.members().stream()
+            .filter(m -> m.state().equals(PeerCheck.ALIVE) && m.key() != null)
+            .filter(m -> !m.key().equals(ours))
+            .toList();
+    for (Member member : others) {
+      findings.add(
+          Finding.warn(
+              CHECK,
+              member.id()
+                  + " signs with key "
+                  + member.key()
+                  + ", this node with "
+                  + ours
+                  + ": a key change is under way; finish each step on every node before the next"
+                  + " ("
+                  + CHANGE
+                  + ")"));
+    }
+    if (others.isEmpty() && !status.acceptedKeys().isEmpty()) {
+      findings.add(
+          Finding.warn(
+              CHECK,
+              "every node heard signs with key "
+                  + ours
+                  + ", and this node also accepts "
+                  + String.join(", ", status.acceptedKeys())
+                  + ": in the middle of a key change, go on with its next step; once it is over,"
+                  + " remove them from cluster.accept-key-files and reload ("
+                  + CHANGE
+                  + ")"));
+    } else if (others.isEmpty()) {
+      findings.add(
+          Finding.ok(
+              CHECK,
+              "every node heard signs with key " + ours + ", and this node accepts no other"));
     }
     return findings;
   }

@@ -16,13 +16,21 @@ final class MicroK8sFixes {
   static final String REFRESH_SERVER_CERT =
       "sudo apivip drain --wait && " + SETUP + " --refresh-server-cert && sudo apivip resume";
 
+  /**
+   * A served certificate that is ending is issued again as it is; setup's refresh runs only when a
+   * name is missing.
+   */
+  static final String RENEW_SERVER_CERT =
+      "sudo apivip drain --wait && sudo microk8s refresh-certs --cert server.crt && sudo apivip"
+          + " resume";
+
   private MicroK8sFixes() {}
 
   /** The setup command that adds the VIP and these DNS names to the template. */
   static String setup(Collection<String> dnsNames) {
     StringBuilder command = new StringBuilder(SETUP);
     for (String name : dnsNames) {
-      command.append(" --dns-name ").append(name);
+      command.append(" --dns ").append(name);
     }
     return command.toString();
   }

@@ -1,7 +1,7 @@
 package io.apivip.daemon.doctor;
 
 import io.apivip.daemon.admin.StatusReport;
-import io.apivip.daemon.admin.StatusReport.Backend;
+import io.apivip.daemon.admin.StatusReport.Apiserver;
 import io.apivip.daemon.admin.StatusReport.Member;
 import java.util.ArrayList;
 import java.util.List;
@@ -27,10 +27,10 @@ final class ServingCheck {
     return findings;
   }
 
-  static List<Finding> apiservers(List<Backend> backends) {
+  static List<Finding> apiservers(List<Apiserver> backends) {
     List<Finding> findings = new ArrayList<>();
     List<String> up = new ArrayList<>();
-    for (Backend backend : backends) {
+    for (Apiserver backend : backends) {
       String who = (backend.node().isEmpty() ? "" : backend.node() + " ") + backend.address();
       switch (backend.health()) {
         case "up" -> up.add(who);
@@ -79,7 +79,7 @@ final class ServingCheck {
   }
 
   /** The likely cause of a failing health check, from its reason, with what to do. */
-  static String cause(Backend backend) {
+  static String cause(Apiserver backend) {
     String reason = String.valueOf(backend.reason());
     String node = backend.node().isEmpty() ? "its node" : backend.node();
     if (reason.startsWith("HTTP 401") || reason.startsWith("HTTP 403")) {

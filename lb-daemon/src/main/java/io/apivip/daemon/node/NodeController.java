@@ -75,8 +75,8 @@ public final class NodeController {
   private final Loop loop;
   private final Parts parts;
   private final Routing routing;
-  private final List<Settings.Backend> backends;
-  private final Duration settle;
+  private List<Settings.Backend> backends;
+  private Duration settle;
   private volatile State state = new State(false, false, false, false);
 
   private VipManager.Status vip;
@@ -135,6 +135,19 @@ public final class NodeController {
   public void start(VipManager.Status vipStatus) {
     onLoop("start");
     vip = vipStatus;
+    judge();
+  }
+
+  /**
+   * A reload: eligibility is judged on {@code nextBackends} from now on, and a holder that can
+   * route nowhere keeps the VIP for {@code nextSettle} after another node can (the new health
+   * interval plus timeout). Judged again at once: an apiserver added up, or the only one routable
+   * removed, may change it.
+   */
+  public void reconfigure(List<Settings.Backend> nextBackends, Duration nextSettle) {
+    onLoop("reconfigure");
+    backends = List.copyOf(nextBackends);
+    settle = nextSettle;
     judge();
   }
 

@@ -94,6 +94,15 @@ public final class NodeService {
     };
   }
 
+  /**
+   * A reload of the apiservers and of the health timing; completes once the controller has taken it
+   * in (see {@link NodeController#reconfigure}).
+   */
+  public CompletableFuture<Void> reconfigure(
+      List<io.apivip.daemon.config.Settings.Backend> backends, java.time.Duration settle) {
+    return post(controller -> controller.reconfigure(backends, settle));
+  }
+
   /** The operator's drain; completes once the controller has taken it in. */
   public CompletableFuture<Void> enterMaintenance() {
     return post(NodeController::enterMaintenance);

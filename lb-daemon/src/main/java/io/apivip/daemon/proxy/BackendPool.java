@@ -13,7 +13,8 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The apiservers with their live connection counts and meters; which of them take new connections
- * is {@link Routing}'s answer. Shared by every event loop: counts are atomic.
+ * is {@link Routing}'s answer. Shared by every event loop: counts are atomic, and the set of
+ * apiservers is replaced whole by a reload ({@link #setBackends}).
  */
 final class BackendPool {
 
@@ -44,7 +45,11 @@ final class BackendPool {
     }
   }
 
-  private final Map<Backend, Slot> slots = new LinkedHashMap<>();
+  /** Replaced whole, never changed: each connection reads the set once. */
+  private volatile Map<Backend, Slot> slots;
+
+  private final int listeners;
+  private final ProxyMetrics metrics;
   private final Routing routing;
   private final String localNodeId;
   private final AtomicLong[] tickets;
@@ -55,9 +60,13 @@ final class BackendPool {
       String localNodeId,
       Routing routing,
       ProxyMetrics metrics) {
+    this.listeners = listeners;
+    this.metrics = metrics;
+    Map<Backend, Slot> initial = new LinkedHashMap<>();
     for (Backend backend : backends) {
-      slots.put(backend, new Slot(backend, listeners, metrics));
+      initial.put(backend, new Slot(backend, listeners, metrics));
     }
+    this.slots = initial;
     this.routing = routing;
     this.localNodeId = localNodeId;
     this.tickets = new AtomicLong[listeners];
@@ -66,8 +75,29 @@ final class BackendPool {
     }
   }
 
+  /**
+   * A reload: new connections go to {@code backends} from now on. An apiserver that stays keeps its
+   * counts; one removed gets no new connection, and those open to it run on until they end; its
+   * meters go. One caller at a time (the daemon's reload).
+   */
+  synchronized void setBackends(List<Backend> backends) {
+    Map<Backend, Slot> before = slots;
+    Map<Backend, Slot> next = new LinkedHashMap<>();
+    for (Map.Entry<Backend, Slot> slot : before.entrySet()) {
+      if (!backends.contains(slot.getKey())) {
+        metrics.removeBackend(slot.getKey());
+      }
+    }
+    for (Backend backend : backends) {
+      Slot kept = before.get(backend);
+      next.put(backend, kept != null ? kept : new Slot(backend, listeners, metrics));
+    }
+    slots = next;
+  }
+
   /** The slots a new connection on this listener tries, best first; empty when none is routable. */
   List<Slot> choose(int listener, Policy policy, int attempts) {
+    Map<Backend, Slot> slots = this.slots;
     List<Candidate> candidates = new ArrayList<>(slots.size());
     for (Slot slot : slots.values()) {
       candidates.add(
@@ -88,6 +118,7 @@ final class BackendPool {
   }
 
   List<ProxyStatus.Connections> status(int listener) {
+    Map<Backend, Slot> slots = this.slots;
     Set<String> inMaintenance = routing.maintenance();
     BackendHealth health = routing.health();
     List<ProxyStatus.Connections> status = new ArrayList<>(slots.size());

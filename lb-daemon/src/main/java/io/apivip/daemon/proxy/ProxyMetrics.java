@@ -5,6 +5,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import java.util.List;
 import java.util.function.IntSupplier;
 
 /**
@@ -90,6 +91,14 @@ final class ProxyMetrics {
             .tag("backend", tag)
             .publishPercentileHistogram()
             .register(registry));
+  }
+
+  /** Unregisters an apiserver's meters (a reload removed it): its series end. */
+  void removeBackend(Backend backend) {
+    String tag = tag(backend);
+    for (String name : List.of(ACTIVE, CONNECTIONS, BYTES, CONNECT_TIME)) {
+      registry.find(name).tag("backend", tag).meters().forEach(registry::remove);
+    }
   }
 
   /** A client closed because no apiserver was routable or every attempt failed. */

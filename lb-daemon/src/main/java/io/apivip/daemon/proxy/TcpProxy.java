@@ -169,6 +169,15 @@ public final class TcpProxy {
     gate.reopen();
   }
 
+  /**
+   * A reload of the apiservers: new connections go to {@code backends} from now on; connections
+   * open to an apiserver no longer listed run on until they end. Any thread.
+   */
+  public void setBackends(List<Backend> backends) {
+    pool.setBackends(backends);
+    log.info("proxy: {} apiservers", pool.size());
+  }
+
   /** Per listener and apiserver, the connections open now; any thread. */
   public ProxyStatus status() {
     List<ProxyStatus.ListenerStatus> status = new ArrayList<>();

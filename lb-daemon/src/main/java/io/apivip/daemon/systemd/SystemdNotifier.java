@@ -12,8 +12,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Tells systemd how the service is doing (sd_notify(3)): READY=1 once the daemon serves, so that
  * {@code systemctl start apivip} returns only then (Type=notify), STATUS= for {@code systemctl
- * status}, STOPPING=1 when a planned stop begins. Does nothing when systemd did not ask
- * ($NOTIFY_SOCKET unset), as when run by hand or by tests.
+ * status}, RELOADING=1 while a reload is applied (READY=1 again after it), STOPPING=1 when a
+ * planned stop begins. Does nothing when systemd did not ask ($NOTIFY_SOCKET unset), as when run by
+ * hand or by tests.
  *
  * <p>The JDK's Unix domain sockets are stream sockets only, and systemd's notification socket is a
  * datagram socket, so this sends with libc through JNA, as the proxy's SYN filter does.
@@ -71,6 +72,14 @@ public final class SystemdNotifier {
 
   public void status(String status) {
     send("STATUS=" + status);
+  }
+
+  /**
+   * A reload begins; {@link #ready} says it is over. MONOTONIC_USEC (CLOCK_MONOTONIC, which
+   * System.nanoTime reads on Linux) is what systemd 253 and later want with it.
+   */
+  public void reloading(String status) {
+    send("RELOADING=1\nMONOTONIC_USEC=" + System.nanoTime() / 1000 + "\nSTATUS=" + status);
   }
 
   public void stopping(String status) {

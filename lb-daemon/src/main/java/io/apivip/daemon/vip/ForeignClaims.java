@@ -38,7 +38,10 @@ import org.slf4j.LoggerFactory;
  */
 final class ForeignClaims {
 
-  /** The default grace, well beyond a handoff (a heartbeat interval or two, then ip addr del). */
+  /**
+   * The daemon's grace, well beyond the overlap of a handoff (a heartbeat interval or two, then
+   * {@code ip addr del}); also how long after taking the VIP the holder first probes.
+   */
   static final Duration GRACE = Duration.ofSeconds(5);
 
   static final Duration LOG_INTERVAL = Duration.ofMinutes(1);

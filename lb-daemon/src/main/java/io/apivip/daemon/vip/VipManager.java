@@ -88,6 +88,12 @@ public final class VipManager implements AutoCloseable {
    */
   public record ForeignClaim(String mac, String kind, Instant lastSeen, long frames) {}
 
+  /**
+   * Claims by other hosts this close to a handoff are not counted, and the first probe for them
+   * goes out this long after taking the VIP.
+   */
+  public static final Duration FOREIGN_CLAIM_GRACE = ForeignClaims.GRACE;
+
   private static final Logger log = LoggerFactory.getLogger(VipManager.class);
   private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(10);
 

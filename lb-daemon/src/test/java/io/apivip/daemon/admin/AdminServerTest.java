@@ -56,17 +56,29 @@ class AdminServerTest {
               "eth0",
               complete || !maintenance ? "node2" : "node1",
               !complete && maintenance,
-              false),
+              false,
+              null),
           new StatusReport.Quorum(2, 3, true),
           List.of(
               new StatusReport.Member(
-                  "node1", "192.0.2.11", 100, "self", true, maintenance, false, null, null, 0),
+                  "node1",
+                  "192.0.2.11",
+                  100,
+                  "self",
+                  true,
+                  maintenance,
+                  false,
+                  null,
+                  null,
+                  0,
+                  null),
               new StatusReport.Member(
-                  "node2", "192.0.2.12", 100, "alive", true, false, true, 0.04, -0.002, 0)),
+                  "node2", "192.0.2.12", 100, "alive", true, false, true, 0.04, -0.002, 0, null)),
           List.of(
               new StatusReport.Apiserver(
                   "node1", "192.0.2.11:16443", "up", "200", !maintenance, 7)),
-          new StatusReport.Drain(maintenance, complete, detail));
+          new StatusReport.Drain(maintenance, complete, detail),
+          List.of());
     }
 
     @Override

@@ -18,7 +18,7 @@ class StatusReportTest {
     List<StatusReport.Member> members =
         List.of(
             new StatusReport.Member(
-                "n1", "192.0.2.11", 100, "self", true, maintenance, heldHere, null, null, 0),
+                "n1", "192.0.2.11", 100, "self", true, maintenance, heldHere, null, null, 0, null),
             new StatusReport.Member(
                 "n2",
                 "192.0.2.12",
@@ -29,7 +29,8 @@ class StatusReportTest {
                 !heldHere && holder != null,
                 0.01,
                 0.0,
-                0),
+                0,
+                null),
             new StatusReport.Member(
                 "n3",
                 "192.0.2.13",
@@ -40,7 +41,8 @@ class StatusReportTest {
                 false,
                 0.02,
                 0.0,
-                0));
+                0,
+                null));
     List<StatusReport.Apiserver> backends =
         List.of(
             new StatusReport.Apiserver("n1", "192.0.2.11:16443", health[0], "", true, 0),
@@ -52,11 +54,12 @@ class StatusReportTest {
         "0.1",
         "epoll",
         maintenance,
-        new StatusReport.Vip("192.0.2.100", "eth0", holder, heldHere, heldHere),
+        new StatusReport.Vip("192.0.2.100", "eth0", holder, heldHere, heldHere, null),
         new StatusReport.Quorum(2, quorum ? 3 : 1, quorum),
         members,
         backends,
-        drain);
+        drain,
+        List.of());
   }
 
   static final StatusReport.Drain NONE = new StatusReport.Drain(false, false, "");

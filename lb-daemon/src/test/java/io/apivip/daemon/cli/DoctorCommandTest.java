@@ -139,11 +139,11 @@ class DoctorCommandTest {
     assertThat(result.out())
         .containsPattern(
             "FAIL  certificate   node1's apiserver at 127.0.0.1:\\d+ presents a certificate without"
-                + " the VIP 192.0.2.100 \\(its IP names: 127.0.0.1, 10.152.183.1, 192.0.2.11\\), so"
-                + " clients of the VIP reject it: on node1 add the line \"IP.99 = 192.0.2.100\""
-                + " \\(any unused index\\) above #MOREIPS in"
-                + " /var/snap/microk8s/current/certs/csr.conf.template, then run sudo microk8s"
-                + " refresh-certs --cert server.crt");
+                + " the VIP 192.0.2.100 \\(its IP names: 127.0.0.1, 10.152.183.1, 192.0.2.11; its"
+                + " DNS names: kubernetes\\), so clients that connect by that name reject it: on"
+                + " node1 run sudo apivip setup microk8s \\(it adds the names to"
+                + " csr.conf.template\\), then sudo apivip drain --wait && sudo apivip setup"
+                + " microk8s --refresh-server-cert && sudo apivip resume");
     assertThat(result.out())
         .containsPattern("ok {4}certificate {3}node2's apiserver .* names the VIP");
   }
@@ -166,7 +166,7 @@ class DoctorCommandTest {
                 + fingerprint
                 + "); copy "
                 + dir.resolve("cluster.key")
-                + " from a good node to node3 and restart apivip there");
+                + " from a good node to node3 and run sudo systemctl reload apivip there");
   }
 
   @Test

@@ -104,7 +104,7 @@ class CertificateCheckTest {
                 + " /home/alice/.kube/config) (its IP names: 192.0.2.100; its DNS names:"
                 + " kubernetes)")
         .contains(
-            "on node3 run sudo apivip setup microk8s --dns-name k8s.example.internal (it adds the"
+            "on node3 run sudo apivip setup microk8s --dns k8s.example.internal (it adds the"
                 + " names to csr.conf.template)");
 
     Pki.Issued withName = CA.issueServer(List.of("K8S.example.internal", DoctorLab.VIP));
@@ -163,8 +163,8 @@ class CertificateCheckTest {
                 + server.address().getPort()
                 + " expired on ")
         .endsWith(
-            ", so TLS peers reject it: on node3: sudo apivip drain --wait && sudo apivip setup"
-                + " microk8s --refresh-server-cert && sudo apivip resume");
+            ", so TLS peers reject it: on node3: sudo apivip drain --wait && sudo microk8s"
+                + " refresh-certs --cert server.crt && sudo apivip resume");
   }
 
   @Test

@@ -113,7 +113,8 @@ public final class DoctorLab {
         false,
         lastHeard,
         clockOffset,
-        rejected);
+        rejected,
+        null);
   }
 
   public static Member alive(String id) {
@@ -123,7 +124,8 @@ public final class DoctorLab {
   /** node1's status with these peers; quorum as a majority of three would be counted. */
   public static StatusReport status(Member... peers) {
     List<Member> members = new ArrayList<>();
-    members.add(new Member("node1", "192.0.2.11", 100, "self", true, false, true, null, null, 0));
+    members.add(
+        new Member("node1", "192.0.2.11", 100, "self", true, false, true, null, null, 0, null));
     members.addAll(List.of(peers));
     int seen = 1 + (int) List.of(peers).stream().filter(p -> p.state().equals("alive")).count();
     return new StatusReport(
@@ -132,11 +134,12 @@ public final class DoctorLab {
         "test",
         "epoll",
         false,
-        new StatusReport.Vip(VIP, "lo", "node1", true, true),
+        new StatusReport.Vip(VIP, "lo", "node1", true, true, null),
         new StatusReport.Quorum(2, seen, seen >= 2),
         members,
         List.of(),
-        new StatusReport.Drain(false, false, ""));
+        new StatusReport.Drain(false, false, ""),
+        List.of());
   }
 
   /** The message of the only finding of {@code check} with {@code severity}. */

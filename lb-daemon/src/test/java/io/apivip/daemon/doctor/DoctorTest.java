@@ -136,7 +136,7 @@ class DoctorTest {
         .singleElement()
         .asString()
         .contains("does not name k8s-api.example.internal (the server of " + kubeconfig + ")")
-        .contains("sudo apivip setup microk8s --dns-name k8s-api.example.internal");
+        .contains("sudo apivip setup microk8s --dns k8s-api.example.internal");
   }
 
   @Test
@@ -258,7 +258,8 @@ class DoctorTest {
             other.quorum(),
             other.members(),
             other.backends(),
-            other.drain());
+            other.drain(),
+            List.of());
     Diagnosis diagnosis =
         Doctor.examine(inputs(DoctorLab.config(dir, NO_APISERVERS, ""), () -> renamed));
     assertThat(lines(diagnosis, "daemon", Severity.WARN))

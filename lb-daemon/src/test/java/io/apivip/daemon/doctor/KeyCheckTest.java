@@ -24,6 +24,73 @@ class KeyCheckTest {
 
   @TempDir Path dir;
 
+  /** A status whose members sign with these keys (this node first), accepting {@code accepted}. */
+  static StatusReport signing(List<String> accepted, String self, String... peers) {
+    List<StatusReport.Member> members = new java.util.ArrayList<>();
+    members.add(
+        new StatusReport.Member(
+            "node1", "192.0.2.11", 100, "self", true, false, true, null, null, 0, self));
+    for (int i = 0; i < peers.length; i++) {
+      members.add(
+          new StatusReport.Member(
+              "node" + (i + 2),
+              "192.0.2.1" + (i + 2),
+              100,
+              "alive",
+              true,
+              false,
+              false,
+              0.05,
+              0.0,
+              0,
+              peers[i]));
+    }
+    StatusReport base = status();
+    return new StatusReport(
+        base.node(),
+        base.cluster(),
+        base.version(),
+        base.transport(),
+        false,
+        base.vip(),
+        base.quorum(),
+        members,
+        List.of(),
+        base.drain(),
+        accepted);
+  }
+
+  /** The three steps of a key change as the doctor sees them from node1. */
+  @Test
+  void namesTheKeyEachNodeSignsWithAndTheNextStepOfAKeyChange() {
+    assertThat(KeyCheck.signingKeys(signing(List.of(), "aaaa", "aaaa", "aaaa")))
+        .containsExactly(
+            Finding.ok(
+                "key", "every node heard signs with key aaaa, and this node accepts no other"));
+    assertThat(KeyCheck.signingKeys(signing(List.of("bbbb"), "aaaa", "aaaa", "aaaa")))
+        .as("step 1 done here: the new key is accepted, nobody signs with it")
+        .singleElement()
+        .satisfies(
+            finding -> {
+              assertThat(finding.severity()).isEqualTo(Severity.WARN);
+              assertThat(finding.message())
+                  .startsWith(
+                      "every node heard signs with key aaaa, and this node also accepts bbbb: in"
+                          + " the middle of a key change, go on with its next step");
+            });
+    assertThat(KeyCheck.signingKeys(signing(List.of("aaaa"), "bbbb", "aaaa", "bbbb")))
+        .as("step 2 under way: node2 still signs with the old key")
+        .containsExactly(
+            Finding.warn(
+                "key",
+                "node2 signs with key aaaa, this node with bbbb: a key change is under way; finish"
+                    + " each step on every node before the next (docs/microk8s.md, \"Changing the"
+                    + " cluster key\")"));
+    assertThat(KeyCheck.signingKeys(status(alive("node2"))))
+        .as("a daemon of a release before key ids names none")
+        .isEmpty();
+  }
+
   @Test
   void aPeerWhoseRejectedHeartbeatsGrowHasAnotherKey() {
     StatusReport first = status(peer("node2", "suspected", 4.0, null, 30), alive("node3"));
@@ -36,7 +103,8 @@ class KeyCheckTest {
                 "key",
                 "node2's heartbeats fail authentication: its key differs from this node's"
                     + " (fingerprint 0123456789abcdef); copy /etc/apivip/cluster.key from a good"
-                    + " node to node2 and restart apivip there (10 rejected in 1.0s)"));
+                    + " node to node2 and run sudo systemctl reload apivip there (10 rejected in"
+                    + " 1.0s)"));
     assertThat(findings)
         .contains(
             Finding.ok(
@@ -58,8 +126,8 @@ class KeyCheckTest {
                 "key",
                 "the heartbeats of every peer (node2, node3) fail authentication: this node's key"
                     + " (fingerprint 0123456789abcdef) differs from theirs; copy"
-                    + " /etc/apivip/cluster.key from a good node to this one and restart apivip"
-                    + " here (docs/microk8s.md section 3)"));
+                    + " /etc/apivip/cluster.key from a good node to this one and run sudo systemctl"
+                    + " reload apivip here (docs/microk8s.md section 3)"));
   }
 
   /**

@@ -157,7 +157,7 @@ class MicroK8sCheckTest {
         .contains(
             "does not name k8s-api.example.internal (the server of /root/.kube/config): the next"
                 + " certificate")
-        .contains("run sudo apivip setup microk8s --dns-name k8s-api.example.internal (it adds");
+        .contains("run sudo apivip setup microk8s --dns k8s-api.example.internal (it adds");
     Files.writeString(
         data.resolve("certs/csr.conf.template"),
         TEMPLATE.replace(

@@ -73,7 +73,7 @@ class PeerCheckTest {
   void aPeerInMaintenanceIsOnlyAWarningAndAKeyMismatchIsLeftToTheKeyCheck() {
     StatusReport.Member draining =
         new StatusReport.Member(
-            "node2", "192.0.2.12", 100, "suspected", true, true, false, 40.0, 0.0, 0);
+            "node2", "192.0.2.12", 100, "suspected", true, true, false, 40.0, 0.0, 0, null);
     List<Finding> findings =
         PeerCheck.fromStatus(
             status(draining, peer("node3", "suspected", 2.0, null, 50)), 6480, Set.of("node3"));

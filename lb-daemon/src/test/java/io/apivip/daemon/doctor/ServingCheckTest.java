@@ -4,7 +4,7 @@ import static io.apivip.daemon.doctor.DoctorLab.alive;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.apivip.daemon.admin.StatusReport;
-import io.apivip.daemon.admin.StatusReport.Backend;
+import io.apivip.daemon.admin.StatusReport.Apiserver;
 import io.apivip.daemon.admin.StatusReport.Member;
 import java.util.ArrayList;
 import java.util.List;
@@ -13,19 +13,19 @@ import org.junit.jupiter.api.Test;
 /** The daemon's own view: apiservers' health, this node's eligibility, the VIP's holder. */
 class ServingCheckTest {
 
-  static Backend up(String node) {
-    return new Backend(
+  static Apiserver up(String node) {
+    return new Apiserver(
         node, "192.0.2.1" + node.charAt(node.length() - 1) + ":16443", "up", "HTTP 200", true, 0);
   }
 
-  static Backend down(String node, String reason) {
-    return new Backend(
+  static Apiserver down(String node, String reason) {
+    return new Apiserver(
         node, "192.0.2.1" + node.charAt(node.length() - 1) + ":16443", "down", reason, false, 0);
   }
 
   /** node1's report with these apiservers, eligibility and VIP. */
   static StatusReport report(
-      List<Backend> backends, boolean eligible, boolean maintenance, StatusReport.Vip vip) {
+      List<Apiserver> backends, boolean eligible, boolean maintenance, StatusReport.Vip vip) {
     StatusReport base = DoctorLab.status(alive("node2"), alive("node3"));
     List<Member> members = new ArrayList<>(base.members());
     Member self = members.get(0);
@@ -41,7 +41,8 @@ class ServingCheckTest {
             vip.heldHere(),
             null,
             null,
-            0));
+            0,
+            self.key()));
     return new StatusReport(
         base.node(),
         base.cluster(),
@@ -52,7 +53,8 @@ class ServingCheckTest {
         base.quorum(),
         members,
         backends,
-        base.drain());
+        base.drain(),
+        base.acceptedKeys());
   }
 
   static final StatusReport.Vip HELD_HERE =
@@ -119,7 +121,7 @@ class ServingCheckTest {
 
   @Test
   void anIneligibleNodeFailsUnlessItIsInMaintenance() {
-    List<Backend> backends = List.of(down("node1", "refused"));
+    List<Apiserver> backends = List.of(down("node1", "refused"));
     StatusReport.Vip elsewhere = new StatusReport.Vip(DoctorLab.VIP, "eth0", "node2", false, false);
     assertThat(ServingCheck.eligibility(report(backends, false, false, elsewhere)))
         .satisfies(

@@ -7,6 +7,7 @@ import io.apivip.daemon.admin.StatusReport;
 import io.apivip.daemon.cluster.Heartbeat;
 import io.apivip.daemon.cluster.HeartbeatCodec;
 import io.apivip.daemon.cluster.KeyRing;
+import io.apivip.daemon.vip.VipManager;
 import io.apivip.lab.cluster.ClusterLab;
 import io.apivip.lab.cluster.LabNode;
 import io.apivip.lab.cluster.LabProbe;
@@ -59,6 +60,13 @@ class EndToEndIT {
    * s), so planned scenarios give the client 5 s to connect.
    */
   static final Duration PLANNED_CONNECT_TIMEOUT = Duration.ofSeconds(5);
+
+  /**
+   * Claims are judged a grace after they come, and the first probe goes out a grace after a hold.
+   */
+  static final Duration FOREIGN_CLAIM_GRACE = VipManager.FOREIGN_CLAIM_GRACE;
+
+  static final Duration FOREIGN_CLAIM_WAIT = FOREIGN_CLAIM_GRACE.multipliedBy(4);
 
   ClusterLab lab;
 
@@ -174,6 +182,15 @@ class EndToEndIT {
           .isLessThan(1000);
       assertThat(survivors.stream().filter(node -> node.hasVip(lab.vip())))
           .containsExactly(successor);
+      // The dead node's kernel still answers for the VIP: the successor's probe finds it.
+      assertThat(
+              ClusterLab.awaitStatus(
+                  successor, FOREIGN_CLAIM_WAIT, json -> parse(json).vip().foreignClaim() != null))
+          .as("the successor reports the dead node as a foreign claimant")
+          .hasValueSatisfying(
+              json ->
+                  assertThat(parse(json).vip().foreignClaim().mac())
+                      .isEqualTo(holder.host().mac()));
     }
   }
 
@@ -216,6 +233,7 @@ class EndToEndIT {
               .max()
               .orElse(0);
       carriers.assertOverlapAtMost("scenario 3", 500);
+      assertNoForeignClaimAfterAProbe(lab.nodes().stream().filter(n -> n.hasVip(lab.vip())));
       System.out.printf(
           "scenario 3: drain --wait took %d ms, SIGTERM stop %d ms; %s; slowest connection %d ms%n",
           drained - start, stopped - drained, summary, slowest);
@@ -379,6 +397,38 @@ class EndToEndIT {
             true,
             true,
             view));
+  }
+
+  /**
+   * A planned handoff is no foreign claim: once the holder has probed for claimants and judged what
+   * it saw (a grace after the probe), no node has counted one.
+   */
+  void assertNoForeignClaimAfterAProbe(java.util.stream.Stream<LabNode> holders)
+      throws InterruptedException {
+    LabNode holder = holders.findFirst().orElseThrow();
+    long deadline = System.nanoTime() + FOREIGN_CLAIM_WAIT.toNanos();
+    while (metricSum(holder, "apivip_vip_claim_probes_total") < 1 && System.nanoTime() < deadline) {
+      Thread.sleep(200);
+    }
+    assertThat(metricSum(holder, "apivip_vip_claim_probes_total")).as("probes").isPositive();
+    Thread.sleep(FOREIGN_CLAIM_GRACE.toMillis() + 1000);
+    for (LabNode node : lab.nodes()) {
+      assertThat(metricSum(node, "apivip_vip_foreign_claims_total"))
+          .as("foreign claims counted by " + node.id())
+          .isZero();
+    }
+  }
+
+  /** The sum of a metric's samples on a node (from /metrics). */
+  static double metricSum(LabNode node, String name) {
+    Matcher matcher =
+        Pattern.compile("^" + name + "\\{[^}]*\\} ([0-9.eE+-]+)$", Pattern.MULTILINE)
+            .matcher(node.metrics().orElse(""));
+    double sum = 0;
+    while (matcher.find()) {
+      sum += Double.parseDouble(matcher.group(1));
+    }
+    return sum;
   }
 
   /** Heartbeat datagrams dropped, summed over the nodes, by reason (from /metrics). */

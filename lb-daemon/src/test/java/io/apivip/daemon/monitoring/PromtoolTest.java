@@ -5,10 +5,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.apivip.daemon.Metrics;
 import io.apivip.daemon.cluster.ClusterMetrics;
 import io.apivip.daemon.cluster.Election;
+import io.apivip.daemon.config.Settings;
+import io.apivip.daemon.vip.VipManager;
 import io.apivip.health.Backend;
 import io.apivip.health.CheckResult;
 import io.apivip.health.HealthMonitor;
 import io.apivip.health.Schedule;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
@@ -37,7 +40,7 @@ class PromtoolTest {
         Promtool.run(
             Promtool.MONITORING, null, "check", "rules", Promtool.RULES.getFileName().toString());
     assertThat(result.exitCode()).as(result.output()).isZero();
-    assertThat(result.output()).contains("SUCCESS: 11 rules found");
+    assertThat(result.output()).contains("SUCCESS: 12 rules found");
   }
 
   @Test
@@ -63,7 +66,7 @@ class PromtoolTest {
             .results()
             .map(m -> m.group(1))
             .toList();
-    assertThat(alerts).hasSize(11);
+    assertThat(alerts).hasSize(12);
     for (String alert : alerts) {
       assertThat(tests)
           .as("a test that expects " + alert + " to fire")
@@ -75,7 +78,7 @@ class PromtoolTest {
   }
 
   @Test
-  void theDaemonsMetricsPassPromtoolCheckMetrics() {
+  void theDaemonsMetricsPassPromtoolCheckMetrics() throws Exception {
     try (Metrics metrics = new Metrics("n1")) {
       ClusterMetrics cluster =
           ClusterMetrics.micrometer(metrics.registry(), List.of("n2", "n3"), () -> null);
@@ -92,6 +95,17 @@ class PromtoolTest {
               new Schedule(Duration.ofSeconds(1), 1, 1),
               metrics.registry());
       health.close();
+      new VipManager(
+              new Settings.Vip(
+                  InetAddress.getByName("192.0.2.100"),
+                  32,
+                  "eth0",
+                  3,
+                  Duration.ofMillis(300),
+                  Duration.ofSeconds(10),
+                  Duration.ofSeconds(1)),
+              metrics.registry())
+          .close();
       String text = metrics.registry().scrape();
       assertThat(text)
           .contains(
@@ -99,6 +113,9 @@ class PromtoolTest {
               "apivip_health_check_duration_seconds_bucket",
               "apivip_health_certificate_expiry_timestamp_seconds",
               "apivip_cluster_maintenance_start_timestamp_seconds",
+              "apivip_vip_foreign_claims_total{kind=\"arp-reply\"",
+              "apivip_vip_foreign_claim_last_seen_timestamp_seconds",
+              "apivip_vip_claim_probes_total",
               "process_cpu_seconds_total",
               "system_cpu_processors");
       Promtool.Result result = Promtool.run(Promtool.MONITORING, text, "check", "metrics");

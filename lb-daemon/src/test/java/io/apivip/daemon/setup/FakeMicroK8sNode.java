@@ -164,12 +164,14 @@ public final class FakeMicroK8sNode {
             "test",
             "nio",
             maintenance,
-            new StatusReport.Vip("192.0.2.100", "eth0", holds ? "node1" : "node2", holds, holds),
+            new StatusReport.Vip(
+                "192.0.2.100", "eth0", holds ? "node1" : "node2", holds, holds, null),
             new StatusReport.Quorum(2, 3, true),
             List.of(),
             List.of(),
             new StatusReport.Drain(
-                maintenance, complete, complete ? "drained" : "node2 has not acknowledged"));
+                maintenance, complete, complete ? "drained" : "node2 has not acknowledged"),
+            List.of());
     return () -> status;
   }
 

@@ -186,7 +186,9 @@ class NettyProberTest {
     assertThat(probe(lab.readyz(TIMEOUT)).reason())
         .isEqualTo(
             "HTTP 401:"
-                + " {\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\",\"message\":\"Unauthorized\",\"reason\":\"Unauthorized\",\"code\":401}");
+                + " {\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},"
+                + "\"status\":\"Failure\",\"message\":\"Unauthorized\","
+                + "\"reason\":\"Unauthorized\",\"code\":401}");
     Path token = dir.resolve("token");
     Files.writeString(token, "t0ken\n");
     CheckSpec withToken =

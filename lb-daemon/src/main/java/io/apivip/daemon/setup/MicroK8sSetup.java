@@ -524,14 +524,27 @@ public final class MicroK8sSetup {
             + file
             + ", so the API server certificates MicroK8s issues from it name "
             + (missing.size() == 1 ? "it" : "them")
-            + " (an address takes IP.99 or the next free index: MicroK8s numbers the node's own"
-            + " addresses IP.3, IP.4, ...)",
+            + numbering(missing),
         "added " + lines + " to " + file,
         () -> {
           String text = template.with(missing);
           // MicroK8s's own mode and owner stay (0660 root:microk8s after its configure hook).
           FileAccess.of(file).write(file, text.getBytes(StandardCharsets.UTF_8));
         });
+  }
+
+  /** Why the added lines have the indices they have, for the kinds added. */
+  private static String numbering(List<CsrTemplate.Entry> added) {
+    List<String> reasons = new ArrayList<>();
+    if (added.stream().anyMatch(entry -> entry.kind().equals("IP"))) {
+      reasons.add(
+          "an address takes IP.99 or the next free index: MicroK8s numbers the node's own"
+              + " addresses IP.3, IP.4, ...");
+    }
+    if (added.stream().anyMatch(entry -> entry.kind().equals("DNS"))) {
+      reasons.add("a name takes the index after the template's own DNS lines");
+    }
+    return " (" + String.join("; ", reasons) + ")";
   }
 
   private static Step refresh(

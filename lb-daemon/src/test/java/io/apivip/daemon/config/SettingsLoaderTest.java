@@ -168,7 +168,9 @@ class SettingsLoaderTest {
             cluster.quorum = 3
             cluster.accept-key-files = [ "%s" ]
             proxy.listeners = [ { address = "vip", policy = round-robin, port = 7443 } ]
-            backends.servers = [ { node = "n2", address = "192.0.2.12", port = 6444 }, { address = "192.0.2.50" } ]
+            backends.servers = [
+              { node = "n2", address = "192.0.2.12", port = 6444 }, { address = "192.0.2.50" }
+            ]
             health.client-cert-file = "%s"
             health.client-key-file = "%s"
             health.bearer-token-file = "%s"

@@ -29,7 +29,9 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.function.Predicate;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
@@ -340,7 +342,41 @@ class MonitoringIT {
         .as("takeovers were measured")
         .isGreaterThanOrEqualTo(3.0);
     System.out.println("dashboard queries that returned no data: " + empty);
+    assertDocumentedMetricsAreExported();
     timeline.forEach(System.out::println);
+  }
+
+  /**
+   * Every apivip metric that the guide, the README and the alert rules name is one a live node
+   * exports, after the run above has made each kind of event happen (a name followed by "*" is a
+   * family and left out).
+   */
+  void assertDocumentedMetricsAreExported() throws IOException {
+    Set<String> exported = new TreeSet<>();
+    for (LabNode node : lab.nodes()) {
+      String text = node.metrics().orElseThrow();
+      exported.addAll(Dashboard.exported(text));
+      Pattern.compile("(?m)^# TYPE (\\S+) ")
+          .matcher(text)
+          .results()
+          .forEach(m -> exported.add(m.group(1)));
+    }
+    Path root = Promtool.MONITORING.getParent();
+    Pattern named = Pattern.compile("\\b(apivip_[a-z0-9_]*[a-z0-9])\\b(?!\\*)");
+    for (Path document :
+        List.of(root.resolve("docs/microk8s.md"), root.resolve("README.md"), Promtool.RULES)) {
+      Set<String> names = new TreeSet<>();
+      named.matcher(Files.readString(document)).results().forEach(m -> names.add(m.group(1)));
+      assertThat(names).as(document + " names apivip metrics").isNotEmpty();
+      for (String name : names) {
+        assertThat(
+                Stream.of("", "_total", "_bucket", "_count", "_sum")
+                    .anyMatch(suffix -> exported.contains(name + suffix)))
+            .as(document + " names " + name + ", which no live node exports")
+            .isTrue();
+      }
+      note(document.getFileName() + ": its " + names.size() + " apivip metric names are exported");
+    }
   }
 
   // ---- Prometheus ------------------------------------------------------------------------------

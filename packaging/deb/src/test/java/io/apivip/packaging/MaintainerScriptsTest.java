@@ -148,7 +148,13 @@ class MaintainerScriptsTest {
     microk8s.issueClient("apivip").write(root.resolve("server.crt"), root.resolve("server.key"));
     Files.writeString(
         root.resolve("etc/apivip/apivip.conf"),
-        "include file(\"%s\")\ncluster.key-file = \"%s\"\nhealth.ca-file = \"%s\"\nhealth.client-cert-file = \"%s\"\nhealth.client-key-file = \"%s\"\n"
+        """
+        include file("%s")
+        cluster.key-file = "%s"
+        health.ca-file = "%s"
+        health.client-cert-file = "%s"
+        health.client-key-file = "%s"
+        """
             .formatted(
                 unpacked.resolve("usr/share/doc/apivip/examples/apivip.conf"),
                 key,

@@ -31,9 +31,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInfo;
-import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.extension.TestWatcher;
 
 /**
  * apivip end to end: three real apivip processes (the built jar) with stand-in apiservers in
@@ -70,16 +68,7 @@ class EndToEndIT {
 
   ClusterLab lab;
 
-  @RegisterExtension
-  final TestWatcher logsOnFailure =
-      new TestWatcher() {
-        @Override
-        public void testFailed(ExtensionContext context, Throwable cause) {
-          if (lab != null) {
-            printLogs(lab);
-          }
-        }
-      };
+  @RegisterExtension final LabLogsOnFailure logsOnFailure = new LabLogsOnFailure(() -> lab);
 
   /** The last lines of every node's apivip log, for a failed test's report. */
   static void printLogs(ClusterLab lab) {

@@ -37,9 +37,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInfo;
-import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.extension.TestWatcher;
 
 /**
  * The shipped alert rules in a real Prometheus (Debian's prometheus binary, in the lab's client
@@ -77,20 +75,18 @@ class MonitoringIT {
   long endedAt;
 
   @RegisterExtension
-  final TestWatcher logsOnFailure =
-      new TestWatcher() {
-        @Override
-        public void testFailed(ExtensionContext context, Throwable cause) {
-          if (lab != null) {
-            EndToEndIT.printLogs(lab);
-            System.out.println("---- last lines of prometheus.log ----");
-            System.out.println(EndToEndIT.tail(work.resolve("prometheus.log"), 30));
-            System.out.println("---- alerts now ----");
-            System.out.println(alertsSafely());
-          }
-          timeline.forEach(System.out::println);
-        }
-      };
+  final LabLogsOnFailure logsOnFailure =
+      new LabLogsOnFailure(
+          () -> lab,
+          () -> {
+            if (lab != null) {
+              System.out.println("---- last lines of prometheus.log ----");
+              System.out.println(EndToEndIT.tail(work.resolve("prometheus.log"), 30));
+              System.out.println("---- alerts now ----");
+              System.out.println(alertsSafely());
+            }
+            timeline.forEach(System.out::println);
+          });
 
   static Map<String, String> labDurations() {
     Map<String, String> substitutions = new LinkedHashMap<>();

@@ -32,9 +32,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.extension.TestWatcher;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -56,16 +54,7 @@ class ReloadIT {
 
   ClusterLab lab;
 
-  @RegisterExtension
-  final TestWatcher logsOnFailure =
-      new TestWatcher() {
-        @Override
-        public void testFailed(ExtensionContext context, Throwable cause) {
-          if (lab != null) {
-            EndToEndIT.printLogs(lab);
-          }
-        }
-      };
+  @RegisterExtension final LabLogsOnFailure logsOnFailure = new LabLogsOnFailure(() -> lab);
 
   @BeforeAll
   static void namespaces() {

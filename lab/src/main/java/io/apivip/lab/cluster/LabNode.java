@@ -146,11 +146,19 @@ public final class LabNode {
 
   /** SIGKILL, then the cable is pulled: the node vanishes without a word, as in a power loss. */
   public void kill() throws InterruptedException {
+    network.cutLink(host);
+    crash();
+  }
+
+  /**
+   * SIGKILL of apivip alone, its link left up: what it had configured stays, the VIP included, as
+   * after a crash with no service manager to clean up.
+   */
+  public void crash() throws InterruptedException {
     Process process;
     synchronized (this) {
       process = apivip;
     }
-    network.cutLink(host);
     if (process != null) {
       process.destroyForcibly();
       process.waitFor(COMMAND_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);

@@ -171,11 +171,37 @@ class EndToEndIT {
           .isLessThan(1000);
       assertThat(survivors.stream().filter(node -> node.hasVip(lab.vip())))
           .containsExactly(successor);
-      // The dead node's kernel still answers for the VIP: the successor's probe finds it.
-      assertThat(
-              ClusterLab.awaitStatus(
-                  successor, FOREIGN_CLAIM_WAIT, json -> parse(json).vip().foreignClaim() != null))
-          .as("the successor reports the dead node as a foreign claimant")
+    }
+  }
+
+  // ---- 2b --------------------------------------------------------------------------------------
+
+  /**
+   * A holder whose daemon crashes with its link up keeps the VIP on its interface (no service
+   * manager here runs the unit's ExecStopPost), and its kernel answers for it: the successor's
+   * probe finds it and reports its MAC as a foreign claimant.
+   */
+  @Test
+  void aCrashedHolderThatKeepsTheVipIsReportedAsAForeignClaimant(TestInfo info) throws Exception {
+    startLab(info);
+    try (LabProbe probe = lab.startProbe(PROBE_INTERVAL_MILLIS, 0, Duration.ofSeconds(1))) {
+      awaitSteadyTraffic(probe, 200);
+      LabNode holder = awaitOneHolder(lab.nodes());
+      long crashedAt = System.currentTimeMillis();
+      holder.crash();
+      assertThat(holder.hasVip(lab.vip())).as("the crashed node keeps the VIP").isTrue();
+      LabNode successor = awaitOneHolder(others(holder));
+      Optional<String> reported =
+          ClusterLab.awaitStatus(
+              successor, FOREIGN_CLAIM_WAIT, json -> parse(json).vip().foreignClaim() != null);
+      long reportedAt = System.currentTimeMillis();
+      LabProbe.Summary summary = probe.summary(crashedAt - 1000, reportedAt);
+      System.out.printf(
+          "scenario 2b: holder %s crashed with its link up; %s took over and reported it as a"
+              + " foreign claimant %d ms after the crash; %s%n",
+          holder.id(), successor.id(), reportedAt - crashedAt, summary);
+      assertThat(reported)
+          .as("the successor reports the crashed node as a foreign claimant")
           .hasValueSatisfying(
               json ->
                   assertThat(parse(json).vip().foreignClaim().mac())

@@ -88,7 +88,7 @@ class PackageContentsTest {
   }
 
   @Test
-  void controlFieldsDescribeAnArchitectureIndependentPackageThatNeedsJava17Iproute2AndOpenssl() {
+  void controlFieldsDescribeAnArchitectureIndependentPackageAndWhatItRuns() {
     assertThat(DebPackage.field("Package")).isEqualTo("apivip");
     assertThat(DebPackage.field("Architecture")).isEqualTo("all");
     assertThat(DebPackage.field("Version")).isEqualTo(DebPackage.version());
@@ -97,7 +97,9 @@ class PackageContentsTest {
         .contains("iproute2")
         .contains("adduser")
         // apivip setup microk8s issues the health certificate with it.
-        .contains("openssl");
+        .contains("openssl")
+        // The unit's ExecReload=/bin/kill -HUP.
+        .contains("procps");
     assertThat(DebPackage.field("Description")).startsWith("floating virtual IP");
   }
 

@@ -54,6 +54,8 @@ class SystemdUnitTest {
         "--no-clobber",
         "/lib/systemd/system/.",
         root.resolve("lib/systemd/system") + "/");
+    // And what the package depends on for ExecReload= (procps's kill).
+    Host.output("install", "-D", "-m", "0755", "/bin/kill", root.resolve("bin/kill").toString());
 
     Host.Result result =
         Host.run(

@@ -3,6 +3,7 @@ package io.apivip.daemon.proxy;
 import com.sun.jna.Library;
 import com.sun.jna.Memory;
 import com.sun.jna.Pointer;
+import io.apivip.daemon.transport.Transports;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandler;
@@ -28,7 +29,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -287,11 +287,14 @@ final class NettySeam {
 
   // ---- listening sockets ----------------------------------------------------------------------
 
-  /**
-   * TCP keepalive with its timing in whole seconds, and how to set it on one channel (the
-   * transport's socket options, four system calls).
-   */
-  record KeepAlive(Duration idle, Duration interval, int count, Consumer<Channel> perChannel) {}
+  /** TCP keepalive with its timing in whole seconds. */
+  record KeepAlive(Transports transports, Duration idle, Duration interval, int count) {
+
+    /** Sets it on one channel: the transport's socket options, four system calls. */
+    void on(Channel channel) {
+      transports.keepAlive(channel, idle, interval, count);
+    }
+  }
 
   /**
    * A handler for a listening socket's pipeline, ahead of Netty's acceptor. Gives every accepted
@@ -334,7 +337,7 @@ final class NettySeam {
     public void channelRead(ChannelHandlerContext ctx, Object accepted) {
       Channel client = (Channel) accepted;
       if (!inherited) {
-        keepAlive.perChannel().accept(client);
+        keepAlive.on(client);
       }
       keepAcrossHalfClose(client);
       ctx.fireChannelRead(client);

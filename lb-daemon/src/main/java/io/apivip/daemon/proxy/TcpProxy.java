@@ -77,15 +77,10 @@ public final class TcpProxy {
     RelayMemory memory = new RelayMemory(limits.relayReadMax(), limits.relayMemory());
     NettySeam.KeepAlive keepAlive =
         new NettySeam.KeepAlive(
+            transports,
             limits.keepAliveIdle(),
             limits.keepAliveInterval(),
-            limits.keepAliveCount(),
-            channel ->
-                transports.keepAlive(
-                    channel,
-                    limits.keepAliveIdle(),
-                    limits.keepAliveInterval(),
-                    limits.keepAliveCount()));
+            limits.keepAliveCount());
     this.listeners = new Listeners(transports, loops, configured, memory.reads(), keepAlive);
     this.gate = new VipGate(loops, listeners);
     AtomicInteger openClients = new AtomicInteger(); // counted by the admission, read by a gauge
@@ -96,7 +91,7 @@ public final class TcpProxy {
     ProxyLog events = new ProxyLog();
     Relay.Tuning tuning =
         new Relay.Tuning(
-            keepAlive.perChannel(),
+            keepAlive::on,
             limits.halfCloseTimeout(),
             () -> {
               metrics.halfCloseTimeout();

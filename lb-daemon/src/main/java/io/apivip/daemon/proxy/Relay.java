@@ -28,10 +28,10 @@ import org.slf4j.LoggerFactory;
  * <p>Both channels run with autoRead off: the next read is asked for only once the previous write
  * has been flushed to the peer's socket, so a slow reader on either side stops the other side's
  * reads instead of filling the proxy's memory: a connection holds at most one read per direction,
- * and {@link RelayMemory} bounds the size of reads and their sum. An end of stream (FIN) on one
- * side becomes a shutdown of the peer's output once everything before it is flushed; the connection
- * is closed when both directions have ended. An error or a reset on either side resets the other
- * (SO_LINGER 0), so a broken stream is never presented as a complete one.
+ * and {@link RelayMemory} sizes each read to a share of the relays' budget. An end of stream (FIN)
+ * on one side becomes a shutdown of the peer's output once everything before it is flushed; the
+ * connection is closed when both directions have ended. An error or a reset on either side resets
+ * the other (SO_LINGER 0), so a broken stream is never presented as a complete one.
  */
 final class Relay extends ChannelInboundHandlerAdapter {
 
@@ -59,11 +59,6 @@ final class Relay extends ChannelInboundHandlerAdapter {
       Duration halfCloseTimeout,
       Runnable onHalfCloseTimeout,
       RelayMemory memory) {}
-
-  /**
-   * How long a relay over twice the memory budget waits before it looks again whether it may read.
-   */
-  private static final long MEMORY_RECHECK_MILLIS = 10;
 
   private final Channel peer;
   private final Counter bytesRelayed;
@@ -94,6 +89,16 @@ final class Relay extends ChannelInboundHandlerAdapter {
   }
 
   @Override
+  public void handlerAdded(ChannelHandlerContext ctx) {
+    tuning.memory().opened();
+  }
+
+  @Override
+  public void handlerRemoved(ChannelHandlerContext ctx) {
+    tuning.memory().closed();
+  }
+
+  @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     int held = 0;
     if (msg instanceof ByteBuf buf) {
@@ -109,21 +114,11 @@ final class Relay extends ChannelInboundHandlerAdapter {
                 written -> {
                   tuning.memory().release(heldUntilWritten);
                   if (written.isSuccess()) {
-                    readWhenMemoryAllows(self);
+                    readMore(self);
                   } else {
                     resetBoth(self, written.cause());
                   }
                 });
-  }
-
-  /** The next read, now or, while the relays hold over twice their budget, once they hold less. */
-  private void readWhenMemoryAllows(Channel self) {
-    if (tuning.memory().mayRead()) {
-      readMore(self);
-    } else if (self.isActive()) {
-      self.eventLoop()
-          .schedule(() -> readWhenMemoryAllows(self), MEMORY_RECHECK_MILLIS, TimeUnit.MILLISECONDS);
-    }
   }
 
   @Override

@@ -726,13 +726,16 @@ class EndToEndIT {
       throws InterruptedException {
     long deadline = System.nanoTime() + SETTLE.toNanos();
     String last = "";
+    LabNode silent = null;
     while (System.nanoTime() < deadline) {
+      silent = null;
       List<String> holders = new ArrayList<>();
       boolean allAnswer = true;
       for (LabNode node : nodes) {
         Optional<String> json = node.statusJson();
         if (json.isEmpty()) {
           allAnswer = false;
+          silent = node;
           break;
         }
         StatusReport status = parse(json.get());
@@ -759,7 +762,17 @@ class EndToEndIT {
             + " within "
             + SETTLE.toSeconds()
             + " s; last seen "
-            + last);
+            + last
+            + (silent == null ? "" : "; " + silentNode(silent)));
+  }
+
+  /** Why a node may not answer /status: is its daemon alive, and what did it log last. */
+  static String silentNode(LabNode node) {
+    return node.id()
+        + " does not answer /status (daemon "
+        + (node.running() ? "running" : "not running")
+        + "); its log ends:\n"
+        + tail(node.log(), 15);
   }
 
   static void awaitSteadyTraffic(LabProbe probe) throws InterruptedException {

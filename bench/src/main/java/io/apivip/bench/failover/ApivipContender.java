@@ -6,12 +6,13 @@ import io.apivip.lab.netns.Exec;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Comparator;
 import java.util.Optional;
 
 /** apivip with default settings on every node of the lab. */
-final class ApivipContender implements Contender {
+public final class ApivipContender implements Contender {
 
-  static final String TITLE = "apivip (defaults)";
+  public static final String TITLE = "apivip (defaults)";
   private static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(30);
   private static final Duration STOP_TIMEOUT = Duration.ofSeconds(30);
 
@@ -21,7 +22,7 @@ final class ApivipContender implements Contender {
     this.lab = lab;
   }
 
-  static ApivipContender start(Path jar, Path workDirectory) throws IOException {
+  public static ApivipContender start(Path jar, Path workDirectory) throws IOException {
     return new ApivipContender(ClusterLab.start(ClusterLab.Options.defaults(jar, workDirectory)));
   }
 
@@ -87,6 +88,34 @@ final class ApivipContender implements Contender {
   @Override
   public void restart(LabNode node) throws IOException {
     node.startApivip();
+  }
+
+  @Override
+  public String clusterTraffic() {
+    return "udp dport " + ClusterLab.HEARTBEAT_PORT;
+  }
+
+  /**
+   * The election ranks by priority, then node id; the lab gives every node priority 100, so the
+   * highest id among the others.
+   */
+  @Override
+  public LabNode topRankedNonHolder(LabNode holder) {
+    return lab.nodes().stream()
+        .filter(node -> !node.equals(holder))
+        .max(Comparator.comparing(LabNode::id))
+        .orElseThrow(() -> new IllegalStateException("the lab has no node but " + holder.id()));
+  }
+
+  /** The apivip JVM itself: `ip netns exec` becomes it. */
+  @Override
+  public long daemonPid(LabNode node) {
+    return node.apivipPid();
+  }
+
+  @Override
+  public void crash(LabNode node) throws InterruptedException {
+    node.crash();
   }
 
   @Override

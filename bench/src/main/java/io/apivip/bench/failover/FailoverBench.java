@@ -1,10 +1,7 @@
 package io.apivip.bench.failover;
 
-import java.io.FileDescriptor;
-import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -83,8 +80,8 @@ public final class FailoverBench {
         String value = args[++i];
         switch (flag) {
           case "--jar" -> jar = Path.of(value);
-          case "--trials" -> trials = positive(flag, value);
-          case "--cpu-seconds" -> cpuSeconds = positive(flag, value);
+          case "--trials" -> trials = BenchCommand.positive(flag, value);
+          case "--cpu-seconds" -> cpuSeconds = BenchCommand.positive(flag, value);
           case "--systems" ->
               systems =
                   List.of(value.split(",")).stream()
@@ -105,18 +102,6 @@ public final class FailoverBench {
       return new Options(
           jar, trials, Duration.ofSeconds(cpuSeconds), systems, work, readme, machine, commit);
     }
-
-    private static int positive(String flag, String value) {
-      try {
-        int number = Integer.parseInt(value);
-        if (number > 0) {
-          return number;
-        }
-      } catch (NumberFormatException e) {
-        // Reported below.
-      }
-      throw new IllegalArgumentException(flag + " " + value + ": expected a positive whole number");
-    }
   }
 
   private FailoverBench() {}
@@ -130,25 +115,13 @@ public final class FailoverBench {
       System.exit(2);
       return;
     }
-    PrintStream out =
-        new PrintStream(new FileOutputStream(FileDescriptor.out), true, StandardCharsets.UTF_8);
+    PrintStream out = BenchCommand.console();
     Path work =
         options.work().isPresent()
             ? options.work().get()
             : Files.createTempDirectory("apivip-failover-bench");
-    String loadAtStart = loadAverage();
-    // On SIGTERM or Ctrl-C the labs' own hooks end their processes; the run must stop with them
-    // rather than go on against a dead lab and write a table of nothing into the README.
-    AtomicBoolean stopping = new AtomicBoolean();
-    Thread main = Thread.currentThread();
-    Runtime.getRuntime()
-        .addShutdownHook(
-            new Thread(
-                () -> {
-                  stopping.set(true);
-                  main.interrupt();
-                },
-                "failover-bench-stop"));
+    String loadAtStart = BenchCommand.loadAverage();
+    AtomicBoolean stopping = BenchCommand.stopOnSignal("failover-bench-stop");
     List<SystemResult> results = new ArrayList<>();
     for (SystemName system : options.systems()) {
       if (stopping.get()) {
@@ -168,25 +141,14 @@ public final class FailoverBench {
     ResultTable.verdicts(results, options.cpuHog().toSeconds()).forEach(out::println);
     if (options.readme().isPresent()) {
       Path readme = options.readme().get();
-      String existing =
-          Files.exists(readme) ? Files.readString(readme, StandardCharsets.UTF_8) : "";
-      Files.writeString(
+      BenchCommand.writeSection(
           readme,
-          ReadmeSection.update(existing, section(options, table, loadAtStart, loadAverage())),
-          StandardCharsets.UTF_8);
+          ReadmeSection.HEADING,
+          section(options, table, loadAtStart, BenchCommand.loadAverage()));
       out.println("written to " + readme);
     }
     out.println("logs and configurations: " + work);
     System.exit(results.stream().anyMatch(result -> result.error().isPresent()) ? 1 : 0);
-  }
-
-  /** The 1-minute load average, which tells how busy the machine was besides the benchmark. */
-  private static String loadAverage() {
-    try {
-      return Files.readString(Path.of("/proc/loadavg"), StandardCharsets.US_ASCII).split(" ")[0];
-    } catch (IOException | RuntimeException e) {
-      return "unknown";
-    }
   }
 
   private static SystemResult measure(

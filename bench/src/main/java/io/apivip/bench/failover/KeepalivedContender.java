@@ -6,11 +6,13 @@ import io.apivip.lab.netns.Exec;
 import io.apivip.lab.netns.Host;
 import io.apivip.lab.netns.NetnsLab;
 import java.io.IOException;
+import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -22,7 +24,7 @@ import java.util.concurrent.TimeUnit;
  * ({@link KeepalivedConfig}), in one of two variants: keepalived's default advertisement interval,
  * or a tuned one. Both run as plain processes in the node's namespace, each with its own files.
  */
-final class KeepalivedContender implements Contender {
+public final class KeepalivedContender implements Contender {
 
   private static final int STATS_PORT = 8404;
   private static final Duration STOP_TIMEOUT = Duration.ofSeconds(10);
@@ -40,8 +42,8 @@ final class KeepalivedContender implements Contender {
     this.lab = lab;
   }
 
-  static KeepalivedContender start(KeepalivedConfig.Variant variant, Path jar, Path workDirectory)
-      throws IOException {
+  public static KeepalivedContender start(
+      KeepalivedConfig.Variant variant, Path jar, Path workDirectory) throws IOException {
     ClusterLab lab =
         ClusterLab.startApiserversOnly(ClusterLab.Options.defaults(jar, workDirectory));
     KeepalivedContender contender = new KeepalivedContender(variant, lab);
@@ -256,6 +258,68 @@ final class KeepalivedContender implements Contender {
             .redirectOutput(
                 ProcessBuilder.Redirect.appendTo(directory.resolve("keepalived.log").toFile()));
     keepaliveds.put(node.id(), lab.network().start(node.host(), builder));
+  }
+
+  /** VRRP, IP protocol 112, by number: not every system's /etc/protocols names it. */
+  @Override
+  public String clusterTraffic() {
+    return "ip protocol 112";
+  }
+
+  /**
+   * VRRP's choice among the others: the highest priority (the preferred node's 101, else 100), then
+   * the highest address.
+   */
+  @Override
+  public LabNode topRankedNonHolder(LabNode holder) {
+    return lab.nodes().stream()
+        .filter(node -> !node.equals(holder))
+        .max(
+            Comparator.comparingInt((LabNode node) -> node.equals(preferred()) ? 101 : 100)
+                .thenComparing(node -> new BigInteger(1, node.host().ipv4().getAddress())))
+        .orElseThrow(() -> new IllegalStateException("the lab has no node but " + holder.id()));
+  }
+
+  /**
+   * keepalived's VRRP child, which sends and receives the advertisements and sets the VIP; the
+   * process the benchmark starts only watches over it.
+   */
+  @Override
+  public long daemonPid(LabNode node) {
+    Path file = directory(node).resolve("keepalived-vrrp.pid");
+    try {
+      return Long.parseLong(Files.readString(file, StandardCharsets.US_ASCII).strip());
+    } catch (IOException | NumberFormatException e) {
+      throw new IllegalStateException("no VRRP process id in " + file + ": " + e, e);
+    }
+  }
+
+  /**
+   * SIGKILL of the VRRP child and of its parent, the parent held still meanwhile, so it cannot
+   * start a new child nor clean up after the old one.
+   */
+  @Override
+  public void crash(LabNode node) throws InterruptedException {
+    Process parent = keepaliveds.get(node.id());
+    if (parent == null || !parent.isAlive()) {
+      throw new IllegalStateException("keepalived does not run on " + node.id());
+    }
+    long child = daemonPid(node);
+    signal("STOP", parent.pid());
+    signal("KILL", child);
+    parent.destroyForcibly();
+    if (!parent.waitFor(STOP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
+      throw new IllegalStateException(
+          "keepalived on "
+              + node.id()
+              + " did not exit within "
+              + STOP_TIMEOUT.toSeconds()
+              + " s of SIGKILL");
+    }
+  }
+
+  private static void signal(String signal, long pid) {
+    Exec.run(STOP_TIMEOUT, List.of("kill", "-" + signal, Long.toString(pid))).orThrow();
   }
 
   @Override

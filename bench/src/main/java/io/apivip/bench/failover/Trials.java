@@ -53,7 +53,6 @@ final class Trials {
   static final Duration READYZ_FAILING = Duration.ofSeconds(3);
 
   static final Duration REFUSING = Duration.ofSeconds(2);
-  private static final Duration STEADY_FOR = Duration.ofMillis(500);
   private static final Duration STEADY_TIMEOUT = Duration.ofSeconds(90);
 
   /**
@@ -163,7 +162,7 @@ final class Trials {
     List<Window> backs = new ArrayList<>();
     try {
       for (int i = 1; i <= trials; i++) {
-        LabNode holder = holder();
+        LabNode holder = contender.holder();
         long cutAt = now();
         holder.cutLink();
         OptionalLong moved = awaitVipElsewhere(holder, cutAt, UNPLANNED_OBSERVATION);
@@ -195,7 +194,7 @@ final class Trials {
     List<Window> starts = new ArrayList<>();
     try {
       for (int i = 1; i <= trials; i++) {
-        LabNode holder = holder();
+        LabNode holder = contender.holder();
         long stopAt = now();
         // Watched alongside: a graceful stop may move the VIP long before it returns.
         CompletableFuture<OptionalLong> watch =
@@ -233,7 +232,7 @@ final class Trials {
     List<Window> failures = new ArrayList<>();
     try {
       for (int i = 1; i <= trials; i++) {
-        LabNode holder = holder();
+        LabNode holder = contender.holder();
         long failAt = now();
         holder.apiserver("fail-readyz");
         Thread.sleep(READYZ_FAILING.toMillis());
@@ -257,7 +256,7 @@ final class Trials {
 
   /** One core busy on the holder; counts how often the VIP moves meanwhile. */
   private void cpuHog() throws InterruptedException, IOException {
-    LabNode holder = holder();
+    LabNode holder = contender.holder();
     List<Set<String>> samples = new ArrayList<>();
     long start = now();
     Process hog =
@@ -349,15 +348,6 @@ final class Trials {
     }
   }
 
-  /** The one node carrying the VIP; anything else is not a state a trial may start from. */
-  private LabNode holder() {
-    List<LabNode> holders = lab.nodesWithVip();
-    if (holders.size() != 1) {
-      throw new IllegalStateException("expected one node with the VIP, found " + holders);
-    }
-    return holders.get(0);
-  }
-
   /**
    * Milliseconds from {@code since} until a node other than {@code holder} carries the VIP; empty
    * if none within {@code limit}.
@@ -377,31 +367,7 @@ final class Trials {
   }
 
   private void awaitSteady(Duration timeout) throws InterruptedException {
-    long deadline = now() + timeout.toMillis();
-    long steadySince = -1;
-    while (now() < deadline) {
-      Optional<String> broken = contender.broken();
-      if (broken.isPresent()) {
-        throw new IllegalStateException(broken.get());
-      }
-      if (contender.steady()) {
-        if (steadySince < 0) {
-          steadySince = now();
-        } else if (now() - steadySince >= STEADY_FOR.toMillis()) {
-          return;
-        }
-      } else {
-        steadySince = -1;
-      }
-      Thread.sleep(100);
-    }
-    throw new IllegalStateException(
-        "not back in its steady state within "
-            + timeout.toSeconds()
-            + " s (VIP on "
-            + lab.nodesWithVip()
-            + "); logs in "
-            + lab.workDirectory());
+    contender.awaitSteady(timeout);
   }
 
   /**
@@ -417,14 +383,7 @@ final class Trials {
   }
 
   private void awaitClientThrough() throws InterruptedException {
-    long started = now();
-    boolean through =
-        ClusterLab.await(
-            Duration.ofSeconds(60),
-            () ->
-                probe.attempts().stream()
-                    .anyMatch(attempt -> attempt.ok() && attempt.startMillis() >= started));
-    if (!through) {
+    if (!probe.awaitSuccess(Duration.ofSeconds(60))) {
       throw new IllegalStateException(
           "the client gets no connection through VIP:"
               + ClusterLab.PROXY_PORT

@@ -71,4 +71,12 @@ class ReadmeSectionTest {
 
     assertThat(ReadmeSection.update(old, SECTION)).startsWith(old).endsWith(SECTION);
   }
+
+  @Test
+  void anotherHeadingReplacesOnlyItsOwnSection() {
+    String old = "# Benchmarks\n\n## Faults\n\nold matrix\n\n" + SECTION;
+
+    assertThat(ReadmeSection.update(old, "## Faults", "## Faults\n\nnew matrix\n"))
+        .isEqualTo("# Benchmarks\n\n## Faults\n\nnew matrix\n\n" + SECTION);
+  }
 }

@@ -361,7 +361,37 @@ public final class ClusterLab implements AutoCloseable {
     nft(node.host(), rules);
   }
 
-  /** Removes every partition rule from {@code node}. */
+  /**
+   * Drops the packets matching {@code match} (an nft match for an {@code inet} table, such as "udp
+   * dport 6480") that {@code node} receives, while what it sends still goes out: the node is deaf
+   * to them, and the others still hear it. {@link #heal} removes the rule.
+   */
+  public void dropInbound(LabNode node, String match) {
+    drop(node, "input", match);
+  }
+
+  /**
+   * Drops the packets matching {@code match} that {@code node} sends, while it still receives them:
+   * the node is mute to the others. {@link #heal} removes the rule.
+   */
+  public void dropOutbound(LabNode node, String match) {
+    drop(node, "output", match);
+  }
+
+  private void drop(LabNode node, String hook, String match) {
+    String rules =
+        """
+        table inet %1$s {
+          chain %2$s {
+            type filter hook %2$s priority 0; policy accept; %3$s drop;
+          }
+        }
+        """
+            .formatted(FILTER_TABLE, hook, match);
+    nft(node.host(), rules);
+  }
+
+  /** Removes every partition and drop rule from {@code node}. */
   public void heal(LabNode node) {
     network.exec(node.host(), "nft", "delete", "table", "inet", FILTER_TABLE);
   }

@@ -151,6 +151,19 @@ public final class LabProbe implements AutoCloseable {
   }
 
   /**
+   * Waits, at most {@code timeout}, for a connection started from now on to succeed; answers
+   * whether one did.
+   */
+  public boolean awaitSuccess(Duration timeout) throws InterruptedException {
+    long started = System.currentTimeMillis();
+    return ClusterLab.await(
+        timeout,
+        () ->
+            attempts().stream()
+                .anyMatch(attempt -> attempt.ok() && attempt.startMillis() >= started));
+  }
+
+  /**
    * Waits until attempts started up to {@code untilMillis} have most likely completed, then
    * summarizes.
    */

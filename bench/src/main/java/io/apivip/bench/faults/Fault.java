@@ -14,7 +14,7 @@ enum Fault {
   NEXT_MUTE("next-mute", "The top-ranked non-holder mute"),
   PAUSE("pause", "The holder's daemon paused (SIGSTOP) for 5 s"),
   CRASH("crash", "The holder's daemon killed (SIGKILL), link up, no restart"),
-  LOSS("loss", "20% loss and 50 ± 50 ms delay on every node's link"),
+  LOSS("loss", "20% loss on every node's link (see below)"),
   FLAP("flap", "The holder's link flapping: 10 × (1 s down, 0.5 s up)"),
   PARTITION("partition", "The holder cut off from the other nodes");
 

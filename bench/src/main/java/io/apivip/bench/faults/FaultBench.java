@@ -149,12 +149,16 @@ public final class FaultBench {
             : Files.createTempDirectory("apivip-fault-bench");
     String loadAtStart = BenchCommand.loadAverage();
     AtomicBoolean stopping = BenchCommand.stopOnSignal("fault-bench-stop");
+    boolean netem = !options.faults().contains(Fault.LOSS) || FaultRuns.netemAvailable();
+    if (!netem) {
+      out.println("this kernel has no netem: the loss fault drops packets with nftables, no delay");
+    }
     List<SystemFaults> results = new ArrayList<>();
     for (SystemName system : options.systems()) {
       if (stopping.get()) {
         break;
       }
-      results.add(measure(system, options, work.resolve(system.flag), out));
+      results.add(measure(system, options, netem, work.resolve(system.flag), out));
     }
     if (stopping.get()) {
       out.println("stopped: nothing written");
@@ -166,7 +170,7 @@ public final class FaultBench {
     if (options.readme().isPresent()) {
       Path readme = options.readme().get();
       BenchCommand.writeSection(
-          readme, HEADING, section(options, table, loadAtStart, BenchCommand.loadAverage()));
+          readme, HEADING, section(options, netem, table, loadAtStart, BenchCommand.loadAverage()));
       out.println("written to " + readme);
     }
     out.println("logs, configurations and each fault's holders over time (faults.txt): " + work);
@@ -174,10 +178,10 @@ public final class FaultBench {
   }
 
   private static SystemFaults measure(
-      SystemName system, Options options, Path work, PrintStream out) {
+      SystemName system, Options options, boolean netem, Path work, PrintStream out) {
     out.println("== " + system.flag + ": starting a three-node lab in " + work);
     try (Contender contender = system.start(options.jar(), work)) {
-      return new FaultRuns(contender, options.faults(), options.trials(), out).run();
+      return new FaultRuns(contender, options.faults(), options.trials(), netem, out).run();
     } catch (IOException | RuntimeException e) {
       String error = e.getMessage() == null ? e.toString() : e.getMessage();
       out.println("== " + system.flag + ": could not start: " + error);
@@ -186,7 +190,8 @@ public final class FaultBench {
   }
 
   /** The README section: what was measured, where, how, and the table. */
-  static String section(Options options, String table, String loadAtStart, String loadAtEnd) {
+  static String section(
+      Options options, boolean netem, String table, String loadAtStart, String loadAtEnd) {
     return String.format(
         Locale.ROOT,
         """
@@ -220,8 +225,7 @@ public final class FaultBench {
         - Crash: SIGKILL of that process (for keepalived, of its parent too, so nothing restarts
           it or cleans up); the link stays up and the VIP stays where it was configured. After the
           window the address is removed, as a reboot would, and the daemon started again.
-        - Loss: `tc qdisc add dev eth0 root netem %s` in every node's namespace (what a node
-          sends, to the client too).
+        - Loss: %s
         - Flap: the holder's bridge port %d times down for %d ms and up for %d ms.
         - Partition: nftables on the holder drop everything to and from the other nodes; the
           client still reaches it.
@@ -243,7 +247,18 @@ public final class FaultBench {
         FaultRuns.AFTER.toSeconds(),
         ClusterLab.HEARTBEAT_PORT,
         FaultRuns.PAUSE.toSeconds(),
-        FaultRuns.NETEM,
+        netem
+            ? "`tc qdisc add dev eth0 root netem "
+                + FaultRuns.NETEM
+                + "` in every node's namespace (what a node sends, to the client too)."
+            : "this machine's kernel has no netem (`CONFIG_NET_SCH_NETEM` unset), so nftables"
+                + " in every node's namespace drop one packet in five that it sends on its link"
+                + " (`"
+                + FaultRuns.NFT_LOSS.formatted("eth0")
+                + " drop`), to the client too, with no added delay; where netem is there, the"
+                + " benchmark uses `netem "
+                + FaultRuns.NETEM
+                + "` instead.",
         FaultRuns.FLAPS,
         FaultRuns.FLAP_DOWN.toMillis(),
         FaultRuns.FLAP_UP.toMillis());

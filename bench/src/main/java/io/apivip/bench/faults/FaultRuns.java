@@ -45,6 +45,12 @@ final class FaultRuns {
   static final Duration FLAP_UP = Duration.ofMillis(500);
   static final String NETEM = "loss 20% delay 50ms 50ms";
 
+  /**
+   * Where the kernel has no netem: one packet in five a node sends on its link dropped at random
+   * (nftables), with no delay.
+   */
+  static final String NFT_LOSS = "oifname \"%s\" numgen random mod 100 < 20";
+
   private static final Duration FIRST_STEADY_TIMEOUT = Duration.ofSeconds(120);
   private static final Duration STEADY_TIMEOUT = Duration.ofSeconds(90);
   private static final Duration WARM_UP = Duration.ofSeconds(15);
@@ -58,16 +64,20 @@ final class FaultRuns {
   private final List<Fault> faults;
   private final int trials;
   private final PrintStream progress;
+  private final boolean netem;
   private final Map<Fault, List<FaultFigures>> figures = new EnumMap<>(Fault.class);
   private LabProbe probe;
   private AddressSampler sampler;
 
-  FaultRuns(Contender contender, List<Fault> faults, int trials, PrintStream progress) {
+  /** {@code netem}: whether the loss fault may use tc netem ({@link #netemAvailable()}). */
+  FaultRuns(
+      Contender contender, List<Fault> faults, int trials, boolean netem, PrintStream progress) {
     this.contender = contender;
     this.lab = contender.lab();
     this.faults = List.copyOf(faults);
     this.trials = trials;
     this.progress = progress;
+    this.netem = netem;
   }
 
   /** Runs every fault; a failure ends the run and is reported with what was measured so far. */
@@ -190,12 +200,20 @@ final class FaultRuns {
       case LOSS -> {
         try {
           for (LabNode each : lab.nodes()) {
-            tc(each, "add").orThrow();
+            if (netem) {
+              tc(each, "add").orThrow();
+            } else {
+              lab.dropOutbound(each, NFT_LOSS.formatted(each.host().interfaceName()));
+            }
           }
           sleepUntil(end);
         } finally {
           for (LabNode each : lab.nodes()) {
-            tc(each, "del");
+            if (netem) {
+              tc(each, "del");
+            } else {
+              lab.heal(each);
+            }
           }
         }
       }
@@ -234,6 +252,28 @@ final class FaultRuns {
             "dev",
             node.host().interfaceName());
     contender.restart(node);
+  }
+
+  /**
+   * Whether this kernel has tc's netem qdisc (CONFIG_NET_SCH_NETEM), tried on the loopback of a
+   * namespace made for the purpose and deleted after.
+   */
+  static boolean netemAvailable() {
+    String namespace = "apivip-netem-check-" + ProcessHandle.current().pid();
+    Duration limit = Duration.ofSeconds(10);
+    if (!Exec.run(limit, List.of("ip", "netns", "add", namespace)).ok()) {
+      return false;
+    }
+    try {
+      return Exec.run(
+              limit,
+              List.of(
+                  "ip", "netns", "exec", namespace, "tc", "qdisc", "add", "dev", "lo", "root",
+                  "netem", "loss", "1%"))
+          .ok();
+    } finally {
+      Exec.run(limit, List.of("ip", "netns", "delete", namespace));
+    }
   }
 
   private Exec.Result tc(LabNode node, String action) {

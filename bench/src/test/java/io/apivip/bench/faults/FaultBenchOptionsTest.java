@@ -69,7 +69,7 @@ class FaultBenchOptionsTest {
         FaultBench.Options.parse(
             "--jar", "a.jar", "--machine", "Intel Xeon, 2 CPUs", "--commit", "73b1bb2");
 
-    String section = FaultBench.section(options, "| table |\n", "0.10", "0.20");
+    String section = FaultBench.section(options, true, "| table |\n", "0.10", "0.20");
 
     assertThat(section)
         .startsWith(FaultBench.HEADING + "\n")
@@ -78,5 +78,9 @@ class FaultBenchOptionsTest {
         .contains("| table |");
     // Markdown reads four leading spaces as code: no line of the section may have them.
     assertThat(section.lines()).noneMatch(line -> line.startsWith("    "));
+    assertThat(section).contains("netem loss 20% delay 50ms 50ms").doesNotContain("numgen");
+    assertThat(FaultBench.section(options, false, "| table |\n", "0.10", "0.20"))
+        .contains("has no netem")
+        .contains("`oifname \"eth0\" numgen random mod 100 < 20 drop`");
   }
 }

@@ -207,8 +207,9 @@ public final class FaultBench {
         namespaces and a client namespace on one bridge, a stand-in kube-apiserver on every node),
         set up as there: apivip with its defaults, keepalived and HAProxy as the kubeadm guide
         has them. A client opens a new TLS connection to `VIP:6443` every %d ms and asks for
-        `/version`; a call fails when it is not connected within %d s or not answered within
-        3 s after. A shell loop (at nice -10) runs `ip -o addr` in every node's namespace
+        `/version`; a call fails when it is not connected within %d s, when a read (of the TLS
+        handshake or the answer) waits more than 10 s, or when the connection is refused or
+        reset; the slowest call is the longest such attempt, failed or not. A shell loop (at nice -10) runs `ip -o addr` in every node's namespace
         every 20 ms or as fast as the machine allows, and so tells which nodes really carry the
         address; a sample's state counts until the next sample. Each
         fault lasts %d s and is then undone; it is watched from its start until %d s after

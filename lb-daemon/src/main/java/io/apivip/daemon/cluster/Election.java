@@ -51,11 +51,13 @@ import java.util.Optional;
  *       so no later than one failure timeout after the partition.
  *   <li><b>Handing over</b> (make before break). A holder that stops qualifying (drain, or it turns
  *       ineligible) or that hands over to a preempting node keeps the VIP until it sees another
- *       node announce that it holds the VIP (that node announces only once its address is up), or
- *       for cluster.handoff-timeout at most (and for as long as no other node qualifies: a holder
- *       that cannot serve well answers clients faster than no holder), and only while it sees a
- *       quorum. Once it has started handing over it goes on doing so even if it qualifies again
- *       meanwhile, so a drain that is cancelled half way costs no gap either.
+ *       node announce that it holds the VIP and backs itself (that node announces only once its
+ *       address is up; a holder that is itself handing over does not count; a node that this node
+ *       does not hear counts once enough peers back it to make a quorum with it), or for
+ *       cluster.handoff-timeout at most (and for as long as no other node qualifies: a holder that
+ *       cannot serve well answers clients faster than no holder), and only while it sees a quorum.
+ *       Once it has started handing over it goes on doing so even if it qualifies again meanwhile,
+ *       so a drain that is cancelled half way costs no gap either.
  *   <li><b>Two holders.</b> A qualified holder that is no longer backed by a quorum, and is not
  *       handing over, releases at once: its backers have moved on (to a higher holder seen after a
  *       partition heals, or because they suspected it). So when two holders see each other, the
@@ -438,7 +440,7 @@ public final class Election {
       return release(
           backing, abstainingSince, outranked ? Reason.YIELDED : Reason.LOST_BACKING, true);
     }
-    if (anotherHolds(in)) {
+    if (anotherTookIt(in)) {
       return release(backing, abstainingSince, Reason.HANDED_OVER, true);
     }
     if (backed) {
@@ -461,6 +463,37 @@ public final class Election {
       }
     }
     return false;
+  }
+
+  /**
+   * Rule 5's end of a handover: another node holds the VIP and backs itself. A holder that is
+   * handing over backs its successor, so it does not count: with two such (the old holder handing
+   * to this node, this node to a node it prefers) neither would otherwise wait for the real new
+   * holder, and the VIP went round in circles (ClusterSimulationTest, a link lost one way).
+   */
+  private static boolean anotherTookIt(Input in) {
+    for (Member peer : in.peers()) {
+      if (peer.alive() && peer.holds() && peer.backing().equals(Optional.of(peer.id()))) {
+        return true;
+      }
+    }
+    // A node that this one does not hear (a link lost one way) can never be seen taking; enough
+    // peers backing it to make a quorum with it are as good a sign.
+    for (Member candidate : in.peers()) {
+      if (!candidate.alive() && backers(in, candidate.id()) >= in.rules().quorum() - 1) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** How many peers this node hears back {@code id}. */
+  private static int backers(Input in, String id) {
+    int backers = 0;
+    for (Member peer : in.peers()) {
+      backers += peer.alive() && peer.backing().equals(Optional.of(id)) ? 1 : 0;
+    }
+    return backers;
   }
 
   private static boolean anotherHolds(Input in) {

@@ -43,6 +43,10 @@ class ClusterSimulationTest {
   /** Figures gathered over runs. */
   static final class Figures {
     final List<Long> unheldAfterDeath = Collections.synchronizedList(new ArrayList<>());
+
+    /** The same where links were cut for good: the survivors do not all hear each other. */
+    final List<Long> unheldAfterDeathWithCuts = Collections.synchronizedList(new ArrayList<>());
+
     final List<Long> drainOverlap = Collections.synchronizedList(new ArrayList<>());
     final AtomicInteger drains = new AtomicInteger();
     final AtomicInteger injected = new AtomicInteger();
@@ -127,6 +131,8 @@ class ClusterSimulationTest {
         seeds.length, seconds, figures.injected.get());
     System.out.println("  VIP unheld after the holder dies: " + summary(figures.unheldAfterDeath));
     System.out.println(
+        "  the same with links cut for good: " + summary(figures.unheldAfterDeathWithCuts));
+    System.out.println(
         "  planned drains: "
             + figures.drains.get()
             + ", both nodes holding for "
@@ -164,6 +170,11 @@ class ClusterSimulationTest {
     assertThat(Collections.max(figures.unheldAfterDeath))
         .as("worst time the VIP was on no node after its holder died")
         .isLessThanOrEqualTo(FAILURE_TIMEOUT + 2 * INTERVAL);
+    // A survivor deaf to one peer is backed only once that peer's lease to its old choice ends
+    // (Election, rule 4): up to one interval more. Seeds 1000..16999 (2026-12-03): 743 ms worst.
+    assertThat(figures.unheldAfterDeathWithCuts)
+        .as("times the VIP was on no node after its holder died, links cut for good")
+        .allMatch(unheld -> unheld <= FAILURE_TIMEOUT + 3 * INTERVAL);
     if (runs >= 100) {
       assertThat(figures.longPauses.get())
           .as("pauses longer than the failure timeout")
@@ -232,9 +243,13 @@ class ClusterSimulationTest {
         sim.random.nextBoolean()
             ? topRanked(sim)
             : sim.soleAddressHolder().map(n -> n.index).orElse(sim.random.nextInt(sim.size));
-    // A single link cut one way (some node deaf to one peer only) is left out: it can livelock the
-    // election (seed 396 with it: two nodes take and hand over in turn every 500 ms); issue 23.
-    int kind = sim.random.nextInt(3);
+    int kind = sim.random.nextInt(4);
+    if (kind == 3) {
+      int other = Math.floorMod(node + 1 + sim.random.nextInt(sim.size - 1), sim.size);
+      network.cut[other][node] = true; // one link lost one way: deaf to one peer only
+      sim.note("cut for good: " + sim.nodes[node].id + " is deaf to " + sim.nodes[other].id);
+      return;
+    }
     for (int other = 0; other < sim.size; other++) {
       if (other == node) {
         continue;
@@ -515,7 +530,8 @@ class ClusterSimulationTest {
     while (sim.now < died + 5 * SECOND) {
       sim.runUntil(sim.now + MS);
       if (sim.soleAddressHolder().isPresent()) {
-        figures.unheldAfterDeath.add(sim.now - died);
+        (anyCut(sim) ? figures.unheldAfterDeathWithCuts : figures.unheldAfterDeath)
+            .add(sim.now - died);
         return;
       }
     }

@@ -440,6 +440,49 @@ class ElectionTest {
     assertThat(higher.transition()).isEmpty();
   }
 
+  /**
+   * A handover ends when the new holder holds and backs itself; an old holder that is itself
+   * handing over (to this node, say) does not count. A node this one does not hear (a link lost one
+   * way) counts once enough peers back it to make a quorum with it, since it is never seen taking.
+   */
+  @Test
+  void aHandoverEndsOnANewHolderNotOnAnotherHolderHandingOver() {
+    N handing = node("a").maintenance().holds().backs("c");
+    Decision otherOldHolder =
+        Election.decide(
+            view(
+                THREE,
+                NEVER,
+                NOW - 100 * MS,
+                handing,
+                node("b").holds().backs("a"),
+                node("c").priority(150).backs("c")));
+    assertThat(otherOldHolder.hold()).isTrue();
+    assertThat(otherOldHolder.transition()).isEmpty();
+
+    Decision unheardSuccessor =
+        Election.decide(
+            view(
+                THREE,
+                NEVER,
+                NOW - 100 * MS,
+                handing,
+                node("b").backs("c"),
+                node("c").priority(150).dead()));
+    assertThat(unheardSuccessor.transition()).contains(Reason.HANDED_OVER);
+
+    Decision unheardAndUnbacked =
+        Election.decide(
+            view(
+                THREE,
+                NEVER,
+                NOW - 100 * MS,
+                handing,
+                node("b").backs("b"),
+                node("c").priority(150).dead()));
+    assertThat(unheardAndUnbacked.hold()).isTrue();
+  }
+
   @Test
   void aHolderWhoseBackersMovedOnReleasesAtOnce() {
     Decision decision =

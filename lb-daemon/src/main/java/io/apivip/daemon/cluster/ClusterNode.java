@@ -552,6 +552,7 @@ public final class ClusterNode {
             NEVER,
             true,
             false,
+            false,
             false);
     long backingLeaseEnd =
         backing.flatMap(membership::peer).map(peer -> peer.backingLeaseEnd).orElse(NEVER);

@@ -23,9 +23,10 @@ import java.util.Optional;
  *       it is offered. A node that has merely gone quiet is not deaf (it may be paused); the
  *       failure detector deals with it.
  *   <li><b>Target</b>, the node that should hold the VIP: the <i>keeper</i>, i.e. the highest
- *       ranked backable node that announces it holds the VIP (a holder keeps it while it
- *       qualifies). If the keeper announces that it backs another node, it is handing the VIP over
- *       and that node is the target. With no keeper, the highest ranked backable node.
+ *       ranked backable node that announces it holds the VIP (a holder keeps it while it qualifies)
+ *       and hears the deciding node or has gone quiet ({@link Member#keeps()}). If the keeper
+ *       announces that it backs another node, it is handing the VIP over and that node is the
+ *       target. With no keeper, the highest ranked backable node.
  *   <li><b>Preemption</b> (cluster.preempt): only the keeper decides it. When a qualified node that
  *       outranks it has been qualified, as the keeper sees it, for preempt-delay, the keeper backs
  *       that node, which takes the VIP; the keeper lets go when it sees the new holder.
@@ -187,6 +188,7 @@ public final class Election {
    *     deciding node (rule 1)
    * @param backsMe it is connected and backs the deciding node, acknowledging a heartbeat of the
    *     deciding node's current epoch
+   * @param quiet nothing has been heard from it for more than 1.5 intervals: it is not sending now
    */
   public record Member(
       String id,
@@ -199,7 +201,8 @@ public final class Election {
       long qualifiedSince,
       boolean connected,
       boolean deaf,
-      boolean backsMe) {
+      boolean backsMe,
+      boolean quiet) {
 
     public boolean qualified() {
       return alive && eligible && !maintenance;
@@ -208,6 +211,18 @@ public final class Election {
     /** Qualified and it hears the deciding node (rule 1): the only nodes a node backs. */
     public boolean backable() {
       return qualified() && !deaf;
+    }
+
+    /**
+     * Its claim to hold the VIP, as far as the deciding node can trust it (rule 2): from a node
+     * that sends without hearing the deciding node, claims may have waited in a queue (a link back
+     * up flushes the datagrams that waited for the neighbour's address, and it may have let go
+     * since), and if fresh it could not count our backing anyway; they count once it hears us. A
+     * node gone quiet keeps its last claim until it is suspected, so its backers leave it at once
+     * then.
+     */
+    public boolean keeps() {
+      return holds && (connected || quiet);
     }
   }
 
@@ -306,7 +321,7 @@ public final class Election {
     for (Member member : in.everyone()) {
       if (member.backable()) {
         best = higher(best, member);
-        if (member.holds()) {
+        if (member == in.self() ? member.holds() : member.keeps()) {
           keeper = higher(keeper, member);
         }
       }

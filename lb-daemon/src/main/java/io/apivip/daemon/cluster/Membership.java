@@ -329,7 +329,8 @@ final class Membership {
         peer.qualifiedSince,
         connected,
         deaf,
-        backsMe);
+        backsMe,
+        now - peer.receivedNanos > talkingWindowNanos);
   }
 
   /**

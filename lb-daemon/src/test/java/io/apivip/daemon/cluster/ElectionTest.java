@@ -37,6 +37,7 @@ class ElectionTest {
     boolean connected = true;
     boolean deaf;
     boolean backsMe;
+    boolean quiet;
 
     N(String id) {
       this.id = id;
@@ -94,6 +95,13 @@ class ElectionTest {
       return this;
     }
 
+    /** Not heard for more than 1.5 intervals, so not connected either (its lease ran out). */
+    N quiet() {
+      connected = false;
+      quiet = true;
+      return this;
+    }
+
     N qualifiedSince(long value) {
       qualifiedSince = value;
       return this;
@@ -111,7 +119,8 @@ class ElectionTest {
           qualifiedSince,
           connected,
           deaf,
-          backsMe && connected);
+          backsMe && connected,
+          quiet);
     }
   }
 
@@ -481,6 +490,37 @@ class ElectionTest {
                 node("b").backs("b"),
                 node("c").priority(150).dead()));
     assertThat(unheardAndUnbacked.hold()).isTrue();
+  }
+
+  /**
+   * A claim to hold from a node that sends without hearing us may be stale (a burst that waited in
+   * a queue until its link came back): the holder keeps the VIP, its backers keep backing it. A
+   * holder gone quiet (dying, or paused) stays the keeper until it is suspected.
+   */
+  @Test
+  void aClaimFromANodeThatDoesNotHearUsMakesNoKeeperUntilItDoes() {
+    Input burst =
+        view(
+            THREE,
+            node("a").holds().backs("a"),
+            node("b").backsA(),
+            node("c").priority(150).holds().backs("c").unconnected());
+    assertThat(target(burst)).contains("a");
+    Decision decision = Election.decide(burst);
+    assertThat(decision.hold()).isTrue();
+    assertThat(decision.transition()).isEmpty();
+
+    Input heard =
+        view(
+            THREE,
+            node("a").holds().backs("a"),
+            node("b").backsA(),
+            node("c").priority(150).holds().backs("c"));
+    assertThat(Election.decide(heard).transition()).contains(Reason.YIELDED);
+
+    Input quiet =
+        view(THREE, node("b").backs("c"), node("a"), node("c").priority(150).holds().quiet());
+    assertThat(target(quiet)).contains("c");
   }
 
   @Test

@@ -378,10 +378,12 @@ public final class Election {
 
   /**
    * A peer that is alive and qualified but no longer hears the deciding node (rule 4's short
-   * abstention).
+   * abstention): deaf, or still sending with acknowledgements too old to be a lease, which is also
+   * when its claim to hold stops counting ({@link Member#keeps()}). A peer gone quiet is left to
+   * the failure detector.
    */
   private static boolean deafTo(Member peer) {
-    return peer.qualified() && peer.deaf();
+    return peer.qualified() && (peer.deaf() || (!peer.connected() && !peer.quiet()));
   }
 
   /** All the rules: whom to back and whether to hold the VIP. */

@@ -346,10 +346,27 @@ class ElectionTest {
     Decision never = Election.decide(lease(NEVER, self, deaf, other));
     assertThat(never.backing()).as("a never gave b a lease").contains("c");
     Decision quiet =
-        Election.decide(lease(NOW + 80 * MS, self, node("b").priority(200).unconnected(), other));
+        Election.decide(lease(NOW + 80 * MS, self, node("b").priority(200).quiet(), other));
     assertThat(quiet.backing())
         .as("a quiet node (maybe paused) keeps a's backing until suspected")
         .contains("b");
+  }
+
+  /**
+   * A holder that still sends but no longer acknowledges us recently enough to be a lease, before
+   * its own heartbeats say it stopped hearing us (deaf): its claim no longer counts, and it is left
+   * at the lease's end as a deaf one is.
+   */
+  @Test
+  void leavesAHolderThatNoLongerHearsUsWhenItsLeaseEnds() {
+    N self = node("a").backs("b");
+    N holder = node("b").holds().backs("b").unconnected();
+    N top = node("c").priority(200);
+    Decision before = Election.decide(lease(NOW + 80 * MS, self, holder, top));
+    assertThat(before.backing()).isEmpty();
+    assertThat(before.abstainingSince()).isEqualTo(NOW + 80 * MS - 500 * MS);
+    Decision after = Election.decide(lease(NOW, self, holder, top));
+    assertThat(after.backing()).contains("c");
   }
 
   @Test

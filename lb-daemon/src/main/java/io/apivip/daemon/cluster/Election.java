@@ -222,7 +222,12 @@ public final class Election {
      * then.
      */
     public boolean keeps() {
-      return holds && (connected || quiet);
+      return holds && !sendsWithoutHearingUs();
+    }
+
+    /** It still sends, but acknowledges nothing of ours recent enough to be a lease. */
+    boolean sendsWithoutHearingUs() {
+      return !connected && !quiet;
     }
   }
 
@@ -383,7 +388,7 @@ public final class Election {
    * the failure detector.
    */
   private static boolean deafTo(Member peer) {
-    return peer.qualified() && (peer.deaf() || (!peer.connected() && !peer.quiet()));
+    return peer.qualified() && (peer.deaf() || peer.sendsWithoutHearingUs());
   }
 
   /** All the rules: whom to back and whether to hold the VIP. */

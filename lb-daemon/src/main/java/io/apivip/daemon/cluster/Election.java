@@ -326,7 +326,7 @@ public final class Election {
     for (Member member : in.everyone()) {
       if (member.backable()) {
         best = higher(best, member);
-        if (member == in.self() ? member.holds() : member.keeps()) {
+        if (member.keeps()) {
           keeper = higher(keeper, member);
         }
       }

@@ -16,6 +16,7 @@ import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
@@ -23,6 +24,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.function.Predicate;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -116,10 +118,22 @@ public final class ClusterLab implements AutoCloseable {
   private final InetAddress vip;
   private final List<LabProbe> probes = new ArrayList<>();
 
+  /**
+   * The nodes' admin sockets, one directory per node as {@code /run/apivip} is under systemd. It
+   * lies in the temporary directory, not the work directory: a Unix socket's path may hold at most
+   * 107 bytes, and the work directory is as deep as the checkout (CI's was too deep).
+   */
+  private final Path runtime;
+
   private ClusterLab(NetnsLab network, Options options) throws IOException {
     this.network = network;
     this.options = options;
     this.vip = InetAddress.getByName(NetnsLab.VIP_IPV4);
+    // Mode 0755 as systemd's RuntimeDirectory=: the socket itself decides who may connect.
+    this.runtime =
+        Files.createTempDirectory(
+            "apivip-lab-",
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
   }
 
   /** Builds the network, writes the files and starts every apiserver and apivip. */
@@ -191,6 +205,8 @@ public final class ClusterLab implements AutoCloseable {
             .collect(Collectors.joining("\n"));
     for (Host host : network.nodes()) {
       Path directory = work.resolve(host.name());
+      Path adminSocket =
+          Files.createDirectories(runtime.resolve(host.name())).resolve("admin.sock");
       Files.createDirectories(directory);
       pki.issueServer(
               List.of(
@@ -228,7 +244,7 @@ public final class ClusterLab implements AutoCloseable {
                   caFile(),
                   work.resolve("client.crt"),
                   work.resolve("client.key"),
-                  directory.resolve("admin.sock"),
+                  adminSocket,
                   String.join("\n", options.extraConfig()),
                   String.join("\n", options.nodeConfig().getOrDefault(host.name(), List.of())));
       Files.writeString(directory.resolve("apivip.conf"), config, StandardCharsets.UTF_8);
@@ -237,6 +253,7 @@ public final class ClusterLab implements AutoCloseable {
               network,
               host,
               directory,
+              adminSocket,
               options.jar(),
               options.labClassPath(),
               options.javaOptions()));
@@ -500,5 +517,16 @@ public final class ClusterLab implements AutoCloseable {
       probes.clear();
     }
     network.close();
+    deleteRuntime();
+  }
+
+  private void deleteRuntime() {
+    try (Stream<Path> paths = Files.walk(runtime)) {
+      for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(path);
+      }
+    } catch (IOException | UncheckedIOException e) {
+      log.warn("cannot delete the lab's runtime directory {}: {}", runtime, e.toString());
+    }
   }
 }

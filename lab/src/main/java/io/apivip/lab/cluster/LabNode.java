@@ -28,6 +28,7 @@ public final class LabNode {
   private final NetnsLab network;
   private final Host host;
   private final Path directory;
+  private final Path adminSocket;
   private final Path jar;
   private final String labClassPath;
   private final List<String> javaOptions;
@@ -40,12 +41,14 @@ public final class LabNode {
       NetnsLab network,
       Host host,
       Path directory,
+      Path adminSocket,
       Path jar,
       String labClassPath,
       List<String> javaOptions) {
     this.network = network;
     this.host = host;
     this.directory = directory;
+    this.adminSocket = adminSocket;
     this.jar = jar;
     this.labClassPath = labClassPath;
     this.javaOptions = List.copyOf(javaOptions);
@@ -62,6 +65,11 @@ public final class LabNode {
 
   public Path config() {
     return directory.resolve("apivip.conf");
+  }
+
+  /** Where apivip serves its admin socket ({@code admin.socket}). */
+  public Path adminSocket() {
+    return adminSocket;
   }
 
   /** apivip's log (stdout and stderr), appended across restarts. */

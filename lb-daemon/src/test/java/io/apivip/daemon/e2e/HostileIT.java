@@ -174,7 +174,7 @@ class HostileIT {
    * changes.
    */
   String unprivilegedDrain(LabNode holder) throws Exception {
-    Path socket = holder.config().resolveSibling("admin.sock");
+    Path socket = holder.adminSocket();
     Exec.Result tcp = postAsNobody(holder, "http://127.0.0.1:" + ClusterLab.ADMIN_PORT + "/drain");
     Exec.Result unix =
         postAsNobody(holder, "--unix-socket", socket.toString(), "http://localhost/drain");

@@ -68,7 +68,7 @@ class ReloadIT {
     }
   }
 
-  /** A short directory name: the admin socket's path in it must stay within 107 bytes. */
+  /** The scenario's work directory under target/e2e, emptied first. */
   static Path work(String name) throws IOException {
     Path work = Path.of("target", "e2e", name).toAbsolutePath();
     EndToEndIT.deleteRecursively(work);

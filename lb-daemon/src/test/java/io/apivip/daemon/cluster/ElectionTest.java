@@ -309,18 +309,26 @@ class ElectionTest {
         Arguments.of("in maintenance: at once", node("b").maintenance(), "c"),
         Arguments.of(
             "a holder handing over to the target: at once", node("b").holds().backs("c"), "c"),
-        Arguments.of("a live, qualified candidate: abstain first", node("b"), null));
+        Arguments.of(
+            "a live, qualified candidate: abstain until its lease from a ends", node("b"), null));
   }
 
   @ParameterizedTest(name = "leaving {0}")
   @MethodSource("backingChanges")
   void leavingTheNodeItBacked(String rule, N previous, String expected) {
-    // The target is c, a holder (or the best qualified); a backed b until now.
+    // The target is c, a holder (or the best qualified); a backed b until now, and b may count
+    // that backing for 400 ms more.
     Input input =
-        view(THREE, node("a").backs("b"), previous, node("c").priority(150).holds().backs("c"));
+        lease(
+            NOW + 400 * MS,
+            node("a").backs("b"),
+            previous,
+            node("c").priority(150).holds().backs("c"));
     Decision decision = Election.decide(input);
     assertThat(decision.backing()).isEqualTo(Optional.ofNullable(expected));
-    assertThat(decision.abstainingSince()).isEqualTo(expected == null ? NOW : NEVER);
+    assertThat(decision.abstainingSince())
+        .as("dated back so that a failure timeout of abstention ends with the lease")
+        .isEqualTo(expected == null ? NOW - 100 * MS : NEVER);
   }
 
   /**
@@ -352,15 +360,22 @@ class ElectionTest {
         .contains("b");
   }
 
-  /**
-   * A holder that still sends but no longer acknowledges us recently enough to be a lease, before
-   * its own heartbeats say it stopped hearing us (deaf): its claim no longer counts, and it is left
-   * at the lease's end as a deaf one is.
-   */
-  @Test
-  void leavesAHolderThatNoLongerHearsUsWhenItsLeaseEnds() {
+  static Stream<Arguments> holdersLeftAtTheLeasesEnd() {
+    return Stream.of(
+        // Before its own heartbeats say it stopped hearing us (deaf), its claim no longer counts.
+        Arguments.of(
+            "a holder that still sends but no longer acknowledges us recently enough",
+            node("b").holds().backs("b").unconnected()),
+        // It lost its quorum and let go while it still hears a; a whole failure timeout more left
+        // the VIP on nobody for 0.5 s in the lab.
+        Arguments.of("a holder that let go", node("b").backs("b")));
+  }
+
+  /** a backed b, a lower-ranked holder; a prefers c once b no longer keeps the VIP. */
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("holdersLeftAtTheLeasesEnd")
+  void leavesALowerRankedHolderWhenItsLeaseFromUsEnds(String what, N holder) {
     N self = node("a").backs("b");
-    N holder = node("b").holds().backs("b").unconnected();
     N top = node("c").priority(200);
     Decision before = Election.decide(lease(NOW + 80 * MS, self, holder, top));
     assertThat(before.backing()).isEmpty();

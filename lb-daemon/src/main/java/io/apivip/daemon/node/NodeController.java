@@ -188,8 +188,10 @@ public final class NodeController {
     } else {
       unconfirmedHold = 0;
       unconfirmedRelease = decision.id();
-      parts.vip().release(reason);
+      // The gate first: the resets of the VIP's connections leave before the address does, which
+      // the kernel removes on another thread (after that, they would be dropped).
       parts.gate().vipLost();
+      parts.vip().release(reason);
     }
     judge();
   }

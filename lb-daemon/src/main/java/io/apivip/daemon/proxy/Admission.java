@@ -127,8 +127,9 @@ final class Admission {
     }
     events.underLimit();
     clients.add(client);
-    if (listener.settings().onVip()) {
-      gate.admitted(client);
+    if (listener.settings().onVip() && !gate.admitted(client)) {
+      Relay.reset(client);
+      return;
     }
     if (!settings.idleTimeout().isZero()) {
       client

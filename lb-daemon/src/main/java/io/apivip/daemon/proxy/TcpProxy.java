@@ -153,13 +153,17 @@ public final class TcpProxy {
    * can go on. Resets them, so that their clients reconnect to the new holder at once instead of
    * hanging until a timeout (a watch whose client only reads may not learn of it for minutes).
    * After {@link #quiesceVip} the connections are ending gracefully already, and this leaves them
-   * be. Any thread.
+   * be. Until {@link #reopenVip}, a VIP connection accepted is reset at once: the kernel queued it
+   * before the VIP left. Any thread.
    */
   public void vipLost() {
     gate.lost();
   }
 
-  /** Accepts new connections on the VIP listeners again (after {@link #quiesceVip}); any thread. */
+  /**
+   * Serves new connections on the VIP listeners again, after {@link #quiesceVip} or {@link
+   * #vipLost}; any thread.
+   */
   public void reopenVip() {
     gate.reopen();
   }

@@ -15,6 +15,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -45,15 +46,38 @@ final class VipGate {
       new DefaultChannelGroup("apivip-proxy-vip-clients", GlobalEventExecutor.INSTANCE);
   private final AtomicBoolean closed = new AtomicBoolean();
 
+  /**
+   * From {@link #lost} until {@link #reopen}: the VIP left, so a VIP connection accepted meanwhile
+   * is one the kernel queued before (while the daemon was paused, say) and is reset at once;
+   * served, its answers would leave after the address, which the kernel then drops, and its client
+   * would hang until a timeout.
+   */
+  private volatile boolean gone;
+
+  /** Connections reset by {@link #admitted} since the VIP left; its first one is logged. */
+  private final AtomicInteger resetSinceGone = new AtomicInteger();
+
   VipGate(EventLoopGroup loops, Listeners listeners) {
     this.loops = loops;
     this.listeners = listeners;
   }
 
-  /** A client connection accepted on a VIP listener and served; on its event loop. */
-  void admitted(Channel client) {
+  /**
+   * A client connection accepted on a VIP listener, on its event loop: true when it is to be
+   * served, false when the VIP has left this node and the caller is to reset it.
+   */
+  boolean admitted(Channel client) {
     client.attr(OPENED_AT).set(System.nanoTime());
     vipClients.add(client);
+    if (!gone) {
+      return true;
+    }
+    if (resetSinceGone.getAndIncrement() == 0) {
+      log.info(
+          "the VIP left this node: resetting VIP connections that the kernel accepted before (was"
+              + " this process paused?), so that their clients reconnect to the new holder");
+    }
+    return false;
   }
 
   /**
@@ -178,6 +202,8 @@ final class VipGate {
 
   /** See {@link TcpProxy#vipLost}. */
   void lost() {
+    resetSinceGone.set(0);
+    gone = true;
     if (closed.get()) {
       return;
     }
@@ -193,6 +219,7 @@ final class VipGate {
 
   /** See {@link TcpProxy#reopenVip}. */
   void reopen() {
+    gone = false;
     if (closed.compareAndSet(true, false)) {
       listeners.vipSockets().forEach(NettySeam::letSynsIn);
       log.info("accepting new VIP connections again");

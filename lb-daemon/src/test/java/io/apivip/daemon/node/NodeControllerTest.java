@@ -357,7 +357,7 @@ class NodeControllerTest {
     send(c -> c.healthChanged());
     assertThat(loop.pendingTimers()).isEqualTo(1);
     send(c -> c.vipDecision(release(2)));
-    assertThat(commands()).containsExactly("release", "vip lost", "eligible false");
+    assertThat(commands()).containsExactly("vip lost", "release", "eligible false");
     loop.advance(NodeController.POLL);
     assertThat(commands()).as("the recheck of a non-holder changes nothing").isEmpty();
     assertThat(loop.pendingTimers()).isZero();
@@ -373,7 +373,7 @@ class NodeControllerTest {
     post(c -> c.vipChanged(vipHolding(1)));
     loop.runDue();
     assertThat(commands())
-        .containsExactly("reopen", "hold 1", "release", "vip lost", "reopen", "hold 3");
+        .containsExactly("reopen", "hold 1", "vip lost", "release", "reopen", "hold 3");
 
     send(c -> c.vipChanged(new VipManager.Status(false, false, true, "", 1)));
     send(c -> c.vipChanged(vipHolding(3)));
@@ -386,7 +386,7 @@ class NodeControllerTest {
     post(c -> c.vipDecision(release(2)));
     post(c -> c.vipChanged(vipHolding(1)));
     loop.runDue();
-    assertThat(commands()).containsExactly("reopen", "hold 1", "release", "vip lost");
+    assertThat(commands()).containsExactly("reopen", "hold 1", "vip lost", "release");
   }
 
   @Test
@@ -519,7 +519,7 @@ class NodeControllerTest {
     send(NodeController::enterMaintenance);
     send(c -> c.vipDecision(release(2)));
     send(c -> c.vipDecision(hold(3)));
-    assertThat(commands()).containsExactly("quiesce", "release", "vip lost", "hold 3");
+    assertThat(commands()).containsExactly("quiesce", "vip lost", "release", "hold 3");
   }
 
   @Test
@@ -559,7 +559,7 @@ class NodeControllerTest {
     send(c -> c.vipDecision(new VipDecision(false, Election.Reason.HANDED_OVER, 2)));
     // vipLost reaches the proxy, which leaves connections be while its gate is closed
     // (TcpProxy#vipLost).
-    assertThat(commands()).containsExactly("quiesce", "maintenance on", "release", "vip lost");
+    assertThat(commands()).containsExactly("quiesce", "maintenance on", "vip lost", "release");
   }
 
   @Test

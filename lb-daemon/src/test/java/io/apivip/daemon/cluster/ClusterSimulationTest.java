@@ -70,6 +70,9 @@ class ClusterSimulationTest {
     final AtomicInteger longPauses = new AtomicInteger();
     final AtomicInteger runsWithSlowRemoval = new AtomicInteger();
     final AtomicInteger overlapsWhileRemoving = new AtomicInteger();
+
+    /** Datagrams that waited behind a link that was down and arrived in a burst when it came up. */
+    final AtomicInteger burstDelivered = new AtomicInteger();
   }
 
   /** What one run checked; summed into {@link Figures} at its end. */
@@ -151,11 +154,13 @@ class ClusterSimulationTest {
     System.out.printf(
         "  %d pauses longer than the failure timeout; %d runs with slow or failing address removal,"
             + " in %d of them another node carried the address while a released one waited for the"
-            + " kernel; %d old datagrams replayed into restarted nodes%n",
+            + " kernel; %d old datagrams replayed into restarted nodes; %d delivered in bursts when"
+            + " a link came back up%n",
         figures.longPauses.get(),
         figures.runsWithSlowRemoval.get(),
         figures.overlapsWhileRemoving.get(),
-        figures.replayedIntoRestarted.get());
+        figures.replayedIntoRestarted.get(),
+        figures.burstDelivered.get());
     assertThat(runs).isEqualTo(seeds.length);
     // Checks that ran too rarely prove nothing: each must have run in a good share of the runs.
     assertThat(figures.runsCheckingLiveness.get())
@@ -184,6 +189,9 @@ class ClusterSimulationTest {
           .isPositive();
       assertThat(figures.runsWithSlowRemoval.get())
           .as("runs with slow address removal")
+          .isPositive();
+      assertThat(figures.burstDelivered.get())
+          .as("datagrams delivered in bursts when a link came back up")
           .isPositive();
     }
   }
@@ -234,6 +242,7 @@ class ClusterSimulationTest {
     figures.runsWithCutLinks.addAndGet(cutForGood ? 1 : 0);
     figures.runsWithSlowRemoval.addAndGet(sim.slowRemoval ? 1 : 0);
     figures.overlapsWhileRemoving.addAndGet(sim.overlapWhileRemoving ? 1 : 0);
+    figures.burstDelivered.addAndGet(sim.network.burstDelivered);
   }
 
   /** Cuts links for the rest of the run: a node made deaf (its inbound lost) or mute. */
@@ -431,7 +440,7 @@ class ClusterSimulationTest {
     if (holder.isPresent() && sim.random.nextInt(3) == 0) {
       node = holder.get();
     }
-    switch (sim.random.nextInt(9)) {
+    switch (sim.random.nextInt(10)) {
       case 0 -> partition(sim);
       case 1 -> oneWay(sim);
       case 2 -> {
@@ -452,6 +461,7 @@ class ClusterSimulationTest {
       }
       case 5 -> node.setEligible(!node.eligible);
       case 6 -> node.setMaintenance(!node.maintenance);
+      case 8 -> linkDown(sim, node, Math.min((200 + sim.random.nextInt(1800)) * MS, end - sim.now));
       case 7 -> {
         if (node.up) {
           node.kill();
@@ -489,6 +499,22 @@ class ClusterSimulationTest {
           () -> restarted.deliver(datagram, Simulation.address(sim.random.nextInt(sim.size))));
       figures.replayedIntoRestarted.incrementAndGet();
     }
+  }
+
+  /**
+   * The node's link goes down for {@code length} and comes back: what it and the others sent
+   * meanwhile waits in the neighbour queues and arrives in one burst ({@link
+   * Simulation.Network#down}).
+   */
+  private static void linkDown(Simulation sim, Node node, long length) {
+    sim.note(node.id + "'s link goes down for " + length / MS + " ms");
+    sim.network.linkDown(node);
+    sim.at(
+        sim.now + length,
+        () -> {
+          sim.note(node.id + "'s link comes back up");
+          sim.network.linkUp(node);
+        });
   }
 
   private static void partition(Simulation sim) {

@@ -330,6 +330,67 @@ final class Simulation {
     /** Loss of the datagrams sent to a node, on top of {@code loss}: a one-way lossy link. */
     final double[] inboundLoss = new double[64];
 
+    /**
+     * Links that are down, whose datagrams wait as the kernel's neighbour queue holds them while it
+     * cannot resolve the next hop: {@link #linkUp} delivers, in one burst, those sent within {@link
+     * #NEIGHBOUR_QUEUE_LIFE} (3 unanswered ARP requests a second apart), the newest {@link
+     * #NEIGHBOUR_QUEUE_LENGTH} of them. Null while the link is not down.
+     */
+    @SuppressWarnings("unchecked")
+    final List<Waiting>[][] down = new List[64][64];
+
+    static final long NEIGHBOUR_QUEUE_LIFE = 3 * SECOND;
+    static final int NEIGHBOUR_QUEUE_LENGTH = 101;
+
+    record Waiting(long sent, byte[] datagram) {}
+
+    /** Datagrams delivered by {@link #linkUp}. */
+    int burstDelivered;
+
+    /** Takes the node's link down: every link to and from it (see {@link #down}). */
+    void linkDown(Node node) {
+      for (int other = 0; other < size; other++) {
+        if (other != node.index) {
+          linkDown(node.index, other);
+          linkDown(other, node.index);
+        }
+      }
+    }
+
+    /** Brings the node's link back up (see {@link #linkUp(int, int)}). */
+    void linkUp(Node node) {
+      for (int other = 0; other < size; other++) {
+        linkUp(node.index, other);
+        linkUp(other, node.index);
+      }
+    }
+
+    /**
+     * Takes the link from {@code from} to {@code to} down: its datagrams wait (see {@link #down}).
+     */
+    void linkDown(int from, int to) {
+      if (down[from][to] == null) {
+        down[from][to] = new ArrayList<>();
+      }
+    }
+
+    /** Brings the link back up and delivers what waited and is still recent, in order, at once. */
+    void linkUp(int from, int to) {
+      List<Waiting> waiting = down[from][to];
+      down[from][to] = null;
+      if (waiting == null) {
+        return;
+      }
+      Node target = nodes[to];
+      InetAddress source = address(from);
+      for (Waiting datagram : waiting) {
+        if (now - datagram.sent() <= NEIGHBOUR_QUEUE_LIFE) {
+          burstDelivered++;
+          at(now + minDelay, () -> target.deliver(datagram.datagram(), source));
+        }
+      }
+    }
+
     double loss;
     double duplicate;
     double reorder;
@@ -345,6 +406,11 @@ final class Simulation {
       for (boolean[] row : blocked) {
         Arrays.fill(row, false);
       }
+      for (int from = 0; from < size; from++) {
+        for (int to = 0; to < size; to++) {
+          linkUp(from, to);
+        }
+      }
       Arrays.fill(inboundLoss, 0);
       loss = 0;
       duplicate = 0;
@@ -354,6 +420,16 @@ final class Simulation {
     }
 
     void send(int from, int to, byte[] datagram) {
+      List<Waiting> waiting = down[from][to];
+      if (waiting != null) {
+        // A full queue drops its oldest datagram, as the kernel's does.
+        waiting.removeIf(old -> now - old.sent() > NEIGHBOUR_QUEUE_LIFE);
+        if (waiting.size() == NEIGHBOUR_QUEUE_LENGTH) {
+          waiting.remove(0);
+        }
+        waiting.add(new Waiting(now, datagram));
+        return;
+      }
       if (blocked[from][to]
           || cut[from][to]
           || random.nextDouble() < loss

@@ -19,9 +19,10 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * The main test of the cluster: thousands of seeded runs of 3, 5 and 7 nodes through chaos (loss,
- * duplication, reordering, partitions, one-way links, pauses, deaths, restarts, eligibility and
- * maintenance flips, forged, replayed and malformed datagrams) and calm phases, with the invariants
- * of {@link Simulation#check} after every event. Prints the failover figures.
+ * duplication, reordering, partitions, one-way links, links down whose datagrams arrive in a burst
+ * when they come back, pauses, deaths, restarts, eligibility and maintenance flips, forged,
+ * replayed and malformed datagrams) and calm phases, with the invariants of {@link
+ * Simulation#check} after every event. Prints the failover figures.
  *
  * <p>A longer run: {@code bench/cluster/simulate SEEDS [FIRST]} (or {@code -Dapivip.sim.seeds=N
  * -Dapivip.sim.first=F}); one seed again: {@code bench/cluster/simulate --seed S} (or {@code

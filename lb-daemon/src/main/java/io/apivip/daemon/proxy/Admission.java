@@ -127,7 +127,7 @@ final class Admission {
     }
     events.underLimit();
     clients.add(client);
-    if (listener.settings().onVip() && !gate.admitted(client)) {
+    if (listener.settings().onVip() && !gate.admit(client)) {
       Relay.reset(client);
       return;
     }

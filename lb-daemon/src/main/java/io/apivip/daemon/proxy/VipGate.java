@@ -54,7 +54,7 @@ final class VipGate {
    */
   private volatile boolean gone;
 
-  /** Connections reset by {@link #admitted} since the VIP left; its first one is logged. */
+  /** Connections reset by {@link #admit} since the VIP left; its first one is logged. */
   private final AtomicInteger resetSinceGone = new AtomicInteger();
 
   VipGate(EventLoopGroup loops, Listeners listeners) {
@@ -66,7 +66,7 @@ final class VipGate {
    * A client connection accepted on a VIP listener, on its event loop: true when it is to be
    * served, false when the VIP has left this node and the caller is to reset it.
    */
-  boolean admitted(Channel client) {
+  boolean admit(Channel client) {
     client.attr(OPENED_AT).set(System.nanoTime());
     vipClients.add(client);
     if (!gone) {

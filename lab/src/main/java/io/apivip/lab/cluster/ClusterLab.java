@@ -521,12 +521,22 @@ public final class ClusterLab implements AutoCloseable {
   }
 
   private void deleteRuntime() {
-    try (Stream<Path> paths = Files.walk(runtime)) {
+    try {
+      deleteRecursively(runtime);
+    } catch (IOException | UncheckedIOException e) {
+      log.warn("cannot delete the lab's runtime directory {}: {}", runtime, e.toString());
+    }
+  }
+
+  /** Deletes {@code directory} and everything in it; nothing when it does not exist. */
+  public static void deleteRecursively(Path directory) throws IOException {
+    if (!Files.exists(directory)) {
+      return;
+    }
+    try (Stream<Path> paths = Files.walk(directory)) {
       for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
         Files.deleteIfExists(path);
       }
-    } catch (IOException | UncheckedIOException e) {
-      log.warn("cannot delete the lab's runtime directory {}: {}", runtime, e.toString());
     }
   }
 }

@@ -86,7 +86,7 @@ class EndToEndIT {
   LabNode startLab(TestInfo info, String... extraConfig) throws Exception {
     Path work =
         Path.of("target", "e2e", info.getTestMethod().orElseThrow().getName()).toAbsolutePath();
-    deleteRecursively(work);
+    ClusterLab.deleteRecursively(work);
     List<String> config = new ArrayList<>(List.of(LAB_HEALTH));
     config.addAll(List.of(extraConfig));
     // n1 runs the io_uring transport and the others epoll (the default): every scenario also shows
@@ -851,17 +851,6 @@ class EndToEndIT {
       return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
     } catch (IOException e) {
       return "(no log: " + e.getMessage() + ")";
-    }
-  }
-
-  static void deleteRecursively(Path directory) throws IOException {
-    if (!Files.exists(directory)) {
-      return;
-    }
-    try (var paths = Files.walk(directory)) {
-      for (Path path : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
-        Files.delete(path);
-      }
     }
   }
 }

@@ -65,7 +65,7 @@ class HostileIT {
   @Test
   void attacksOnTheHolderChangeNothingForOtherClients(TestInfo info) throws Exception {
     Path work = Path.of("target", "e2e", "hostile").toAbsolutePath();
-    EndToEndIT.deleteRecursively(work);
+    ClusterLab.deleteRecursively(work);
     lab =
         ClusterLab.start(
             ClusterLab.Options.defaults(EndToEndIT.JAR.toAbsolutePath(), work)

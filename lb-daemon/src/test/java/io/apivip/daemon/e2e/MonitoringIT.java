@@ -115,7 +115,7 @@ class MonitoringIT {
   @Test
   void theShippedAlertsFireAndResolveInARealPrometheus(TestInfo info) throws Exception {
     work = Path.of("target", "e2e", info.getTestMethod().orElseThrow().getName()).toAbsolutePath();
-    EndToEndIT.deleteRecursively(work);
+    ClusterLab.deleteRecursively(work);
     lab =
         ClusterLab.start(
             ClusterLab.Options.defaults(JAR.toAbsolutePath(), work)

@@ -71,7 +71,7 @@ class ReloadIT {
   /** The scenario's work directory under target/e2e, emptied first. */
   static Path work(String name) throws IOException {
     Path work = Path.of("target", "e2e", name).toAbsolutePath();
-    EndToEndIT.deleteRecursively(work);
+    ClusterLab.deleteRecursively(work);
     return work;
   }
 

@@ -130,8 +130,7 @@ class AsymmetricFaultSimulationTest {
           long until = sim.now + 10 * SECOND;
           while (sim.now < until) {
             sim.runUntil(sim.now + MS);
-            unheld +=
-                Arrays.stream(sim.nodes).noneMatch(node -> node.up && node.addressPresent) ? MS : 0;
+            unheld += sim.addressHolders().isEmpty() ? MS : 0;
           }
           if (takes[0] > 0 || unheld > 0) {
             failures.add(
@@ -179,8 +178,7 @@ class AsymmetricFaultSimulationTest {
     int most = 0;
     while (sim.now < start + FAULT) {
       sim.runUntil(sim.now + MS);
-      List<Node> present =
-          Arrays.stream(sim.nodes).filter(node -> node.up && node.addressPresent).toList();
+      List<Node> present = sim.addressHolders();
       most = Math.max(most, present.size());
       if (present.isEmpty()) {
         unheld += MS;

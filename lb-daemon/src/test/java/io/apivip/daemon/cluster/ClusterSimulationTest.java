@@ -391,7 +391,7 @@ class ClusterSimulationTest {
     long deadline = drained + sim.config().handoffTimeout().toNanos() + SECOND;
     while (sim.now < deadline) {
       sim.runUntil(sim.now + MS);
-      boolean other = Arrays.stream(sim.nodes).anyMatch(n -> n != old && n.up && n.addressPresent);
+      boolean other = sim.addressHolders().stream().anyMatch(n -> n != old);
       if (other && overlapStart < 0) {
         overlapStart = sim.now;
       }

@@ -7,7 +7,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.apivip.daemon.cluster.Simulation.Node;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -84,8 +83,7 @@ class FlappingLinkSimulationTest {
       long until = sim.now + length;
       while (sim.now < until) {
         sim.runUntil(sim.now + MS);
-        List<Node> present =
-            Arrays.stream(sim.nodes).filter(node -> node.up && node.addressPresent).toList();
+        List<Node> present = sim.addressHolders();
         if (!moved && present.size() == 1 && present.get(0) != oldHolder) {
           moved = true;
         } else if (moved && present.isEmpty()) {

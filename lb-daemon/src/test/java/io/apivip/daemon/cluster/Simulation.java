@@ -312,9 +312,13 @@ final class Simulation {
     return (int) Arrays.stream(nodes).filter(node -> node.up).count();
   }
 
+  /** The running nodes that carry the VIP's address now, in node order. */
+  List<Node> addressHolders() {
+    return Arrays.stream(nodes).filter(node -> node.up && node.addressPresent).toList();
+  }
+
   Optional<Node> soleAddressHolder() {
-    List<Node> holders =
-        Arrays.stream(nodes).filter(node -> node.up && node.addressPresent).toList();
+    List<Node> holders = addressHolders();
     return holders.size() == 1 ? Optional.of(holders.get(0)) : Optional.empty();
   }
 

@@ -15,7 +15,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -54,8 +53,8 @@ final class VipGate {
    */
   private volatile boolean gone;
 
-  /** Connections reset by {@link #admit} since the VIP left; its first one is logged. */
-  private final AtomicInteger resetSinceGone = new AtomicInteger();
+  /** Whether {@link #admit} has logged a reset since the VIP left: once per loss. */
+  private final AtomicBoolean resetLogged = new AtomicBoolean();
 
   VipGate(EventLoopGroup loops, Listeners listeners) {
     this.loops = loops;
@@ -68,11 +67,13 @@ final class VipGate {
    */
   boolean admit(Channel client) {
     client.attr(OPENED_AT).set(System.nanoTime());
+    // Added before gone is read, as lost() sets gone before it resets the group: a connection
+    // accepted while the VIP leaves is reset by one or the other.
     vipClients.add(client);
     if (!gone) {
       return true;
     }
-    if (resetSinceGone.getAndIncrement() == 0) {
+    if (resetLogged.compareAndSet(false, true)) {
       log.info(
           "the VIP left this node: resetting VIP connections that the kernel accepted before (was"
               + " this process paused?), so that their clients reconnect to the new holder");
@@ -202,7 +203,7 @@ final class VipGate {
 
   /** See {@link TcpProxy#vipLost}. */
   void lost() {
-    resetSinceGone.set(0);
+    resetLogged.set(false);
     gone = true;
     if (closed.get()) {
       return;

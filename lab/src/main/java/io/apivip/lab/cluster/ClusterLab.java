@@ -36,8 +36,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Files live in a work directory: {@code ca.crt}, {@code cluster.key}, and per node {@code
  * nX/apivip.conf}, {@code nX/apivip.log}, {@code nX/apiserver.log}. {@link #close()} ends every
- * process and deletes the namespaces; the work directory is kept for post-mortems unless it was a
- * temporary one.
+ * process and deletes the namespaces and the admin sockets' directory; the work directory is kept
+ * for post-mortems (the demo and the benchmarks make a new one under /tmp unless told where).
  */
 public final class ClusterLab implements AutoCloseable {
 

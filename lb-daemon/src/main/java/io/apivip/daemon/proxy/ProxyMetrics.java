@@ -30,6 +30,7 @@ final class ProxyMetrics {
   static final String RELAY_HELD = "apivip.proxy.relay.held";
   static final String RELAY_PRESSURE = "apivip.proxy.relay.pressure";
   static final String HALF_CLOSE_TIMEOUTS = "apivip.proxy.half.close.timeouts";
+  static final String VIP_LEFT_RESETS = "apivip.proxy.vip.left.resets";
 
   /** The backend tag of client connections closed before any backend was chosen. */
   static final String NO_BACKEND_TAG = "none";
@@ -48,6 +49,7 @@ final class ProxyMetrics {
   private final Counter sourceLimit;
   private final Counter firstByteTimeout;
   private final Counter halfCloseTimeout;
+  private final Counter vipLeftResets;
 
   ProxyMetrics(MeterRegistry registry, IntSupplier openClients, IntSupplier limitedSources) {
     this.registry = registry;
@@ -60,6 +62,12 @@ final class ProxyMetrics {
             .description(
                 "Proxied connections closed because one side stayed half-closed for"
                     + " proxy.half-close-timeout")
+            .register(registry);
+    this.vipLeftResets =
+        Counter.builder(VIP_LEFT_RESETS)
+            .description(
+                "VIP client connections reset because the VIP left this node unplanned: those open"
+                    + " when it left, and those the kernel had queued that were accepted after")
             .register(registry);
     Gauge.builder(SOURCES_LIMITED, limitedSources::getAsInt)
         .description(
@@ -131,6 +139,11 @@ final class ProxyMetrics {
   /** A client closed because it sent nothing within first-byte-timeout. */
   void firstByteTimeout() {
     firstByteTimeout.increment();
+  }
+
+  /** VIP client connections reset because the VIP left this node. */
+  void vipLeftResets(int count) {
+    vipLeftResets.increment(count);
   }
 
   /** A connection closed because it stayed half-closed for half-close-timeout. */

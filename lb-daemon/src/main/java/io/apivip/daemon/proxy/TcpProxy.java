@@ -82,10 +82,10 @@ public final class TcpProxy {
             limits.keepAliveInterval(),
             limits.keepAliveCount());
     this.listeners = new Listeners(transports, loops, configured, memory.reads(), keepAlive);
-    this.gate = new VipGate(loops, listeners);
     AtomicInteger openClients = new AtomicInteger(); // counted by the admission, read by a gauge
     SourceLimit sources = new SourceLimit(settings.limits().maxPerSource());
     ProxyMetrics metrics = new ProxyMetrics(registry, openClients::get, sources::limitedSources);
+    this.gate = new VipGate(loops, listeners, metrics);
     this.pool = new BackendPool(backends, configured.size(), nodeId, routing, metrics);
     metrics.relayMemory(memory::held, memory::pressure);
     ProxyLog events = new ProxyLog();

@@ -41,6 +41,7 @@ final class VipGate {
 
   private final EventLoopGroup loops;
   private final Listeners listeners;
+  private final ProxyMetrics metrics;
   private final ChannelGroup vipClients =
       new DefaultChannelGroup("apivip-proxy-vip-clients", GlobalEventExecutor.INSTANCE);
   private final AtomicBoolean closed = new AtomicBoolean();
@@ -56,9 +57,10 @@ final class VipGate {
   /** Whether {@link #admit} has logged a reset since the VIP left: once per loss. */
   private final AtomicBoolean resetLogged = new AtomicBoolean();
 
-  VipGate(EventLoopGroup loops, Listeners listeners) {
+  VipGate(EventLoopGroup loops, Listeners listeners, ProxyMetrics metrics) {
     this.loops = loops;
     this.listeners = listeners;
+    this.metrics = metrics;
   }
 
   /**
@@ -73,10 +75,12 @@ final class VipGate {
     if (!gone) {
       return true;
     }
+    metrics.vipLeftResets(1);
     if (resetLogged.compareAndSet(false, true)) {
       log.info(
           "the VIP left this node: resetting VIP connections that the kernel accepted before (was"
-              + " this process paused?), so that their clients reconnect to the new holder");
+              + " this process paused?), so that their clients reconnect to the new holder"
+              + " (apivip_proxy_vip_left_resets_total)");
     }
     return false;
   }
@@ -212,8 +216,9 @@ final class VipGate {
     if (open > 0) {
       log.info(
           "the VIP left this node: resetting {} VIP connections so that their clients reconnect to"
-              + " the new holder",
+              + " the new holder (apivip_proxy_vip_left_resets_total)",
           open);
+      metrics.vipLeftResets(open);
       vipClients.forEach(Relay::reset);
     }
   }

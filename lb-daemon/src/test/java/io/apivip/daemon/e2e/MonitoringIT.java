@@ -374,6 +374,34 @@ class MonitoringIT {
       }
       note(document.getFileName() + ": its " + names.size() + " apivip metric names are exported");
     }
+    assertExportedMetricsHaveARow(exported, Files.readString(root.resolve("docs/microk8s.md")));
+  }
+
+  /**
+   * The other way round: every apivip metric family a live node exports has a row in the guide's
+   * table of metrics (section 8), under its name, its name with {@code _total}, or, for a timer's
+   * {@code _max} gauge, its timer's name.
+   */
+  static void assertExportedMetricsHaveARow(Set<String> exported, String guide) {
+    Set<String> rows = new TreeSet<>();
+    Pattern.compile("(?m)^\\| `(apivip_[a-z0-9_]+)` \\|")
+        .matcher(guide)
+        .results()
+        .forEach(m -> rows.add(m.group(1)));
+    List<String> missing =
+        exported.stream()
+            .filter(name -> name.startsWith("apivip_"))
+            .map(name -> name.replaceAll("_(total|bucket|count|sum|max)$", ""))
+            .distinct()
+            .filter(family -> !rows.contains(family) && !rows.contains(family + "_total"))
+            .toList();
+    assertThat(missing)
+        .as("apivip metrics exported but not in the guide's table of metrics")
+        .isEmpty();
+    System.out.println(
+        "docs/microk8s.md: its table of metrics has a row for each of the "
+            + exported.stream().filter(name -> name.startsWith("apivip_")).count()
+            + " apivip series names the nodes export");
   }
 
   // ---- Prometheus ------------------------------------------------------------------------------

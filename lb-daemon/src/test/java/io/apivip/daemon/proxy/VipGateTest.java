@@ -34,6 +34,7 @@ class VipGateTest extends ProxyFixture {
           .isInstanceOf(SocketException.class);
       assertEcho(viaLocal, "still served");
     }
+    assertThat(vipLeftResets()).isEqualTo(1);
   }
 
   /**
@@ -56,10 +57,16 @@ class VipGateTest extends ProxyFixture {
             })
         .as("reset, not served")
         .isInstanceOf(SocketException.class);
+    assertThat(vipLeftResets()).isEqualTo(1);
     proxy.reopenVip();
     try (Socket client = connect(0)) {
       assertEcho(client, "the VIP is back");
     }
+    assertThat(vipLeftResets()).isEqualTo(1);
+  }
+
+  private double vipLeftResets() {
+    return registry.get(ProxyMetrics.VIP_LEFT_RESETS).counter().count();
   }
 
   @Test

@@ -5,7 +5,6 @@ import io.apivip.daemon.transport.Transports;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.socket.DatagramChannel;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -72,7 +71,7 @@ public final class ClusterService implements AutoCloseable {
     return start(
         config,
         addresses(config, settings.heartbeat().port()),
-        transports.datagramChannel(),
+        transports,
         group,
         registry,
         listener,
@@ -94,7 +93,7 @@ public final class ClusterService implements AutoCloseable {
   public static ClusterService start(
       ClusterConfig config,
       Map<String, InetSocketAddress> addresses,
-      Class<? extends DatagramChannel> channelClass,
+      Transports transports,
       EventLoopGroup group,
       MeterRegistry registry,
       ClusterListener listener,
@@ -106,7 +105,7 @@ public final class ClusterService implements AutoCloseable {
     UdpTransport transport =
         UdpTransport.bind(
             group,
-            channelClass,
+            transports,
             local,
             peers,
             (datagram, from) -> service[0].received(datagram, from),

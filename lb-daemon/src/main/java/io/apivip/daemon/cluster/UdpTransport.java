@@ -1,21 +1,25 @@
 package io.apivip.daemon.cluster;
 
+import io.apivip.daemon.transport.Transports;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.FixedRecvByteBufAllocator;
 import io.netty.channel.SimpleChannelInboundHandler;
-import io.netty.channel.socket.DatagramChannel;
 import io.netty.channel.socket.DatagramPacket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -27,6 +31,17 @@ import org.slf4j.LoggerFactory;
  * arrival, counted and nothing else (no copy, no HMAC, no status); the others are copied out of
  * Netty's buffer (which is released at once) and handed to the receiver on the channel's event
  * loop, which is the cluster's owner thread.
+ *
+ * <p>Each peer's heartbeats queue in a receive buffer of their own: beside the main socket, which
+ * sends to every peer and receives what no other socket takes, each peer has a socket bound to the
+ * same address and port (SO_REUSEPORT) and connected to that peer's address and port. The kernel
+ * hands a datagram to the socket whose addresses match it best, so a flood, from anywhere or
+ * spoofed from one member's address, fills only the buffer it lands in, and the other members'
+ * heartbeats still arrive even when this node cannot verify datagrams as fast as they come (with
+ * one buffer for all, a spoofed flood pushed them out and the holder lost its quorum: see the
+ * hostile attacks in bench/README.md). Sockets of one SO_REUSEPORT group share a user: only a
+ * process of the daemon's user could join it. The NIO transport cannot set SO_REUSEPORT; there, the
+ * main socket receives all.
  */
 public final class UdpTransport implements Transport {
 
@@ -36,44 +51,63 @@ public final class UdpTransport implements Transport {
   private static final int RECEIVE_BUFFER = HeartbeatCodec.MAX_DATAGRAM * 2;
 
   /**
-   * The socket's receive buffer: 4 MiB holds a few thousand datagrams (each costs about a KiB of
+   * Each socket's receive buffer: 4 MiB holds a few thousand datagrams (each costs about a KiB of
    * kernel memory whatever its size), so a burst of a flood or a pause of the reader does not push
-   * peers' heartbeats out. The kernel caps it at net.core.rmem_max; start-up warns when it does.
+   * heartbeats out. The kernel caps it at net.core.rmem_max; start-up warns when it does.
    */
   static final int SOCKET_RECEIVE_BUFFER = 4 << 20;
 
   private final Channel channel;
   private final Inbound inbound;
 
+  /** Opens the peers' sockets, bound where the main socket is; empty without SO_REUSEPORT. */
+  private final Optional<Bootstrap> peerSockets;
+
   /** Replaced whole by {@link #setPeers} on the event loop, which alone reads it. */
   private Map<String, InetSocketAddress> peers;
 
-  private UdpTransport(Channel channel, Inbound inbound, Map<String, InetSocketAddress> peers) {
+  /**
+   * Each peer's own receiving socket, by the address it is connected to; changed on the event loop
+   * only, closed by {@link #close} from any thread.
+   */
+  private final Map<InetSocketAddress, Channel> peerChannels = new ConcurrentHashMap<>();
+
+  private UdpTransport(
+      Channel channel,
+      Inbound inbound,
+      Optional<Bootstrap> peerSockets,
+      Map<String, InetSocketAddress> peers) {
     this.channel = channel;
     this.inbound = inbound;
+    this.peerSockets = peerSockets;
     this.peers = Map.copyOf(peers);
   }
 
-  /** Binds {@code local} on one event loop of {@code group}; blocks until bound. */
+  /**
+   * Binds {@code local} on one event loop of {@code group}, and each peer's socket beside it when
+   * {@code transports} can set SO_REUSEPORT; blocks until bound.
+   */
   public static UdpTransport bind(
       EventLoopGroup group,
-      Class<? extends DatagramChannel> channelClass,
+      Transports transports,
       InetSocketAddress local,
       Map<String, InetSocketAddress> peers,
       Receiver receiver,
       Runnable notMember)
       throws InterruptedException {
     Inbound inbound = new Inbound(addresses(peers), receiver, notMember);
-    Channel channel =
-        new Bootstrap()
-            .group(group)
-            .channel(channelClass)
-            .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(RECEIVE_BUFFER))
-            .option(ChannelOption.SO_RCVBUF, SOCKET_RECEIVE_BUFFER)
-            .handler(inbound)
-            .bind(local)
-            .sync()
-            .channel();
+    EventLoop loop = group.next();
+    Optional<ChannelOption<Boolean>> reusePort = transports.reusePort();
+    Bootstrap main = socket(loop, transports, inbound);
+    if (reusePort.isPresent()) {
+      // A socket without SO_REUSEPORT first: when anything holds the port, another apivip of the
+      // same user too, the bind fails ("Address already in use") instead of joining its group.
+      Channel probe = main.clone().bind(local).sync().channel();
+      local = (InetSocketAddress) probe.localAddress(); // the one port 0 chose
+      probe.close().sync();
+      main.option(reusePort.get(), true);
+    }
+    Channel channel = main.bind(local).sync().channel();
     Integer granted = channel.config().getOption(ChannelOption.SO_RCVBUF);
     // Linux reports twice what it grants (the doubling covers its bookkeeping).
     if (granted != null && granted / 2 < SOCKET_RECEIVE_BUFFER / 2) {
@@ -85,7 +119,63 @@ public final class UdpTransport implements Transport {
           SOCKET_RECEIVE_BUFFER / 1024,
           SOCKET_RECEIVE_BUFFER);
     }
-    return new UdpTransport(channel, inbound, peers);
+    Optional<Bootstrap> peerSockets =
+        reusePort.map(
+            option ->
+                socket(loop, transports, inbound)
+                    .option(option, true)
+                    .localAddress(channel.localAddress()));
+    UdpTransport transport = new UdpTransport(channel, inbound, peerSockets, peers);
+    loop.submit(() -> transport.openPeerSockets()).sync();
+    return transport;
+  }
+
+  private static Bootstrap socket(EventLoop loop, Transports transports, Inbound inbound) {
+    return new Bootstrap()
+        .group(loop)
+        .channel(transports.datagramChannel())
+        .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(RECEIVE_BUFFER))
+        .option(ChannelOption.SO_RCVBUF, SOCKET_RECEIVE_BUFFER)
+        .handler(inbound);
+  }
+
+  /**
+   * Opens a socket for each peer that has none and closes those of former peers; on the event loop.
+   * A peer whose socket cannot be opened is heard on the main socket, as before.
+   */
+  private void openPeerSockets() {
+    if (peerSockets.isEmpty()) {
+      return;
+    }
+    Set<InetSocketAddress> wanted = Set.copyOf(peers.values());
+    peerChannels
+        .entrySet()
+        .removeIf(
+            entry -> {
+              if (wanted.contains(entry.getKey())) {
+                return false;
+              }
+              entry.getValue().close();
+              return true;
+            });
+    for (InetSocketAddress peer : wanted) {
+      if (peerChannels.containsKey(peer)) {
+        continue;
+      }
+      ChannelFuture connected = peerSockets.get().connect(peer);
+      peerChannels.put(peer, connected.channel());
+      connected.addListener(
+          done -> {
+            if (!done.isSuccess()) {
+              peerChannels.remove(peer, connected.channel());
+              log.warn(
+                  "cannot open a heartbeat socket of its own for peer {} ({}); its heartbeats share"
+                      + " the main socket's receive buffer",
+                  peer,
+                  done.cause().toString());
+            }
+          });
+    }
   }
 
   private static Set<InetAddress> addresses(Map<String, InetSocketAddress> peers) {
@@ -94,21 +184,22 @@ public final class UdpTransport implements Transport {
         .collect(Collectors.toUnmodifiableSet());
   }
 
-  /**
-   * The peers become {@code peers} (a reload of cluster.nodes): heartbeats go to them, and
-   * datagrams from their addresses only are read. On the event loop, like every send and receipt.
-   */
   /** The peers' addresses now; on the event loop. */
   public Map<String, InetSocketAddress> peers() {
     return peers;
   }
 
+  /**
+   * The peers become {@code peers} (a reload of cluster.nodes): heartbeats go to them, and
+   * datagrams from their addresses only are read. On the event loop, like every send and receipt.
+   */
   public void setPeers(Map<String, InetSocketAddress> next) {
     if (!channel.eventLoop().inEventLoop()) {
       throw new IllegalStateException("UdpTransport.setPeers must run on its event loop");
     }
     peers = Map.copyOf(next);
     inbound.members = addresses(next);
+    openPeerSockets();
   }
 
   /** The owner thread: every datagram is delivered on it. */
@@ -118,6 +209,11 @@ public final class UdpTransport implements Transport {
 
   public InetSocketAddress localAddress() {
     return (InetSocketAddress) channel.localAddress();
+  }
+
+  /** How many peers have a receiving socket of their own, open now; on the event loop. */
+  int peerSocketsOpen() {
+    return (int) peerChannels.values().stream().filter(Channel::isActive).count();
   }
 
   @Override
@@ -131,9 +227,12 @@ public final class UdpTransport implements Transport {
 
   @Override
   public void close() {
+    peerChannels.values().forEach(peer -> peer.close().syncUninterruptibly());
     channel.close().syncUninterruptibly();
   }
 
+  /** Shared by every socket of one transport, which all run on its event loop. */
+  @ChannelHandler.Sharable
   private static final class Inbound extends SimpleChannelInboundHandler<DatagramPacket> {
     /** Replaced by {@link #setPeers} on the event loop, which alone reads it. */
     private Set<InetAddress> members;

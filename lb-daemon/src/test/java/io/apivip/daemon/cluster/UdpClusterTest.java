@@ -115,7 +115,7 @@ class UdpClusterTest {
         ClusterService.start(
             config(id, addresses, key, failureTimeout),
             addresses,
-            Transports.best().datagramChannel(),
+            Transports.best(),
             group,
             registry,
             vip,

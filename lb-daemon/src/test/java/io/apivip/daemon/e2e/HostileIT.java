@@ -369,8 +369,9 @@ class HostileIT {
   }
 
   /**
-   * Datagrams to the heartbeat port leave the client with the address of {@code node}, as a spoofer
-   * on the LAN sends them.
+   * Datagrams to the heartbeat port leave the client with the address and port of {@code node}'s
+   * heartbeat socket, as a forger on the LAN sends them: the holder cannot tell them from the
+   * node's by their addresses.
    */
   void spoofFrom(Host client, LabNode node) throws Exception {
     Path rules = Files.createTempFile(lab.workDirectory(), "spoof", ".nft");
@@ -380,11 +381,14 @@ class HostileIT {
         table ip hostile_nat {
           chain postrouting {
             type nat hook postrouting priority 100; policy accept;
-            udp dport %d snat to %s;
+            udp dport %d snat to %s:%d;
           }
         }
         """
-            .formatted(ClusterLab.HEARTBEAT_PORT, node.host().ipv4().getHostAddress()));
+            .formatted(
+                ClusterLab.HEARTBEAT_PORT,
+                node.host().ipv4().getHostAddress(),
+                ClusterLab.HEARTBEAT_PORT));
     lab.network().exec(client, "nft", "-f", rules.toString()).orThrow();
   }
 

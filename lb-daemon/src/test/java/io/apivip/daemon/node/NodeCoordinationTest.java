@@ -154,7 +154,7 @@ class NodeCoordinationTest {
           ClusterService.start(
               config,
               endpoints,
-              Transports.best().datagramChannel(),
+              Transports.best(),
               udp,
               new SimpleMeterRegistry(),
               recording,

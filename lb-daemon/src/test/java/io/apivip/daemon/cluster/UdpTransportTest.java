@@ -1,6 +1,7 @@
 package io.apivip.daemon.cluster;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.apivip.daemon.transport.Transports;
 import io.netty.channel.EventLoopGroup;
@@ -71,6 +72,25 @@ class UdpTransportTest {
       send(n2, 1);
       Thread.sleep(200);
       assertThat(count(n2)).as("n2 is no longer a peer: dropped as from a non-member").isZero();
+    }
+  }
+
+  /** SO_REUSEPORT lets the peers' sockets share the port, not a second daemon. */
+  @Test
+  void aSecondTransportOnTheSamePortIsRefused() throws Exception {
+    try (DatagramSocket n2 = socket("127.0.0.2")) {
+      start(Transports.best(), Map.of("n2", at(n2)));
+      assertThatThrownBy(
+              () ->
+                  UdpTransport.bind(
+                      group,
+                      Transports.best(),
+                      transport.localAddress(),
+                      Map.of("n2", at(n2)),
+                      (datagram, from) -> {},
+                      () -> {}))
+          .isInstanceOf(java.io.IOException.class)
+          .hasMessageContaining("Address already in use");
     }
   }
 

@@ -16,6 +16,8 @@ import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.socket.DatagramPacket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -126,7 +128,10 @@ public final class UdpTransport implements Transport {
                     .option(option, true)
                     .localAddress(channel.localAddress()));
     UdpTransport transport = new UdpTransport(channel, inbound, peerSockets, peers);
-    loop.submit(() -> transport.openPeerSockets()).sync();
+    // Connected before bind returns: until then, the peers' heartbeats land in the main socket.
+    for (ChannelFuture connect : loop.submit(transport::openPeerSockets).sync().getNow()) {
+      connect.await();
+    }
     return transport;
   }
 
@@ -141,12 +146,19 @@ public final class UdpTransport implements Transport {
 
   /**
    * Opens a socket for each peer that has none and closes those of former peers; on the event loop.
-   * A peer whose socket cannot be opened is heard on the main socket, as before.
+   * Returns the new sockets' connections under way. A peer whose socket cannot be opened is heard
+   * on the main socket.
+   *
+   * <p>A socket joins the SO_REUSEPORT group when it binds and takes only its peer's datagrams once
+   * it is connected, a moment later: a datagram that arrives in between may stay in its queue and
+   * be read as its peer's. Only the attribution of that datagram's drop is then wrong, as a
+   * heartbeat is authenticated by its signed sender, never by its address.
    */
-  private void openPeerSockets() {
+  private List<ChannelFuture> openPeerSockets() {
     if (peerSockets.isEmpty()) {
-      return;
+      return List.of();
     }
+    List<ChannelFuture> connects = new ArrayList<>();
     Set<InetSocketAddress> wanted = Set.copyOf(peers.values());
     peerChannels
         .entrySet()
@@ -163,6 +175,7 @@ public final class UdpTransport implements Transport {
         continue;
       }
       ChannelFuture connected = peerSockets.get().connect(peer);
+      connects.add(connected);
       peerChannels.put(peer, connected.channel());
       connected.addListener(
           done -> {
@@ -176,6 +189,7 @@ public final class UdpTransport implements Transport {
             }
           });
     }
+    return connects;
   }
 
   private static Set<InetAddress> addresses(Map<String, InetSocketAddress> peers) {

@@ -14,14 +14,18 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.FixedRecvByteBufAllocator;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.socket.DatagramPacket;
+import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.SocketException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -42,8 +46,8 @@ import org.slf4j.LoggerFactory;
  * heartbeats still arrive even when this node cannot verify datagrams as fast as they come (with
  * one buffer for all, a spoofed flood pushed them out and the holder lost its quorum: see the
  * hostile attacks in bench/README.md). Sockets of one SO_REUSEPORT group share a user: only a
- * process of the daemon's user could join it. The NIO transport cannot set SO_REUSEPORT; there, the
- * main socket receives all.
+ * process of the daemon's user could join it. The NIO transport cannot set SO_REUSEPORT, and Linux
+ * before 5.4 did not sort a group's datagrams by connection; there, the main socket receives all.
  */
 public final class UdpTransport implements Transport {
 
@@ -58,6 +62,9 @@ public final class UdpTransport implements Transport {
    * heartbeats out. The kernel caps it at net.core.rmem_max; start-up warns when it does.
    */
   static final int SOCKET_RECEIVE_BUFFER = 4 << 20;
+
+  /** The major and minor numbers at the start of os.version, e.g. "6.1" of "6.1.0-27-amd64". */
+  private static final Pattern KERNEL_VERSION = Pattern.compile("^(\\d+)\\.(\\d+)");
 
   private final Channel channel;
   private final Inbound inbound;
@@ -99,17 +106,21 @@ public final class UdpTransport implements Transport {
       throws InterruptedException {
     Inbound inbound = new Inbound(addresses(peers), receiver, notMember);
     EventLoop loop = group.next();
-    Optional<ChannelOption<Boolean>> reusePort = transports.reusePort();
+    Optional<ChannelOption<Boolean>> reusePort =
+        transports.reusePort().filter(any -> sortsByConnection(System.getProperty("os.version")));
     Bootstrap main = socket(loop, transports, inbound);
     if (reusePort.isPresent()) {
       // A socket without SO_REUSEPORT first: when anything holds the port, another apivip of the
       // same user too, the bind fails ("Address already in use") instead of joining its group.
-      Channel probe = main.clone().bind(local).sync().channel();
-      local = (InetSocketAddress) probe.localAddress(); // the one port 0 chose
-      probe.close().sync();
+      try (DatagramSocket probe = new DatagramSocket(local)) {
+        local = new InetSocketAddress(local.getAddress(), probe.getLocalPort()); // what 0 chose
+      } catch (SocketException e) {
+        throw new IllegalStateException(
+            "cannot bind the heartbeat socket to " + local + ": " + e.getMessage(), e);
+      }
       main.option(reusePort.get(), true);
     }
-    Channel channel = main.bind(local).sync().channel();
+    Channel channel = bindMain(main, local);
     Integer granted = channel.config().getOption(ChannelOption.SO_RCVBUF);
     // Linux reports twice what it grants (the doubling covers its bookkeeping).
     if (granted != null && granted / 2 < SOCKET_RECEIVE_BUFFER / 2) {
@@ -133,6 +144,47 @@ public final class UdpTransport implements Transport {
       connect.await();
     }
     return transport;
+  }
+
+  /**
+   * Binds the main socket. Once in CI's lab, a node found the port in use right after the probe had
+   * bound and closed it, and nothing else there held it: up to 5 attempts, 100 ms apart, each
+   * logged, before it gives up.
+   */
+  private static Channel bindMain(Bootstrap main, InetSocketAddress local)
+      throws InterruptedException {
+    for (int attempt = 1; ; attempt++) {
+      ChannelFuture bound = main.bind(local).await();
+      if (bound.isSuccess()) {
+        return bound.channel();
+      }
+      if (attempt == 5 || !String.valueOf(bound.cause().getMessage()).contains("already in use")) {
+        throw new IllegalStateException(
+            "cannot bind the heartbeat socket to " + local + ": " + bound.cause().getMessage(),
+            bound.cause());
+      }
+      log.warn(
+          "the heartbeat socket's port {} was in use a moment after it was free ({}); trying again"
+              + " in 100 ms",
+          local,
+          bound.cause().getMessage());
+      Thread.sleep(100);
+    }
+  }
+
+  /**
+   * Whether this Linux kernel gives a datagram to the connected socket of an SO_REUSEPORT group
+   * that matches it, not to any member by hash: since 5.4 ("udp: correct reuseport selection with
+   * connected sockets"). Older kernels, or an unreadable version, keep one socket for all.
+   */
+  static boolean sortsByConnection(String kernelVersion) {
+    Matcher version = KERNEL_VERSION.matcher(String.valueOf(kernelVersion));
+    if (!version.find()) {
+      return false;
+    }
+    int major = Integer.parseInt(version.group(1));
+    int minor = Integer.parseInt(version.group(2));
+    return major > 5 || (major == 5 && minor >= 4);
   }
 
   private static Bootstrap socket(EventLoop loop, Transports transports, Inbound inbound) {

@@ -75,6 +75,17 @@ class UdpTransportTest {
     }
   }
 
+  @Test
+  void peersGetSocketsOfTheirOwnOnlyOnKernelsThatSortAGroupsDatagramsByConnection() {
+    assertThat(UdpTransport.sortsByConnection("6.1.0-27-amd64")).isTrue();
+    assertThat(UdpTransport.sortsByConnection("5.15.0-91-generic")).isTrue();
+    assertThat(UdpTransport.sortsByConnection("5.4.0-150-generic")).isTrue();
+    assertThat(UdpTransport.sortsByConnection("5.3.18")).isFalse();
+    assertThat(UdpTransport.sortsByConnection("4.15.0-213-generic")).isFalse();
+    assertThat(UdpTransport.sortsByConnection("")).isFalse();
+    assertThat(UdpTransport.sortsByConnection(null)).isFalse();
+  }
+
   /** SO_REUSEPORT lets the peers' sockets share the port, not a second daemon. */
   @Test
   void aSecondTransportOnTheSamePortIsRefused() throws Exception {
@@ -89,7 +100,8 @@ class UdpTransportTest {
                       Map.of("n2", at(n2)),
                       (datagram, from) -> {},
                       () -> {}))
-          .isInstanceOf(java.io.IOException.class)
+          .isInstanceOf(IllegalStateException.class)
+          .hasMessageContaining("cannot bind the heartbeat socket to")
           .hasMessageContaining("Address already in use");
     }
   }

@@ -115,8 +115,7 @@ public final class UdpTransport implements Transport {
       try (DatagramSocket probe = new DatagramSocket(local)) {
         local = new InetSocketAddress(local.getAddress(), probe.getLocalPort()); // what 0 chose
       } catch (SocketException e) {
-        throw new IllegalStateException(
-            "cannot bind the heartbeat socket to " + local + ": " + e.getMessage(), e);
+        throw cannotBind(local, e);
       }
       main.option(reusePort.get(), true);
     }
@@ -159,9 +158,7 @@ public final class UdpTransport implements Transport {
         return bound.channel();
       }
       if (attempt == 5 || !String.valueOf(bound.cause().getMessage()).contains("already in use")) {
-        throw new IllegalStateException(
-            "cannot bind the heartbeat socket to " + local + ": " + bound.cause().getMessage(),
-            bound.cause());
+        throw cannotBind(local, bound.cause());
       }
       log.warn(
           "the heartbeat socket's port {} was in use a moment after it was free ({}); trying again"
@@ -170,6 +167,11 @@ public final class UdpTransport implements Transport {
           bound.cause().getMessage());
       Thread.sleep(100);
     }
+  }
+
+  private static IllegalStateException cannotBind(InetSocketAddress local, Throwable cause) {
+    return new IllegalStateException(
+        "cannot bind the heartbeat socket to " + local + ": " + cause.getMessage(), cause);
   }
 
   /**
